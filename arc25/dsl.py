@@ -31,12 +31,24 @@ def _check_color(color) -> int:
     return int(color)
 
 
+# Coordinates this far out can only be a bug (or a hostile program asking skimage for a billion-point line).
+MAX_COORD = 1000
+
+
+def _check_int(value, what: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{what} must be an integer, got {value!r}")
+    if not -MAX_COORD <= value <= MAX_COORD:
+        raise ValueError(f"{what} must be within +-{MAX_COORD}, got {value}")
+    return int(value)
+
+
 def _check_point(point) -> tuple[int, int]:
     try:
         row, col = point
-        return int(row), int(col)
     except (TypeError, ValueError):
         raise ValueError(f"point must be a (row, col) pair of integers, got {point!r}") from None
+    return _check_int(row, "point row"), _check_int(col, "point col")
 
 
 def create_img(shape, color=0):
@@ -81,17 +93,17 @@ def draw_rectangle(img, point1, point2, color):
 
 def draw_horizontal_line(img, y, color):
     """Paint the whole row ``y``; a row outside the grid draws nothing."""
-    color = _check_color(color)
-    if 0 <= int(y) < img.shape[0]:
-        img[int(y), :] = color
+    y, color = _check_int(y, "y"), _check_color(color)
+    if 0 <= y < img.shape[0]:
+        img[y, :] = color
     return img
 
 
 def draw_vertical_line(img, x, color):
     """Paint the whole column ``x``; a column outside the grid draws nothing."""
-    color = _check_color(color)
-    if 0 <= int(x) < img.shape[1]:
-        img[:, int(x)] = color
+    x, color = _check_int(x, "x"), _check_color(color)
+    if 0 <= x < img.shape[1]:
+        img[:, x] = color
     return img
 
 

@@ -1,0 +1,274 @@
+"""Text encodings of grids for prompts, addressed by composable spec strings.
+
+An encoder turns a grid into text (``to_text``) and back (``to_grid``) exactly.
+Wrappers such as ``RowNumberEncoder`` take an inner encoder, so encodings
+compose and are named by a spec string like
+``GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder()))``. Specs are parsed
+by a small recursive-descent parser over the ``ENCODERS`` registry.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import ClassVar
+
+import numpy as np
+
+__all__ = [
+    "DEFAULT_ENCODER_SPEC",
+    "ENCODERS",
+    "GridEncoder",
+    "GridShapeEncoder",
+    "MinimalGridEncoder",
+    "RowNumberEncoder",
+    "get_encoder",
+]
+
+DEFAULT_ENCODER_SPEC = "GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder()))"
+
+_ZERO = ord("0")
+_NEWLINE = ord("\n")
+
+
+def _check_grid(grid) -> np.ndarray:
+    """Return ``grid`` as a non-empty 2-D integer array with colours 0-9, or raise ValueError."""
+    g = np.asarray(grid)
+    if g.ndim != 2 or g.size == 0:
+        raise ValueError(f"grid must be a non-empty 2-D array, got shape {g.shape}")
+    kind = g.dtype.kind
+    if kind == "i":
+        # Viewing signed as unsigned turns negatives into huge values, so one max() checks both ends.
+        too_big = g.view(f"u{g.dtype.itemsize}").max() > 9
+    elif kind == "u":
+        too_big = g.max() > 9
+    else:
+        raise ValueError(f"grid must hold integers, got dtype {g.dtype}")
+    if too_big:
+        raise ValueError(f"grid colours must be 0-9, got values in [{g.min()}, {g.max()}]")
+    return g
+
+
+class GridEncoder:
+    """Base class: a reversible grid <-> text encoding with a canonical spec string."""
+
+    name: ClassVar[str] = ""
+    n_inner: ClassVar[int] = 0
+
+    @property
+    def spec(self) -> str:
+        """The canonical spec string that ``get_encoder`` turns back into this encoder."""
+        raise NotImplementedError
+
+    def to_text(self, grid) -> str:
+        """Encode a grid as text."""
+        raise NotImplementedError
+
+    def to_grid(self, text: str) -> np.ndarray:
+        """Decode text made by ``to_text`` back into the grid; ValueError if malformed."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return self.spec
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, GridEncoder) and other.spec == self.spec
+
+    def __hash__(self) -> int:
+        return hash(self.spec)
+
+
+class MinimalGridEncoder(GridEncoder):
+    """One digit per cell, one line per row: ``"012\\n345"``."""
+
+    name = "MinimalGridEncoder"
+    n_inner = 0
+
+    @property
+    def spec(self) -> str:
+        """The canonical spec string."""
+        return "MinimalGridEncoder()"
+
+    def to_text(self, grid) -> str:
+        """Encode rows of digits joined by newlines."""
+        g = _check_grid(grid)
+        rows, cols = g.shape
+        # Build the ASCII bytes in one buffer: digits plus a newline column, then drop the last newline.
+        buf = np.empty((rows, cols + 1), dtype=np.uint8)
+        np.add(g, _ZERO, out=buf[:, :cols], casting="unsafe")
+        buf[:, cols] = _NEWLINE
+        return buf.tobytes()[:-1].decode("ascii")
+
+    def to_grid(self, text: str) -> np.ndarray:
+        """Decode rows of digits; ValueError on ragged rows or non-digit characters."""
+        lines = text.strip().split("\n")
+        width = len(lines[0])
+        if width == 0:
+            raise ValueError("empty grid text")
+        if any(len(line) != width for line in lines):
+            raise ValueError(f"ragged grid text: row lengths {sorted({len(line) for line in lines})}")
+        try:
+            raw = "".join(lines).encode("ascii")
+        except UnicodeEncodeError:
+            raise ValueError("grid text has non-digit characters") from None
+        # uint8 subtraction wraps characters below '0' round to large values, so one max() catches all.
+        digits = np.frombuffer(raw, dtype=np.uint8) - np.uint8(_ZERO)
+        if digits.max() > 9:
+            bad = next(ch for ch in raw.decode("ascii") if not "0" <= ch <= "9")
+            raise ValueError(f"grid text has non-digit character {bad!r}")
+        return digits.reshape(len(lines), width).astype(np.int64)
+
+
+class _WrapperEncoder(GridEncoder):
+    """Base for encoders that decorate the text of one inner encoder."""
+
+    n_inner = 1
+
+    def __init__(self, inner: GridEncoder):
+        if not isinstance(inner, GridEncoder):
+            raise ValueError(f"{self.name} needs an inner GridEncoder, got {inner!r}")
+        self.inner = inner
+
+    @property
+    def spec(self) -> str:
+        """The canonical spec string, nesting the inner encoder's spec."""
+        return f"{self.name}({self.inner.spec})"
+
+
+# Row-number prefixes are looked up rather than formatted per call; longer texts extend lazily.
+_ROW_PREFIXES = [f"{i} " for i in range(64)]
+
+
+class RowNumberEncoder(_WrapperEncoder):
+    """Prefix each line of the inner text with its 0-based number and a space: ``"0 012\\n1 345"``."""
+
+    name = "RowNumberEncoder"
+
+    def to_text(self, grid) -> str:
+        """Encode with the inner encoder, then number its lines."""
+        lines = self.inner.to_text(grid).split("\n")
+        if len(lines) > len(_ROW_PREFIXES):
+            _ROW_PREFIXES.extend(f"{i} " for i in range(len(_ROW_PREFIXES), len(lines)))
+        return "\n".join([prefix + line for prefix, line in zip(_ROW_PREFIXES, lines)])
+
+    def to_grid(self, text: str) -> np.ndarray:
+        """Check and strip the line numbers, then decode with the inner encoder."""
+        body = []
+        for i, line in enumerate(text.strip().split("\n")):
+            number, sep, rest = line.partition(" ")
+            if not sep or number != str(i):
+                raise ValueError(f"line {i} should start with {i!r} and a space, got {line[:12]!r}")
+            body.append(rest)
+        return self.inner.to_grid("\n".join(body))
+
+
+_SHAPE_HEADER = re.compile(r"shape: (\d+)x(\d+)")
+
+
+class GridShapeEncoder(_WrapperEncoder):
+    """Put a ``"shape: ROWSxCOLS"`` header line before the inner text."""
+
+    name = "GridShapeEncoder"
+
+    def to_text(self, grid) -> str:
+        """Encode with the inner encoder under a shape header."""
+        body = self.inner.to_text(grid)
+        rows, cols = np.shape(grid)
+        return f"shape: {rows}x{cols}\n{body}"
+
+    def to_grid(self, text: str) -> np.ndarray:
+        """Parse the header, decode the rest and check the shapes agree."""
+        header, _, body = text.strip().partition("\n")
+        match = _SHAPE_HEADER.fullmatch(header.strip())
+        if match is None:
+            raise ValueError(f"expected a 'shape: ROWSxCOLS' header, got {header[:30]!r}")
+        grid = self.inner.to_grid(body)
+        expected = (int(match.group(1)), int(match.group(2)))
+        if grid.shape != expected:
+            raise ValueError(f"header says shape {expected} but the grid is {grid.shape}")
+        return grid
+
+
+ENCODERS: dict[str, type[GridEncoder]] = {
+    "MinimalGridEncoder": MinimalGridEncoder,
+    "RowNumberEncoder": RowNumberEncoder,
+    "GridShapeEncoder": GridShapeEncoder,
+}
+
+_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|([()])|(\S))")
+
+
+def _spec_error(spec: str, problem: str) -> ValueError:
+    return ValueError(f"bad encoder spec {spec!r}: {problem}; valid names: {', '.join(ENCODERS)}")
+
+
+def _tokenize(spec: str) -> list[tuple[str, int]]:
+    """Split a spec into (token, position) pairs: names and parentheses."""
+    tokens = []
+    for match in _TOKEN.finditer(spec):
+        name, paren, other = match.groups()
+        if other is not None:
+            raise _spec_error(spec, f"unexpected character {other!r} at position {match.start(3)}")
+        if name is not None:
+            tokens.append((name, match.start(1)))
+        elif paren is not None:
+            tokens.append((paren, match.start(2)))
+    return tokens
+
+
+class _SpecParser:
+    """Recursive descent over ``spec := NAME [ "(" [spec] ")" ]``."""
+
+    def __init__(self, spec: str):
+        self.spec = spec
+        self.tokens = _tokenize(spec)
+        self.pos = 0
+
+    def _peek(self) -> str | None:
+        return self.tokens[self.pos][0] if self.pos < len(self.tokens) else None
+
+    def _where(self) -> str:
+        return f"position {self.tokens[self.pos][1]}" if self.pos < len(self.tokens) else "end of spec"
+
+    def _expect(self, token: str) -> None:
+        if self._peek() != token:
+            found = self._peek()
+            raise _spec_error(self.spec, f"expected {token!r} at {self._where()}, found {found!r}")
+        self.pos += 1
+
+    def parse(self) -> GridEncoder:
+        encoder = self._encoder()
+        if self.pos != len(self.tokens):
+            raise _spec_error(self.spec, f"unexpected {self._peek()!r} at {self._where()}")
+        return encoder
+
+    def _encoder(self) -> GridEncoder:
+        name = self._peek()
+        if name is None or name in ("(", ")"):
+            raise _spec_error(self.spec, f"expected an encoder name at {self._where()}, found {name!r}")
+        if name not in ENCODERS:
+            raise _spec_error(self.spec, f"unknown encoder {name!r}")
+        self.pos += 1
+        cls = ENCODERS[name]
+        inners = []
+        if self._peek() == "(":
+            self.pos += 1
+            if self._peek() != ")":
+                inners.append(self._encoder())
+            self._expect(")")
+        if len(inners) != cls.n_inner:
+            raise _spec_error(self.spec, f"{name} takes {cls.n_inner} inner encoder(s), got {len(inners)}")
+        return cls(*inners)
+
+
+@functools.lru_cache(maxsize=128)
+def _parse_cached(spec: str) -> GridEncoder:
+    return _SpecParser(spec).parse()
+
+
+def get_encoder(spec: str = DEFAULT_ENCODER_SPEC) -> GridEncoder:
+    """Build the encoder named by ``spec``; ValueError naming the problem if it is unknown or malformed."""
+    if not isinstance(spec, str):
+        raise ValueError(f"encoder spec must be a string, got {spec!r}; valid names: {', '.join(ENCODERS)}")
+    # Encoders are stateless, so sharing one instance per spec is safe and skips re-parsing.
+    return _parse_cached(spec)

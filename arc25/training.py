@@ -1,0 +1,154 @@
+"""Pieces finetuning.py assembles: run folder bookkeeping, checkpoint discovery, tracking, the trainer subclass."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+from pathlib import Path
+
+
+
+def world_size() -> int:
+    """Processes in this launch (accelerate launch / torchrun set WORLD_SIZE; a plain python run is 1)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def process_rank() -> int:
+    return int(os.environ.get("RANK", "0"))
+
+
+def check_output_dir(output_dir: str) -> Path:
+    """Create the output dir and prove it is writable, or raise a one-line ValueError."""
+    path = Path(output_dir).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write_test_{os.getpid()}"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as err:
+        raise ValueError(f"--output-dir {output_dir!r} cannot be written: {err.strerror or err}") from None
+    return path
+
+
+def _is_complete(checkpoint: Path) -> bool:
+    # A save killed halfway leaves a folder without its state or weights; resuming from it would crash.
+    has_weights = any(
+        (checkpoint / name).exists()
+        for name in ("model.safetensors", "adapter_model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
+    )
+    return has_weights and (checkpoint / "trainer_state.json").is_file()
+
+
+def find_checkpoint(output_dir: str | Path) -> tuple[Path, int] | None:
+    """The newest complete ``checkpoint-N`` folder and its global step, or None."""
+    found = []
+    for child in Path(output_dir).glob("checkpoint-*"):
+        suffix = child.name.split("-", 1)[1]
+        if child.is_dir() and suffix.isdigit() and _is_complete(child):
+            found.append((int(suffix), child))
+    if not found:
+        return None
+    _, path = max(found)
+    step = json.loads((path / "trainer_state.json").read_text())["global_step"]
+    return path, int(step)
+
+
+def git_commit() -> str | None:
+    """HEAD of the checkout finetuning.py lives in, or None outside git."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _wandb_reachable(timeout_s: float = 2.0) -> bool:
+    try:
+        with socket.create_connection(("api.wandb.ai", 443), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def _wandb_credentials() -> bool:
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    netrc = Path.home() / ".netrc"
+    return netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="ignore")
+
+
+def setup_tracking(log_to_wandb: bool, output_dir: Path, project: str) -> tuple[list[str], str]:
+    """Choose the tracker: W&B (offline under the output dir without credentials or network), else tensorboard."""
+    if log_to_wandb:
+        try:
+            import wandb  # noqa: F401
+        except ImportError:
+            note = "wandb is not installed (pip install 'arc25[wandb]'); logging to tensorboard instead"
+        else:
+            os.environ.setdefault("WANDB_PROJECT", project)
+            os.environ.setdefault("WANDB_DIR", str(output_dir))
+            # Never let W&B prompt for a key or wait on a network that is not there.
+            os.environ["WANDB_SILENT"] = "true"
+            if os.environ.get("WANDB_MODE") != "offline" and not (_wandb_credentials() and _wandb_reachable()):
+                os.environ["WANDB_MODE"] = "offline"
+            return ["wandb"], f"W&B ({os.environ.get('WANDB_MODE', 'online')})"
+    else:
+        note = "tensorboard"
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        return [], "no tracker (" + note + "; tensorboard not installed)"
+    return ["tensorboard"], note
+
+
+def make_trainer_class():
+    """SFTTrainer plus the data bookkeeping our collator attaches (imported lazily: trl is heavy)."""
+    from trl import SFTTrainer
+
+    class ArcTrainer(SFTTrainer):
+        """Logs skipped-sample counts and dumps the first N samples each rank trains on."""
+
+        def __init__(self, *args, dump_samples: int = 0, dump_dir: Path | None = None, run_start_step: int = 0, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.dump_left = dump_samples
+            self.dump_path = None
+            if dump_samples and dump_dir is not None:
+                dump_dir.mkdir(parents=True, exist_ok=True)
+                self.dump_path = dump_dir / f"rank{self.args.process_index}.jsonl"
+            self.run_start_step = run_start_step
+            self.skipped_samples = 0
+
+        def _take_meta(self, inputs: dict) -> None:
+            meta = inputs.pop("arc25_meta", None)
+            if meta is None:
+                return
+            self.skipped_samples += meta["skipped"]
+            if self.dump_left > 0 and self.dump_path is not None:
+                rows = list(zip(meta["code"], meta["generator"], meta["n_draws"]))[: self.dump_left]
+                with open(self.dump_path, "a") as f:
+                    for code, generator, n_draws in rows:
+                        f.write(json.dumps({
+                            "code": code, "generator": generator, "n_draws": n_draws,
+                            "rank": self.args.process_index, "run_start_step": self.run_start_step,
+                            "step": self.state.global_step,
+                        }) + "\n")
+                self.dump_left -= len(rows)
+
+        def training_step(self, model, inputs, *args, **kwargs):
+            self._take_meta(inputs)
+            return super().training_step(model, inputs, *args, **kwargs)
+
+        def prediction_step(self, model, inputs, *args, **kwargs):
+            self._take_meta(inputs)
+            return super().prediction_step(model, inputs, *args, **kwargs)
+
+        def log(self, logs: dict, *args, **kwargs):
+            if "loss" in logs:
+                logs["skipped_too_long"] = self.skipped_samples
+            return super().log(logs, *args, **kwargs)
+
+    return ArcTrainer

@@ -1,0 +1,327 @@
+"""Fine-tune a language model to write ARC programs, on an endless stream of hindsight-relabelled tasks.
+
+CPU smoke run (builtin tiny model, a minute):
+    python finetuning.py --output-dir runs/smoke --max-steps 20 --max-side 8 --max-seq-len 1024 --no-log-to-wandb
+
+One GPU (a local Hugging Face folder, LoRA by default):
+    python finetuning.py --model-path /models/Qwen2.5-Coder-0.5B-Instruct --output-dir runs/qwen \
+        --per-device-train-batch-size 8 --batch-size 16 --max-seq-len 4096
+
+Several GPUs (one process each; see configs/ for DeepSpeed, FSDP and multi-node):
+    accelerate launch --config_file configs/multi_gpu.yaml finetuning.py --output-dir runs/ddp \
+        --model-path /models/Qwen2.5-Coder-0.5B-Instruct --n-gpus 2 --per-device-train-batch-size 8 --batch-size 16
+
+Rerunning the same command resumes from the newest complete checkpoint with fresh tasks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import warnings
+from dataclasses import dataclass
+from typing import Literal, Optional
+
+import tyro
+
+logger = logging.getLogger("arc25.finetuning")
+
+LORA_INITS = ("default", "gaussian", "pissa", "olora", "orthogonal")
+
+
+@dataclass
+class Config:
+    # --- run ---
+    output_dir: str = "runs/debug"
+    """Folder for checkpoints, cfg.json, logs and sample dumps; rerunning into it resumes."""
+    random_seed: int = 7
+    """Seeds model init and every task stream (each rank and worker derives its own)."""
+    max_steps: int = 1000
+    """Optimizer steps to train for (the stream is endless, so steps, not epochs)."""
+    resume_from_checkpoint: bool = True
+    """Continue from the newest complete checkpoint in --output-dir, if there is one."""
+    save_steps: int = 500
+    """Save a checkpoint every this many steps."""
+    logging_steps: int = 10
+    """Log loss and throughput every this many steps."""
+    eval_steps: int = 50
+    """Evaluate loss on the fixed validation tasks every this many steps; 0 disables."""
+    n_eval_tasks: int = 64
+    """Size of the fixed validation set (drawn from its own seed)."""
+    log_to_wandb: bool = True
+    """Log to Weights & Biases (offline under --output-dir without credentials or network); else tensorboard."""
+    wandb_project: str = "arc25"
+    """W&B project name."""
+    dump_samples: int = 0
+    """Append the first N samples each rank trains on to <output-dir>/samples/rank<R>.jsonl."""
+    # --- model ---
+    model_path: str = "tiny"
+    """A local Hugging Face model folder, or a builtin: tiny, small, qwen2.5-0.5b-shape."""
+    adapter_path: Optional[str] = None
+    """A LoRA adapter folder to continue training."""
+    device_map: Literal["None", "auto", "balanced"] = "None"
+    """'auto'/'balanced' spread one process's model over all visible GPUs; 'None' for one GPU per process."""
+    torch_dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    """Weights dtype; auto = bfloat16 for LoRA on a bf16 GPU, float32 otherwise (mixed precision does the rest)."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in backward: less memory, ~30% slower. Off, since our sequences are short."""
+    use_liger_kernel: bool = False
+    """Liger's fused kernels (needs CUDA and `pip install arc25[liger]`): far less memory for big vocabularies."""
+    # --- LoRA ---
+    use_lora: bool = True
+    """Train LoRA adapters (pretrained folders and qwen2.5-0.5b-shape); tiny/small train from scratch in full."""
+    lora_r: int = 32
+    """LoRA rank."""
+    lora_alpha: Optional[int] = None
+    """LoRA alpha; default = rank."""
+    lora_dropout: float = 0.0
+    """LoRA dropout; data is never repeated, so regularisation buys little."""
+    lora_target_modules: str = "q_proj,k_proj,v_proj,o_proj"
+    """Comma-separated module names to adapt."""
+    use_rslora: bool = False
+    """Rank-stabilised LoRA scaling (alpha/sqrt(r))."""
+    use_dora: bool = False
+    """Weight-decomposed LoRA (DoRA)."""
+    lora_weight_initialization: str = "default"
+    """Initial adapter weights: default, gaussian, pissa, olora or orthogonal."""
+    # --- optimisation ---
+    n_gpus: int = 1
+    """GPUs you meant to use; only checked against the launched world size (a warning if they differ)."""
+    batch_size: int = 16
+    """Global effective batch per optimizer step; gradient accumulation makes up the rest."""
+    per_device_train_batch_size: int = 1
+    """Samples per forward pass on each device."""
+    per_device_eval_batch_size: Optional[int] = None
+    """Samples per eval forward; default = per-device train batch size."""
+    max_seq_len: int = 8192
+    """Longest sample in tokens; longer samples are skipped and counted, never truncated."""
+    packing: bool = False
+    """Padding-free batches: samples concatenated with restarting position ids (no attention across them)."""
+    dataloader_num_workers: int = 1
+    """Data worker processes per rank, so tasks are generated while the GPU trains."""
+    learning_rate: Optional[float] = None
+    """Peak learning rate; default 1e-4 with LoRA, 2e-5 full fine-tuning a pretrained model, 1e-3 from scratch."""
+    lr_scheduler_type: str = "cosine"
+    """A transformers scheduler name (linear, cosine, constant, constant_with_warmup, ...)."""
+    warmup_ratio: float = 0.05
+    """Fraction of --max-steps spent warming up the learning rate."""
+    max_grad_norm: float = 1.0
+    """Gradient clipping norm."""
+    optim: str = "adamw_torch"
+    """A transformers optimizer name (adamw_torch, adamw_torch_fused, adafactor, ...)."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    # --- data ---
+    grid_encoder: str = "GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder()))"
+    """How grids are written as text (a composition of encoders from arc25.encoders)."""
+    mixture: str = "default"
+    """Task mixture: a registered name (default, empty, random) or weighted generators 'one_empty:2,three_random:1'."""
+    n_inputs: Optional[int] = None
+    """Override: input grids per task, for every generator."""
+    min_side: Optional[int] = None
+    """Override: smallest grid side (1-30)."""
+    max_side: Optional[int] = None
+    """Override: largest grid side (1-30)."""
+    min_draws: Optional[int] = None
+    """Override: fewest DSL draws per program."""
+    max_draws: Optional[int] = None
+    """Override: most DSL draws per program."""
+    draw_functions: Optional[str] = None
+    """Override: comma-separated DSL functions programs draw with."""
+
+    def __post_init__(self):
+        for name in ("max_steps", "save_steps", "logging_steps", "batch_size", "per_device_train_batch_size",
+                     "n_gpus", "lora_r", "n_eval_tasks"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        for name in ("eval_steps", "dump_samples", "dataloader_num_workers"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
+        if self.batch_size % self.per_device_train_batch_size:
+            raise ValueError(
+                f"--batch-size {self.batch_size} is not a multiple of --per-device-train-batch-size "
+                f"{self.per_device_train_batch_size}"
+            )
+        if self.max_seq_len < 32:
+            raise ValueError(f"--max-seq-len must be >= 32, got {self.max_seq_len}")
+        if self.learning_rate is not None and not self.learning_rate > 0:
+            raise ValueError(f"--learning-rate must be > 0, got {self.learning_rate}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ValueError(f"--warmup-ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.lora_weight_initialization not in LORA_INITS:
+            raise ValueError(
+                f"--lora-weight-initialization {self.lora_weight_initialization!r} is not one of {', '.join(LORA_INITS)}"
+            )
+        from transformers.trainer_utils import SchedulerType
+        from transformers.training_args import OptimizerNames
+
+        valid = [o.value for o in OptimizerNames]
+        if self.optim not in valid:
+            raise ValueError(f"--optim {self.optim!r} is unknown; valid: {', '.join(valid)}")
+        valid = [s.value for s in SchedulerType]
+        if self.lr_scheduler_type not in valid:
+            raise ValueError(f"--lr-scheduler-type {self.lr_scheduler_type!r} is unknown; valid: {', '.join(valid)}")
+        # Cheap to build, and building is the validation: unknown names fail here, before any model loads.
+        from arc25.encoders import get_encoder
+        from arc25.models import check_model_path
+
+        get_encoder(self.grid_encoder)
+        self.task_mixture()
+        check_model_path(self.model_path)
+
+    def task_mixture(self):
+        from arc25.tasks import make_mixture
+
+        functions = tuple(f.strip() for f in self.draw_functions.split(",")) if self.draw_functions else None
+        return make_mixture(
+            self.mixture, n_inputs=self.n_inputs, min_side=self.min_side, max_side=self.max_side,
+            min_draws=self.min_draws, max_draws=self.max_draws, functions=functions,
+        )
+
+
+def main(cfg: Config) -> dict:
+    """Train; returns the final train metrics (and the output dir) for callers such as tests and sweeps."""
+    import torch
+    import transformers
+    from trl import SFTConfig
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    from arc25 import data, models, training
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    transformers.logging.set_verbosity_warning()
+
+    # --- everything that can be wrong with the request is checked before the model loads ---
+    output_dir = training.check_output_dir(cfg.output_dir)
+    world = training.world_size()
+    if cfg.device_map != "None" and world > 1:
+        raise ValueError(f"--device-map {cfg.device_map} spreads one process over GPUs; launch 1 process, not {world}")
+    per_step = cfg.per_device_train_batch_size * world
+    if cfg.batch_size % per_step:
+        raise ValueError(
+            f"--batch-size {cfg.batch_size} is not divisible by --per-device-train-batch-size "
+            f"{cfg.per_device_train_batch_size} x {world} processes"
+        )
+    grad_accum = cfg.batch_size // per_step
+    if cfg.n_gpus != world and cfg.device_map == "None":
+        warnings.warn(f"--n-gpus {cfg.n_gpus} but {world} process(es) were launched; the launch wins")
+    cuda = torch.cuda.is_available()
+    if cfg.use_liger_kernel:
+        if not cuda:
+            raise ValueError("--use-liger-kernel needs a CUDA GPU (its kernels are triton); none is visible")
+        try:
+            import liger_kernel  # noqa: F401
+        except ImportError:
+            raise ValueError("--use-liger-kernel needs liger-kernel: pip install 'arc25[liger]'") from None
+    bf16 = cuda and torch.cuda.is_bf16_supported()
+    # tiny and small exist to be trained from scratch; LoRA on random weights would learn next to nothing.
+    use_lora = cfg.use_lora and models.BUILTIN_MODELS.get(cfg.model_path, {}).get("vocab_size") is not None \
+        if models.is_builtin(cfg.model_path) else cfg.use_lora
+    if cfg.adapter_path:
+        models.adapter_base(cfg.adapter_path)
+        use_lora = True
+    from_scratch = models.is_builtin(cfg.model_path)
+    lr = cfg.learning_rate or (1e-4 if use_lora else 1e-3 if from_scratch else 2e-5)
+    dtype = cfg.torch_dtype if cfg.torch_dtype != "auto" else ("bfloat16" if bf16 and use_lora else "float32")
+
+    tokenizer = models.load_tokenizer(cfg.model_path)
+    spec = data.StreamSpec(cfg.task_mixture(), cfg.grid_encoder, cfg.max_seq_len)
+    lengths = data.probe_lengths(tokenizer, spec, cfg.random_seed, n=32)  # raises if nothing fits
+    resume = training.find_checkpoint(output_dir) if cfg.resume_from_checkpoint else None
+    resume_step = resume[1] if resume else 0
+    report_to, tracker = training.setup_tracking(cfg.log_to_wandb, output_dir, cfg.wandb_project)
+
+    resolved = dict(
+        dataclasses.asdict(cfg), world_size=world, gradient_accumulation_steps=grad_accum, learning_rate=lr,
+        use_lora=use_lora, torch_dtype=dtype, bf16=bf16, resume_from=str(resume[0]) if resume else None,
+        resume_step=resume_step, tracker=tracker, git_commit=training.git_commit(),
+        versions={m.__name__: m.__version__ for m in (torch, transformers)},
+        probe_tokens_mean=sum(lengths) / len(lengths), probe_tokens_max=max(lengths),
+    )
+    if training.process_rank() == 0:
+        (output_dir / "cfg.json").write_text(json.dumps(resolved, indent=2))
+    logger.info("run: %s", json.dumps({k: resolved[k] for k in (
+        "model_path", "world_size", "gradient_accumulation_steps", "learning_rate", "use_lora", "torch_dtype",
+        "resume_step", "tracker", "probe_tokens_mean")}))
+
+    # --- model ---
+    model = models.load_model(
+        cfg.model_path, tokenizer, dtype=dtype, seed=cfg.random_seed,
+        device_map=None if cfg.device_map == "None" else cfg.device_map,
+    )
+    if use_lora:
+        from peft import LoraConfig, PeftModel, get_peft_model
+
+        if cfg.adapter_path:
+            model = PeftModel.from_pretrained(model, cfg.adapter_path, is_trainable=True)
+        else:
+            init = True if cfg.lora_weight_initialization == "default" else cfg.lora_weight_initialization
+            model = get_peft_model(model, LoraConfig(
+                r=cfg.lora_r, lora_alpha=cfg.lora_alpha or cfg.lora_r, lora_dropout=cfg.lora_dropout,
+                target_modules=[m.strip() for m in cfg.lora_target_modules.split(",")], use_rslora=cfg.use_rslora,
+                use_dora=cfg.use_dora, init_lora_weights=init, task_type="CAUSAL_LM",
+            ))
+    trainable, total = models.count_parameters(model)
+    logger.info("parameters: %s trainable of %s", f"{trainable:,}", f"{total:,}")
+
+    # --- data ---
+    train_ds = data.train_dataset(tokenizer, spec, cfg.random_seed, world, cfg.dataloader_num_workers, resume_step)
+    eval_ds = data.eval_dataset(tokenizer, spec, cfg.random_seed, cfg.n_eval_tasks) if cfg.eval_steps else None
+    collator = data.BatchCollator(DataCollatorForLanguageModeling(
+        pad_token_id=tokenizer.pad_token_id, padding_free=cfg.packing))
+
+    args = SFTConfig(
+        output_dir=str(output_dir),
+        seed=cfg.random_seed,
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.per_device_train_batch_size,
+        per_device_eval_batch_size=cfg.per_device_eval_batch_size or cfg.per_device_train_batch_size,
+        gradient_accumulation_steps=grad_accum,
+        learning_rate=lr,
+        lr_scheduler_type=cfg.lr_scheduler_type,
+        warmup_steps=round(cfg.warmup_ratio * cfg.max_steps),
+        max_grad_norm=cfg.max_grad_norm,
+        weight_decay=cfg.weight_decay,
+        optim=cfg.optim,
+        # SFTConfig's own defaults (bf16 on, checkpointing on) are not ours: say what we mean.
+        bf16=bf16,
+        fp16=False,
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False},
+        use_liger_kernel=cfg.use_liger_kernel,
+        logging_steps=cfg.logging_steps,
+        eval_strategy="steps" if cfg.eval_steps else "no",
+        eval_steps=cfg.eval_steps or None,
+        save_strategy="steps",
+        save_steps=cfg.save_steps,
+        report_to=report_to,
+        disable_tqdm=False,
+        dataloader_num_workers=cfg.dataloader_num_workers,
+        # Each rank reads its own shards of the stream; dispatching from rank 0 would serialise data.
+        accelerator_config={"dispatch_batches": False, "split_batches": False},
+        ddp_find_unused_parameters=False,
+        # The stream resumes from fresh seeds, so the trainer must not replay batches to skip them.
+        ignore_data_skip=True,
+        remove_unused_columns=False,
+        # Examples arrive tokenised with prompt labels already -100 (the loss covers only the code), and
+        # longer ones were skipped upstream, so trl must neither re-tokenise nor truncate.
+        dataset_kwargs={"skip_prepare_dataset": True},
+        max_length=None,
+        padding_free=cfg.packing,
+    )
+    trainer = training.make_trainer_class()(
+        model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
+        data_collator=collator, dump_samples=cfg.dump_samples, dump_dir=output_dir / "samples",
+        run_start_step=resume_step,
+    )
+    result = trainer.train(resume_from_checkpoint=str(resume[0]) if resume else None)
+    trainer.save_model(str(output_dir / "final"))
+    metrics = dict(result.metrics, global_step=trainer.state.global_step, skipped_too_long=trainer.skipped_samples)
+    if trainer.is_world_process_zero():
+        (output_dir / "train_metrics.json").write_text(json.dumps(metrics, indent=2))
+    return metrics
+
+
+if __name__ == "__main__":
+    main(tyro.cli(Config))

@@ -1,0 +1,204 @@
+"""Grid encoders: exact round trips, formats, spec parsing and error handling."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from arc25.encoders import (
+    DEFAULT_ENCODER_SPEC,
+    ENCODERS,
+    GridEncoder,
+    GridShapeEncoder,
+    MinimalGridEncoder,
+    RowNumberEncoder,
+    get_encoder,
+)
+
+LEAVES = [name for name, cls in ENCODERS.items() if cls.n_inner == 0]
+WRAPPERS = [name for name, cls in ENCODERS.items() if cls.n_inner == 1]
+
+
+def _compositions(max_wrappers: int = 2) -> list[str]:
+    """Every registered leaf under every chain of up to ``max_wrappers`` registered wrappers."""
+    specs = []
+    for depth in range(max_wrappers + 1):
+        for chain in itertools.product(WRAPPERS, repeat=depth):
+            for leaf in LEAVES:
+                spec = f"{leaf}()"
+                for wrapper in reversed(chain):
+                    spec = f"{wrapper}({spec})"
+                specs.append(spec)
+    return specs
+
+
+SPECS = _compositions()
+
+
+def test_compositions_cover_registry_and_default():
+    assert DEFAULT_ENCODER_SPEC in SPECS
+    for name in ENCODERS:
+        assert any(name in spec for spec in SPECS)
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_round_trip_every_size(spec):
+    encoder = get_encoder(spec)
+    rng = np.random.default_rng(0)
+    for rows in range(1, 31):
+        for cols in range(1, 31):
+            grid = rng.integers(0, 10, size=(rows, cols))
+            text = encoder.to_text(grid)
+            assert isinstance(text, str)
+            decoded = encoder.to_grid(text)
+            assert decoded.dtype == np.int64
+            assert np.array_equal(decoded, grid), (spec, rows, cols)
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_round_trip_odd_layouts_and_dtypes(spec):
+    encoder = get_encoder(spec)
+    base = np.arange(60).reshape(6, 10) % 10
+    variants = [base.T, base[::2, ::3], base.astype(np.uint8), base.astype(np.int8), np.asfortranarray(base)]
+    variants.append(base.tolist())
+    for grid in variants:
+        assert np.array_equal(encoder.to_grid(encoder.to_text(grid)), np.asarray(grid))
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_spec_is_canonical(spec):
+    encoder = get_encoder(spec)
+    assert encoder.spec == spec
+    assert repr(encoder) == spec
+    assert get_encoder(encoder.spec) == encoder
+
+
+def test_exact_formats():
+    grid = np.array([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 0, 1]])
+    minimal = MinimalGridEncoder()
+    assert minimal.to_text(grid) == "0123\n4567\n8901"
+    assert RowNumberEncoder(minimal).to_text(grid) == "0 0123\n1 4567\n2 8901"
+    assert GridShapeEncoder(minimal).to_text(grid) == "shape: 3x4\n0123\n4567\n8901"
+    assert get_encoder(DEFAULT_ENCODER_SPEC).to_text(grid) == "shape: 3x4\n0 0123\n1 4567\n2 8901"
+    assert minimal.to_text(np.array([[7]])) == "7"
+
+
+def test_row_numbers_past_nine():
+    text = RowNumberEncoder(MinimalGridEncoder()).to_text(np.zeros((12, 2), dtype=int))
+    assert text.split("\n")[10] == "10 00"
+    assert text.split("\n")[11] == "11 00"
+
+
+def test_get_encoder_default_and_whitespace():
+    assert get_encoder().spec == DEFAULT_ENCODER_SPEC
+    assert get_encoder("MinimalGridEncoder").spec == "MinimalGridEncoder()"
+    assert get_encoder(" GridShapeEncoder ( RowNumberEncoder(MinimalGridEncoder) ) ").spec == (
+        "GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder()))"
+    )
+    assert isinstance(get_encoder(DEFAULT_ENCODER_SPEC), GridEncoder)
+
+
+@pytest.mark.parametrize(
+    "spec, named",
+    [
+        ("Foo()", "Foo"),
+        ("GridShapeEncoder(Bar())", "Bar"),
+        ("minimalgridencoder()", "minimalgridencoder"),
+        ("MinimalGridEncoder(", "end of spec"),
+        ("MinimalGridEncoder())", "')'"),
+        ("RowNumberEncoder()", "RowNumberEncoder"),
+        ("RowNumberEncoder", "RowNumberEncoder"),
+        ("MinimalGridEncoder(MinimalGridEncoder())", "MinimalGridEncoder"),
+        ("GridShapeEncoder(MinimalGridEncoder() MinimalGridEncoder())", "MinimalGridEncoder"),
+        ("", "end of spec"),
+        ("()", "'('"),
+        ("MinimalGridEncoder()+", "'+'"),
+        ("GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder()", "end of spec"),
+        ("__import__('os')", "'"),
+    ],
+)
+def test_bad_specs(spec, named):
+    with pytest.raises(ValueError) as info:
+        get_encoder(spec)
+    message = str(info.value)
+    assert "\n" not in message
+    assert repr(spec) in message
+    assert named in message
+    for name in ENCODERS:
+        assert name in message
+
+
+def test_non_string_spec():
+    with pytest.raises(ValueError):
+        get_encoder(None)
+    with pytest.raises(ValueError):
+        RowNumberEncoder("MinimalGridEncoder()")
+
+
+@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize(
+    "grid",
+    [
+        np.array([[0, 10]]),
+        np.array([[-1, 0]]),
+        np.array([[0, 1]], dtype=float),
+        np.array([[True, False]]),
+        np.array([1, 2, 3]),
+        np.zeros((0, 3), dtype=int),
+        np.zeros((2, 2, 2), dtype=int),
+        np.array([[256]]),
+    ],
+    ids=["ten", "negative", "float", "bool", "1d", "empty", "3d", "wraps_uint8"],
+)
+def test_bad_grids(spec, grid):
+    with pytest.raises(ValueError):
+        get_encoder(spec).to_text(grid)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "012\n34", "01a\n345", "0 1\n2 3", "01\n\n23", "०१", "01\n23\n-1", "12\t3"],
+)
+def test_minimal_malformed(text):
+    with pytest.raises(ValueError):
+        MinimalGridEncoder().to_grid(text)
+
+
+def test_minimal_tolerates_surrounding_whitespace():
+    assert np.array_equal(MinimalGridEncoder().to_grid("\n01\n23\n"), np.array([[0, 1], [2, 3]]))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0123\n4567", "1 0123\n2 4567", "0 0123\n2 4567", "0 0123\n1 45x7", "00123", "0 0123\n1 456", "a 0123"],
+)
+def test_row_number_malformed(text):
+    with pytest.raises(ValueError):
+        RowNumberEncoder(MinimalGridEncoder()).to_grid(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0123\n4567",
+        "shape: 2x4",
+        "shape: 3x4\n0123\n4567",
+        "shape: 2x3\n0123\n4567",
+        "shape 2x4\n0123\n4567",
+        "shape: 2 x 4\n0123\n4567",
+        "shape: 2x4\n0123\n45z7",
+    ],
+)
+def test_grid_shape_malformed(text):
+    with pytest.raises(ValueError):
+        GridShapeEncoder(MinimalGridEncoder()).to_grid(text)
+
+
+def test_default_malformed_mentions_the_problem():
+    encoder = get_encoder(DEFAULT_ENCODER_SPEC)
+    with pytest.raises(ValueError, match="shape"):
+        encoder.to_grid("shape: 2x2\n0 01\n1 01\n2 01")
+    with pytest.raises(ValueError, match="line 1"):
+        encoder.to_grid("shape: 2x2\n0 01\n7 01")

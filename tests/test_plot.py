@@ -1,0 +1,59 @@
+"""PNG rendering of tasks and predictions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from arc25.plot import ARC_COLORS, plot_prediction, plot_task
+from arc25.tasks import Task
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def assert_png(path) -> None:
+    data = path.read_bytes()
+    assert data.startswith(PNG_MAGIC)
+    assert len(data) > 1000
+
+
+def hand_task() -> Task:
+    rng = np.random.default_rng(2)
+    inputs = [rng.integers(0, 10, size=(30, 30)), np.zeros((1, 1), dtype=int), rng.integers(0, 10, size=(3, 7))]
+    outputs = [rng.integers(0, 10, size=(30, 30)), np.ones((1, 1), dtype=int), rng.integers(0, 10, size=(7, 3))]
+    code = "def task(img):\n    draw_pixel(img, (0, 0), color=1)\n    return img\n"
+    return Task(inputs=inputs, outputs=outputs, code=code, generator="hand", n_draws=1)
+
+
+def test_palette_is_standard_arc():
+    assert len(ARC_COLORS) == 10
+    assert ARC_COLORS[0] == "#000000" and ARC_COLORS[1] == "#0074D9" and ARC_COLORS[9] == "#870C25"
+
+
+def test_plot_task_writes_png(tmp_path):
+    path = tmp_path / "nested" / "task.png"
+    plot_task(hand_task(), path, title="hand-made")
+    assert_png(path)
+
+
+def test_plot_pairs_with_and_without_code(tmp_path):
+    grid = np.arange(10).reshape(2, 5)
+    plot_task([(grid, grid.T)], tmp_path / "bare.png")
+    plot_task([(grid, grid.T)], str(tmp_path / "coded.png"), code="def task(img):\n    return img")
+    assert_png(tmp_path / "bare.png")
+    assert_png(tmp_path / "coded.png")
+
+
+def test_plot_task_rejects_no_pairs(tmp_path):
+    with pytest.raises(ValueError):
+        plot_task([], tmp_path / "empty.png")
+
+
+@pytest.mark.parametrize("prediction", [None, "same", "wrong", "other_shape"])
+def test_plot_prediction_writes_png(tmp_path, prediction):
+    grid = np.array([[0, 1, 2], [3, 4, 5]])
+    target = grid[::-1].copy()
+    predictions = {None: None, "same": target.copy(), "wrong": grid, "other_shape": np.zeros((4, 4), dtype=int)}
+    path = tmp_path / f"pred_{prediction}.png"
+    plot_prediction(grid, target, predictions[prediction], path, title="eval")
+    assert_png(path)
