@@ -215,13 +215,10 @@ def main(cfg: Config) -> dict:
         except ImportError:
             raise ValueError("--use-liger-kernel needs liger-kernel: pip install 'arc25[liger]'") from None
     bf16 = cuda and torch.cuda.is_bf16_supported()
-    # tiny and small exist to be trained from scratch; LoRA on random weights would learn next to nothing.
-    use_lora = cfg.use_lora and models.BUILTIN_MODELS.get(cfg.model_path, {}).get("vocab_size") is not None \
-        if models.is_builtin(cfg.model_path) else cfg.use_lora
+    from_scratch = cfg.model_path in models.TRAINED_FROM_SCRATCH
+    use_lora = bool(cfg.adapter_path) or (cfg.use_lora and not from_scratch)
     if cfg.adapter_path:
         models.adapter_base(cfg.adapter_path)
-        use_lora = True
-    from_scratch = models.is_builtin(cfg.model_path)
     lr = cfg.learning_rate or (1e-4 if use_lora else 1e-3 if from_scratch else 2e-5)
     dtype = cfg.torch_dtype if cfg.torch_dtype != "auto" else ("bfloat16" if bf16 and use_lora else "float32")
 
@@ -287,8 +284,10 @@ def main(cfg: Config) -> dict:
         # SFTConfig's own defaults (bf16 on, checkpointing on) are not ours: say what we mean.
         bf16=bf16,
         fp16=False,
+        # Without CUDA, use_cpu is what makes a multi-process launch form a gloo group instead of N lone runs.
+        use_cpu=not cuda,
         gradient_checkpointing=cfg.gradient_checkpointing,
-        gradient_checkpointing_kwargs={"use_reentrant": False},
+        gradient_checkpointing_kwargs={"use_reentrant": False} if cfg.gradient_checkpointing else None,
         use_liger_kernel=cfg.use_liger_kernel,
         logging_steps=cfg.logging_steps,
         eval_strategy="steps" if cfg.eval_steps else "no",
@@ -310,9 +309,10 @@ def main(cfg: Config) -> dict:
         max_length=None,
         padding_free=cfg.packing,
     )
+    callbacks = []
     trainer = training.make_trainer_class()(
         model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
-        data_collator=collator, dump_samples=cfg.dump_samples, dump_dir=output_dir / "samples",
+        data_collator=collator, callbacks=callbacks, dump_samples=cfg.dump_samples, dump_dir=output_dir / "samples",
         run_start_step=resume_step,
     )
     result = trainer.train(resume_from_checkpoint=str(resume[0]) if resume else None)

@@ -8,8 +8,12 @@ longer than ``max_seq_len`` are skipped, never truncated: a cut-off program teac
 from __future__ import annotations
 
 import itertools
+import random
+import re
 from dataclasses import dataclass
 from typing import Iterator
+
+import numpy as np
 
 from arc25.encoders import get_encoder
 from arc25.prompting import SYSTEM_PROMPT, task_to_prompt_completion
@@ -34,7 +38,7 @@ class ChatFormatter:
 
     def __init__(self, tokenizer):
         self.tokenizer = tokenizer
-        self._encode = tokenizer.backend_tokenizer.encode if hasattr(tokenizer, "backend_tokenizer") else None
+        self._chunked = None
         prompt = self._render([_USER_MARK], generation_prompt=True)
         full = self._render([_USER_MARK, _CODE_MARK], generation_prompt=False)
         if not full.startswith(prompt) or prompt.count(_USER_MARK) != 1 or full.count(_CODE_MARK) != 1:
@@ -55,8 +59,10 @@ class ChatFormatter:
         return self.prompt_head + user + self.prompt_tail, self.completion_head + code + self.completion_tail
 
     def encode(self, text: str) -> list[int]:
-        if self._encode is not None:
-            return self._encode(text, add_special_tokens=False).ids
+        if self._chunked is None:
+            self._chunked = ChunkedEncoder.for_tokenizer(self.tokenizer) or False
+        if self._chunked:
+            return self._chunked.encode(text)
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     def example(self, task: Task, encoder) -> dict:
@@ -71,6 +77,68 @@ class ChatFormatter:
             "generator": task.generator,
             "n_draws": task.n_draws,
         }
+
+
+# Text splits into chunks at newlines followed by non-space: no pre-token of a Qwen2/GPT-style byte-level
+# tokenizer spans such a boundary, so chunks tokenise independently. Runs of digit rows form their own chunk.
+_CHUNKS = re.compile(r"(?P<grid>(?:[0-9][0-9 ]*\n)+(?=\S|\Z))|.*?\n+(?=\S|\Z)|.+\Z", re.S)
+_GRID_CHARS = "0123456789 \n"
+
+
+class ChunkedEncoder:
+    """Tokenise by chunks: repeated chunks (instructions, headers) from a cache, grid rows by table lookup.
+
+    The tokenizer's backend on whole prompts is the slowest step of the data path; this gives the same ids
+    for tokenizers that split every digit, space and newline between digits into their own tokens (Qwen2,
+    the builtin one). ``for_tokenizer`` checks that on sample text and returns None when it does not hold.
+    """
+
+    CACHE_LIMIT = 50_000
+
+    def __init__(self, tokenizer):
+        self._backend = tokenizer.backend_tokenizer
+        self._cache: dict[str, list[int]] = {}
+        table = np.full(256, -1, dtype=np.int64)
+        for ch in _GRID_CHARS:
+            ids = self._backend.encode(ch, add_special_tokens=False).ids
+            if len(ids) != 1:
+                raise ValueError(f"{ch!r} is not a single token")
+            table[ord(ch)] = ids[0]
+        self._table = table
+
+    @classmethod
+    def for_tokenizer(cls, tokenizer) -> "ChunkedEncoder | None":
+        if not hasattr(tokenizer, "backend_tokenizer"):
+            return None
+        try:
+            enc = cls(tokenizer)
+        except ValueError:
+            return None
+        rng = random.Random(0)
+        for _ in range(20):
+            rows = ["".join(rng.choice("0123456789") for _ in range(rng.randint(1, 30))) for _ in range(rng.randint(1, 30))]
+            grid = "\n".join(f"{i} {row}" if rng.random() < 0.5 else row for i, row in enumerate(rows))
+            text = f"Example:\n\n### Input\nshape: 3x4\n{grid}\n### Output\n{grid}\n\n## Next\n    code(1, 2)\n```"
+            if enc.encode(text) != enc._backend.encode(text, add_special_tokens=False).ids:
+                return None
+        return enc
+
+    def encode(self, text: str) -> list[int]:
+        ids: list[int] = []
+        cache = self._cache
+        for match in _CHUNKS.finditer(text):
+            chunk = match.group()
+            cached = cache.get(chunk)
+            if cached is not None:
+                ids += cached
+            elif match.lastgroup == "grid":
+                ids += self._table[np.frombuffer(chunk.encode("ascii"), dtype=np.uint8)].tolist()
+            else:
+                cached = self._backend.encode(chunk, add_special_tokens=False).ids
+                if len(cache) < self.CACHE_LIMIT:
+                    cache[chunk] = cached
+                ids += cached
+        return ids
 
 
 @dataclass

@@ -35,6 +35,10 @@ BUILTIN_MODELS: dict[str, dict] = {
 }
 
 
+# Random-init builtins meant to learn from scratch: LoRA on random weights would learn next to nothing.
+TRAINED_FROM_SCRATCH = ("tiny", "small")
+
+
 def is_builtin(model_path: str) -> bool:
     return model_path in BUILTIN_MODELS
 
@@ -82,7 +86,7 @@ def check_tokenizer(tokenizer) -> None:
     special = set(tokenizer.all_special_ids)
     offenders = [
         token for token, idx in tokenizer.get_vocab().items()
-        if idx not in digit_ids and idx not in special and any(ch.isdigit() for ch in token)
+        if idx not in digit_ids and idx not in special and any(ch in "0123456789" for ch in token)
     ]
     if offenders:
         raise ValueError(
@@ -92,7 +96,7 @@ def check_tokenizer(tokenizer) -> None:
     # In context, too: a row of a grid must tokenise to exactly its digits.
     sample = "\n0123456789\n98 76\n"
     ids = tokenizer.encode(sample, add_special_tokens=False)
-    if sum(1 for i in ids if i in digit_ids) != sum(ch.isdigit() for ch in sample):
+    if sum(1 for i in ids if i in digit_ids) != sum(ch in "0123456789" for ch in sample):
         raise ValueError("tokenizer merges digits with neighbouring characters in context; grids need one token per digit")
 
 
