@@ -16,17 +16,22 @@ Rerunning the same command resumes from the newest complete checkpoint with fres
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import json
 import logging
+import sys
 import warnings
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Literal, Optional
 
 import tyro
 
 logger = logging.getLogger("arc25.finetuning")
 
+# tyro builds Config before we can catch its errors; the CLI validates after parsing to print one line.
+_DEFER_VALIDATION: contextvars.ContextVar[bool] = contextvars.ContextVar("defer_validation", default=False)
 LORA_INITS = ("default", "gaussian", "pissa", "olora", "orthogonal")
 
 
@@ -129,8 +134,32 @@ class Config:
     """Override: most DSL draws per program."""
     draw_functions: Optional[str] = None
     """Override: comma-separated DSL functions programs draw with."""
+    # --- speed ---
+    peak_tflops: Optional[float] = None
+    """Peak dense bf16 TFLOP/s per GPU for the MFU metric; default: looked up from the GPU's name (none on CPU)."""
+    group_by_length_window: int = 0
+    """Sort each window of this many streamed samples by length and batch neighbours (less padding); 0 = off."""
 
     def __post_init__(self):
+        if not _DEFER_VALIDATION.get():
+            self.validate()
+
+    @classmethod
+    def from_cli(cls, args: list[str] | None = None) -> "Config":
+        """Parse flags with tyro; a bad value exits with one line naming it and what is accepted."""
+        token = _DEFER_VALIDATION.set(True)
+        try:
+            cfg = tyro.cli(cls, args=args, description=__doc__)
+        finally:
+            _DEFER_VALIDATION.reset(token)
+        try:
+            cfg.validate()
+        except ValueError as err:
+            sys.exit(f"error: {err}")
+        return cfg
+
+    def validate(self) -> None:
+        """Raise a one-line ValueError for any flag value we can check without loading anything heavy."""
         for name in ("max_steps", "save_steps", "logging_steps", "batch_size", "per_device_train_batch_size",
                      "n_gpus", "lora_r", "n_eval_tasks"):
             if getattr(self, name) < 1:
@@ -169,6 +198,10 @@ class Config:
         get_encoder(self.grid_encoder)
         self.task_mixture()
         check_model_path(self.model_path)
+        if self.peak_tflops is not None and not self.peak_tflops > 0:
+            raise ValueError(f"--peak-tflops must be > 0, got {self.peak_tflops}")
+        if self.group_by_length_window < 0:
+            raise ValueError(f"--group-by-length-window must be >= 0, got {self.group_by_length_window}")
 
     def task_mixture(self):
         from arc25.tasks import make_mixture
@@ -180,19 +213,15 @@ class Config:
         )
 
 
-def main(cfg: Config) -> dict:
-    """Train; returns the final train metrics (and the output dir) for callers such as tests and sweeps."""
+def prepare(cfg: Config) -> SimpleNamespace:
+    """Check everything about the request that can be wrong, before any model loads; return the resolved run."""
     import torch
     import transformers
-    from trl import SFTConfig
-    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
     from arc25 import data, models, training
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     transformers.logging.set_verbosity_warning()
-
-    # --- everything that can be wrong with the request is checked before the model loads ---
     output_dir = training.check_output_dir(cfg.output_dir)
     world = training.world_size()
     if cfg.device_map != "None" and world > 1:
@@ -224,7 +253,12 @@ def main(cfg: Config) -> dict:
 
     tokenizer = models.load_tokenizer(cfg.model_path)
     spec = data.StreamSpec(cfg.task_mixture(), cfg.grid_encoder, cfg.max_seq_len)
-    lengths = data.probe_lengths(tokenizer, spec, cfg.random_seed, n=32)  # raises if nothing fits
+    fit = data.probe(tokenizer, spec, cfg.random_seed)  # raises if nothing fits
+    if fit["fit_fraction"] < 0.25:
+        logger.warning(
+            "only %.1f%% of tasks fit in --max-seq-len %d (mean %d tokens); the rest are skipped, which slows the "
+            "data workers: raise --max-seq-len or shrink tasks with --max-side/--n-inputs",
+            100 * fit["fit_fraction"], cfg.max_seq_len, fit["tokens_mean"])
     resume = training.find_checkpoint(output_dir) if cfg.resume_from_checkpoint else None
     resume_step = resume[1] if resume else 0
     report_to, tracker = training.setup_tracking(cfg.log_to_wandb, output_dir, cfg.wandb_project)
@@ -234,20 +268,36 @@ def main(cfg: Config) -> dict:
         use_lora=use_lora, torch_dtype=dtype, bf16=bf16, resume_from=str(resume[0]) if resume else None,
         resume_step=resume_step, tracker=tracker, git_commit=training.git_commit(),
         versions={m.__name__: m.__version__ for m in (torch, transformers)},
-        probe_tokens_mean=sum(lengths) / len(lengths), probe_tokens_max=max(lengths),
+        probe=fit,
     )
     if training.process_rank() == 0:
         (output_dir / "cfg.json").write_text(json.dumps(resolved, indent=2))
     logger.info("run: %s", json.dumps({k: resolved[k] for k in (
         "model_path", "world_size", "gradient_accumulation_steps", "learning_rate", "use_lora", "torch_dtype",
-        "resume_step", "tracker", "probe_tokens_mean")}))
+        "resume_step", "tracker", "probe")}))
+
+    return SimpleNamespace(
+        output_dir=output_dir, world=world, grad_accum=grad_accum, cuda=cuda, bf16=bf16, use_lora=use_lora, lr=lr,
+        dtype=dtype, tokenizer=tokenizer, spec=spec, resume=resume, resume_step=resume_step, report_to=report_to,
+    )
+
+
+def main(cfg: Config, run: SimpleNamespace | None = None) -> dict:
+    """Train; returns the final train metrics for callers such as tests and sweeps."""
+    from trl import SFTConfig
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    from arc25 import data, models, training
+
+    run = run or prepare(cfg)
+    output_dir, tokenizer, spec, resume, resume_step = run.output_dir, run.tokenizer, run.spec, run.resume, run.resume_step
 
     # --- model ---
     model = models.load_model(
-        cfg.model_path, tokenizer, dtype=dtype, seed=cfg.random_seed,
+        cfg.model_path, tokenizer, dtype=run.dtype, seed=cfg.random_seed,
         device_map=None if cfg.device_map == "None" else cfg.device_map,
     )
-    if use_lora:
+    if run.use_lora:
         from peft import LoraConfig, PeftModel, get_peft_model
 
         if cfg.adapter_path:
@@ -263,7 +313,8 @@ def main(cfg: Config) -> dict:
     logger.info("parameters: %s trainable of %s", f"{trainable:,}", f"{total:,}")
 
     # --- data ---
-    train_ds = data.train_dataset(tokenizer, spec, cfg.random_seed, world, cfg.dataloader_num_workers, resume_step)
+    train_ds = data.train_dataset(tokenizer, spec, cfg.random_seed, run.world, cfg.dataloader_num_workers, resume_step,
+                                  cfg.group_by_length_window, cfg.per_device_train_batch_size)
     eval_ds = data.eval_dataset(tokenizer, spec, cfg.random_seed, cfg.n_eval_tasks) if cfg.eval_steps else None
     collator = data.BatchCollator(DataCollatorForLanguageModeling(
         pad_token_id=tokenizer.pad_token_id, padding_free=cfg.packing))
@@ -274,18 +325,18 @@ def main(cfg: Config) -> dict:
         max_steps=cfg.max_steps,
         per_device_train_batch_size=cfg.per_device_train_batch_size,
         per_device_eval_batch_size=cfg.per_device_eval_batch_size or cfg.per_device_train_batch_size,
-        gradient_accumulation_steps=grad_accum,
-        learning_rate=lr,
+        gradient_accumulation_steps=run.grad_accum,
+        learning_rate=run.lr,
         lr_scheduler_type=cfg.lr_scheduler_type,
         warmup_steps=round(cfg.warmup_ratio * cfg.max_steps),
         max_grad_norm=cfg.max_grad_norm,
         weight_decay=cfg.weight_decay,
         optim=cfg.optim,
         # SFTConfig's own defaults (bf16 on, checkpointing on) are not ours: say what we mean.
-        bf16=bf16,
+        bf16=run.bf16,
         fp16=False,
         # Without CUDA, use_cpu is what makes a multi-process launch form a gloo group instead of N lone runs.
-        use_cpu=not cuda,
+        use_cpu=not run.cuda,
         gradient_checkpointing=cfg.gradient_checkpointing,
         gradient_checkpointing_kwargs={"use_reentrant": False} if cfg.gradient_checkpointing else None,
         use_liger_kernel=cfg.use_liger_kernel,
@@ -294,7 +345,7 @@ def main(cfg: Config) -> dict:
         eval_steps=cfg.eval_steps or None,
         save_strategy="steps",
         save_steps=cfg.save_steps,
-        report_to=report_to,
+        report_to=run.report_to,
         disable_tqdm=False,
         dataloader_num_workers=cfg.dataloader_num_workers,
         # Each rank reads its own shards of the stream; dispatching from rank 0 would serialise data.
@@ -309,7 +360,9 @@ def main(cfg: Config) -> dict:
         max_length=None,
         padding_free=cfg.packing,
     )
-    callbacks = []
+    from arc25.metrics import ThroughputCallback
+
+    callbacks = [ThroughputCallback(peak_tflops=cfg.peak_tflops)]
     trainer = training.make_trainer_class()(
         model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
         data_collator=collator, callbacks=callbacks, dump_samples=cfg.dump_samples, dump_dir=output_dir / "samples",
@@ -324,4 +377,9 @@ def main(cfg: Config) -> dict:
 
 
 if __name__ == "__main__":
-    main(tyro.cli(Config))
+    config = Config.from_cli()
+    try:
+        plan = prepare(config)
+    except ValueError as err:
+        sys.exit(f"error: {err}")
+    main(config, plan)

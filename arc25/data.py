@@ -22,8 +22,11 @@ from arc25.tasks import Mixture, Task, derive_seed, task_stream
 # Keys that separate the streams of one run: shard seeds get (rank, worker, resume step); these get one key.
 EVAL_KEY = 1_000_003
 PROBE_KEY = 1_000_033
-# This many too-long samples in a row means --max-seq-len cannot fit the mixture at all.
-MAX_CONSECUTIVE_SKIPS = 500
+GROUP_KEY = 1_000_037
+# This many too-long samples in a row means --max-seq-len cannot fit the mixture at all. The start-up probe
+# catches that case early; this bound only guards the stream, so it is set where a small fit fraction
+# (the journal's 512-token runs keep ~1% of the default mixture) never trips it by chance.
+MAX_CONSECUTIVE_SKIPS = 10_000
 
 _USER_MARK = "\x00ARC25_USER\x00"
 _CODE_MARK = "\x00ARC25_CODE\x00"
@@ -175,12 +178,37 @@ def examples(tokenizer, spec: StreamSpec, seed: int) -> Iterator[dict]:
         yield ex
 
 
-def _shard_generator(seeds: list[int], tokenizer, spec: StreamSpec) -> Iterator[dict]:
+def group_by_length(stream: Iterator[dict], window: int, batch_size: int, seed: int) -> Iterator[dict]:
+    """Reorder a stream so each run of ``batch_size`` examples has similar lengths: less padding per batch.
+
+    Reads ``window`` examples (rounded up to whole batches), sorts them by length, cuts them into batches and
+    yields the batches in a shuffled order, so a step's batch length stays random. Nothing is dropped or
+    repeated, and the order is a function of ``seed``. It only lines up with the DataLoader's batches when
+    each worker reads one generator from its start, which is how train_dataset shards the stream.
+    """
+    window = -(-max(window, 1) // batch_size) * batch_size
+    rng = random.Random(seed)
+    while True:
+        buffer = list(itertools.islice(stream, window))
+        if not buffer:
+            return
+        # Stable sort on length alone: ties keep stream order, so the result depends on nothing but the seed.
+        buffer.sort(key=lambda ex: len(ex["input_ids"]))
+        batches = [buffer[i : i + batch_size] for i in range(0, len(buffer), batch_size)]
+        rng.shuffle(batches)
+        for batch in batches:
+            yield from batch
+
+
+def _shard_generator(seeds: list[int], tokenizer, spec: StreamSpec, group_window: int = 0,
+                     batch_size: int = 1) -> Iterator[dict]:
     # datasets hands each worker a sublist of shards; one shard per worker is the normal case, and more
     # than one are interleaved so none of them starves.
     streams = [examples(tokenizer, spec, seed) for seed in seeds]
-    for stream in itertools.cycle(streams):
-        yield next(stream)
+    merged = (next(stream) for stream in itertools.cycle(streams))
+    if group_window > 0:
+        merged = group_by_length(merged, group_window, batch_size, derive_seed(seeds[0], GROUP_KEY))
+    yield from merged
 
 
 def shard_seeds(base_seed: int, world_size: int, num_workers: int, resume_step: int) -> list[int]:
@@ -189,17 +217,21 @@ def shard_seeds(base_seed: int, world_size: int, num_workers: int, resume_step: 
     return [derive_seed(base_seed, rank, worker, resume_step) for rank in range(world_size) for worker in range(workers)]
 
 
-def train_dataset(tokenizer, spec: StreamSpec, base_seed: int, world_size: int, num_workers: int, resume_step: int):
+def train_dataset(tokenizer, spec: StreamSpec, base_seed: int, world_size: int, num_workers: int, resume_step: int,
+                  group_by_length_window: int = 0, batch_size: int = 1):
     """The training stream as an IterableDataset with world_size x workers shards, each its own seed.
 
     With dispatch_batches=False, accelerate (>=1.8) gives each rank n_shards / world_size of them and
     the DataLoader gives each of its workers one, so no two workers on any rank share a stream.
+    ``group_by_length_window`` > 0 batches similar lengths together (see group_by_length); ``batch_size``
+    must then be the per-device batch size.
     """
     from datasets import IterableDataset
 
     seeds = shard_seeds(base_seed, world_size, num_workers, resume_step)
     return IterableDataset.from_generator(
-        _shard_generator, gen_kwargs={"seeds": seeds, "tokenizer": tokenizer, "spec": spec}
+        _shard_generator, gen_kwargs={"seeds": seeds, "tokenizer": tokenizer, "spec": spec,
+                                      "group_window": group_by_length_window, "batch_size": batch_size}
     )
 
 
@@ -212,14 +244,28 @@ def eval_dataset(tokenizer, spec: StreamSpec, base_seed: int, n: int):
     return Dataset.from_list(rows)
 
 
-def probe_lengths(tokenizer, spec: StreamSpec, base_seed: int, n: int = 64) -> list[int]:
-    """Token lengths of the first n examples that fit, from a probe seed: fails fast if none fit."""
-    stream = examples(tokenizer, spec, derive_seed(base_seed, PROBE_KEY))
-    return [len(ex["input_ids"]) for ex in itertools.islice(stream, n)]
+def probe(tokenizer, spec: StreamSpec, base_seed: int, n_fit: int = 32, max_tries: int = 2000) -> dict:
+    """Token lengths of probe-seed tasks: how many fit in max_seq_len; raises if none of max_tries does."""
+    formatter = ChatFormatter(tokenizer)
+    encoder = get_encoder(spec.encoder_spec)
+    fit, tried = [], []
+    for task in itertools.islice(task_stream(derive_seed(base_seed, PROBE_KEY), spec.mixture), max_tries):
+        n = len(formatter.example(task, encoder)["input_ids"])
+        tried.append(n)
+        if n <= spec.max_seq_len:
+            fit.append(n)
+            if len(fit) == n_fit:
+                break
+    if not fit:
+        raise ValueError(
+            f"--max-seq-len {spec.max_seq_len} fits no sample: none of {len(tried)} was short enough "
+            f"(shortest {min(tried)} tokens); raise it or shrink the tasks (--max-side, --n-inputs)"
+        )
+    return {"fit_fraction": len(fit) / len(tried), "tokens_mean": sum(tried) / len(tried), "tokens_max": max(tried)}
 
 
 class BatchCollator:
-    """trl's collator plus bookkeeping: the batch's codes (for --dump-samples) and how many samples were skipped."""
+    """trl's collator plus bookkeeping: codes (for --dump-samples), skipped samples and token counts (for arc25.metrics)."""
 
     def __init__(self, base):
         self.base = base
@@ -227,10 +273,17 @@ class BatchCollator:
     def __call__(self, rows: list[dict]) -> dict:
         batch = self.base([{"input_ids": r["input_ids"], "labels": r["labels"]} for r in rows])
         if "code" in rows[0]:
+            lengths = [len(r["input_ids"]) for r in rows]
             batch["arc25_meta"] = {
                 "code": [r["code"] for r in rows],
                 "generator": [r["generator"] for r in rows],
                 "n_draws": [r["n_draws"] for r in rows],
                 "skipped": sum(r["skipped"] for r in rows),
+                "n_samples": len(rows),
+                "real_tokens": sum(lengths),
+                # What the model runs over: rows x padded width (one row, no padding, when padding-free).
+                "padded_tokens": batch["input_ids"].numel(),
+                "label_tokens": int((batch["labels"] != -100).sum()),
+                "sum_sq_len": sum(n * n for n in lengths),
             }
         return batch

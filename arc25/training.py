@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 
@@ -105,6 +106,24 @@ def setup_tracking(log_to_wandb: bool, output_dir: Path, project: str) -> tuple[
     return ["tensorboard"], note
 
 
+class _TimedIterator:
+    """Wraps the trainer's batch iterator to add up the seconds spent blocked in next()."""
+
+    def __init__(self, iterator):
+        self.iterator = iterator
+        self.seconds = 0.0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        started = time.perf_counter()
+        try:
+            return next(self.iterator)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
 def make_trainer_class():
     """SFTTrainer plus the data bookkeeping our collator attaches (imported lazily: trl is heavy)."""
     from trl import SFTTrainer
@@ -122,10 +141,26 @@ def make_trainer_class():
             self.run_start_step = run_start_step
             self.skipped_samples = 0
 
-        def _take_meta(self, inputs: dict) -> None:
+        def _meters(self) -> list:
+            # Callbacks that want batch contents and data-wait times (arc25.metrics.ThroughputCallback) say so
+            # by having observe_batch; a plain TrainerCallback never sees either.
+            return [cb for cb in self.callback_handler.callbacks if hasattr(cb, "observe_batch")]
+
+        def get_batch_samples(self, epoch_iterator, *args, **kwargs):
+            timed = _TimedIterator(epoch_iterator)
+            started = time.perf_counter()
+            out = super().get_batch_samples(timed, *args, **kwargs)
+            for meter in self._meters():
+                meter.observe_fetch(started, timed.seconds)
+            return out
+
+        def _take_meta(self, inputs: dict, train: bool = False) -> None:
             meta = inputs.pop("arc25_meta", None)
             if meta is None:
                 return
+            if train:
+                for meter in self._meters():
+                    meter.observe_batch(meta)
             self.skipped_samples += meta["skipped"]
             if self.dump_left > 0 and self.dump_path is not None:
                 rows = list(zip(meta["code"], meta["generator"], meta["n_draws"]))[: self.dump_left]
@@ -139,7 +174,7 @@ def make_trainer_class():
                 self.dump_left -= len(rows)
 
         def training_step(self, model, inputs, *args, **kwargs):
-            self._take_meta(inputs)
+            self._take_meta(inputs, train=True)
             return super().training_step(model, inputs, *args, **kwargs)
 
         def prediction_step(self, model, inputs, *args, **kwargs):
@@ -149,6 +184,8 @@ def make_trainer_class():
         def log(self, logs: dict, *args, **kwargs):
             if "loss" in logs:
                 logs["skipped_too_long"] = self.skipped_samples
+                for meter in self._meters():
+                    logs.update(meter.pending_logs())
             return super().log(logs, *args, **kwargs)
 
     return ArcTrainer

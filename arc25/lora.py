@@ -1,0 +1,137 @@
+"""LoRA adapters: check that one fits a base model, load it, and merge it into the base for serving.
+
+peft reports an adapter trained on another base as a multi-line state-dict dump (or not at all, when
+module names happen to match); here the adapter's tensor shapes are compared with the base's layers first,
+on a weightless copy of the model, so a mismatch is one line and comes before any weights load.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from arc25 import models
+
+__all__ = ["adapter_mismatch", "apply_adapter", "check_adapter", "merge_adapter", "read_adapter_config"]
+
+_PREFIX = "base_model.model."
+# Saved tensor name suffix -> (which dimension of the base layer it must match, index in the tensor's shape).
+_LINEAR = {".lora_A.weight": ("in_features", 1), ".lora_B.weight": ("out_features", 0)}
+_EMBEDDING = {".lora_embedding_A": ("num_embeddings", 1), ".lora_embedding_B": ("embedding_dim", 0)}
+
+
+def read_adapter_config(adapter_path: str) -> dict:
+    """adapter_config.json of a peft adapter folder; a one-line ValueError if it is missing or unreadable."""
+    models.adapter_base(adapter_path)  # raises unless adapter_config.json exists
+    path = Path(adapter_path) / "adapter_config.json"
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"adapter {adapter_path!r}: cannot read adapter_config.json ({err})") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"adapter {adapter_path!r}: adapter_config.json is not a JSON object")
+    return config
+
+
+def _adapter_shapes(adapter_path: str) -> dict[str, tuple[int, ...]] | None:
+    """Tensor name -> shape from adapter_model.safetensors's header (no data read); None if there is no such file."""
+    path = Path(adapter_path) / "adapter_model.safetensors"
+    if not path.is_file():
+        return None
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        return {name: tuple(f.get_slice(name).get_shape()) for name in f.keys()}
+
+
+def _weightless(model_path: str, tokenizer):
+    """The model's module tree on the meta device: shapes without memory or a weight load."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    if models.is_builtin(model_path):
+        config = models.builtin_config(model_path, tokenizer)
+    else:
+        config = AutoConfig.from_pretrained(model_path, local_files_only=True)
+    with torch.device("meta"):
+        return AutoModelForCausalLM.from_config(config)
+
+
+def adapter_mismatch(model, adapter_path: str) -> str | None:
+    """Why the adapter's LoRA tensors do not fit ``model``'s layers, or None if they all do (or cannot be read)."""
+    shapes = _adapter_shapes(adapter_path)
+    if shapes is None:
+        return None
+    for name, shape in sorted(shapes.items()):
+        for suffixes in (_LINEAR, _EMBEDDING):
+            suffix = next((s for s in suffixes if name.endswith(s)), None)
+            if suffix is None:
+                continue
+            module_path = name[: -len(suffix)]
+            module_path = module_path[len(_PREFIX) :] if module_path.startswith(_PREFIX) else module_path
+            try:
+                module = model.get_submodule(module_path)
+            except AttributeError:
+                return f"it adapts {module_path}, which the base model does not have"
+            attribute, axis = suffixes[suffix]
+            expected = getattr(module, attribute, None)
+            if expected is None:
+                return f"it adapts {module_path} as a {attribute.split('_')[0]} layer, but the base's is a {type(module).__name__}"
+            if len(shape) != 2 or shape[axis] != expected:
+                return f"{name} has shape {list(shape)} but the base's {module_path} has {attribute}={expected}"
+    return None
+
+
+def check_adapter(model_path: str, tokenizer, adapter_path: str) -> dict:
+    """Raise a one-line ValueError unless the adapter fits the base model; return its adapter_config."""
+    config = read_adapter_config(adapter_path)
+    problem = adapter_mismatch(_weightless(model_path, tokenizer), adapter_path)
+    if problem:
+        trained_on = config.get("base_model_name_or_path")
+        hint = f" (it was trained on {trained_on!r})" if trained_on else ""
+        raise ValueError(f"adapter {adapter_path!r} does not fit base model {model_path!r}{hint}: {problem}")
+    return config
+
+
+def _first_line(message: str) -> str:
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    # torch puts the useful part ("size mismatch for ...") on the second line of its load error.
+    useful = next((line for line in lines if "size mismatch" in line), lines[0] if lines else "")
+    return useful[:400]
+
+
+def apply_adapter(model, adapter_path: str, *, trainable: bool = False):
+    """Wrap ``model`` with the adapter's weights; a mismatch peft finds at load time becomes a one-line ValueError."""
+    from peft import PeftModel
+
+    problem = adapter_mismatch(model, adapter_path)
+    if problem:
+        raise ValueError(f"adapter {adapter_path!r} does not fit this base model: {problem}")
+    try:
+        return PeftModel.from_pretrained(model, adapter_path, is_trainable=trainable)
+    except (RuntimeError, ValueError, KeyError) as err:
+        raise ValueError(f"adapter {adapter_path!r} does not fit this base model: {_first_line(err)}") from None
+
+
+def merge_adapter(base_path: str, adapter_path: str, out_dir: str, *, dtype: str = "bfloat16") -> Path:
+    """Fold the adapter into the base's weights (computed in float32) and save model + tokenizer in ``dtype``."""
+    import torch
+
+    if dtype not in ("float32", "bfloat16", "float16"):
+        raise ValueError(f"--dtype must be float32, bfloat16 or float16, got {dtype!r}")
+    models.check_model_path(base_path)
+    out = Path(out_dir).expanduser()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ValueError(f"--out {out_dir!r} already exists and is not an empty folder; choose a new one")
+    for source in (base_path, adapter_path):
+        if Path(source).expanduser().resolve() == out.resolve():
+            raise ValueError(f"--out {out_dir!r} must differ from the base model and the adapter folders")
+    tokenizer = models.load_tokenizer(base_path)
+    check_adapter(base_path, tokenizer, adapter_path)
+    base = models.load_model(base_path, tokenizer, dtype="float32")
+    merged = apply_adapter(base, adapter_path).merge_and_unload()
+    merged = merged.to(getattr(torch, dtype))
+    out.mkdir(parents=True, exist_ok=True)
+    merged.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    return out
