@@ -139,6 +139,11 @@ class Config:
     """Peak dense bf16 TFLOP/s per GPU for the MFU metric; default: looked up from the GPU's name (none on CPU)."""
     group_by_length_window: int = 0
     """Sort each window of this many streamed samples by length and batch neighbours (less padding); 0 = off."""
+    # --- evaluation ---
+    solve_rate_steps: int = 0
+    """Every this many steps, log the greedy solve rate on held-out synthetic tasks; 0 = at each --eval-steps."""
+    n_solve_rate_tasks: int = 32
+    """Held-out synthetic tasks (a fixed set from their own seed) the solve rate is measured on."""
 
     def __post_init__(self):
         if not _DEFER_VALIDATION.get():
@@ -202,6 +207,10 @@ class Config:
             raise ValueError(f"--peak-tflops must be > 0, got {self.peak_tflops}")
         if self.group_by_length_window < 0:
             raise ValueError(f"--group-by-length-window must be >= 0, got {self.group_by_length_window}")
+        if self.solve_rate_steps < 0:
+            raise ValueError(f"--solve-rate-steps must be >= 0, got {self.solve_rate_steps}")
+        if self.n_solve_rate_tasks < 1:
+            raise ValueError(f"--n-solve-rate-tasks must be >= 1, got {self.n_solve_rate_tasks}")
 
     def task_mixture(self):
         from arc25.tasks import make_mixture
@@ -358,16 +367,31 @@ def main(cfg: Config, run: SimpleNamespace | None = None) -> dict:
         # longer ones were skipped upstream, so trl must neither re-tokenise nor truncate.
         dataset_kwargs={"skip_prepare_dataset": True},
         max_length=None,
-        padding_free=cfg.packing,
+        # Our BatchCollator does padding-free batching itself (--packing); trl refuses a custom collator
+        # when its own flag is on, and the flag does nothing else for a prepared dataset.
+        padding_free=False,
     )
     from arc25.metrics import ThroughputCallback
 
     callbacks = [ThroughputCallback(peak_tflops=cfg.peak_tflops)]
+    solve_rate = None
+    if cfg.solve_rate_steps or cfg.eval_steps:
+        from arc25.solve_rate import SolveRateCallback
+
+        # Appended last: the throughput callback has closed its step's clock before generation starts.
+        solve_rate = SolveRateCallback(
+            tokenizer, cfg.task_mixture(), seed=cfg.random_seed, n_tasks=cfg.n_solve_rate_tasks,
+            every_n_steps=cfg.solve_rate_steps or cfg.eval_steps, encoder_spec=cfg.grid_encoder,
+            max_seq_len=cfg.max_seq_len,
+        )
+        callbacks.append(solve_rate)
     trainer = training.make_trainer_class()(
         model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
         data_collator=collator, callbacks=callbacks, dump_samples=cfg.dump_samples, dump_dir=output_dir / "samples",
         run_start_step=resume_step,
     )
+    if solve_rate is not None:
+        solve_rate.bind(trainer)  # it logs through the trainer, so the rates reach the console and every tracker
     result = trainer.train(resume_from_checkpoint=str(resume[0]) if resume else None)
     trainer.save_model(str(output_dir / "final"))
     metrics = dict(result.metrics, global_step=trainer.state.global_step, skipped_too_long=trainer.skipped_samples)

@@ -189,13 +189,16 @@ def _group_totals(results: list[TaskResult]) -> dict:
 
 
 def summarize(results: list[TaskResult]) -> dict:
-    """Totals over all tasks, and per number of draws for synthetic tasks (keys "1", "2", ...)."""
+    """Totals over all tasks, per task set (when there are several) and per number of draws of synthetic tasks."""
+    by_set: dict[str, list[TaskResult]] = {}
     by_draws: dict[int, list[TaskResult]] = {}
     for r in results:
+        by_set.setdefault(r.task.task_set, []).append(r)
         if r.task.n_draws is not None:
             by_draws.setdefault(r.task.n_draws, []).append(r)
     return {
         "all": _group_totals(results),
+        "by_task_set": {name: _group_totals(group) for name, group in by_set.items()} if len(by_set) > 1 else {},
         "by_draws": {str(k): _group_totals(by_draws[k]) for k in sorted(by_draws)},
     }
 
@@ -205,10 +208,11 @@ def _percent(value: float | None) -> str:
 
 
 def format_table(totals: dict) -> str:
-    """A plain-text table: one row for all tasks, then one per number of draws."""
-    header = ("tasks", "tasks", "skipped", "parsed", "ran", "pixel acc", "train solved", "test solved")
+    """A plain-text table: one row for all tasks, then one per task set (if several) and per number of draws."""
+    header = ("group", "tasks", "skipped", "parsed", "ran", "pixel acc", "train solved", "test solved")
     rows = [header]
-    groups = [("all", totals["all"])] + [(f"draws={k}", v) for k, v in totals["by_draws"].items()]
+    groups = [("all", totals["all"])] + list(totals.get("by_task_set", {}).items())
+    groups += [(f"draws={k}", v) for k, v in totals["by_draws"].items()]
     for name, t in groups:
         test = "-" if not t["n_test_tasks"] else f"{t['n_test_solved']}/{t['n_test_tasks']} ({_percent(t['test_solve_rate'])})"
         rows.append((
@@ -276,8 +280,11 @@ def write_report(out_dir: Path, results: list[TaskResult], totals: dict, config:
             f.write(json.dumps(result.to_json()) + "\n")
     written = [summary, per_task]
     plotted = [r for r in results if r.skipped is None][:n_plots]
+    # Ids are unique within a task set only, so several sets put the set's name in front.
+    several = len({r.task.task_set for r in results}) > 1
     for result in plotted:
-        path = out_dir / "plots" / f"{_UNSAFE.sub('_', result.task.task_id)}.png"
+        name = f"{result.task.task_set}_{result.task.task_id}" if several else result.task.task_id
+        path = out_dir / "plots" / f"{_UNSAFE.sub('_', name)}.png"
         plot_result(result, path)
         written.append(path)
     return written

@@ -46,7 +46,9 @@ import json
 import math
 import multiprocessing
 import os
+import resource
 import signal
+import string
 import struct
 import sys
 import tempfile
@@ -232,7 +234,31 @@ ALLOWED_NUMPY_NAMES = frozenset(
     issubdtype isscalar iterable
     """.split()
 )
+
+
+class _NdarrayCheck(type):
+    """Metaclass of the ``np.ndarray`` programs see: isinstance works, construction does not.
+
+    The real constructor accepts a raw ``buffer`` with an ``offset`` and an object dtype, which
+    reads (and fakes) arbitrary memory; ``np.array``/``np.zeros``/... cover every honest use.
+    """
+
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, np.ndarray)
+
+    def __subclasscheck__(cls, sub) -> bool:
+        return isinstance(sub, type) and issubclass(sub, np.ndarray)
+
+    def __call__(cls, *args, **kwargs):
+        raise TypeError("numpy.ndarray(...) cannot be called here; use np.array, np.zeros or np.full")
+
+
+class _SandboxNdarray(metaclass=_NdarrayCheck):
+    """Stands in for ``numpy.ndarray`` in sandboxed programs (isinstance checks and annotations)."""
+
+
 _NUMPY_EXPORTS = {name: getattr(np, name) for name in sorted(ALLOWED_NUMPY_NAMES) if hasattr(np, name)}
+_NUMPY_EXPORTS["ndarray"] = _SandboxNdarray
 _DSL_EXPORTS = {name: getattr(dsl, name) for name in dsl.__all__}
 
 # Builtin names that are never acceptable in a program, whatever they are bound to.
@@ -252,10 +278,11 @@ _FORBIDDEN_ATTRIBUTES = frozenset(
     fork spawn exec eval compile globals locals frame frames code func im_func im_self
     """.split()
 )
+_NUMPY_ONLY_ATTRIBUTES = frozenset({"resize"})
 _FORBIDDEN_ATTRIBUTE_PREFIXES = ("_", "save", "load", "gi_", "cr_", "ag_", "f_", "tb_", "co_")
 _FORBIDDEN_NODES = {
-    ast.ClassDef: "class definitions",
-    ast.AsyncFunctionDef: "async functions",
+    ast.ClassDef: "class definition",
+    ast.AsyncFunctionDef: "async function",
     ast.Await: "await",
     ast.AsyncFor: "async for",
     ast.AsyncWith: "async with",
@@ -305,14 +332,16 @@ def _check_tree(tree: ast.Module) -> None:
             _check_name(node.id, node, load=isinstance(node.ctx, ast.Load))
         elif kind is ast.Attribute:
             if not isinstance(node.ctx, ast.Load):
-                raise _refuse("assigning or deleting attributes", node)
+                raise _refuse("attribute assignment or deletion", node)
+            if node.attr == "format" and _is_safe_format_string(node.value):
+                continue  # "literal {}".format(...): fields are checked, so no attribute traversal
             _check_attribute(node.attr, node)
-            if (
-                isinstance(node.value, ast.Name)
-                and node.value.id in numpy_aliases
-                and node.attr not in _NUMPY_EXPORTS
-            ):
+            on_numpy = isinstance(node.value, ast.Name) and node.value.id in numpy_aliases
+            if on_numpy and node.attr not in _NUMPY_EXPORTS:
                 raise _refuse(f"numpy.{node.attr}", node)
+            if node.attr in _NUMPY_ONLY_ATTRIBUTES and not on_numpy:
+                # ndarray.resize(..., refcheck=False) frees memory that views still point to.
+                raise _refuse(f"method {node.attr!r} (use np.{node.attr})", node)
         elif kind is ast.Import:
             for alias in node.names:
                 _check_name(alias.asname, node)
@@ -338,6 +367,23 @@ def _check_tree(tree: ast.Module) -> None:
                 _check_attribute(attr, node)
 
 
+def _is_safe_format_string(node: ast.expr) -> bool:
+    """True for a str literal whose replacement fields use no attribute access (``{0.__class__}``)."""
+    if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+        return False
+    pending = [node.value]
+    try:
+        while pending:
+            for _, field, spec, _ in string.Formatter().parse(pending.pop()):
+                if field is not None and ("." in field or "_" in field):
+                    return False
+                if spec and "{" in spec:
+                    pending.append(spec)
+    except ValueError:
+        return False
+    return True
+
+
 def _check_import_from(node: ast.ImportFrom) -> None:
     if node.level:
         raise _refuse("relative import", node)
@@ -354,7 +400,7 @@ def _check_import_from(node: ast.ImportFrom) -> None:
                 raise _refuse(f"import of {_DSL_MODULE}.{name}", node)
     elif node.module == "__future__":
         if names != ["annotations"]:
-            raise _refuse("from __future__ import other than annotations", node)
+            raise _refuse("a __future__ import other than annotations", node)
     else:
         raise _refuse(f"import from {node.module!r}", node)
 
@@ -472,7 +518,14 @@ def _quiet_print(*args, **kwargs) -> None:
 
 
 def _restricted_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
-    """``__import__`` for sandboxed programs: numpy and the DSL resolve to the program's own proxies."""
+    """``__import__`` for sandboxed programs: numpy and the DSL resolve to the program's own proxies.
+
+    Program import statements reach this only for the names the static check allows. numpy's C
+    code also comes here: ``PyImport_Import`` (its lazy ``import numpy._core.arrayprint`` behind
+    ``repr(array)``, say) calls the ``__import__`` of the running frame's builtins, discards the
+    result and reads ``sys.modules``. So an already-loaded module gets ``None`` back (no module
+    object flows out) and anything else is refused (the audit hook refuses loading too).
+    """
     if level == 0 and isinstance(globals, dict):
         if name == "numpy":
             return globals["__arc_numpy__"]
@@ -480,6 +533,8 @@ def _restricted_import(name, globals=None, locals=None, fromlist=(), level=0):  
             return globals["__arc_dsl__"]
         if name == "__future__" and fromlist:
             return _FUTURE_STUB
+    if level == 0 and isinstance(name, str) and name in sys.modules:
+        return None
     raise ImportError(f"import of {name!r} is not allowed")
 
 
@@ -589,7 +644,7 @@ def _execute_trusted(code: str, inputs) -> list[np.ndarray]:
     try:
         exec(compiled, namespace)
     except MemoryError:
-        raise ExecutionMemoryError("program ran out of memory at module level") from None
+        raise ExecutionMemoryError("module level ran out of memory") from None
     except (Exception, SystemExit, GeneratorExit) as exc:
         raise ExecutionRuntimeError(_one_line(f"module level raised {_describe(exc)}")) from None
     task = namespace.get("task")
@@ -597,7 +652,10 @@ def _execute_trusted(code: str, inputs) -> list[np.ndarray]:
         raise InvalidProgram("program defines no callable 'task'")
     outputs = []
     for grid in inputs:
-        arg = grid.copy() if isinstance(grid, np.ndarray) and grid.dtype == np.int64 else _as_input_grid(grid)
+        if isinstance(grid, np.ndarray) and grid.dtype == np.int64 and grid.ndim == 2 and grid.size:
+            arg = grid.copy()
+        else:
+            arg = _as_input_grid(grid)
         try:
             result = task(arg)
         except MemoryError:
@@ -686,7 +744,7 @@ def task(img):
         {}["missing"]
     except KeyError as exc:
         str(exc)
-    print("quiet", total)
+    print("quiet", total, repr(out), str(out), f"{out}", repr(np.int64(3)), str(1.5))
     return out
 """
 
@@ -706,6 +764,7 @@ def _worker_prepare(code: str):
 
 def _worker_run_program(state: _WorkerState, code: str, grids: list[np.ndarray]):
     """Run one program on all grids; returns ("ok", outputs) or ("err", class name, message)."""
+    phase = "module level"
     try:
         prepared = _worker_prepare(code)
         if isinstance(prepared, tuple):
@@ -721,22 +780,23 @@ def _worker_run_program(state: _WorkerState, code: str, grids: list[np.ndarray])
             return ("err", "InvalidProgram", "program defines no callable 'task'")
         outputs = []
         for grid in grids:
-            outputs.append(validate_grid(task(grid.copy())))
+            phase = "task"
+            result = task(grid.copy())
+            phase = "output"
+            outputs.append(validate_grid(result))
         return ("ok", outputs)
     except _Timeout:
         raise
     except ExecutionError as exc:
         return ("err", type(exc).__name__, str(exc))
     except MemoryError:
-        return ("err", "ExecutionMemoryError", "program ran out of memory")
+        return ("err", "ExecutionMemoryError", f"{phase} ran out of memory")
     except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt, GeneratorExit included
-        return ("err", "ExecutionRuntimeError", _describe(exc))
+        return ("err", "ExecutionRuntimeError", f"{phase} raised {_describe(exc)}")
 
 
-def _worker_job(state: _WorkerState, code: str, grids: list[np.ndarray], timeout_s: float) -> tuple[bytes, bool]:
-    """Run one job under the alarm and the CPU limit; returns (reply body without id, retire worker?)."""
-    import resource
-
+def _worker_job(state: _WorkerState, code: str, grids: list[np.ndarray], timeout_s: float) -> tuple[dict, bytes, bool]:
+    """Run one job under the alarm and the CPU limit; returns (reply header without id, grid bytes, retire?)."""
     state.timed_out = False
     state.violation = None
     used = resource.getrusage(resource.RUSAGE_SELF)
@@ -802,6 +862,10 @@ def _install_audit_hook(state: _WorkerState) -> None:
         elif event in ("compile", "resource.setrlimit"):
             if state.internal:
                 return
+        elif event == "open":
+            # A SyntaxError looks for its source line in a file named like the program; there is none.
+            if state.internal and args and args[0] == _PROGRAM_FILENAME:
+                return
         if state.violation is None:
             state.violation = event
         raise _SandboxRefusal(f"sandbox refused {event!r}")
@@ -810,8 +874,6 @@ def _install_audit_hook(state: _WorkerState) -> None:
 
 
 def _worker_setup(state: _WorkerState, memory_limit_mb: int) -> None:
-    import resource
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -1016,15 +1078,19 @@ class Sandbox:
         return self._closed
 
     def close(self) -> None:
-        """Stop all workers; idempotent."""
-        self._closed = True
-        self._finalizer()
+        """Stop all workers (waits for a run in progress on another thread); idempotent."""
+        with self._lock:
+            self._closed = True
+            self._finalizer()
 
     # -- public API
 
     def execute(self, code: str, inputs, *, timeout_s: float = 1.0) -> list[np.ndarray]:
-        """Run one untrusted program on ``inputs``; raise its ``ExecutionError`` if it fails."""
-        result = self.execute_batch([code], [list(inputs)], timeout_s=timeout_s)[0]
+        """Run one untrusted program on ``inputs``; raise its ``ExecutionError`` if it fails.
+
+        ``timeout_s`` bounds the whole program (module code plus ``task`` on every input).
+        """
+        result = self._execute_many([code], None, [list(inputs)], timeout_s, None)[0]
         if isinstance(result, ExecutionError):
             raise result
         return result
@@ -1037,25 +1103,27 @@ class Sandbox:
         ``inputs`` is one list of grids shared by all programs, or one such list per program.
         ``n_workers`` caps the workers used by this call (the pool grows if it asks for more).
         """
-        if not (isinstance(timeout_s, (int, float)) and 0 < timeout_s < math.inf):
-            raise ValueError(f"timeout_s must be a positive finite number, got {timeout_s!r}")
         programs = list(programs)
         inputs = list(inputs)
         if inputs and not _is_grid_like(inputs[0]):
             if len(inputs) != len(programs):
                 raise ValueError(f"got {len(inputs)} input lists for {len(programs)} programs")
-            per_program = [list(grids) for grids in inputs]
-        else:
-            per_program = None
+            return self._execute_many(programs, None, inputs, timeout_s, n_workers)
+        return self._execute_many(programs, inputs, None, timeout_s, n_workers)
+
+    def _execute_many(self, programs, shared, per_program, timeout_s, n_workers) -> list:
+        if not (isinstance(timeout_s, (int, float)) and 0 < timeout_s < math.inf):
+            raise ValueError(f"timeout_s must be a positive finite number, got {timeout_s!r}")
+        # Input sets are encoded once each; programs that share a list object share its encoding.
         sets: list[tuple[list, bytes, int]] = []
         set_of_job: list[int] = []
         if per_program is None:
-            shapes, blob = _encode_input_set([_as_input_grid(g) for g in inputs])
+            shapes, blob = _encode_input_set([_as_input_grid(g) for g in shared])
             sets.append((shapes, blob, len(shapes)))
             set_of_job = [0] * len(programs)
         else:
             seen: dict[int, int] = {}
-            for grids in (inputs[i] for i in range(len(programs))):
+            for grids in per_program:
                 key = id(grids)
                 if key not in seen:
                     shapes, blob = _encode_input_set([_as_input_grid(g) for g in grids])
@@ -1120,34 +1188,33 @@ class Sandbox:
             if worker.pending:
                 finish(worker.pending.popleft(), error)
 
-        def handle_message(worker: _Worker, data: bytes) -> bool:
-            """Returns False if the worker must go (retired or broken)."""
+        def handle_message(worker: _Worker, data: bytes) -> str:
+            """Returns "keep", "retire" (worker goes, nobody to blame) or "broken" (worker goes)."""
             nonlocal failures, last_failure
             try:
                 header, blob = _unpack(data)
             except (ValueError, struct.error, UnicodeDecodeError, RecursionError):
                 blame_current(worker, ExecutionRuntimeError("sandbox worker sent a malformed reply"))
-                return False
+                return "broken"
             if not worker.ready:
                 if header.get("ready") is True:
                     worker.ready = True
                     failures = 0
-                    return True
-                failures += 1
+                    return "keep"
                 last_failure = _one_line(str(header.get("fatal", "no ready message")))
-                return False
+                return "broken"
             if not worker.pending or header.get("id") != worker.pending[0]:
                 blame_current(worker, ExecutionRuntimeError("sandbox worker sent an unexpected reply"))
-                return False
+                return "broken"
             job = worker.pending[0]
             try:
                 value = self._decode_reply(header, blob, sets[set_of_job[job]][2])
             except (ValueError, TypeError, KeyError):
                 blame_current(worker, ExecutionRuntimeError("sandbox worker sent a malformed reply"))
-                return False
+                return "broken"
             finish(worker.pending.popleft(), value)
             worker.deadline = time.monotonic() + timeout_s + grace
-            return header.get("retire") is not True
+            return "retire" if header.get("retire") is True else "keep"
 
         try:
             while remaining:
@@ -1181,7 +1248,8 @@ class Sandbox:
                     break
 
                 now = time.monotonic()
-                deadlines = [w.deadline if w.ready else w.started + _STARTUP_TIMEOUT_S for w in self._workers]
+                deadlines = [w.deadline for w in self._workers if w.ready and w.pending]
+                deadlines += [w.started + _STARTUP_TIMEOUT_S for w in self._workers if not w.ready]
                 wait_s = max(0.0, min(deadlines, default=now + 1.0) - now)
                 handles = {}
                 for worker in self._workers:
@@ -1194,28 +1262,36 @@ class Sandbox:
                     if worker not in touched:
                         touched.append(worker)
                 for worker in touched:
-                    keep = True
+                    if worker not in self._workers:
+                        continue
+                    status = "keep"
                     try:
-                        while keep and worker.conn.poll():
-                            keep = handle_message(worker, worker.conn.recv_bytes(_MAX_REPLY_BYTES))
-                    except (EOFError, OSError):
-                        keep = False
-                    if keep and not worker.process.is_alive():
-                        keep = False
-                    if not keep:
-                        if worker in self._workers:
-                            dead = not worker.process.is_alive()
-                            if dead:
-                                worker.process.join(0.5)
-                                if not worker.ready:
-                                    failures += 1
-                                    last_failure = f"worker exited during start-up ({worker.process.exitcode})"
-                                blame_current(worker, _exit_error(worker.process.exitcode))
-                            self._retire(worker, queue, kill=True)
+                        while status == "keep" and worker.conn.poll():
+                            status = handle_message(worker, worker.conn.recv_bytes(_MAX_REPLY_BYTES))
+                    except EOFError:
+                        status = "dead"
+                    except OSError:  # e.g. an oversized message
+                        status = "dead" if not worker.process.is_alive() else "oversized"
+                    if status == "keep" and not worker.process.is_alive():
+                        status = "dead"
+                    if status == "oversized":
+                        blame_current(worker, ExecutionRuntimeError("sandbox worker sent a malformed reply"))
+                    elif status == "dead":
+                        worker.process.join(0.5)
+                        if worker.ready:
+                            blame_current(worker, _exit_error(worker.process.exitcode))
+                        else:
+                            last_failure = f"worker exited during start-up (exit code {worker.process.exitcode})"
+                    if status != "keep":
+                        if not worker.ready:
+                            failures += 1
+                        self._retire(worker, queue, kill=True)
 
                 now = time.monotonic()
                 for worker in list(self._workers):
                     if worker.ready and worker.pending and now > worker.deadline:
+                        if worker.conn.poll():
+                            continue  # a reply is waiting: read it before judging
                         blame_current(worker, ExecutionTimeout(f"program exceeded the {timeout_s:g} s time limit"))
                         self._retire(worker, queue, kill=True)
                     elif not worker.ready and now > worker.started + _STARTUP_TIMEOUT_S:

@@ -64,10 +64,11 @@ def _eos_ids(model, tokenizer) -> list[int]:
 def _generation_config(model, tokenizer, max_new_tokens: int):
     from transformers import GenerationConfig
 
-    # Every knob set explicitly: unset ones would be filled from the model's generation_config.json, and
-    # chat models ship sampling defaults and repetition penalties that would silently change greedy decoding.
+    # Unset knobs are filled from the model's generation_config.json, and chat models ship sampling defaults
+    # and repetition penalties: decoding is pinned to plain greedy here (sampling is our logits processor's).
+    # The sampling knobs get their neutral values only so that inherited ones do not trigger warnings.
     return GenerationConfig(
-        max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, temperature=1.0, top_k=0, top_p=1.0,
+        max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, temperature=1.0, top_k=50, top_p=1.0,
         repetition_penalty=1.0, no_repeat_ngram_size=0, eos_token_id=_eos_ids(model, tokenizer),
         pad_token_id=tokenizer.pad_token_id, use_cache=True,
     )

@@ -22,8 +22,9 @@ _EMBEDDING = {".lora_embedding_A": ("num_embeddings", 1), ".lora_embedding_B": (
 
 def read_adapter_config(adapter_path: str) -> dict:
     """adapter_config.json of a peft adapter folder; a one-line ValueError if it is missing or unreadable."""
-    models.adapter_base(adapter_path)  # raises unless adapter_config.json exists
-    path = Path(adapter_path) / "adapter_config.json"
+    path = Path(adapter_path).expanduser() / "adapter_config.json"
+    if not path.is_file():
+        raise ValueError(f"adapter {adapter_path!r} has no adapter_config.json: not a peft adapter folder")
     try:
         config = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as err:
@@ -113,8 +114,11 @@ def apply_adapter(model, adapter_path: str, *, trainable: bool = False):
         raise ValueError(f"adapter {adapter_path!r} does not fit this base model: {_first_line(err)}") from None
 
 
-def merge_adapter(base_path: str, adapter_path: str, out_dir: str, *, dtype: str = "bfloat16") -> Path:
-    """Fold the adapter into the base's weights (computed in float32) and save model + tokenizer in ``dtype``."""
+def merge_adapter(base_path: str, adapter_path: str, out_dir: str, *, dtype: str = "bfloat16", base_seed: int = 0) -> Path:
+    """Fold the adapter into the base's weights (computed in float32) and save model + tokenizer in ``dtype``.
+
+    ``base_seed`` is the init seed of a builtin base (its weights are random, so only the training seed fits).
+    """
     import torch
 
     if dtype not in ("float32", "bfloat16", "float16"):
@@ -128,7 +132,7 @@ def merge_adapter(base_path: str, adapter_path: str, out_dir: str, *, dtype: str
             raise ValueError(f"--out {out_dir!r} must differ from the base model and the adapter folders")
     tokenizer = models.load_tokenizer(base_path)
     check_adapter(base_path, tokenizer, adapter_path)
-    base = models.load_model(base_path, tokenizer, dtype="float32")
+    base = models.load_model(base_path, tokenizer, dtype="float32", seed=base_seed)
     merged = apply_adapter(base, adapter_path).merge_and_unload()
     merged = merged.to(getattr(torch, dtype))
     out.mkdir(parents=True, exist_ok=True)

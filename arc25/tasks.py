@@ -180,8 +180,6 @@ def _sample_line(rng, rows, cols):
         directions.append((1, 0))
     if rows >= 2 and cols >= 2:
         directions += [(1, 1), (1, -1)]
-    if not directions:
-        return None
     dr, dc = rng.choice(directions)
     # Pick the length first, then a start that keeps both ends inside the grid.
     max_len = min(rows if dr else MAX_SIDE, cols if dc else MAX_SIDE)
@@ -194,15 +192,22 @@ def _sample_line(rng, rows, cols):
 
 
 def _sample_rectangle(rng, rows, cols):
-    if rows < 2 or cols < 2:
-        return None
     r1, r2 = sorted(rng.sample(range(rows), 2))
     c1, c2 = sorted(rng.sample(range(cols), 2))
     return ((r1, c1), (r2, c2))
 
 
+def _fits(name: str, rows: int, cols: int) -> bool:
+    """Whether a draw can be sampled sensibly on a grid this size (a line needs two cells, a rectangle 2x2)."""
+    if name == "draw_line":
+        return rows >= 2 or cols >= 2
+    if name == "draw_rectangle":
+        return rows >= 2 and cols >= 2
+    return True
+
+
 def _args_for(name: str, rng: random.Random, rows: int, cols: int):
-    """Positional arguments (without img and colour) for a draw, or None if the grid is too small for it."""
+    """Positional arguments (without img and colour) for a draw that ``_fits`` the grid."""
     if name == "draw_pixel":
         return (_point(rng, rows, cols),)
     if name == "draw_line":
@@ -224,12 +229,11 @@ def _sample_ops(rng: random.Random, cfg: GeneratorConfig, inputs: list[np.ndarra
     cols = min(g.shape[1] for g in inputs)
     backgrounds = {int(g[0, 0]) for g in inputs} if cfg.background == "empty" else set()
     colors = [c for c in range(10) if c not in backgrounds]
+    usable = [name for name in cfg.functions if _fits(name, rows, cols)]
     ops: list[Op] = []
-    while len(ops) < n_draws:
-        name = rng.choice(cfg.functions)
+    while usable and len(ops) < n_draws:
+        name = rng.choice(usable)
         args = _args_for(name, rng, rows, cols)
-        if args is None:
-            continue
         color = rng.choice(colors)
         if name == "flood_fill" and rng.random() < 0.3:
             ops.append((name, (*args, color, 8)))

@@ -44,6 +44,7 @@ class EvalTask:
     source: str = ""
     code: str | None = None
     n_draws: int | None = None
+    task_set: str = ""
 
     @property
     def has_test(self) -> bool:
@@ -210,4 +211,7 @@ def load_task_set(spec: str, *, n: int | None = None, seed: int = 0, **overrides
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if overrides and name != "synthetic":
         raise ValueError(f"generator overrides ({', '.join(overrides)}) only apply to synthetic task sets, not {spec!r}")
-    return TASK_SETS[name](TaskSetRequest(spec=spec, argument=argument, n=n, seed=seed, overrides=overrides))
+    tasks = TASK_SETS[name](TaskSetRequest(spec=spec, argument=argument, n=n, seed=seed, overrides=overrides))
+    for task in tasks:
+        task.task_set = spec
+    return tasks
