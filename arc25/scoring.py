@@ -113,6 +113,9 @@ class TaskResult:
 
 def _score(task: EvalTask, code: str, outcome) -> ProgramScore:
     n_train = len(task.train_inputs)
+    if isinstance(outcome, list) and len(outcome) != n_train + len(task.test_inputs):
+        # zip() would score a short list on its first pairs only, and could call a partial answer solved.
+        outcome = ValueError(f"program returned {len(outcome)} grids for {n_train + len(task.test_inputs)} inputs")
     if not isinstance(outcome, list):
         # Keep the first line only: tracebacks of hostile programs can be long.
         message = str(outcome).strip().split("\n")[0][:300] or type(outcome).__name__

@@ -1,9 +1,9 @@
 """Evaluate a model (optionally with a LoRA adapter) on a task set: sample programs, run them, score, report.
 
     # held-out synthetic tasks, greedy only
-    python scripts/evaluate.py --model runs/tiny/final --task-set synthetic --n 200 --out runs/tiny/eval
+    python scripts/evaluate.py --model-path runs/tiny/final --task-set synthetic --n 200 --out runs/tiny/eval
     # real ARC, 1 greedy + 8 sampled programs per task, a LoRA adapter on a local base
-    python scripts/evaluate.py --model /models/Qwen2.5-Coder-0.5B-Instruct --adapter runs/qwen/final \\
+    python scripts/evaluate.py --model-path /models/Qwen2.5-Coder-0.5B-Instruct --adapter-path runs/qwen/final \\
         --task-set arc-agi-1-evaluation --n-samples 8 --temperature 0.8 --out runs/qwen/eval-arc1
 
 Writes <out>/summary.json (settings and totals), <out>/tasks.jsonl (one task per line: best program, every
@@ -26,10 +26,10 @@ DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="tiny", help="a local Hugging Face model folder or a builtin name (tiny, small, ...)")
-    parser.add_argument("--adapter", default=None, help="a LoRA adapter folder to apply to --model")
+    parser.add_argument("--model-path", default="tiny", help="a local Hugging Face model folder or a builtin name (tiny, small, ...)")
+    parser.add_argument("--adapter-path", default=None, help="a LoRA adapter folder to apply to --model-path")
     parser.add_argument("--model-seed", type=int, default=0,
-                        help="init seed of a builtin --model (use the run's --random-seed to evaluate its adapter)")
+                        help="init seed of a builtin --model-path (use the run's --random-seed to evaluate its adapter)")
     parser.add_argument("--task-set", action="append", default=None,
                         help="synthetic[:MIXTURE], arc-agi-1-training, arc-agi-1-evaluation, arc-agi-2-training, "
                              "arc-agi-2-evaluation, or json:PATH (a folder of ARC task files, or one file); "
@@ -89,7 +89,7 @@ def prepare(args: argparse.Namespace):
     ids = [(t.task_set, t.task_id) for t in tasks]
     if len(set(ids)) != len(ids):
         raise ValueError("a task set is given twice; each --task-set must be different")
-    models.check_model_path(args.model)
+    models.check_model_path(args.model_path)
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -99,17 +99,22 @@ def prepare(args: argparse.Namespace):
 
     from arc25 import lora
 
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    try:
+        device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    except RuntimeError:
+        raise ValueError(f"--device {args.device!r} is not a torch device (e.g. cpu, cuda, cuda:1)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {args.device!r} asks for CUDA, but no GPU is visible")
     dtype = args.dtype
     if dtype == "auto":
         dtype = "bfloat16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "float32"
-    tokenizer = models.load_tokenizer(args.model)
-    if args.adapter:
+    tokenizer = models.load_tokenizer(args.model_path)
+    if args.adapter_path:
         # On a weightless copy of the model: a wrong adapter fails before the weights load.
-        lora.check_adapter(args.model, tokenizer, args.adapter)
-    model = models.load_model(args.model, tokenizer, dtype=dtype, seed=args.model_seed)
-    if args.adapter:
-        model = lora.apply_adapter(model, args.adapter)
+        lora.check_adapter(args.model_path, tokenizer, args.adapter_path)
+    model = models.load_model(args.model_path, tokenizer, dtype=dtype, seed=args.model_seed)
+    if args.adapter_path:
+        model = lora.apply_adapter(model, args.adapter_path)
     model.to(device)
     return settings, tasks, tokenizer, model, dict(dtype=dtype, device=str(device))
 
@@ -128,9 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     totals = summarize(results)
     config = dict(vars(args), out=str(args.out), settings=vars(settings), **resolved)
     write_report(args.out, results, totals, config, n_plots=args.n_plots)
-    adapter = f" + {args.adapter}" if args.adapter else ""
+    adapter = f" + {args.adapter_path}" if args.adapter_path else ""
     names = ", ".join(args.task_set or ["synthetic"])
-    print(f"{names}: {len(tasks)} tasks, {settings.n_programs} program(s) each, model {args.model}{adapter}")
+    print(f"{names}: {len(tasks)} tasks, {settings.n_programs} program(s) each, model {args.model_path}{adapter}")
     print(format_table(totals))
     print(f"wrote {args.out}/summary.json, {args.out}/tasks.jsonl and {args.out}/plots/")
     return 0

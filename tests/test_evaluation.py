@@ -200,7 +200,7 @@ def test_settings_reject_bad_values():
 def test_cli_end_to_end_on_tiny(tmp_path, python):
     out = tmp_path / "eval"
     proc = run_script([
-        python, "scripts/evaluate.py", "--model", "tiny", "--task-set", "synthetic", "--n", "3",
+        python, "scripts/evaluate.py", "--model-path", "tiny", "--task-set", "synthetic", "--n", "3",
         "--task-set", "arc-agi-1-training", "--n", "2", "--max-side", "6", "--max-new-tokens", "32",
         "--n-samples", "1", "--batch-size", "4", "--n-plots", "5", "--out", str(out), "--no-progress",
     ], timeout=240)
@@ -241,7 +241,7 @@ def test_cli_bad_input_is_one_line(tmp_path, capsys):
     bad = tmp_path / "notarc.json"
     bad.write_text(json.dumps({"hello": "world"}))
     assert "not an ARC task file" in _one_line_error(capsys, ["--task-set", f"json:{bad}", "--out", out])
-    assert "neither an existing folder" in _one_line_error(capsys, ["--model", str(tmp_path / "nomodel"), "--out", out])
+    assert "neither an existing folder" in _one_line_error(capsys, ["--model-path", str(tmp_path / "nomodel"), "--out", out])
 
 
 def test_cli_refuses_an_adapter_for_another_base(tmp_path, capsys):
@@ -250,10 +250,10 @@ def test_cli_refuses_an_adapter_for_another_base(tmp_path, capsys):
     tok = models.load_tokenizer("tiny")
     adapted = get_peft_model(models.load_model("tiny", tok), LoraConfig(r=2, target_modules=["q_proj", "v_proj"]))
     adapted.save_pretrained(str(tmp_path / "adapter"))
-    err = _one_line_error(capsys, ["--model", "small", "--adapter", str(tmp_path / "adapter"),
+    err = _one_line_error(capsys, ["--model-path", "small", "--adapter-path", str(tmp_path / "adapter"),
                                    "--n", "1", "--out", str(tmp_path / "out")])
     assert "does not fit base model 'small'" in err
-    err = _one_line_error(capsys, ["--adapter", str(tmp_path), "--n", "1", "--out", str(tmp_path / "out")])
+    err = _one_line_error(capsys, ["--adapter-path", str(tmp_path), "--n", "1", "--out", str(tmp_path / "out")])
     assert "no adapter_config.json" in err
 
 

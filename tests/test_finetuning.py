@@ -158,15 +158,28 @@ def test_journal_commands_run(tmp_path, python):
         (["--grid-encoder", "FancyEncoder()"], "MinimalGridEncoder"),
         (["--mixture", "chaos"], "one_empty"),
         (["--max-side", "40"], "max_side"),
+        (["--lora-weight-initialization", "magic"], "pissa"),
+    ],
+)
+def test_bad_flags_exit_with_one_line(args, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        finetuning.Config.from_cli(["--no-log-to-wandb", *args])
+    text = str(exit_info.value.code)
+    assert text.startswith("error: ") and message in text and "\n" not in text
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
         (["--max-seq-len", "64"], "fits no sample"),
         (["--output-dir", "/proc/arc25-cannot-write"], "cannot be written"),
         (["--use-liger-kernel"], "CUDA"),
     ],
 )
-def test_bad_input_is_one_clear_line_before_the_model_loads(args, message, python, tmp_path):
+def test_bad_run_is_one_clear_line_before_the_model_loads(args, message, python, tmp_path):
     argv = [python, "finetuning.py", "--output-dir", str(tmp_path / "out"), "--no-log-to-wandb", *args]
     proc = run_script(argv, timeout=120, check=False)
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
-    assert message in last, proc.stderr[-2000:]
+    assert last.startswith("error: ") and message in last, proc.stderr[-2000:]
     assert "parameters:" not in proc.stderr, "the model loaded before the error"
