@@ -12,6 +12,7 @@ so every rank logs the same numbers and none is left waiting in a collective.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 from contextlib import contextmanager
@@ -100,10 +101,11 @@ class SolveRateCallback(TrainerCallback):
         except ImportError:
             yield trainer.accelerator.unwrap_model(trainer.model_wrapped)
             return
-        with unwrap_model_for_generation(
-            trainer.model_wrapped, trainer.accelerator,
-            gradient_checkpointing_kwargs=trainer.args.gradient_checkpointing_kwargs,
-        ) as unwrapped:
+        kwargs = {}
+        # Older trl re-enables checkpointing with its defaults (reentrant); newer takes the run's settings.
+        if "gradient_checkpointing_kwargs" in inspect.signature(unwrap_model_for_generation).parameters:
+            kwargs["gradient_checkpointing_kwargs"] = trainer.args.gradient_checkpointing_kwargs
+        with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator, **kwargs) as unwrapped:
             yield unwrapped
 
     def _local_tallies(self, model, rank: int, world: int) -> list[tuple]:
