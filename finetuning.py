@@ -33,6 +33,7 @@ logger = logging.getLogger("arc25.finetuning")
 # tyro builds Config before we can catch its errors; the CLI validates after parsing to print one line.
 _DEFER_VALIDATION: contextvars.ContextVar[bool] = contextvars.ContextVar("defer_validation", default=False)
 LORA_INITS = ("default", "gaussian", "pissa", "olora", "orthogonal")
+ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2", "flex_attention")
 
 
 @dataclass
@@ -139,6 +140,8 @@ class Config:
     """Peak dense bf16 TFLOP/s per GPU for the MFU metric; default: looked up from the GPU's name (none on CPU)."""
     group_by_length_window: int = 0
     """Sort each window of this many streamed samples by length and batch neighbours (less padding); 0 = off."""
+    attn_implementation: Literal["sdpa", "eager", "flash_attention_2", "flex_attention"] = "sdpa"
+    """Attention kernel; with --packing, sdpa/eager cost grows with the packed row's length squared, flash/flex don't."""
     # --- evaluation ---
     solve_rate_steps: int = 0
     """Every this many steps, log the greedy solve rate on held-out synthetic tasks; 0 = at each --eval-steps."""
@@ -207,6 +210,9 @@ class Config:
             raise ValueError(f"--peak-tflops must be > 0, got {self.peak_tflops}")
         if self.group_by_length_window < 0:
             raise ValueError(f"--group-by-length-window must be >= 0, got {self.group_by_length_window}")
+        if self.attn_implementation not in ATTN_IMPLEMENTATIONS:
+            raise ValueError(f"--attn-implementation {self.attn_implementation!r} is not one of "
+                             f"{', '.join(ATTN_IMPLEMENTATIONS)}")
         if self.solve_rate_steps < 0:
             raise ValueError(f"--solve-rate-steps must be >= 0, got {self.solve_rate_steps}")
         if self.n_solve_rate_tasks < 1:
@@ -304,7 +310,7 @@ def main(cfg: Config, run: SimpleNamespace | None = None) -> dict:
     # --- model ---
     model = models.load_model(
         cfg.model_path, tokenizer, dtype=run.dtype, seed=cfg.random_seed,
-        device_map=None if cfg.device_map == "None" else cfg.device_map,
+        device_map=None if cfg.device_map == "None" else cfg.device_map, attn_implementation=cfg.attn_implementation,
     )
     if run.use_lora:
         from peft import LoraConfig, PeftModel, get_peft_model

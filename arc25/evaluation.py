@@ -23,6 +23,7 @@ from arc25.tasksets import EvalTask
 __all__ = [
     "EvalSettings",
     "TaskResult",
+    "encode_prompts",
     "evaluate",
     "format_table",
     "sample_replies",

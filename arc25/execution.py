@@ -33,6 +33,10 @@ Two paths:
 
 Results cross the process boundary as JSON headers plus raw bytes (never
 pickle), and the parent re-validates every grid a worker sends back.
+
+Workers are started with multiprocessing's "forkserver" method (never "fork":
+callers may run torch threads), so a script that uses the sandbox needs the
+usual ``if __name__ == "__main__":`` guard.
 """
 
 from __future__ import annotations
@@ -46,7 +50,6 @@ import json
 import math
 import multiprocessing
 import os
-import resource
 import signal
 import string
 import struct
@@ -62,6 +65,11 @@ from multiprocessing.connection import wait as _wait_for_ready
 import numpy as np
 
 from arc25 import dsl
+
+try:
+    import resource
+except ImportError:  # not POSIX: the trusted path still works, sandbox workers cannot start
+    resource = None
 
 __all__ = [
     "ALLOWED_NUMPY_NAMES",
@@ -477,15 +485,19 @@ _MAX_INT_BITS = 1 << 17  # ~40k decimal digits: plenty for grids, far from a CPU
 
 
 def _check_int_power(base, exponent) -> None:
-    if isinstance(base, int) and isinstance(exponent, int) and exponent > 1 and abs(base) > 1:
-        if abs(base).bit_length() * exponent > _MAX_INT_BITS:
-            raise OverflowError("integer power result is too large")
+    if (
+        isinstance(base, int)
+        and isinstance(exponent, int)
+        and exponent > 1
+        and abs(base).bit_length() * exponent > _MAX_INT_BITS
+        and abs(base) > 1
+    ):
+        raise OverflowError("integer power result is too large")
 
 
 def _check_int_shift(value, shift) -> None:
-    if isinstance(value, int) and isinstance(shift, int) and value and shift > 0:
-        if abs(value).bit_length() + shift > _MAX_INT_BITS:
-            raise OverflowError("integer shift result is too large")
+    if isinstance(value, int) and isinstance(shift, int) and value and abs(value).bit_length() + shift > _MAX_INT_BITS:
+        raise OverflowError("integer shift result is too large")
 
 
 def _guarded_pow(base, exponent, modulo=None):
@@ -514,10 +526,9 @@ def _guarded_ilshift(value, shift):
 
 def _quiet_print(*args, **kwargs) -> None:
     """``print`` for sandboxed programs: output goes nowhere and costs nothing."""
-    return None
 
 
-def _restricted_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
+def _restricted_import(name, globals=None, locals=None, fromlist=(), level=0):
     """``__import__`` for sandboxed programs: numpy and the DSL resolve to the program's own proxies.
 
     Program import statements reach this only for the names the static check allows. numpy's C
@@ -545,7 +556,7 @@ class _ReadOnlyModule:
     the real module and cached; without it only the given attributes exist.
     """
 
-    __slots__ = ("__dict__", "_label", "_fallback")
+    __slots__ = ("__dict__", "_fallback", "_label")
 
     def __init__(self, label: str, attributes: dict, fallback=None) -> None:
         object.__setattr__(self, "_label", label)
@@ -642,10 +653,10 @@ def _execute_trusted(code: str, inputs) -> list[np.ndarray]:
         raise InvalidProgram(compiled)
     namespace = dict(_TRUSTED_GLOBALS)
     try:
-        exec(compiled, namespace)
+        exec(compiled, namespace)  # noqa: S102 - trusted program
     except MemoryError:
         raise ExecutionMemoryError("module level ran out of memory") from None
-    except (Exception, SystemExit, GeneratorExit) as exc:
+    except (Exception, SystemExit, GeneratorExit) as exc:  # noqa: BLE001 - any failure is the program's
         raise ExecutionRuntimeError(_one_line(f"module level raised {_describe(exc)}")) from None
     task = namespace.get("task")
     if not callable(task):
@@ -660,7 +671,7 @@ def _execute_trusted(code: str, inputs) -> list[np.ndarray]:
             result = task(arg)
         except MemoryError:
             raise ExecutionMemoryError("task ran out of memory") from None
-        except (Exception, SystemExit, GeneratorExit) as exc:
+        except (Exception, SystemExit, GeneratorExit) as exc:  # noqa: BLE001
             raise ExecutionRuntimeError(_one_line(f"task raised {_describe(exc)}")) from None
         outputs.append(validate_grid(result))
     return outputs
@@ -772,7 +783,7 @@ def _worker_run_program(state: _WorkerState, code: str, grids: list[np.ndarray])
         namespace = _untrusted_namespace()
         state.exec_token = prepared
         try:
-            exec(prepared, namespace)
+            exec(prepared, namespace)  # noqa: S102 - checked, compiled and sandboxed above
         finally:
             state.exec_token = None
         task = namespace.get("task")
@@ -980,7 +991,7 @@ def _configure_forkserver(ctx) -> None:
 
 
 class _Worker:
-    __slots__ = ("process", "conn", "ready", "pending", "deadline", "started")
+    __slots__ = ("conn", "deadline", "pending", "process", "ready", "started")
 
     def __init__(self, process, conn) -> None:
         self.process = process
@@ -1360,7 +1371,8 @@ def execute(
     """Run ``task`` from ``code`` on a copy of each input and return the validated outputs.
 
     ``untrusted=False`` runs in-process with no isolation and no timeout (our own programs only).
-    Otherwise the program runs in ``sandbox`` (default: the shared pool) under ``timeout_s``.
+    Otherwise the program runs in ``sandbox`` (default: the shared pool); ``timeout_s`` bounds
+    the whole program (module code plus ``task`` on every input).
     Raises an ``ExecutionError`` subclass when the program fails.
     """
     if not untrusted:

@@ -77,7 +77,8 @@ def adapter_mismatch(model, adapter_path: str) -> str | None:
             attribute, axis = suffixes[suffix]
             expected = getattr(module, attribute, None)
             if expected is None:
-                return f"it adapts {module_path} as a {attribute.split('_')[0]} layer, but the base's is a {type(module).__name__}"
+                kind = "linear" if suffixes is _LINEAR else "embedding"
+                return f"it adapts {module_path} as a {kind} layer, but the base's is a {type(module).__name__}"
             if len(shape) != 2 or shape[axis] != expected:
                 return f"{name} has shape {list(shape)} but the base's {module_path} has {attribute}={expected}"
     return None

@@ -102,7 +102,7 @@ class SolveRateCallback(TrainerCallback):
             yield trainer.accelerator.unwrap_model(trainer.model_wrapped)
             return
         kwargs = {}
-        # Older trl re-enables checkpointing with its defaults (reentrant); newer takes the run's settings.
+        # Where trl accepts them, checkpointing comes back on with the run's own settings, not trl's defaults.
         if "gradient_checkpointing_kwargs" in inspect.signature(unwrap_model_for_generation).parameters:
             kwargs["gradient_checkpointing_kwargs"] = trainer.args.gradient_checkpointing_kwargs
         with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator, **kwargs) as unwrapped:

@@ -22,6 +22,7 @@ __all__ = [
     "TASK_SETS",
     "EvalTask",
     "load_task_set",
+    "read_arc_json",
     "synthetic_tasks",
 ]
 

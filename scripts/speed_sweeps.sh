@@ -45,10 +45,14 @@ run() {
     # Mixed sizes: one input, side 30, 5-30 and 5.
     mixed) sweep mixed --zip --n-processes "$NPROC" --n-inputs 1 --draws 5 --min-side 30,5,5 --max-side 30,30,5 \
              --per-device-train-batch-size 2 --max-seq-len 4096 ;;
-    # Padding waste on mixed sizes: padded, length-grouped and padding-free batches.
-    packing) sweep packing --n-processes "$NPROC" --n-inputs 1 --draws 5 --max-side 30 --sizes mixed \
-               --mixed-min-side 5 --packing off,on --group-by-length-window 0,256 \
-               --per-device-train-batch-size 2,8 --max-seq-len 3072 ;;
+    # Padding waste on mixed sizes: padded, length-grouped, padding-free (sdpa masks the whole packed row;
+    # flex_attention skips the blocks between samples), at two per-device batches.
+    packing) for bs in 2 8; do
+               sweep "packing-bs$bs" --zip --n-processes "$NPROC" --n-inputs 1 --draws 5 --max-side 30 --sizes mixed \
+                 --mixed-min-side 5 --per-device-train-batch-size "$bs" --max-seq-len 3072 \
+                 --packing off,off,on,on --group-by-length-window 0,256,0,0 \
+                 --set attn_implementation=sdpa,sdpa,sdpa,flex_attention
+             done ;;
     # Liger kernels (CUDA only) vs batch size, on mixed sizes.
     liger) sweep liger --n-processes "$NPROC" --n-inputs 1 --draws 5 --max-side 30 --sizes mixed \
              --mixed-min-side 5 --liger off,on --per-device-train-batch-size 2,4,8 --max-seq-len 3072 ;;

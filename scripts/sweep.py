@@ -87,19 +87,23 @@ def config_fields() -> set[str]:
 
 def parse_grid(args) -> dict[str, list[str]]:
     """Axis name -> its values, for the axes given on the command line (in a stable order)."""
+    def values(text: str) -> list[str]:
+        found = [v.strip() for v in text.split(",") if v.strip()]
+        # A product drops repeats ("1,$NPROC" with NPROC=1), keeping the order; zipped axes are positional.
+        return found if args.zip else list(dict.fromkeys(found))
+
     grid = {}
     for name in (*AXES, *DERIVED):
         value = getattr(args, name)
         if value is not None:
-            # dict.fromkeys drops repeats ("1,$NPROC" with NPROC=1) but keeps the order given.
-            grid[name] = list(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
+            grid[name] = values(value)
     fields = config_fields()
     for item in args.set or []:
-        key, sep, values = item.partition("=")
+        key, sep, text = item.partition("=")
         key = key.strip().lstrip("-").replace("-", "_")
         if not sep or key not in fields:
             raise SystemExit(f"error: --set {item!r} must be FIELD=v1,v2 with FIELD a finetuning.py flag")
-        grid[key] = list(dict.fromkeys(v.strip() for v in values.split(",") if v.strip()))
+        grid[key] = values(text)
     for name, values in grid.items():
         if not values:
             raise SystemExit(f"error: axis {name} has no values")

@@ -42,6 +42,11 @@ def test_grid_expansion_and_flags():
     zipped = sweep.expand({"n_inputs": ["1", "2"], "max_side": ["10", "20"], "draws": ["5"]}, zipped=True)
     assert zipped == [{"n_inputs": "1", "max_side": "10", "draws": "5"}, {"n_inputs": "2", "max_side": "20", "draws": "5"}]
     assert sweep.launch_command(2, "torchrun")[1:4] == ["-m", "torch.distributed.run", "--standalone"]
+    # Repeats collapse in a product but are positional in a zip.
+    product = sweep.parse_grid(sweep.build_parser().parse_args(["--n-processes", "1,1"]))
+    assert product == {"n_processes": ["1"]}
+    args = sweep.build_parser().parse_args(["--zip", "--packing", "off,on,on", "--set", "attn_implementation=sdpa,sdpa,eager"])
+    assert [p["attn_implementation"] for p in sweep.expand(sweep.parse_grid(args), zipped=True)] == ["sdpa", "sdpa", "eager"]
 
 
 def test_failed_points_are_classified():
