@@ -10,8 +10,8 @@ from __future__ import annotations
 import itertools
 import random
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
@@ -84,7 +84,7 @@ class ChatFormatter:
 
 # Text splits into chunks at newlines followed by non-space: no pre-token of a Qwen2/GPT-style byte-level
 # tokenizer spans such a boundary, so chunks tokenise independently. Runs of digit rows form their own chunk.
-_CHUNKS = re.compile(r"(?P<grid>(?:[0-9][0-9 ]*\n)+(?=\S|\Z))|.*?\n+(?=\S|\Z)|.+\Z", re.S)
+_CHUNKS = re.compile(r"(?P<grid>(?:[0-9][0-9 ]*\n)+(?=\S|\Z))|.*?\n+(?=\S|\Z)|.+\Z", re.DOTALL)
 _GRID_CHARS = "0123456789 \n"
 
 
@@ -110,7 +110,7 @@ class ChunkedEncoder:
         self._table = table
 
     @classmethod
-    def for_tokenizer(cls, tokenizer) -> "ChunkedEncoder | None":
+    def for_tokenizer(cls, tokenizer) -> ChunkedEncoder | None:
         if not hasattr(tokenizer, "backend_tokenizer"):
             return None
         try:

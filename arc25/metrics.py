@@ -94,7 +94,7 @@ class FlopsModel:
         return float(self.per_token) * real_tokens + 6.0 * self.n_layers * self.d_attn * sum_sq_len
 
     @classmethod
-    def from_model(cls, model, attention: bool = True) -> "FlopsModel":
+    def from_model(cls, model, attention: bool = True) -> FlopsModel:
         """Count the weights of every Linear layer (DeepSpeed ZeRO-3 shards report their full size via ds_numel)."""
         import torch
 
@@ -133,7 +133,7 @@ class _Totals:
     label_tokens: int = 0
     sum_sq_len: int = 0
 
-    def add(self, other: "_Totals") -> None:
+    def add(self, other: _Totals) -> None:
         for f in fields(self):
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 
-
 def world_size() -> int:
     """Processes in this launch (accelerate launch / torchrun set WORLD_SIZE; a plain python run is 1)."""
     return int(os.environ.get("WORLD_SIZE", "1"))
@@ -165,12 +164,11 @@ def make_trainer_class():
             if self.dump_left > 0 and self.dump_path is not None:
                 rows = list(zip(meta["code"], meta["generator"], meta["n_draws"]))[: self.dump_left]
                 with open(self.dump_path, "a") as f:
-                    for code, generator, n_draws in rows:
-                        f.write(json.dumps({
+                    f.writelines(json.dumps({
                             "code": code, "generator": generator, "n_draws": n_draws,
                             "rank": self.args.process_index, "run_start_step": self.run_start_step,
                             "step": self.state.global_step,
-                        }) + "\n")
+                        }) + "\n" for code, generator, n_draws in rows)
                 self.dump_left -= len(rows)
 
         def training_step(self, model, inputs, *args, **kwargs):

@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from arc25 import data, models  # noqa: E402
-from arc25.tasks import make_mixture  # noqa: E402
+from arc25 import data, models
+from arc25.tasks import make_mixture
 
 
 def padding(lengths: list[int], batch_size: int) -> dict:

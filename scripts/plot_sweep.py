@@ -16,7 +16,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.figure import Figure
 
 # Axes that set how many tokens a sample has: in a plot against tokens per sample they are the x axis,
 # so they label points rather than split lines.

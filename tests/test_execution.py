@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -541,6 +542,7 @@ def test_hostile_programs_are_refused_without_side_effects(sandbox, tmp_path):
     np.testing.assert_array_equal(run("def task(img):\n    return img\n", sandbox=sandbox)[0], GRIDS[0])
 
 
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
 def test_hostile_programs_would_do_harm_unsandboxed(tmp_path):
     """Control: the same file-writing and connecting programs really act when run trusted (in-process)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -559,6 +561,7 @@ def test_hostile_programs_would_do_harm_unsandboxed(tmp_path):
         connection.close()
     finally:
         listener.close()
+        gc.collect()  # the programs leave their file and socket to the collector: close them here
 
 
 def test_print_flood_is_silent_and_cheap(sandbox, capfd):

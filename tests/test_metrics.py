@@ -6,12 +6,11 @@ import time
 from types import SimpleNamespace
 
 import pytest
-
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT))
-import finetuning  # noqa: E402
-from arc25 import metrics, models  # noqa: E402
+import finetuning
+from arc25 import metrics, models
 
 
 def test_short_run_logs_sane_throughput(tmp_path):

@@ -8,14 +8,13 @@ import sys
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import ROOT
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
-from conftest import ROOT
-
 sys.path.insert(0, str(ROOT))
-import finetuning  # noqa: E402
-from arc25 import data, models  # noqa: E402
-from arc25.tasks import make_mixture  # noqa: E402
+import finetuning
+from arc25 import data, models
+from arc25.tasks import make_mixture
 
 ENCODER = finetuning.Config.grid_encoder
 TINY_RUN = dict(max_side=5, max_seq_len=1024, max_steps=3, batch_size=2, per_device_train_batch_size=2,

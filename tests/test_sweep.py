@@ -6,7 +6,7 @@ import sys
 from conftest import ROOT, run_script
 
 sys.path.insert(0, str(ROOT / "scripts"))
-import sweep  # noqa: E402
+import sweep
 
 
 def test_smoke_sweep_writes_rows_and_plots(tmp_path, python):
