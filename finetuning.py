@@ -24,7 +24,7 @@ import sys
 import warnings
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Literal
+from typing import Literal, Optional
 
 import tyro
 
@@ -64,7 +64,7 @@ class Config:
     # --- model ---
     model_path: str = "tiny"
     """A local Hugging Face model folder, or a builtin: tiny, small, qwen2.5-0.5b-shape."""
-    adapter_path: str | None = None
+    adapter_path: Optional[str] = None
     """A LoRA adapter folder to continue training."""
     device_map: Literal["None", "auto", "balanced"] = "None"
     """'auto'/'balanced' spread one process's model over all visible GPUs; 'None' for one GPU per process."""
@@ -79,7 +79,7 @@ class Config:
     """Train LoRA adapters (pretrained folders and qwen2.5-0.5b-shape); tiny/small train from scratch in full."""
     lora_r: int = 32
     """LoRA rank."""
-    lora_alpha: int | None = None
+    lora_alpha: Optional[int] = None
     """LoRA alpha; default = rank."""
     lora_dropout: float = 0.0
     """LoRA dropout; data is never repeated, so regularisation buys little."""
@@ -98,7 +98,7 @@ class Config:
     """Global effective batch per optimizer step; gradient accumulation makes up the rest."""
     per_device_train_batch_size: int = 1
     """Samples per forward pass on each device."""
-    per_device_eval_batch_size: int | None = None
+    per_device_eval_batch_size: Optional[int] = None
     """Samples per eval forward; default = per-device train batch size."""
     max_seq_len: int = 8192
     """Longest sample in tokens; longer samples are skipped and counted, never truncated."""
@@ -106,7 +106,7 @@ class Config:
     """Padding-free batches: samples concatenated with restarting position ids (no attention across them)."""
     dataloader_num_workers: int = 1
     """Data worker processes per rank, so tasks are generated while the GPU trains."""
-    learning_rate: float | None = None
+    learning_rate: Optional[float] = None
     """Peak learning rate; default 1e-4 with LoRA, 2e-5 full fine-tuning a pretrained model, 1e-3 from scratch."""
     lr_scheduler_type: str = "cosine"
     """A transformers scheduler name (linear, cosine, constant, constant_with_warmup, ...)."""
@@ -123,20 +123,20 @@ class Config:
     """How grids are written as text (a composition of encoders from arc25.encoders)."""
     mixture: str = "default"
     """Task mixture: a registered name (default, empty, random) or weighted generators 'one_empty:2,three_random:1'."""
-    n_inputs: int | None = None
+    n_inputs: Optional[int] = None
     """Override: input grids per task, for every generator."""
-    min_side: int | None = None
+    min_side: Optional[int] = None
     """Override: smallest grid side (1-30)."""
-    max_side: int | None = None
+    max_side: Optional[int] = None
     """Override: largest grid side (1-30)."""
-    min_draws: int | None = None
+    min_draws: Optional[int] = None
     """Override: fewest DSL draws per program."""
-    max_draws: int | None = None
+    max_draws: Optional[int] = None
     """Override: most DSL draws per program."""
-    draw_functions: str | None = None
+    draw_functions: Optional[str] = None
     """Override: comma-separated DSL functions programs draw with."""
     # --- speed ---
-    peak_tflops: float | None = None
+    peak_tflops: Optional[float] = None
     """Peak dense bf16 TFLOP/s per GPU for the MFU metric; default: looked up from the GPU's name (none on CPU)."""
     group_by_length_window: int = 0
     """Sort each window of this many streamed samples by length and batch neighbours (less padding); 0 = off."""
@@ -153,7 +153,7 @@ class Config:
             self.validate()
 
     @classmethod
-    def from_cli(cls, args: list[str] | None = None) -> Config:
+    def from_cli(cls, args: list[str] | None = None) -> "Config":
         """Parse flags with tyro; a bad value exits with one line naming it and what is accepted."""
         token = _DEFER_VALIDATION.set(True)
         try:

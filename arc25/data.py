@@ -10,8 +10,8 @@ from __future__ import annotations
 import itertools
 import random
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 

@@ -17,8 +17,8 @@ from arc25 import data, models
 from arc25.tasks import make_mixture
 
 ENCODER = finetuning.Config.grid_encoder
-TINY_RUN = dict(max_side=5, max_seq_len=1024, max_steps=3, batch_size=2, per_device_train_batch_size=2,
-                log_to_wandb=False, eval_steps=0, dataloader_num_workers=0, save_steps=100)
+TINY_RUN = {"max_side": 5, "max_seq_len": 1024, "max_steps": 3, "batch_size": 2, "per_device_train_batch_size": 2,
+            "log_to_wandb": False, "eval_steps": 0, "dataloader_num_workers": 0, "save_steps": 100}
 
 
 def _rows(n: int, max_side: int = 5) -> list[dict]:
