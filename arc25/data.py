@@ -202,13 +202,13 @@ def group_by_length(stream: Iterator[dict], window: int, batch_size: int, seed: 
 
 def _shard_generator(seeds: list[int], tokenizer, spec: StreamSpec, group_window: int = 0,
                      batch_size: int = 1) -> Iterator[dict]:
-    # datasets hands each worker a sublist of shards; one shard per worker is the normal case, and more
-    # than one are interleaved so none of them starves.
-    streams = [examples(tokenizer, spec, seed) for seed in seeds]
-    merged = (next(stream) for stream in itertools.cycle(streams))
+    # datasets calls this once per shard with that shard's one-seed slice of the list (it runs a worker's
+    # shards one after another, so an endless shard must be a worker's only one: see train_dataset).
+    (seed,) = seeds
+    stream = examples(tokenizer, spec, seed)
     if group_window > 0:
-        merged = group_by_length(merged, group_window, batch_size, derive_seed(seeds[0], GROUP_KEY))
-    yield from merged
+        stream = group_by_length(stream, group_window, batch_size, derive_seed(seed, GROUP_KEY))
+    yield from stream
 
 
 def shard_seeds(base_seed: int, world_size: int, num_workers: int, resume_step: int) -> list[int]:
