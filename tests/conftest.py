@@ -31,6 +31,17 @@ def run_script(args: list[str], timeout: float = 300, check: bool = True) -> sub
     return proc
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """Tiny models gain nothing from intra-op threads, and on a busy 2-core box their spin-waits cost seconds."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def python():
     return sys.executable

@@ -31,15 +31,6 @@ ARC_TASK = {
 RULE = "def task(img):\n    draw_pixel(img, (0, 0), color=5)\n    return img\n"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy 2-core box their spin-waits cost seconds."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def tiny():
     tokenizer = models.load_tokenizer("tiny")

@@ -12,15 +12,6 @@ from arc25 import lora, models  # noqa: E402
 from scripts import merge_lora  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy 2-core box their spin-waits cost seconds."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def base_and_adapter(tmp_path_factory):
     """A tiny base saved as a model folder, and a LoRA adapter on it whose B matrices are not zero."""
