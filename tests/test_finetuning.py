@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import re
 import shlex
 import sys
@@ -183,3 +184,36 @@ def test_bad_run_is_one_clear_line_before_the_model_loads(args, message, python,
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and message in last, proc.stderr[-2000:]
     assert "parameters:" not in proc.stderr, "the model loaded before the error"
+
+
+def test_wandb_without_credentials_goes_offline_under_the_output_dir(tmp_path, monkeypatch):
+    import types
+
+    from arc25 import training
+
+    monkeypatch.setitem(sys.modules, "wandb", types.ModuleType("wandb"))
+    for var in ("WANDB_API_KEY", "WANDB_MODE", "WANDB_DIR", "WANDB_PROJECT", "WANDB_SILENT"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc
+    report_to, tracker = training.setup_tracking(True, tmp_path, "arc25-test")
+    assert report_to == ["wandb"] and "offline" in tracker
+    assert os.environ["WANDB_MODE"] == "offline" and os.environ["WANDB_DIR"] == str(tmp_path)
+
+
+def test_without_wandb_installed_falls_back_to_tensorboard(tmp_path, monkeypatch):
+    from arc25 import training
+
+    monkeypatch.setitem(sys.modules, "wandb", None)  # import fails
+    report_to, tracker = training.setup_tracking(True, tmp_path, "arc25-test")
+    assert report_to == ["tensorboard"] and "not installed" in tracker
+
+
+def test_incomplete_checkpoints_are_not_resumed(tmp_path):
+    from arc25 import training
+
+    done = tmp_path / "checkpoint-4"
+    done.mkdir()
+    (done / "model.safetensors").write_bytes(b"x")
+    (done / "trainer_state.json").write_text(json.dumps({"global_step": 4}))
+    (tmp_path / "checkpoint-8").mkdir()  # a save killed halfway: no state, no weights
+    assert training.find_checkpoint(tmp_path) == (done, 4)
