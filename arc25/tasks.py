@@ -22,14 +22,8 @@ from arc25 import dsl
 from arc25.execution import ExecutionError, execute
 
 MAX_SIDE = dsl.MAX_SIDE
-DRAW_FUNCTIONS = (
-    "draw_pixel",
-    "draw_line",
-    "draw_rectangle",
-    "draw_horizontal_line",
-    "draw_vertical_line",
-    "flood_fill",
-)
+# Every DSL function that draws on an existing grid (create_img makes one, so programs never call it).
+DRAW_FUNCTIONS = tuple(name for name in dsl.__all__ if name != "create_img")
 BACKGROUNDS = ("empty", "noise")
 # A generator that fails this many times in a row is misconfigured, not unlucky.
 MAX_ATTEMPTS = 200
