@@ -403,6 +403,10 @@ def main(cfg: Config, run: SimpleNamespace | None = None) -> dict:
     metrics = dict(result.metrics, global_step=trainer.state.global_step, skipped_too_long=trainer.skipped_samples)
     if trainer.is_world_process_zero():
         (output_dir / "train_metrics.json").write_text(json.dumps(metrics, indent=2))
+    # Tear the process group down ourselves: left to interpreter exit, gloo's threads can abort a rank
+    # ("terminate called without an active exception") after a run that otherwise succeeded.
+    trainer.accelerator.wait_for_everyone()
+    trainer.accelerator.state.destroy_process_group()
     return metrics
 
 
