@@ -153,14 +153,19 @@ class StreamSpec:
     max_seq_len: int
 
 
-def examples(tokenizer, spec: StreamSpec, seed: int) -> Iterator[dict]:
-    """Endless tokenised examples from one seed, skipping (and counting) those longer than max_seq_len."""
+def _tokenised(tokenizer, spec: StreamSpec, seed: int) -> Iterator[dict]:
+    """Every task of one seed's stream as a tokenised example, whatever its length."""
     formatter = ChatFormatter(tokenizer)
     encoder = get_encoder(spec.encoder_spec)
+    for task in task_stream(seed, spec.mixture):
+        yield formatter.example(task, encoder)
+
+
+def examples(tokenizer, spec: StreamSpec, seed: int) -> Iterator[dict]:
+    """Endless tokenised examples from one seed, skipping (and counting) those longer than max_seq_len."""
     skipped = consecutive = 0
     shortest = None
-    for task in task_stream(seed, spec.mixture):
-        ex = formatter.example(task, encoder)
+    for ex in _tokenised(tokenizer, spec, seed):
         n = len(ex["input_ids"])
         if n > spec.max_seq_len:
             skipped += 1
@@ -246,11 +251,9 @@ def eval_dataset(tokenizer, spec: StreamSpec, base_seed: int, n: int):
 
 def probe(tokenizer, spec: StreamSpec, base_seed: int, n_fit: int = 32, max_tries: int = 2000) -> dict:
     """Token lengths of probe-seed tasks: how many fit in max_seq_len; raises if none of max_tries does."""
-    formatter = ChatFormatter(tokenizer)
-    encoder = get_encoder(spec.encoder_spec)
     fit, tried = [], []
-    for task in itertools.islice(task_stream(derive_seed(base_seed, PROBE_KEY), spec.mixture), max_tries):
-        n = len(formatter.example(task, encoder)["input_ids"])
+    for ex in itertools.islice(_tokenised(tokenizer, spec, derive_seed(base_seed, PROBE_KEY)), max_tries):
+        n = len(ex["input_ids"])
         tried.append(n)
         if n <= spec.max_seq_len:
             fit.append(n)
