@@ -121,6 +121,8 @@ class Config:
     # --- data ---
     grid_encoder: str = "GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder()))"
     """How grids are written as text (a composition of encoders from arc25.encoders)."""
+    prompt_style: str = "compact"
+    """Text around the examples: compact (a fine-tuned model learns the DSL from its programs) or describe-dsl."""
     mixture: str = "default"
     """Task mixture: a registered name (default, empty, random) or weighted generators 'one_empty:2,three_random:1'."""
     n_inputs: Optional[int] = None
@@ -202,8 +204,10 @@ class Config:
         # Cheap to build, and building is the validation: unknown names fail here, before any model loads.
         from arc25.encoders import get_encoder
         from arc25.models import check_model_path
+        from arc25.prompting import check_prompt_style
 
         get_encoder(self.grid_encoder)
+        check_prompt_style(self.prompt_style)
         self.task_mixture()
         check_model_path(self.model_path)
         if self.peak_tflops is not None and not self.peak_tflops > 0:
@@ -263,11 +267,12 @@ def prepare(cfg: Config) -> SimpleNamespace:
     use_lora = bool(cfg.adapter_path) or (cfg.use_lora and not from_scratch)
     if cfg.adapter_path:
         models.adapter_base(cfg.adapter_path)
+        models.check_prompt_style_matches(cfg.adapter_path, cfg.prompt_style)
     lr = cfg.learning_rate or (1e-4 if use_lora else 1e-3 if from_scratch else 2e-5)
     dtype = cfg.torch_dtype if cfg.torch_dtype != "auto" else ("bfloat16" if bf16 and use_lora else "float32")
 
     tokenizer = models.load_tokenizer(cfg.model_path)
-    spec = data.StreamSpec(cfg.task_mixture(), cfg.grid_encoder, cfg.max_seq_len)
+    spec = data.StreamSpec(cfg.task_mixture(), cfg.grid_encoder, cfg.max_seq_len, cfg.prompt_style)
     fit = data.probe(tokenizer, spec, cfg.random_seed)  # raises if nothing fits
     if fit["fit_fraction"] < 0.25:
         logger.warning(
@@ -388,7 +393,7 @@ def main(cfg: Config, run: SimpleNamespace | None = None) -> dict:
         solve_rate = SolveRateCallback(
             tokenizer, cfg.task_mixture(), seed=cfg.random_seed, n_tasks=cfg.n_solve_rate_tasks,
             every_n_steps=cfg.solve_rate_steps or cfg.eval_steps, encoder_spec=cfg.grid_encoder,
-            max_seq_len=cfg.max_seq_len,
+            prompt_style=cfg.prompt_style, max_seq_len=cfg.max_seq_len,
         )
         callbacks.append(solve_rate)
     trainer = training.make_trainer_class()(
@@ -400,6 +405,9 @@ def main(cfg: Config, run: SimpleNamespace | None = None) -> dict:
         solve_rate.bind(trainer)  # it logs through the trainer, so the rates reach the console and every tracker
     result = trainer.train(resume_from_checkpoint=str(resume[0]) if resume else None)
     trainer.save_model(str(output_dir / "final"))
+    if trainer.is_world_process_zero():
+        models.write_training_info(output_dir / "final", model_path=cfg.model_path, random_seed=cfg.random_seed,
+                                   prompt_style=cfg.prompt_style, grid_encoder=cfg.grid_encoder)
     metrics = dict(result.metrics, global_step=trainer.state.global_step, skipped_too_long=trainer.skipped_samples)
     if trainer.is_world_process_zero():
         (output_dir / "train_metrics.json").write_text(json.dumps(metrics, indent=2))

@@ -16,7 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from arc25.encoders import get_encoder
-from arc25.prompting import SYSTEM_PROMPT, task_to_prompt_completion
+from arc25.prompting import DEFAULT_PROMPT_STYLE, check_prompt_style, task_to_prompt_completion
 from arc25.tasks import Mixture, Task, derive_seed, task_stream
 
 # Keys that separate the streams of one run: shard seeds get (rank, worker, resume step); these get one key.
@@ -39,8 +39,10 @@ class ChatFormatter:
     content verbatim (ChatML, Qwen) render identically this way, and the constructor checks that they do.
     """
 
-    def __init__(self, tokenizer):
+    def __init__(self, tokenizer, prompt_style: str = DEFAULT_PROMPT_STYLE):
         self.tokenizer = tokenizer
+        self.prompt_style = prompt_style
+        self._system = check_prompt_style(prompt_style).system
         self._chunked = None
         prompt = self._render([_USER_MARK], generation_prompt=True)
         full = self._render([_USER_MARK, _CODE_MARK], generation_prompt=False)
@@ -50,7 +52,7 @@ class ChatFormatter:
         self.completion_head, self.completion_tail = full[len(prompt) :].split(_CODE_MARK)
 
     def _render(self, contents: list[str], generation_prompt: bool) -> str:
-        messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": contents[0]}]
+        messages = [{"role": "system", "content": self._system}, {"role": "user", "content": contents[0]}]
         if len(contents) > 1:
             messages.append({"role": "assistant", "content": contents[1]})
         return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt)
@@ -70,7 +72,7 @@ class ChatFormatter:
 
     def example(self, task: Task, encoder) -> dict:
         """Token ids with labels masked to -100 over the prompt."""
-        prompt, completion = self.texts(task_to_prompt_completion(task, encoder))
+        prompt, completion = self.texts(task_to_prompt_completion(task, encoder, self.prompt_style))
         prompt_ids = self.encode(prompt)
         completion_ids = self.encode(completion)
         return {
@@ -151,11 +153,12 @@ class StreamSpec:
     mixture: Mixture
     encoder_spec: str
     max_seq_len: int
+    prompt_style: str = DEFAULT_PROMPT_STYLE
 
 
 def _tokenised(tokenizer, spec: StreamSpec, seed: int) -> Iterator[dict]:
     """Every task of one seed's stream as a tokenised example, whatever its length."""
-    formatter = ChatFormatter(tokenizer)
+    formatter = ChatFormatter(tokenizer, spec.prompt_style)
     encoder = get_encoder(spec.encoder_spec)
     for task in task_stream(seed, spec.mixture):
         yield formatter.example(task, encoder)

@@ -16,7 +16,7 @@ import numpy as np
 
 from arc25.encoders import DEFAULT_ENCODER_SPEC, get_encoder
 from arc25.generation import Completion, generate_completions, prompt_text
-from arc25.prompting import parse_code
+from arc25.prompting import DEFAULT_PROMPT_STYLE, check_prompt_style, parse_code
 from arc25.scoring import TaskResult, score_programs
 from arc25.tasksets import EvalTask
 
@@ -45,6 +45,7 @@ class EvalSettings:
     batch_size: int = 16
     seed: int = 0
     encoder: str = DEFAULT_ENCODER_SPEC
+    prompt_style: str = DEFAULT_PROMPT_STYLE
     timeout_s: float = 1.0
     n_workers: int | None = None
 
@@ -66,6 +67,7 @@ class EvalSettings:
         if self.n_workers is not None and self.n_workers < 1:
             raise ValueError(f"--n-workers must be >= 1, got {self.n_workers}")
         get_encoder(self.encoder)
+        check_prompt_style(self.prompt_style)
 
     @property
     def n_programs(self) -> int:
@@ -76,10 +78,12 @@ class EvalSettings:
 # --- sampling ---------------------------------------------------------------------------------------
 
 
-def encode_prompts(tokenizer, tasks: list[EvalTask], encoder_spec: str) -> list[list[int]]:
+def encode_prompts(
+    tokenizer, tasks: list[EvalTask], encoder_spec: str, prompt_style: str = DEFAULT_PROMPT_STYLE,
+) -> list[list[int]]:
     """Token ids of each task's inference prompt (train pairs only)."""
     encoder = get_encoder(encoder_spec)
-    texts = [prompt_text(tokenizer, t.train_inputs, t.train_outputs, encoder) for t in tasks]
+    texts = [prompt_text(tokenizer, t.train_inputs, t.train_outputs, encoder, prompt_style) for t in tasks]
     # The chat template already wrote any special tokens the model expects, as training's tokenisation assumes.
     return [tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
 
@@ -96,7 +100,7 @@ def sample_replies(
     model, tokenizer, tasks: list[EvalTask], settings: EvalSettings, *, progress: bool = True,
 ) -> tuple[list[list[Completion]], list[int], list[str | None]]:
     """Sample settings.n_programs replies per task: (replies per task, prompt lengths, skip reason per task)."""
-    prompts = encode_prompts(tokenizer, tasks, settings.encoder)
+    prompts = encode_prompts(tokenizer, tasks, settings.encoder, settings.prompt_style)
     skipped = [too_long(len(p), settings) for p in prompts]
     fitting = [i for i, reason in enumerate(skipped) if reason is None]
     replies: list[list[Completion]] = [[] for _ in tasks]

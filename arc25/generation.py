@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from arc25.prompting import prompt_messages
+from arc25.prompting import DEFAULT_PROMPT_STYLE, prompt_messages
 from arc25.tasks import derive_seed
 
 __all__ = ["Completion", "generate_completions", "prompt_text"]
 
 
-def prompt_text(tokenizer, train_inputs, train_outputs, encoder) -> str:
+def prompt_text(tokenizer, train_inputs, train_outputs, encoder, prompt_style: str = DEFAULT_PROMPT_STYLE) -> str:
     """The inference prompt: system + user messages through the chat template, ending in the assistant header."""
-    messages = prompt_messages(train_inputs, train_outputs, encoder)
+    messages = prompt_messages(train_inputs, train_outputs, encoder, prompt_style)
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 

@@ -8,6 +8,7 @@ one token. Everything here is checked before weights are loaded where it can be.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 ASSETS = Path(__file__).parent / "assets"
@@ -175,6 +176,30 @@ def adapter_base(adapter_path: str) -> str | None:
     if not config.is_file():
         raise ValueError(f"--adapter-path {adapter_path!r} has no adapter_config.json: not a peft adapter folder")
     return json.loads(config.read_text()).get("base_model_name_or_path")
+
+
+TRAINING_INFO = "arc25_training.json"
+
+
+def write_training_info(folder, **info) -> None:
+    """Record beside saved weights or an adapter what a later run must match (base model, seed, prompt)."""
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / TRAINING_INFO).write_text(json.dumps(info, indent=2))
+
+
+def read_training_info(folder) -> dict:
+    """What write_training_info recorded in this folder; {} for folders trained elsewhere."""
+    path = Path(folder) / TRAINING_INFO
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def check_prompt_style_matches(folder, prompt_style: str) -> None:
+    """Warn when a model is used with another prompt style than the one it was trained with."""
+    trained = read_training_info(folder).get("prompt_style")
+    if trained is not None and trained != prompt_style:
+        warnings.warn(f"{folder} was trained with --prompt-style {trained} but is used with --prompt-style "
+                      f"{prompt_style}; its programs will suffer")
 
 
 def count_parameters(model) -> tuple[int, int]:

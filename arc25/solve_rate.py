@@ -21,7 +21,7 @@ from transformers import TrainerCallback
 
 from arc25.evaluation import encode_prompts, score_tasks
 from arc25.generation import generate_completions
-from arc25.prompting import parse_code
+from arc25.prompting import DEFAULT_PROMPT_STYLE, parse_code
 from arc25.tasks import Mixture
 from arc25.tasksets import EvalTask, synthetic_tasks
 
@@ -56,6 +56,7 @@ class SolveRateCallback(TrainerCallback):
         n_tasks: int = 32,
         every_n_steps: int = 50,
         encoder_spec: str,
+        prompt_style: str = DEFAULT_PROMPT_STYLE,
         max_seq_len: int = 8192,
         batch_size: int = 8,
         max_new_tokens: int | None = None,
@@ -77,10 +78,10 @@ class SolveRateCallback(TrainerCallback):
             return max_new_tokens or 2 * len(tokenizer(task.code, add_special_tokens=False)["input_ids"]) + 32
 
         def fits(task: EvalTask) -> bool:
-            return len(encode_prompts(tokenizer, [task], encoder_spec)[0]) + budget(task) <= max_seq_len
+            return len(encode_prompts(tokenizer, [task], encoder_spec, prompt_style)[0]) + budget(task) <= max_seq_len
 
         self.tasks = synthetic_tasks(mixture, seed, n_tasks, accept=fits)
-        self.prompts = encode_prompts(tokenizer, self.tasks, encoder_spec)
+        self.prompts = encode_prompts(tokenizer, self.tasks, encoder_spec, prompt_style)
         self.max_new_tokens = max(budget(t) for t in self.tasks)
 
     def bind(self, trainer) -> "SolveRateCallback":

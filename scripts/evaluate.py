@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from arc25.encoders import DEFAULT_ENCODER_SPEC  # noqa: E402
+from arc25.prompting import DEFAULT_PROMPT_STYLE, PROMPT_STYLES  # noqa: E402
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
@@ -46,6 +47,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="tasks whose prompt + --max-new-tokens exceed this are reported as skipped")
     parser.add_argument("--batch-size", type=int, default=16, help="sequences per generate call")
     parser.add_argument("--encoder", default=DEFAULT_ENCODER_SPEC, help="grid text encoding (as in training)")
+    parser.add_argument("--prompt-style", default=DEFAULT_PROMPT_STYLE,
+                        help=f"text around the examples, as in training: {', '.join(PROMPT_STYLES)}")
     parser.add_argument("--timeout-s", type=float, default=1.0, help="time limit per program run")
     parser.add_argument("--n-workers", type=int, default=None, help="sandbox worker processes (default: CPU count)")
     parser.add_argument("--dtype", choices=DTYPES, default="auto", help="weights dtype; auto = bfloat16 on a bf16 GPU, else float32")
@@ -68,7 +71,7 @@ def prepare(args: argparse.Namespace):
     settings = EvalSettings(
         greedy=args.greedy, n_samples=args.n_samples, temperature=args.temperature,
         max_new_tokens=args.max_new_tokens, max_seq_len=args.max_seq_len, batch_size=args.batch_size,
-        seed=args.seed, encoder=args.encoder, timeout_s=args.timeout_s, n_workers=args.n_workers,
+        seed=args.seed, encoder=args.encoder, prompt_style=args.prompt_style, timeout_s=args.timeout_s, n_workers=args.n_workers,
     )
     if args.n_plots < 0:
         raise ValueError(f"--n-plots must be >= 0, got {args.n_plots}")
@@ -108,6 +111,7 @@ def prepare(args: argparse.Namespace):
     dtype = args.dtype
     if dtype == "auto":
         dtype = "bfloat16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "float32"
+    models.check_prompt_style_matches(args.adapter_path or args.model_path, settings.prompt_style)
     tokenizer = models.load_tokenizer(args.model_path)
     if args.adapter_path:
         # On a weightless copy of the model: a wrong adapter fails before the weights load.

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
 from arc25 import dsl
 from arc25.encoders import DEFAULT_ENCODER_SPEC, get_encoder
 from arc25.prompting import (
-    SYSTEM_PROMPT,
-    USER_INSTRUCTIONS,
+    DEFAULT_PROMPT_STYLE,
+    PROMPT_STYLES,
+    check_prompt_style,
     parse_code,
     prompt_messages,
     task_to_messages,
@@ -36,14 +39,14 @@ def test_prompt_completion_structure():
     for message in pair["prompt"] + pair["completion"]:
         assert set(message) == {"role", "content"}
         assert isinstance(message["content"], str) and message["content"]
-    assert pair["prompt"][0]["content"] == SYSTEM_PROMPT
+    assert pair["prompt"][0]["content"] == PROMPT_STYLES[DEFAULT_PROMPT_STYLE].system
 
 
 def test_user_message_holds_instructions_and_every_example():
     task = make_task()
     encoder = get_encoder(DEFAULT_ENCODER_SPEC)
     user = task_to_prompt_completion(task, encoder)["prompt"][1]["content"]
-    assert user.startswith(USER_INSTRUCTIONS)
+    assert user.startswith(PROMPT_STYLES[DEFAULT_PROMPT_STYLE].instructions)
     for i, (grid_in, grid_out) in enumerate(zip(task.inputs, task.outputs), start=1):
         block = f"## Example {i}\n### Input\n{encoder.to_text(grid_in)}\n### Output\n{encoder.to_text(grid_out)}"
         assert block in user
@@ -52,11 +55,65 @@ def test_user_message_holds_instructions_and_every_example():
     assert "draw_pixel(img, (0, 0)" not in user
 
 
-def test_instructions_describe_every_dsl_function():
+def test_describe_dsl_style_describes_every_dsl_function():
+    instructions = PROMPT_STYLES["describe-dsl"].instructions
+    user = prompt_messages(make_task().inputs, make_task().outputs, DEFAULT_ENCODER_SPEC, "describe-dsl")[1]["content"]
+    assert user.startswith(instructions)
     for name in dsl.__all__:
-        assert f"`{name}(" in USER_INSTRUCTIONS
+        assert f"`{name}(" in instructions
         first_line = dsl.__dict__[name].__doc__.strip().split("\n")[0].replace("``", "`")
-        assert first_line in USER_INSTRUCTIONS
+        assert first_line in instructions
+
+
+def test_compact_is_the_default_and_short():
+    from arc25.models import builtin_tokenizer
+
+    assert DEFAULT_PROMPT_STYLE == "compact"
+    tok = builtin_tokenizer()
+    fixed = {}
+    for name, style in PROMPT_STYLES.items():
+        fixed[name] = len(tok(style.system + style.instructions, add_special_tokens=False)["input_ids"])
+    # The issue's budget: the task stated in ~80 tokens of instructions, far below the DSL description.
+    assert fixed["compact"] <= 80
+    assert fixed["describe-dsl"] > 3 * fixed["compact"]
+
+
+def test_styles_differ_only_in_fixed_text():
+    task = make_task()
+    compact = task_to_prompt_completion(task, DEFAULT_ENCODER_SPEC, "compact")
+    full = task_to_prompt_completion(task, DEFAULT_ENCODER_SPEC, "describe-dsl")
+    assert compact["completion"] == full["completion"]
+    strip = lambda pair, name: pair["prompt"][1]["content"][len(PROMPT_STYLES[name].instructions):]  # noqa: E731
+    assert strip(compact, "compact") == strip(full, "describe-dsl")
+    assert compact["prompt"][0] != full["prompt"][0]
+
+
+def test_unknown_prompt_style_is_one_line_listing_the_styles():
+    with pytest.raises(ValueError, match=r"--prompt-style 'verbose' is unknown; choose one of: compact, describe-dsl"):
+        check_prompt_style("verbose")
+    with pytest.raises(ValueError, match="--prompt-style"):
+        prompt_messages(make_task().inputs, make_task().outputs, DEFAULT_ENCODER_SPEC, "verbose")
+
+
+@pytest.mark.parametrize("style", sorted(PROMPT_STYLES))
+def test_training_and_inference_build_identical_prompt_tokens(style):
+    """The tokens a model trains on before its code are exactly the tokens it is prompted with at inference."""
+    from arc25.data import ChatFormatter
+    from arc25.evaluation import encode_prompts
+    from arc25.tasksets import EvalTask
+    from arc25.models import builtin_tokenizer
+    from arc25.tasks import make_mixture, task_stream
+
+    tok = builtin_tokenizer()
+    formatter = ChatFormatter(tok, style)
+    encoder = get_encoder(DEFAULT_ENCODER_SPEC)
+    tasks = list(itertools.islice(task_stream(3, make_mixture("default", max_side=8)), 5))
+    for task in tasks:
+        example = formatter.example(task, encoder)
+        n_prompt = example["labels"].index(next(t for t in example["labels"] if t != -100))
+        eval_task = EvalTask(task_id="0", train_inputs=task.inputs, train_outputs=task.outputs)
+        (inference,) = encode_prompts(tok, [eval_task], DEFAULT_ENCODER_SPEC, style)
+        assert example["input_ids"][:n_prompt] == inference
 
 
 def test_completion_is_fenced_code_that_parses_back():
@@ -95,7 +152,8 @@ def test_messages_are_fresh_objects():
     task = make_task()
     first = task_to_prompt_completion(task, DEFAULT_ENCODER_SPEC)
     first["prompt"][0]["content"] = "mutated"
-    assert task_to_prompt_completion(task, DEFAULT_ENCODER_SPEC)["prompt"][0]["content"] == SYSTEM_PROMPT
+    assert task_to_prompt_completion(task, DEFAULT_ENCODER_SPEC)["prompt"][0]["content"] == (
+        PROMPT_STYLES[DEFAULT_PROMPT_STYLE].system)
 
 
 def test_mismatched_or_empty_examples_raise():
