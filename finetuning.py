@@ -142,6 +142,10 @@ class Config:
     """Peak dense bf16 TFLOP/s per GPU for the MFU metric; default: looked up from the GPU's name (none on CPU)."""
     group_by_length_window: int = 0
     """Sort each window of this many streamed samples by length and batch neighbours (less padding); 0 = off."""
+    torch_compile: bool = False
+    """Compile the model with torch.compile (CUDA; the first steps pay the compile time)."""
+    pad_to_multiple_of: Optional[int] = None
+    """Pad each batch's width up to a multiple of this (e.g. 64): few distinct shapes, so torch.compile rarely recompiles."""
     attn_implementation: Literal["sdpa", "eager", "flash_attention_2", "flex_attention"] = "sdpa"
     """Attention kernel; with --packing, sdpa/eager cost grows with the packed row's length squared, flash/flex don't."""
     # --- evaluation ---
@@ -212,6 +216,8 @@ class Config:
         check_model_path(self.model_path)
         if self.peak_tflops is not None and not self.peak_tflops > 0:
             raise ValueError(f"--peak-tflops must be > 0, got {self.peak_tflops}")
+        if self.pad_to_multiple_of is not None and self.pad_to_multiple_of < 1:
+            raise ValueError(f"--pad-to-multiple-of must be >= 1, got {self.pad_to_multiple_of}")
         if self.group_by_length_window < 0:
             raise ValueError(f"--group-by-length-window must be >= 0, got {self.group_by_length_window}")
         if self.attn_implementation not in ATTN_IMPLEMENTATIONS:
@@ -337,7 +343,7 @@ def main(cfg: Config, run: SimpleNamespace | None = None) -> dict:
                                   cfg.group_by_length_window, cfg.per_device_train_batch_size)
     eval_ds = data.eval_dataset(tokenizer, spec, cfg.random_seed, cfg.n_eval_tasks) if cfg.eval_steps else None
     collator = data.BatchCollator(DataCollatorForLanguageModeling(
-        pad_token_id=tokenizer.pad_token_id, padding_free=cfg.packing))
+        pad_token_id=tokenizer.pad_token_id, padding_free=cfg.packing, pad_to_multiple_of=cfg.pad_to_multiple_of))
 
     args = SFTConfig(
         output_dir=str(output_dir),
@@ -360,6 +366,7 @@ def main(cfg: Config, run: SimpleNamespace | None = None) -> dict:
         gradient_checkpointing=cfg.gradient_checkpointing,
         gradient_checkpointing_kwargs={"use_reentrant": False} if cfg.gradient_checkpointing else None,
         use_liger_kernel=cfg.use_liger_kernel,
+        torch_compile=cfg.torch_compile,
         logging_steps=cfg.logging_steps,
         eval_strategy="steps" if cfg.eval_steps else "no",
         eval_steps=cfg.eval_steps or None,
