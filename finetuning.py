@@ -16,7 +16,6 @@ Rerunning the same command resumes from the newest complete checkpoint with fres
 
 from __future__ import annotations
 
-import contextvars
 import dataclasses
 import json
 import logging
@@ -26,18 +25,16 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Literal, Optional
 
-import tyro
+from arc25.cli import CliConfig, fail, parse
 
 logger = logging.getLogger("arc25.finetuning")
 
-# tyro builds Config before we can catch its errors; the CLI validates after parsing to print one line.
-_DEFER_VALIDATION: contextvars.ContextVar[bool] = contextvars.ContextVar("defer_validation", default=False)
 LORA_INITS = ("default", "gaussian", "pissa", "olora", "orthogonal")
 ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2", "flex_attention")
 
 
 @dataclass
-class Config:
+class Config(CliConfig):
     # --- run ---
     output_dir: str = "runs/debug"
     """Folder for checkpoints, cfg.json, logs and sample dumps; rerunning into it resumes."""
@@ -154,23 +151,10 @@ class Config:
     n_solve_rate_tasks: int = 32
     """Held-out synthetic tasks (a fixed set from their own seed) the solve rate is measured on."""
 
-    def __post_init__(self):
-        if not _DEFER_VALIDATION.get():
-            self.validate()
-
     @classmethod
     def from_cli(cls, args: list[str] | None = None) -> "Config":
-        """Parse flags with tyro; a bad value exits with one line naming it and what is accepted."""
-        token = _DEFER_VALIDATION.set(True)
-        try:
-            cfg = tyro.cli(cls, args=args, description=__doc__)
-        finally:
-            _DEFER_VALIDATION.reset(token)
-        try:
-            cfg.validate()
-        except ValueError as err:
-            sys.exit(f"error: {err}")
-        return cfg
+        """Flags, over an optional --config recipe; a bad value exits 2 with one line naming it and what is accepted."""
+        return parse(cls, args, description=__doc__)
 
     def validate(self) -> None:
         """Raise a one-line ValueError for any flag value we can check without loading anything heavy."""
@@ -430,5 +414,5 @@ if __name__ == "__main__":
     try:
         plan = prepare(config)
     except ValueError as err:
-        sys.exit(f"error: {err}")
+        fail(str(err))
     main(config, plan)

@@ -160,13 +160,16 @@ def test_journal_commands_run(tmp_path, python):
         (["--mixture", "chaos"], "one_empty"),
         (["--max-side", "40"], "max_side"),
         (["--lora-weight-initialization", "magic"], "pissa"),
+        (["--prompt-style", "verbose"], "compact, describe-dsl"),
+        (["--config", "/no/such/recipe.yaml"], "is not a file"),
     ],
 )
 def test_bad_flags_exit_with_one_line(args, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         finetuning.Config.from_cli(["--no-log-to-wandb", *args])
-    text = str(exit_info.value.code)
-    assert text.startswith("error: ") and message in text and "\n" not in text
+    assert exit_info.value.code == 2
+    text = capsys.readouterr().err
+    assert text.startswith("error: ") and message in text and text.count("\n") == 1
 
 
 @pytest.mark.parametrize(

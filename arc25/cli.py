@@ -1,0 +1,105 @@
+"""The one command-line convention every arc25 entry point follows.
+
+A CLI is a dataclass that subclasses ``CliConfig``: one field is one flag (tyro turns ``output_dir`` into
+``--output-dir`` and the field's docstring into its help), and ``validate()`` holds every check that needs no
+heavy work, raising a one-line ``ValueError``. ``parse(Cls)`` reads the flags, optionally on top of a recipe
+(``--config FILE.yaml``, trl's convention: the file gives defaults, flags override them), validates, and on bad
+input prints ``error: <one line>`` to stderr and exits with status 2 (tyro's own status for an unknown flag).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import sys
+from pathlib import Path
+from typing import TypeVar
+
+__all__ = ["CliConfig", "EXIT_BAD_INPUT", "fail", "load_recipe", "parse"]
+
+EXIT_BAD_INPUT = 2
+T = TypeVar("T", bound="CliConfig")
+
+# tyro builds the dataclass before we can catch its errors; parse() validates afterwards to print one line.
+_DEFER_VALIDATION: contextvars.ContextVar[bool] = contextvars.ContextVar("arc25_defer_validation", default=False)
+
+
+class CliConfig:
+    """Base for CLI dataclasses: validated on construction, except while parse() is building one."""
+
+    def __post_init__(self):
+        if not _DEFER_VALIDATION.get():
+            self.validate()
+
+    def validate(self) -> None:
+        """Raise a one-line ValueError for any bad value that can be seen without loading anything heavy."""
+
+
+def fail(message: str) -> None:
+    """Exit the way every arc25 CLI exits on bad input."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def _pop_config(args: list[str]) -> tuple[str | None, list[str]]:
+    rest, path = [], None
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--config":
+            if i + 1 >= len(args):
+                raise ValueError("--config needs a YAML file: --config FILE.yaml")
+            path = args[i + 1]
+            i += 2
+            continue
+        if arg.startswith("--config="):
+            path = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+        i += 1
+    return path, rest
+
+
+def load_recipe(cls: type[T], path: str | Path) -> dict:
+    """A recipe's values as field name -> value; unknown keys fail with one line naming them."""
+    import yaml
+
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"--config {str(path)!r} is not a file (give a YAML recipe, e.g. configs/recipes/*.yaml)")
+    try:
+        data = yaml.safe_load(file.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"--config {str(path)!r} is not valid YAML: {str(err).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"--config {str(path)!r} must hold a mapping of flag: value, got {type(data).__name__}")
+    fields = {f.name for f in dataclasses.fields(cls)}
+    values = {str(k).replace("-", "_"): v for k, v in data.items()}
+    unknown = sorted(k for k in values if k not in fields)
+    if unknown:
+        raise ValueError(f"--config {str(path)!r} has unknown key(s) {', '.join(unknown)}; keys are this command's "
+                         f"flags without the dashes (see --help)")
+    return values
+
+
+def parse(cls: type[T], args: list[str] | None = None, *, description: str | None = None) -> T:
+    """Flags (and an optional ``--config FILE.yaml`` recipe under them) -> a validated ``cls``; bad input exits 2."""
+    import tyro
+
+    args = list(sys.argv[1:] if args is None else args)
+    token = _DEFER_VALIDATION.set(True)
+    try:
+        try:
+            path, args = _pop_config(args)
+            default = cls(**load_recipe(cls, path)) if path else None
+        except (ValueError, TypeError) as err:
+            fail(str(err))
+        recipe_note = "\n\nA recipe gives defaults that flags override: --config FILE.yaml (keys = flag names)."
+        cfg = tyro.cli(cls, args=args, default=default, description=(description or cls.__doc__ or "") + recipe_note)
+    finally:
+        _DEFER_VALIDATION.reset(token)
+    try:
+        cfg.validate()
+    except ValueError as err:
+        fail(str(err))
+    return cfg
