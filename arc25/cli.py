@@ -15,9 +15,11 @@ import sys
 from pathlib import Path
 from typing import TypeVar
 
-__all__ = ["CliConfig", "EXIT_BAD_INPUT", "fail", "load_recipe", "parse"]
+__all__ = ["CliConfig", "DEFAULT_RANDOM_SEED", "EXIT_BAD_INPUT", "fail", "load_recipe", "parse"]
 
 EXIT_BAD_INPUT = 2
+# One default seed for every command, so a run's solve-rate tasks are the ones evaluate.py picks by default.
+DEFAULT_RANDOM_SEED = 7
 T = TypeVar("T", bound="CliConfig")
 
 # tyro builds the dataclass before we can catch its errors; parse() validates afterwards to print one line.

@@ -44,6 +44,11 @@ def is_builtin(model_path: str) -> bool:
     return model_path in BUILTIN_MODELS
 
 
+def base_name(model_path: str) -> str:
+    """What identifies a base model across machines: a builtin's name, or a folder's own name (not where it lives)."""
+    return model_path if is_builtin(model_path) else Path(model_path).expanduser().resolve().name
+
+
 def check_model_path(model_path: str) -> None:
     """Raise a one-line ValueError unless ``model_path`` is a builtin name or a local model folder."""
     if is_builtin(model_path):
@@ -168,14 +173,6 @@ def load_model(model_path: str, tokenizer, *, dtype: str = "float32", device_map
     if len(tokenizer) > model.get_input_embeddings().num_embeddings:
         model.resize_token_embeddings(len(tokenizer))
     return model
-
-
-def adapter_base(adapter_path: str) -> str | None:
-    """The base model an adapter folder was trained on, from its adapter_config.json (None if unknown)."""
-    config = Path(adapter_path) / "adapter_config.json"
-    if not config.is_file():
-        raise ValueError(f"--adapter-path {adapter_path!r} has no adapter_config.json: not a peft adapter folder")
-    return json.loads(config.read_text()).get("base_model_name_or_path")
 
 
 TRAINING_INFO = "arc25_training.json"

@@ -1,6 +1,6 @@
 """Data-path throughput on one core, as JSON: sample -> gate -> encode -> prompt (-> tokenise).
 
-    python scripts/benchmark_data.py --n 3000
+    arc25-benchmark-data --n 3000
 
 Prints one JSON object: per generator and for each mixture, tasks/s for prompt/completion pairs, tokenised
 examples/s (builtin tokenizer, chat template) and prompt length in characters and tokens.
@@ -8,12 +8,37 @@ examples/s (builtin tokenizer, chat template) and prompt length in characters an
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import os
 import platform
 import time
+from dataclasses import dataclass
+
+from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig, parse
+from arc25.encoders import DEFAULT_ENCODER_SPEC
+
+
+@dataclass
+class Args(CliConfig):
+    n: int = 3000
+    """Tasks per measurement."""
+    random_seed: int = DEFAULT_RANDOM_SEED
+    """Task stream seed."""
+    grid_encoder: str = DEFAULT_ENCODER_SPEC
+    """How grids are written as text."""
+    mixtures: str = "default"
+    """Comma-separated mixtures to measure besides each generator."""
+
+    def validate(self) -> None:
+        from arc25.encoders import get_encoder
+        from arc25.tasks import make_mixture
+
+        if self.n < 1:
+            raise ValueError(f"--n must be >= 1, got {self.n}")
+        get_encoder(self.grid_encoder)
+        for mixture in self.mixtures.split(","):
+            make_mixture(mixture)
 
 
 def measure(mixture: str, n: int, seed: int, encoder_spec: str, formatter) -> dict:
@@ -45,14 +70,7 @@ def measure(mixture: str, n: int, seed: int, encoder_spec: str, formatter) -> di
     }
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=3000, help="tasks per measurement")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--encoder", default="GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder()))")
-    parser.add_argument("--mixtures", default="default", help="comma-separated mixtures to measure besides each generator")
-    args = parser.parse_args()
-
+def main(args: Args) -> None:
     # One core, as the target is stated per core (a data worker is one process).
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -63,9 +81,14 @@ def main():
     formatter = ChatFormatter(builtin_tokenizer())
     results = {"machine": platform.processor() or platform.machine(), "python": platform.python_version(), "n": args.n}
     for name in [*GENERATORS, *args.mixtures.split(",")]:
-        results[name] = measure(name, args.n, args.seed, args.encoder, formatter)
+        results[name] = measure(name, args.n, args.random_seed, args.grid_encoder, formatter)
     print(json.dumps(results, indent=2))
 
 
+def cli(argv: list[str] | None = None) -> None:
+    """arc25-benchmark-data: bad input exits 2 with one line."""
+    main(parse(Args, argv, description=__doc__))
+
+
 if __name__ == "__main__":
-    main()
+    cli()

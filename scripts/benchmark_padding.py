@@ -1,6 +1,6 @@
 """Padding waste of a task mixture, as JSON: padded batches vs length-grouped (--group-by-length-window) vs packed.
 
-    python scripts/benchmark_padding.py --mixture default --batch-sizes 2,4,8,16 --windows 0,64,256,1024
+    arc25-benchmark-padding --mixture default --batch-sizes 2,4,8,16 --windows 0,64,256,1024
 
 No model runs: the stream is tokenised with the builtin tokenizer and cut into per-device batches the way the
 DataLoader cuts it. For each batch size and window it prints the padding fraction (1 - real tokens / rows x
@@ -9,16 +9,54 @@ padded width) and the tokens the model runs over per real token; padding-free pa
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
-import sys
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Optional
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig, parse
+from arc25.encoders import DEFAULT_ENCODER_SPEC
 
-from arc25 import data, models
-from arc25.tasks import make_mixture
+
+def _ints(text: str, flag: str, minimum: int) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise ValueError(f"{flag} must be comma-separated integers, got {text!r}") from None
+    if min(values) < minimum:
+        raise ValueError(f"{flag} values must be >= {minimum}, got {text!r}")
+    return values
+
+
+@dataclass
+class Args(CliConfig):
+    mixture: str = "default"
+    """Task mixture to measure."""
+    max_side: Optional[int] = None
+    """Override the mixture's largest grid side."""
+    max_seq_len: int = 8192
+    """Samples longer than this are skipped, as in training."""
+    grid_encoder: str = DEFAULT_ENCODER_SPEC
+    """How grids are written as text."""
+    batch_sizes: str = "2,4,8,16"
+    """Comma-separated per-device batch sizes."""
+    windows: str = "0,64,256,1024"
+    """Comma-separated group-by-length windows; 0 = plain stream."""
+    n: int = 4096
+    """Samples to measure."""
+    random_seed: int = DEFAULT_RANDOM_SEED
+    """Task stream seed."""
+
+    def validate(self) -> None:
+        from arc25.encoders import get_encoder
+        from arc25.tasks import make_mixture
+
+        _ints(self.batch_sizes, "--batch-sizes", 1)
+        _ints(self.windows, "--windows", 0)
+        if self.n < 1:
+            raise ValueError(f"--n must be >= 1, got {self.n}")
+        get_encoder(self.grid_encoder)
+        make_mixture(self.mixture, max_side=self.max_side)
 
 
 def padding(lengths: list[int], batch_size: int) -> dict:
@@ -29,26 +67,18 @@ def padding(lengths: list[int], batch_size: int) -> dict:
     return {"padding_fraction": round(1 - real / computed, 4), "computed_per_real_token": round(computed / real, 3)}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mixture", default="default")
-    parser.add_argument("--max-side", type=int, default=None, help="override the mixture's largest side")
-    parser.add_argument("--max-seq-len", type=int, default=8192)
-    parser.add_argument("--encoder", default="GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder()))")
-    parser.add_argument("--batch-sizes", default="2,4,8,16")
-    parser.add_argument("--windows", default="0,64,256,1024", help="group-by-length windows; 0 = plain stream")
-    parser.add_argument("--n", type=int, default=4096, help="samples to measure")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+def main(args: Args) -> None:
+    from arc25 import data, models
+    from arc25.tasks import make_mixture
 
     tok = models.load_tokenizer("tiny")
-    spec = data.StreamSpec(make_mixture(args.mixture, max_side=args.max_side), args.encoder, args.max_seq_len)
-    stream = list(itertools.islice(data.examples(tok, spec, args.seed), args.n))
+    spec = data.StreamSpec(make_mixture(args.mixture, max_side=args.max_side), args.grid_encoder, args.max_seq_len)
+    stream = list(itertools.islice(data.examples(tok, spec, args.random_seed), args.n))
     lengths = [len(ex["input_ids"]) for ex in stream]
     results = []
-    for batch_size in (int(b) for b in args.batch_sizes.split(",")):
-        for window in (int(w) for w in args.windows.split(",")):
-            order = data.group_by_length(iter(stream), window, batch_size, args.seed) if window else iter(stream)
+    for batch_size in _ints(args.batch_sizes, "--batch-sizes", 1):
+        for window in _ints(args.windows, "--windows", 0):
+            order = data.group_by_length(iter(stream), window, batch_size, args.random_seed) if window else iter(stream)
             grouped = [len(ex["input_ids"]) for ex in order]
             results.append({"batch_size": batch_size, "window": window, **padding(grouped, batch_size)})
     print(json.dumps({
@@ -57,8 +87,12 @@ def main() -> int:
         "packing": {"padding_fraction": 0.0, "computed_per_real_token": 1.0},
         "results": results,
     }, indent=1))
-    return 0
+
+
+def cli(argv: list[str] | None = None) -> None:
+    """arc25-benchmark-padding: bad input exits 2 with one line."""
+    main(parse(Args, argv, description=__doc__))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

@@ -1,17 +1,18 @@
 """Train the builtin BPE tokenizer (arc25/assets/tokenizer.json) on prompts from the task stream.
 
-Run once when the prompt format changes:  python scripts/build_tokenizer.py
+Run once when the prompt format changes:  arc25-build-tokenizer
 The pre-tokenizer is Qwen2's split (every digit its own piece) followed by byte-level BPE, so each grid
 cell is exactly one token and no learned merge can glue a digit to anything.
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
+from dataclasses import dataclass
 
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
+from arc25.cli import CliConfig, parse
 from arc25.encoders import DEFAULT_ENCODER_SPEC, get_encoder
 from arc25.models import CHATML_TEMPLATE, SPECIAL_TOKENS, TOKENIZER_FILE
 from arc25.prompting import task_to_messages
@@ -31,13 +32,23 @@ def corpus(n_tasks: int):
         yield template.render(messages=task_to_messages(task, encoders[i % 2]), add_generation_prompt=False)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--vocab-size", type=int, default=2048)
-    parser.add_argument("--n-tasks", type=int, default=3000)
-    parser.add_argument("--out", default=str(TOKENIZER_FILE))
-    args = parser.parse_args()
+@dataclass
+class Args(CliConfig):
+    vocab_size: int = 2048
+    """Tokens in the trained vocabulary."""
+    n_tasks: int = 3000
+    """Task prompts to train on."""
+    output_file: str = str(TOKENIZER_FILE)
+    """Where to write tokenizer.json (default: the builtin models' asset)."""
 
+    def validate(self) -> None:
+        if self.vocab_size < 300:
+            raise ValueError(f"--vocab-size must be >= 300 (the byte alphabet and special tokens), got {self.vocab_size}")
+        if self.n_tasks < 1:
+            raise ValueError(f"--n-tasks must be >= 1, got {self.n_tasks}")
+
+
+def main(args: Args) -> None:
     tok = Tokenizer(models.BPE())
     tok.normalizer = normalizers.NFC()
     tok.pre_tokenizer = pre_tokenizers.Sequence(
@@ -55,9 +66,14 @@ def main():
         show_progress=False,
     )
     tok.train_from_iterator(corpus(args.n_tasks), trainer=trainer)
-    tok.save(args.out)
-    print(f"wrote {args.out}: {tok.get_vocab_size()} tokens")
+    tok.save(args.output_file)
+    print(f"wrote {args.output_file}: {tok.get_vocab_size()} tokens")
+
+
+def cli(argv: list[str] | None = None) -> None:
+    """arc25-build-tokenizer: bad input exits 2 with one line."""
+    main(parse(Args, argv, description=__doc__))
 
 
 if __name__ == "__main__":
-    main()
+    cli()

@@ -1,102 +1,139 @@
 """Evaluate a model (optionally with a LoRA adapter) on a task set: sample programs, run them, score, report.
 
     # held-out synthetic tasks, greedy only
-    python scripts/evaluate.py --model-path runs/tiny/final --task-set synthetic --n 200 --out runs/tiny/eval
+    arc25-evaluate --model-path runs/tiny/final --task-set synthetic --n 200 --output-dir runs/tiny/eval
     # real ARC, 1 greedy + 8 sampled programs per task, a LoRA adapter on a local base
-    python scripts/evaluate.py --model-path /models/Qwen2.5-Coder-0.5B-Instruct --adapter-path runs/qwen/final \\
-        --task-set arc-agi-1-evaluation --n-samples 8 --temperature 0.8 --out runs/qwen/eval-arc1
+    arc25-evaluate --model-path /models/Qwen2.5-Coder-0.5B-Instruct --adapter-path runs/qwen/final \\
+        --task-set arc-agi-1-evaluation --n-samples 8 --temperature 0.8 --output-dir runs/qwen/eval-arc1
 
-Writes <out>/summary.json (settings and totals), <out>/tasks.jsonl (one task per line: best program, every
-program's scores) and <out>/plots/*.png (input, target and the best program's prediction), and prints a table.
+An adapter trained here knows its base (arc25_training.json): a builtin base is rebuilt from the seed it was
+trained with, and another base is refused with one line. Writes <output-dir>/summary.json (settings and
+totals), <output-dir>/tasks.jsonl (one task per line: best program, every program's scores) and
+<output-dir>/plots/*.png (input, target and the best program's prediction), and prints a table.
 """
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Literal, Optional
 
-# Let the script run from a checkout without installing the package.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import tyro
 
-from arc25.encoders import DEFAULT_ENCODER_SPEC  # noqa: E402
-from arc25.prompting import DEFAULT_PROMPT_STYLE, PROMPT_STYLES  # noqa: E402
+from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig, fail, parse
+from arc25.encoders import DEFAULT_ENCODER_SPEC
+from arc25.prompting import DEFAULT_PROMPT_STYLE
 
-DTYPES = ("auto", "float32", "bfloat16", "float16")
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model-path", default="tiny", help="a local Hugging Face model folder or a builtin name (tiny, small, ...)")
-    parser.add_argument("--adapter-path", default=None, help="a LoRA adapter folder to apply to --model-path")
-    parser.add_argument("--model-seed", type=int, default=0,
-                        help="init seed of a builtin --model-path (use the run's --random-seed to evaluate its adapter)")
-    parser.add_argument("--task-set", action="append", default=None,
-                        help="synthetic[:MIXTURE], arc-agi-1-training, arc-agi-1-evaluation, arc-agi-2-training, "
-                             "arc-agi-2-evaluation, or json:PATH (a folder of ARC task files, or one file); "
-                             "repeat to evaluate several (default: synthetic)")
-    parser.add_argument("--n", type=int, action="append", default=None,
-                        help="evaluate the first N tasks of each task set (synthetic default 100; ARC: all); "
-                             "repeat to give each --task-set its own N, in order")
-    parser.add_argument("--seed", type=int, default=0, help="seeds the held-out synthetic tasks and the sampling")
-    parser.add_argument("--greedy", action=argparse.BooleanOptionalAction, default=True, help="include one greedy program per task")
-    parser.add_argument("--n-samples", type=int, default=0, help="sampled programs per task, besides the greedy one")
-    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature for --n-samples")
-    parser.add_argument("--max-new-tokens", type=int, default=1024, help="longest reply in tokens")
-    parser.add_argument("--max-seq-len", type=int, default=8192,
-                        help="tasks whose prompt + --max-new-tokens exceed this are reported as skipped")
-    parser.add_argument("--batch-size", type=int, default=16, help="sequences per generate call")
-    parser.add_argument("--encoder", default=DEFAULT_ENCODER_SPEC, help="grid text encoding (as in training)")
-    parser.add_argument("--prompt-style", default=DEFAULT_PROMPT_STYLE,
-                        help=f"text around the examples, as in training: {', '.join(PROMPT_STYLES)}")
-    parser.add_argument("--timeout-s", type=float, default=1.0, help="time limit per program run")
-    parser.add_argument("--n-workers", type=int, default=None, help="sandbox worker processes (default: CPU count)")
-    parser.add_argument("--dtype", choices=DTYPES, default="auto", help="weights dtype; auto = bfloat16 on a bf16 GPU, else float32")
-    parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--n-plots", type=int, default=8, help="PNGs of the first N evaluated tasks")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    overrides = parser.add_argument_group("synthetic task overrides (as finetuning.py's)")
-    for name in ("n_inputs", "min_side", "max_side", "min_draws", "max_draws"):
-        overrides.add_argument(f"--{name.replace('_', '-')}", type=int, default=None)
-    return parser.parse_args(argv)
+SYNTHETIC_OVERRIDES = ("n_inputs", "min_side", "max_side", "min_draws", "max_draws")
 
 
-def prepare(args: argparse.Namespace):
-    """Check the request, load the tasks, the model and any adapter; bad input raises a one-line ValueError early."""
+@dataclass
+class Args(CliConfig):
+    output_dir: str
+    """Folder for summary.json, tasks.jsonl and plots/."""
+    model_path: str = "tiny"
+    """A local Hugging Face model folder or a builtin name (tiny, small, qwen2.5-0.5b-shape)."""
+    adapter_path: Optional[str] = None
+    """A LoRA adapter folder to apply to --model-path."""
+    model_seed: Optional[int] = None
+    """Init seed of a builtin --model-path; default: the one the adapter records (its run's --random-seed), else 0."""
+    task_set: Annotated[list[str], tyro.conf.UseAppendAction] = field(default_factory=list)
+    """synthetic[:MIXTURE], arc-agi-1-training, arc-agi-1-evaluation, arc-agi-2-training, arc-agi-2-evaluation or
+    json:PATH (a folder of ARC task files, or one file); repeat to evaluate several (default: synthetic)."""
+    n: Annotated[list[int], tyro.conf.UseAppendAction] = field(default_factory=list)
+    """Evaluate the first N tasks of each task set (synthetic default 100; ARC: all); repeat for one N per --task-set."""
+    random_seed: int = DEFAULT_RANDOM_SEED
+    """Seeds the held-out synthetic tasks (training's solve rate uses the same ones) and the sampling."""
+    greedy: bool = True
+    """Include one greedy program per task."""
+    n_samples: int = 0
+    """Sampled programs per task, besides the greedy one."""
+    temperature: float = 1.0
+    """Sampling temperature for --n-samples."""
+    max_new_tokens: int = 1024
+    """Longest reply in tokens."""
+    max_seq_len: int = 8192
+    """Tasks whose prompt + --max-new-tokens exceed this are reported as skipped."""
+    batch_size: int = 16
+    """Sequences per generate call."""
+    grid_encoder: str = DEFAULT_ENCODER_SPEC
+    """How grids are written as text, as in training."""
+    prompt_style: str = DEFAULT_PROMPT_STYLE
+    """Text around the examples, as in training: compact or describe-dsl."""
+    timeout_s: float = 1.0
+    """Time limit per program run."""
+    n_workers: Optional[int] = None
+    """Sandbox worker processes (default: CPU count)."""
+    torch_dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    """Weights dtype; auto = bfloat16 on a bf16 GPU, else float32."""
+    device: Optional[str] = None
+    """Torch device (default: cuda if available, else cpu)."""
+    n_plots: int = 8
+    """PNGs of the first N evaluated tasks."""
+    progress: bool = True
+    """Show a progress bar."""
+    n_inputs: Optional[int] = None
+    """Synthetic override: input grids per task."""
+    min_side: Optional[int] = None
+    """Synthetic override: smallest grid side."""
+    max_side: Optional[int] = None
+    """Synthetic override: largest grid side."""
+    min_draws: Optional[int] = None
+    """Synthetic override: fewest DSL draws per program."""
+    max_draws: Optional[int] = None
+    """Synthetic override: most DSL draws per program."""
+
+    def validate(self) -> None:
+        if self.n_plots < 0:
+            raise ValueError(f"--n-plots must be >= 0, got {self.n_plots}")
+        if len(self.n) > 1 and len(self.n) != len(self.task_sets):
+            raise ValueError(f"got {len(self.n)} --n values for {len(self.task_sets)} --task-set values; "
+                             "give one, or one per task set")
+        synthetic = any(spec.partition(":")[0].strip() == "synthetic" for spec in self.task_sets)
+        if not synthetic and any(getattr(self, name) is not None for name in SYNTHETIC_OVERRIDES):
+            raise ValueError("--n-inputs/--min-side/--max-side/--min-draws/--max-draws only apply to synthetic task sets")
+        self.settings()
+
+    @property
+    def task_sets(self) -> list[str]:
+        return self.task_set or ["synthetic"]
+
+    def settings(self):
+        from arc25.evaluation import EvalSettings
+
+        return EvalSettings(
+            greedy=self.greedy, n_samples=self.n_samples, temperature=self.temperature,
+            max_new_tokens=self.max_new_tokens, max_seq_len=self.max_seq_len, batch_size=self.batch_size,
+            seed=self.random_seed, encoder=self.grid_encoder, prompt_style=self.prompt_style, timeout_s=self.timeout_s,
+            n_workers=self.n_workers,
+        )
+
+
+def prepare(args: Args):
+    """Load the tasks, the model and any adapter; bad input raises a one-line ValueError before weights load."""
     from arc25 import models
-    from arc25.evaluation import EvalSettings
     from arc25.tasksets import load_task_set
 
-    settings = EvalSettings(
-        greedy=args.greedy, n_samples=args.n_samples, temperature=args.temperature,
-        max_new_tokens=args.max_new_tokens, max_seq_len=args.max_seq_len, batch_size=args.batch_size,
-        seed=args.seed, encoder=args.encoder, prompt_style=args.prompt_style, timeout_s=args.timeout_s, n_workers=args.n_workers,
-    )
-    if args.n_plots < 0:
-        raise ValueError(f"--n-plots must be >= 0, got {args.n_plots}")
-    task_sets = args.task_set or ["synthetic"]
+    settings = args.settings()
     counts = args.n or [None]
     if len(counts) == 1:
-        counts = counts * len(task_sets)
-    if len(counts) != len(task_sets):
-        raise ValueError(f"got {len(counts)} --n values for {len(task_sets)} --task-set values; give one, or one per task set")
-    overrides = dict(n_inputs=args.n_inputs, min_side=args.min_side, max_side=args.max_side,
-                     min_draws=args.min_draws, max_draws=args.max_draws)
-    synthetic = [spec.partition(":")[0].strip() == "synthetic" for spec in task_sets]
-    if not any(synthetic) and any(v is not None for v in overrides.values()):
-        raise ValueError("--n-inputs/--min-side/--max-side/--min-draws/--max-draws only apply to synthetic task sets")
+        counts = counts * len(args.task_sets)
+    overrides = {name: getattr(args, name) for name in SYNTHETIC_OVERRIDES}
     tasks = []
-    for spec, n, is_synthetic in zip(task_sets, counts, synthetic):
-        tasks += load_task_set(spec, n=n, seed=args.seed, **(overrides if is_synthetic else {}))
+    for spec, n in zip(args.task_sets, counts):
+        synthetic = spec.partition(":")[0].strip() == "synthetic"
+        tasks += load_task_set(spec, n=n, seed=args.random_seed, **(overrides if synthetic else {}))
     ids = [(t.task_set, t.task_id) for t in tasks]
     if len(set(ids)) != len(ids):
         raise ValueError("a task set is given twice; each --task-set must be different")
     models.check_model_path(args.model_path)
+    output_dir = Path(args.output_dir)
     try:
-        args.out.mkdir(parents=True, exist_ok=True)
+        output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ValueError(f"--out {str(args.out)!r} cannot be created: {err.strerror or err}") from None
+        raise ValueError(f"--output-dir {args.output_dir!r} cannot be created: {err.strerror or err}") from None
 
     import torch
 
@@ -108,42 +145,44 @@ def prepare(args: argparse.Namespace):
         raise ValueError(f"--device {args.device!r} is not a torch device (e.g. cpu, cuda, cuda:1)") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"--device {args.device!r} asks for CUDA, but no GPU is visible")
-    dtype = args.dtype
+    dtype = args.torch_dtype
     if dtype == "auto":
         dtype = "bfloat16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "float32"
     models.check_prompt_style_matches(args.adapter_path or args.model_path, settings.prompt_style)
     tokenizer = models.load_tokenizer(args.model_path)
+    seed = args.model_seed or 0
     if args.adapter_path:
         # On a weightless copy of the model: a wrong adapter fails before the weights load.
-        lora.check_adapter(args.model_path, tokenizer, args.adapter_path)
-    model = models.load_model(args.model_path, tokenizer, dtype=dtype, seed=args.model_seed)
+        seed = lora.check_adapter(args.model_path, tokenizer, args.adapter_path, model_seed=args.model_seed)
+    model = models.load_model(args.model_path, tokenizer, dtype=dtype, seed=seed)
     if args.adapter_path:
         model = lora.apply_adapter(model, args.adapter_path)
     model.to(device)
-    return settings, tasks, tokenizer, model, dict(dtype=dtype, device=str(device))
+    return settings, tasks, tokenizer, model, dict(torch_dtype=dtype, device=str(device), model_seed=seed)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Evaluate; returns the exit status (2 with a one-line message on bad input)."""
+def main(args: Args) -> None:
     from arc25.evaluation import evaluate, format_table, summarize, write_report
 
-    args = parse_args(argv)
     try:
         settings, tasks, tokenizer, model, resolved = prepare(args)
     except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    results = evaluate(model, tokenizer, tasks, settings, progress=not args.no_progress)
+        fail(str(err))
+    results = evaluate(model, tokenizer, tasks, settings, progress=args.progress)
     totals = summarize(results)
-    config = dict(vars(args), out=str(args.out), settings=vars(settings), **resolved)
-    write_report(args.out, results, totals, config, n_plots=args.n_plots)
+    config = dict(dataclasses.asdict(args), settings=vars(settings), **resolved)
+    write_report(Path(args.output_dir), results, totals, config, n_plots=args.n_plots)
     adapter = f" + {args.adapter_path}" if args.adapter_path else ""
-    names = ", ".join(args.task_set or ["synthetic"])
-    print(f"{names}: {len(tasks)} tasks, {settings.n_programs} program(s) each, model {args.model_path}{adapter}")
+    print(f"{', '.join(args.task_sets)}: {len(tasks)} tasks, {settings.n_programs} program(s) each, "
+          f"model {args.model_path}{adapter}")
     print(format_table(totals))
-    print(f"wrote {args.out}/summary.json, {args.out}/tasks.jsonl and {args.out}/plots/")
-    return 0
+    print(f"wrote {args.output_dir}/summary.json, {args.output_dir}/tasks.jsonl and {args.output_dir}/plots/")
+
+
+def cli(argv: list[str] | None = None) -> None:
+    """arc25-evaluate: bad input exits 2 with one line."""
+    main(parse(Args, argv, description=__doc__))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

@@ -1,6 +1,6 @@
 """Plots of a speed sweep (scripts/sweep.py): throughput vs tokens per sample and vs batch size, memory vs batch size.
 
-    python scripts/plot_sweep.py runs/sweeps/input    # re-plot from <dir>/results.jsonl
+    arc25-plot-sweep --output-dir runs/sweeps/input    # re-plot from <dir>/results.jsonl
 
 Writes PNGs next to the results. One line per combination of the other axes that vary in the sweep; failed
 points (OOM, timeout, crash) show as red crosses on the x axis, since where a sweep breaks is a result too.
@@ -8,15 +8,16 @@ points (OOM, timeout, crash) show as red crosses on the x axis, since where a sw
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 from matplotlib.figure import Figure
+
+from arc25.cli import CliConfig, parse
 
 # Axes that set how many tokens a sample has: in a plot against tokens per sample they are the x axis,
 # so they label points rather than split lines.
@@ -125,17 +126,29 @@ def plot_all(rows: list[dict], out_dir: Path, varying: list[str] | None = None) 
     ]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sweep_dir", type=Path, help="a folder with results.jsonl (and sweep.json) from sweep.py")
-    args = parser.parse_args()
-    rows = [json.loads(line) for line in (args.sweep_dir / "results.jsonl").read_text().splitlines() if line.strip()]
-    meta = args.sweep_dir / "sweep.json"
+@dataclass
+class Args(CliConfig):
+    output_dir: str
+    """A sweep folder with results.jsonl (and sweep.json) from arc25-sweep; the plots are written there."""
+
+    def validate(self) -> None:
+        if not (Path(self.output_dir) / "results.jsonl").is_file():
+            raise ValueError(f"--output-dir {self.output_dir!r} has no results.jsonl: not a sweep folder")
+
+
+def main(args: Args) -> None:
+    sweep_dir = Path(args.output_dir)
+    rows = [json.loads(line) for line in (sweep_dir / "results.jsonl").read_text().splitlines() if line.strip()]
+    meta = sweep_dir / "sweep.json"
     varying = list(json.loads(meta.read_text()).get("grid", {})) if meta.is_file() else None
-    for path in plot_all(rows, args.sweep_dir, varying):
+    for path in plot_all(rows, sweep_dir, varying):
         print(path)
-    return 0
+
+
+def cli(argv: list[str] | None = None) -> None:
+    """arc25-plot-sweep: bad input exits 2 with one line."""
+    main(parse(Args, argv, description=__doc__))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

@@ -1,35 +1,52 @@
-"""Render the first N tasks of a task stream to PNG files for eyeballing generators."""
+"""Render the first N tasks of a task stream to PNG files for eyeballing generators.
+
+    arc25-render-tasks --random-seed 0 --n 8 --output-dir runs/demo/tasks
+"""
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-# Let the script run from a checkout without installing the package.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig, parse
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Parse arguments and write one PNG per task into the output folder."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seed", type=int, default=0, help="task stream seed")
-    parser.add_argument("--n", type=int, default=8, help="how many tasks to render")
-    parser.add_argument("--out", type=Path, required=True, help="folder for the PNG files")
-    parser.add_argument("--mixture", default="default", help="generator mixture name")
-    args = parser.parse_args(argv)
+@dataclass
+class Args(CliConfig):
+    output_dir: str
+    """Folder for the PNG files."""
+    random_seed: int = DEFAULT_RANDOM_SEED
+    """Task stream seed."""
+    n: int = 8
+    """How many tasks to render."""
+    mixture: str = "default"
+    """Task mixture: a registered name or weighted generators 'one_empty:2,three_random:1'."""
 
-    # Imported here so the script's CLI works (e.g. --help) even while the generators change.
+    def validate(self) -> None:
+        from arc25.tasks import make_mixture
+
+        if self.n < 1:
+            raise ValueError(f"--n must be >= 1, got {self.n}")
+        make_mixture(self.mixture)
+
+
+def main(args: Args) -> None:
     from arc25.plot import plot_task
     from arc25.tasks import task_stream
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    for i, task in enumerate(itertools.islice(task_stream(args.seed, args.mixture), args.n)):
-        path = args.out / f"task_{i:03d}_{task.generator}.png"
-        plot_task(task, path, title=f"seed {args.seed} #{i}: {task.generator} ({task.n_draws} draws)")
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for i, task in enumerate(itertools.islice(task_stream(args.random_seed, args.mixture), args.n)):
+        path = out / f"task_{i:03d}_{task.generator}.png"
+        plot_task(task, path, title=f"seed {args.random_seed} #{i}: {task.generator} ({task.n_draws} draws)")
         print(path)
 
 
+def cli(argv: list[str] | None = None) -> None:
+    """arc25-render-tasks: bad input exits 2 with one line."""
+    main(parse(Args, argv, description=__doc__))
+
+
 if __name__ == "__main__":
-    main()
+    cli()

@@ -6,7 +6,7 @@
 # Environment: MODEL (default qwen2.5-0.5b-shape; a local HF folder works too), NPROC (processes per run,
 # default 1; the journal used 2 GPUs), OUT (default runs/sweeps), STEPS (optimizer steps per point, default 30),
 # PYTHON (default .venv/bin/python if present, else python), SWEEP_FLAGS (extra scripts/sweep.py flags, e.g.
-# "--dry-run" or "--timeout 900"). Results: $OUT/<name>/results.csv and PNGs.
+# "--dry-run" or "--timeout-s 900"). Results: $OUT/<name>/results.csv and PNGs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +25,7 @@ sweep() {  # sweep NAME [sweep.py flags...] -- (common flags follow)
   local out="$OUT/$1"
   shift
   # shellcheck disable=SC2086  # SWEEP_FLAGS is a list of flags
-  "$PYTHON" scripts/sweep.py --out "$out" ${SWEEP_FLAGS:-} "$@" -- "${common[@]}"
+  "$PYTHON" scripts/sweep.py --output-dir "$out" ${SWEEP_FLAGS:-} "$@" -- "${common[@]}"
 }
 
 run() {

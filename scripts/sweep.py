@@ -4,25 +4,24 @@ Grid axes are comma lists; every combination runs (or, with --zip, the i-th valu
 Arguments after ``--`` go to every finetuning.py run unchanged. Examples:
 
     # the smoke preset: two points on the builtin tiny model, CPU, a few steps each
-    python scripts/sweep.py --smoke --out runs/sweeps/smoke
+    arc25-sweep --smoke --output-dir runs/sweeps/smoke
 
     # batch size x GPUs (the journal's first table)
-    python scripts/sweep.py --out runs/sweeps/batch --per-device-train-batch-size 1,2,4,8 --n-processes 1,2 \\
+    arc25-sweep --output-dir runs/sweeps/batch --per-device-train-batch-size 1,2,4,8 --n-processes 1,2 \\
         -- --model-path qwen2.5-0.5b-shape --batch-size 16 --max-seq-len 512 --max-steps 100
 
     # input size: n inputs x side, fixed sizes, 5 draws
-    python scripts/sweep.py --out runs/sweeps/input --n-inputs 1,2,4 --max-side 10,20,30 --sizes fixed --draws 5 \\
+    arc25-sweep --output-dir runs/sweeps/input --n-inputs 1,2,4 --max-side 10,20,30 --sizes fixed --draws 5 \\
         -- --model-path qwen2.5-0.5b-shape --per-device-train-batch-size 2 --batch-size 16 --max-seq-len 8192
 
 Each point writes its run to ``<out>/runs/<id>`` (replaced if it exists) with its log in ``sweep.log``; a point
 that crashes, runs out of memory or times out becomes a row with that status, never a crash of the sweep.
 Rows carry the point's settings, the exit status and the figures of ``throughput.json`` (see arc25/metrics.py)
-and ``train_metrics.json``. Plots: see scripts/plot_sweep.py (also runnable alone on a results.jsonl).
+and ``train_metrics.json``. Plots: see scripts/plot_sweep.py (also runnable alone: arc25-plot-sweep).
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import dataclasses
 import itertools
@@ -33,11 +32,17 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Literal, Optional
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # plot_sweep, when imported rather than run
+import tyro
+
+import finetuning
+from arc25.cli import CliConfig, parse
+
+# Run by path, so each point starts as `python finetuning.py` does, whether arc25 is a checkout or installed.
+FINETUNING = str(Path(finetuning.__file__).resolve())
 
 # Named axes: sweep flag -> finetuning Config field (bool fields become --x / --no-x).
 AXES = {
@@ -74,18 +79,79 @@ TRUE, FALSE = {"1", "true", "on", "yes"}, {"0", "false", "off", "no"}
 
 def bool_fields() -> set[str]:
     """Config fields that are tyro boolean flags."""
-    import finetuning
-
     return {f.name for f in dataclasses.fields(finetuning.Config) if f.type in ("bool", bool)}
 
 
 def config_fields() -> set[str]:
-    import finetuning
-
     return {f.name for f in dataclasses.fields(finetuning.Config)}
 
 
-def parse_grid(args) -> dict[str, list[str]]:
+@dataclass
+class Args(CliConfig):
+    """Training-speed sweeps: one short finetuning run per grid point. Arguments after -- go to every run."""
+
+    output_dir: Optional[str] = None
+    """Sweep folder (default runs/sweeps/<date-time>, or runs/sweeps/smoke)."""
+    smoke: bool = False
+    """Preset: two points on tiny, CPU-sized, 3 steps each."""
+    per_device_train_batch_size: Optional[str] = None
+    """Axis (comma list): samples per forward pass."""
+    max_seq_len: Optional[str] = None
+    """Axis (comma list): longest sample in tokens."""
+    n_inputs: Optional[str] = None
+    """Axis (comma list): input grids per task."""
+    max_side: Optional[str] = None
+    """Axis (comma list): largest grid side."""
+    min_side: Optional[str] = None
+    """Axis (comma list): smallest grid side."""
+    sizes: Optional[str] = None
+    """Axis: fixed (min side = max side) and/or mixed (min side = --mixed-min-side)."""
+    draws: Optional[str] = None
+    """Axis (comma list): exact DSL draws per program (min = max)."""
+    min_draws: Optional[str] = None
+    """Axis (comma list): fewest DSL draws per program."""
+    max_draws: Optional[str] = None
+    """Axis (comma list): most DSL draws per program."""
+    packing: Optional[str] = None
+    """Axis: on/off, padding-free batches."""
+    liger: Optional[str] = None
+    """Axis: on/off, liger kernels (CUDA only)."""
+    lora: Optional[str] = None
+    """Axis: on/off, LoRA (off = full fine-tuning)."""
+    group_by_length_window: Optional[str] = None
+    """Axis (comma list): group-by-length windows."""
+    model_path: Optional[str] = None
+    """Axis (comma list): models."""
+    n_processes: Optional[str] = None
+    """Axis (comma list): processes (GPUs) per run."""
+    set: Annotated[list[str], tyro.conf.UseAppendAction] = field(default_factory=list)
+    """Any other finetuning flag as an axis: FIELD=v1,v2 (repeatable)."""
+    zip: bool = False
+    """Pair the axes' i-th values instead of every combination."""
+    mixed_min_side: int = 3
+    """Smallest side for --sizes mixed."""
+    launcher: Literal["torchrun", "accelerate"] = "torchrun"
+    """How runs with several processes start."""
+    timeout_s: float = 1200
+    """Seconds before a point is killed."""
+    dry_run: bool = False
+    """Print the commands, run nothing."""
+
+    def validate(self) -> None:
+        if not self.timeout_s > 0:
+            raise ValueError(f"--timeout-s must be > 0, got {self.timeout_s}")
+        if self.smoke:
+            for name, values in SMOKE_GRID.items():
+                if getattr(self, name) is None:
+                    setattr(self, name, values)
+        for point in expand(parse_grid(self), self.zip):
+            fields, n_processes = point_settings(point, self.mixed_min_side)
+            flags_for(fields, bool_fields())
+            if n_processes < 1:
+                raise ValueError(f"--n-processes values must be >= 1, got {n_processes}")
+
+
+def parse_grid(args: Args) -> dict[str, list[str]]:
     """Axis name -> its values, for the axes given on the command line (in a stable order)."""
     def values(text: str) -> list[str]:
         found = [v.strip() for v in text.split(",") if v.strip()]
@@ -102,13 +168,13 @@ def parse_grid(args) -> dict[str, list[str]]:
         key, sep, text = item.partition("=")
         key = key.strip().lstrip("-").replace("-", "_")
         if not sep or key not in fields:
-            raise SystemExit(f"error: --set {item!r} must be FIELD=v1,v2 with FIELD a finetuning.py flag")
+            raise ValueError(f"--set {item!r} must be FIELD=v1,v2 with FIELD a finetuning.py flag")
         grid[key] = values(text)
-    for name, values in grid.items():
-        if not values:
-            raise SystemExit(f"error: axis {name} has no values")
+    for name, found in grid.items():
+        if not found:
+            raise ValueError(f"axis {name} has no values")
     if args.sizes is not None and set(grid["sizes"]) - {"fixed", "mixed"}:
-        raise SystemExit("error: --sizes takes fixed and/or mixed")
+        raise ValueError(f"--sizes takes fixed and/or mixed, got {args.sizes!r}")
     return grid
 
 
@@ -121,7 +187,7 @@ def expand(grid: dict[str, list[str]], zipped: bool) -> list[dict[str, str]]:
         return [dict(zip(names, combo)) for combo in itertools.product(*(grid[n] for n in names))]
     length = max(len(v) for v in grid.values())
     if any(len(v) not in (1, length) for v in grid.values()):
-        raise SystemExit(f"error: with --zip every axis needs 1 or {length} values: "
+        raise ValueError(f"with --zip every axis needs 1 or {length} values: "
                          + ", ".join(f"{n}={len(v)}" for n, v in grid.items()))
     return [{n: (v[i] if len(v) > 1 else v[0]) for n, v in grid.items()} for i in range(length)]
 
@@ -139,11 +205,14 @@ def point_settings(point: dict[str, str], mixed_min_side: int) -> tuple[dict[str
         side = fields.get("max_side")
         if point["sizes"] == "fixed":
             if side is None:
-                raise SystemExit("error: --sizes fixed needs --max-side (or --set max_side=...)")
+                raise ValueError("--sizes fixed needs --max-side (or --set max_side=...)")
             fields["min_side"] = side
         else:
             fields["min_side"] = str(mixed_min_side)
-    return fields, int(point.get("n_processes", 1))
+    n_processes = point.get("n_processes", "1")
+    if not n_processes.isdigit():
+        raise ValueError(f"--n-processes takes whole numbers, got {n_processes!r}")
+    return fields, int(n_processes)
 
 
 def flags_for(fields: dict[str, str], booleans: set[str]) -> list[str]:
@@ -153,7 +222,7 @@ def flags_for(fields: dict[str, str], booleans: set[str]) -> list[str]:
         flag = "--" + name.replace("_", "-")
         if name in booleans:
             if value.lower() not in TRUE | FALSE:
-                raise SystemExit(f"error: {name} is on/off, got {value!r}")
+                raise ValueError(f"{name} is on/off, got {value!r}")
             out.append(flag if value.lower() in TRUE else "--no-" + name.replace("_", "-"))
         else:
             out += [flag, value]
@@ -163,12 +232,12 @@ def flags_for(fields: dict[str, str], booleans: set[str]) -> list[str]:
 def launch_command(n_processes: int, launcher: str) -> list[str]:
     """How to start finetuning.py with n processes (plain python for one)."""
     if n_processes == 1:
-        return [sys.executable, "finetuning.py"]
+        return [sys.executable, FINETUNING]
     if launcher == "accelerate":
         return [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(n_processes),
-                "--num_machines", "1", "--multi_gpu", "finetuning.py"]
+                "--num_machines", "1", "--multi_gpu", FINETUNING]
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(n_processes),
-            "finetuning.py"]
+            FINETUNING]
 
 
 SHORT = {"per_device_train_batch_size": "bs", "max_seq_len": "len", "n_inputs": "in", "max_side": "side",
@@ -208,13 +277,12 @@ def classify(returncode: int | None, timed_out: bool, log_text: str, have_summar
 def run_point(command: list[str], run_dir: Path, timeout: float) -> tuple[int | None, bool, float]:
     """Run one point in its own process group, logging to run_dir/sweep.log; (return code, timed out, seconds)."""
     env = dict(os.environ, TOKENIZERS_PARALLELISM="false", PYTHONUNBUFFERED="1")
-    env["PYTHONPATH"] = f"{ROOT}{os.pathsep}{env.get('PYTHONPATH', '')}"
     started = time.perf_counter()
     with open(run_dir / "sweep.log", "w") as log:
         log.write(" ".join(command) + "\n")
         log.flush()
         # A new session, so a timeout can kill the launcher and every rank it started.
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             rc = proc.wait(timeout=timeout)
             timed_out = False
@@ -244,59 +312,19 @@ def write_csv(rows: list[dict], path: Path) -> None:
     tmp.replace(path)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="Arguments after -- are passed to every finetuning.py run.")
-    parser.add_argument("--out", default=None, help="sweep folder (default runs/sweeps/<date-time>, or runs/sweeps/smoke)")
-    parser.add_argument("--smoke", action="store_true", help="preset: two points on tiny, CPU-sized, 3 steps each")
-    axes = parser.add_argument_group("grid axes (comma lists)")
-    axes.add_argument("--per-device-train-batch-size", dest="per_device_train_batch_size")
-    axes.add_argument("--max-seq-len", dest="max_seq_len")
-    axes.add_argument("--n-inputs", dest="n_inputs", help="input grids per task")
-    axes.add_argument("--max-side", dest="max_side")
-    axes.add_argument("--min-side", dest="min_side")
-    axes.add_argument("--sizes", help="fixed (min side = max side) and/or mixed (min side = --mixed-min-side)")
-    axes.add_argument("--draws", help="exact DSL draws per program (min = max)")
-    axes.add_argument("--min-draws", dest="min_draws")
-    axes.add_argument("--max-draws", dest="max_draws")
-    axes.add_argument("--packing", help="on/off: padding-free batches")
-    axes.add_argument("--liger", help="on/off: liger kernels (CUDA only)")
-    axes.add_argument("--lora", help="on/off: LoRA (off = full fine-tuning)")
-    axes.add_argument("--group-by-length-window", dest="group_by_length_window")
-    axes.add_argument("--model-path", dest="model_path")
-    axes.add_argument("--n-processes", dest="n_processes", help="processes (GPUs) per run")
-    axes.add_argument("--set", action="append", metavar="FIELD=v1,v2", help="any other finetuning.py flag as an axis")
-    parser.add_argument("--zip", action="store_true", help="pair the axes' i-th values instead of every combination")
-    parser.add_argument("--mixed-min-side", type=int, default=3, help="smallest side for --sizes mixed")
-    parser.add_argument("--launcher", choices=("torchrun", "accelerate"), default="torchrun",
-                        help="how runs with several processes start")
-    parser.add_argument("--timeout", type=float, default=1200, help="seconds before a point is killed")
-    parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    passthrough = []
-    if "--" in argv:
-        cut = argv.index("--")
-        argv, passthrough = argv[:cut], argv[cut + 1 :]
-    args = build_parser().parse_args(argv)
+def main(args: Args, passthrough: list[str]) -> int:
+    """Run every point; the exit status is 1 when none ran ok."""
     if args.smoke:
-        for name, values in SMOKE_GRID.items():
-            if getattr(args, name) is None:
-                setattr(args, name, values)
         passthrough = SMOKE_ARGS + passthrough
     grid = parse_grid(args)
     points = expand(grid, args.zip)
     booleans = bool_fields()
-    out = Path(args.out or ("runs/sweeps/smoke" if args.smoke else time.strftime("runs/sweeps/%Y%m%d-%H%M%S")))
-    if not out.is_absolute():
-        out = ROOT / out
+    planned = [point_settings(point, args.mixed_min_side) for point in points]
+    out = Path(args.output_dir or ("runs/sweeps/smoke" if args.smoke else time.strftime("runs/sweeps/%Y%m%d-%H%M%S")))
+    out = out.resolve()
 
     plans = []
-    for index, point in enumerate(points):
-        fields, n_proc = point_settings(point, args.mixed_min_side)
+    for index, (point, (fields, n_proc)) in enumerate(zip(points, planned)):
         run_dir = out / "runs" / point_id(index, point)
         command = launch_command(n_proc, args.launcher) + [
             "--output-dir", str(run_dir), "--n-gpus", str(n_proc), *RUN_DEFAULTS, *passthrough,
@@ -309,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     out.mkdir(parents=True, exist_ok=True)
-    (out / "sweep.json").write_text(json.dumps({"argv": argv, "passthrough": passthrough, "grid": grid}, indent=2))
+    (out / "sweep.json").write_text(json.dumps({"args": dataclasses.asdict(args), "passthrough": passthrough,
+                                                "grid": grid}, indent=2))
     rows = []
     jsonl = out / "results.jsonl"
     jsonl.write_text("")
@@ -318,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(run_dir)
         run_dir.mkdir(parents=True)
         print(f"[{index + 1}/{len(plans)}] {json.dumps(point)}", flush=True)
-        rc, timed_out, wall = run_point(command, run_dir, args.timeout)
+        rc, timed_out, wall = run_point(command, run_dir, args.timeout_s)
         summary = _read_json(run_dir / "throughput.json")
         trainer = _read_json(run_dir / "train_metrics.json")
         resolved = _read_json(run_dir / "cfg.json")
@@ -340,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
                                      "data_wait_fraction", "peak_memory_gib", "mfu")}
         print(f"    {json.dumps(shown)}{'  ' + error if error else ''}", flush=True)
 
-    from plot_sweep import plot_all
+    from scripts.plot_sweep import plot_all
 
     for path in plot_all(rows, out, varying=list(grid)):
         print(f"plot: {path}")
@@ -350,5 +379,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if counts.get("ok") else 1
 
 
+def cli(argv: list[str] | None = None) -> None:
+    """arc25-sweep: bad input exits 2 with one line; a sweep with no ok point exits 1."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    passthrough = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, passthrough = argv[:cut], argv[cut + 1 :]
+    sys.exit(main(parse(Args, argv, description=__doc__), passthrough))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()
