@@ -9,8 +9,11 @@ input prints ``error: <one line>`` to stderr and exits with status 2 (tyro's own
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import dataclasses
+import io
+import re
 import sys
 from pathlib import Path
 from typing import TypeVar
@@ -41,6 +44,18 @@ def fail(message: str) -> None:
     """Exit the way every arc25 CLI exits on bad input."""
     print(f"error: {message}", file=sys.stderr)
     sys.exit(EXIT_BAD_INPUT)
+
+
+_BOX = re.compile(r"[\u2500-\u257f]+")
+
+
+def _one_line(report: str) -> str:
+    """tyro's boxed, wrapped parse error as one line (the help pointer dropped: --help is always there)."""
+    lines = [_BOX.sub(" ", line).strip() for line in report.splitlines()]
+    kept = [line for line in lines if line and not line.startswith("For full helptext") and not line.endswith("--help")]
+    # The box's title only names the kind of error that its body goes on to state.
+    kept = kept[1:] if len(kept) > 1 else kept
+    return " ".join(" ".join(kept).split()) + " (see --help)"
 
 
 def _pop_config(args: list[str]) -> tuple[str | None, list[str]]:
@@ -97,7 +112,15 @@ def parse(cls: type[T], args: list[str] | None = None, *, description: str | Non
         except (ValueError, TypeError) as err:
             fail(str(err))
         recipe_note = "\n\nA recipe gives defaults that flags override: --config FILE.yaml (keys = flag names)."
-        cfg = tyro.cli(cls, args=args, default=default, description=(description or cls.__doc__ or "") + recipe_note)
+        stderr = io.StringIO()
+        try:
+            with contextlib.redirect_stderr(stderr):
+                cfg = tyro.cli(cls, args=args, default=default,
+                               description=(description or cls.__doc__ or "") + recipe_note)
+        except SystemExit as exit_:
+            if exit_.code in (0, None):
+                raise
+            fail(_one_line(stderr.getvalue()))
     finally:
         _DEFER_VALIDATION.reset(token)
     try:

@@ -11,7 +11,7 @@ import itertools
 import random
 import re
 from dataclasses import dataclass
-from typing import Iterator
+from typing import ClassVar, Iterator
 
 import numpy as np
 
@@ -270,26 +270,50 @@ def probe(tokenizer, spec: StreamSpec, base_seed: int, n_fit: int = 32, max_trie
     return {"fit_fraction": len(fit) / len(tried), "tokens_mean": sum(tried) / len(tried), "tokens_max": max(tried)}
 
 
+@dataclass(frozen=True)
+class BatchStats:
+    """What one training batch holds besides its tensors: for the throughput metrics and --dump-samples.
+
+    It rides in the batch under ``KEY`` (the collator runs in data worker processes, and the batch is the only
+    thing that comes back from them); arc25.training.ArcTrainer takes it out as the batch arrives, before
+    anything else sees the batch, and hands it to its observers.
+    """
+
+    KEY: ClassVar[str] = "arc25_stats"
+
+    codes: tuple[str, ...]
+    generators: tuple[str, ...]
+    n_draws: tuple[int, ...]
+    skipped: int  # too-long samples the stream dropped since the previous batch's samples
+    real_tokens: int
+    padded_tokens: int  # what the model runs over: rows x padded width (one row, no padding, when padding-free)
+    label_tokens: int
+    sum_sq_len: int
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.codes)
+
+
 class BatchCollator:
-    """trl's collator plus bookkeeping: codes (for --dump-samples), skipped samples and token counts (for arc25.metrics)."""
+    """trl's collator, plus the batch's BatchStats when the rows come from the training stream."""
 
     def __init__(self, base):
         self.base = base
 
     def __call__(self, rows: list[dict]) -> dict:
         batch = self.base([{"input_ids": r["input_ids"], "labels": r["labels"]} for r in rows])
+        # Only training rows carry their code; the validation set is bare input_ids and labels.
         if "code" in rows[0]:
             lengths = [len(r["input_ids"]) for r in rows]
-            batch["arc25_meta"] = {
-                "code": [r["code"] for r in rows],
-                "generator": [r["generator"] for r in rows],
-                "n_draws": [r["n_draws"] for r in rows],
-                "skipped": sum(r["skipped"] for r in rows),
-                "n_samples": len(rows),
-                "real_tokens": sum(lengths),
-                # What the model runs over: rows x padded width (one row, no padding, when padding-free).
-                "padded_tokens": batch["input_ids"].numel(),
-                "label_tokens": int((batch["labels"] != -100).sum()),
-                "sum_sq_len": sum(n * n for n in lengths),
-            }
+            batch[BatchStats.KEY] = BatchStats(
+                codes=tuple(r["code"] for r in rows),
+                generators=tuple(r["generator"] for r in rows),
+                n_draws=tuple(r["n_draws"] for r in rows),
+                skipped=sum(r["skipped"] for r in rows),
+                real_tokens=sum(lengths),
+                padded_tokens=batch["input_ids"].numel(),
+                label_tokens=int((batch["labels"] != -100).sum()),
+                sum_sq_len=sum(n * n for n in lengths),
+            )
         return batch

@@ -165,10 +165,10 @@ def _cuda_device(args):
 class ThroughputCallback(TrainerCallback):
     """Adds throughput figures to the trainer's training logs and writes a JSON summary when training ends.
 
-    It needs two things a plain TrainerCallback never sees, which arc25.training.ArcTrainer feeds it:
-    ``observe_fetch`` (how long the loop blocked on the dataloader for a step) and ``observe_batch`` (the
-    token counts arc25.data.BatchCollator puts in each batch's ``arc25_meta``). ``pending_logs`` hands the
-    trainer the figures for the steps since its last training log.
+    It is an arc25.training.BatchObserver: it needs two things a plain TrainerCallback never sees, which
+    ArcTrainer feeds it: ``observe_fetch`` (how long the loop blocked on the dataloader for a step) and
+    ``observe_batch`` (each batch's arc25.data.BatchStats). ``pending_logs`` hands the trainer the figures for
+    the steps since its last training log.
     """
 
     def __init__(self, peak_tflops: float | None = None, attention_flops: bool = True, skip_first_steps: int = 1,
@@ -196,14 +196,14 @@ class ThroughputCallback(TrainerCallback):
         self._step_started = started
         self._step.wait_seconds += wait_seconds
 
-    def observe_batch(self, meta: dict) -> None:
-        """Counts of one training micro-batch, from arc25.data.BatchCollator."""
+    def observe_batch(self, stats) -> None:
+        """Counts of one training micro-batch (an arc25.data.BatchStats)."""
         step = self._step
-        step.samples += meta.get("n_samples", 0)
-        step.real_tokens += meta.get("real_tokens", 0)
-        step.padded_tokens += meta.get("padded_tokens", 0)
-        step.label_tokens += meta.get("label_tokens", 0)
-        step.sum_sq_len += meta.get("sum_sq_len", 0)
+        step.samples += stats.n_samples
+        step.real_tokens += stats.real_tokens
+        step.padded_tokens += stats.padded_tokens
+        step.label_tokens += stats.label_tokens
+        step.sum_sq_len += stats.sum_sq_len
 
     def pending_logs(self) -> dict:
         """Figures for the steps since the previous call (None figures left out: trackers reject them)."""

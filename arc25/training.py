@@ -8,15 +8,22 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Protocol, Sequence
+
+from arc25.data import BatchStats
 
 
-def world_size() -> int:
-    """Processes in this launch (accelerate launch / torchrun set WORLD_SIZE; a plain python run is 1)."""
-    return int(os.environ.get("WORLD_SIZE", "1"))
+def rank_and_world() -> tuple[int, int]:
+    """(this process's rank, processes in the launch): the one place arc25 asks.
 
+    The process group's answer once it exists; before (while the run is being checked, and the group not yet
+    formed by the trainer) the variables accelerate launch and torchrun set, and (0, 1) for a plain run.
+    """
+    import torch.distributed as dist
 
-def process_rank() -> int:
-    return int(os.environ.get("RANK", "0"))
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def check_output_dir(output_dir: str) -> Path:
@@ -123,15 +130,51 @@ class _TimedIterator:
             self.seconds += time.perf_counter() - started
 
 
+class BatchObserver(Protocol):
+    """What ArcTrainer feeds, besides the trainer's callback events (arc25.metrics.ThroughputCallback is one)."""
+
+    def observe_fetch(self, started: float, wait_seconds: float) -> None:
+        """The loop began fetching a step's micro-batches at ``started`` (perf_counter), blocked ``wait_seconds``."""
+
+    def observe_batch(self, stats: BatchStats) -> None:
+        """One training micro-batch's statistics."""
+
+    def pending_logs(self) -> dict:
+        """Figures to add to the next training log entry."""
+
+
 def make_trainer_class():
-    """SFTTrainer plus the data bookkeeping our collator attaches (imported lazily: trl is heavy)."""
+    """SFTTrainer that takes each batch's BatchStats out and feeds its observers (imported lazily: trl is heavy)."""
+    from transformers import TrainerCallback
     from trl import SFTTrainer
 
-    class ArcTrainer(SFTTrainer):
-        """Logs skipped-sample counts and dumps the first N samples each rank trains on."""
+    class TrainingInfoCallback(TrainerCallback):
+        """Records beside every checkpoint what a later run must match (see arc25.models.write_training_info)."""
 
-        def __init__(self, *args, dump_samples: int = 0, dump_dir: Path | None = None, run_start_step: int = 0, **kwargs):
-            super().__init__(*args, **kwargs)
+        def __init__(self, info: dict):
+            self.info = info
+
+        def on_save(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                from arc25.models import write_training_info
+
+                write_training_info(Path(args.output_dir) / f"checkpoint-{state.global_step}", **self.info)
+
+    class ArcTrainer(SFTTrainer):
+        """Skipped-sample counts and observer figures in the training logs; the first N samples dumped per rank.
+
+        ``observers`` receive every training batch's BatchStats and fetch time; those that are also trainer
+        callbacks are registered as such. ``training_info`` is recorded beside every checkpoint.
+        """
+
+        def __init__(self, *args, observers: Sequence[BatchObserver] = (), training_info: dict | None = None,
+                     dump_samples: int = 0, dump_dir: Path | None = None, run_start_step: int = 0, **kwargs):
+            callbacks = list(kwargs.pop("callbacks", None) or [])
+            callbacks += [o for o in observers if isinstance(o, TrainerCallback) and o not in callbacks]
+            if training_info is not None:
+                callbacks.append(TrainingInfoCallback(training_info))
+            super().__init__(*args, callbacks=callbacks, **kwargs)
+            self.observers = list(observers)
             self.dump_left = dump_samples
             self.dump_path = None
             if dump_samples and dump_dir is not None:
@@ -140,29 +183,24 @@ def make_trainer_class():
             self.run_start_step = run_start_step
             self.skipped_samples = 0
 
-        def _meters(self) -> list:
-            # Callbacks that want batch contents and data-wait times (arc25.metrics.ThroughputCallback) say so
-            # by having observe_batch; a plain TrainerCallback never sees either.
-            return [cb for cb in self.callback_handler.callbacks if hasattr(cb, "observe_batch")]
-
         def get_batch_samples(self, epoch_iterator, *args, **kwargs):
             timed = _TimedIterator(epoch_iterator)
             started = time.perf_counter()
-            out = super().get_batch_samples(timed, *args, **kwargs)
-            for meter in self._meters():
-                meter.observe_fetch(started, timed.seconds)
-            return out
+            batches, *rest = super().get_batch_samples(timed, *args, **kwargs)
+            for observer in self.observers:
+                observer.observe_fetch(started, timed.seconds)
+            for batch in batches:
+                stats = batch.pop(BatchStats.KEY, None)
+                if stats is not None:
+                    self._observe(stats)
+            return (batches, *rest)
 
-        def _take_meta(self, inputs: dict, train: bool = False) -> None:
-            meta = inputs.pop("arc25_meta", None)
-            if meta is None:
-                return
-            if train:
-                for meter in self._meters():
-                    meter.observe_batch(meta)
-            self.skipped_samples += meta["skipped"]
+        def _observe(self, stats: BatchStats) -> None:
+            for observer in self.observers:
+                observer.observe_batch(stats)
+            self.skipped_samples += stats.skipped
             if self.dump_left > 0 and self.dump_path is not None:
-                rows = list(zip(meta["code"], meta["generator"], meta["n_draws"]))[: self.dump_left]
+                rows = list(zip(stats.codes, stats.generators, stats.n_draws))[: self.dump_left]
                 with open(self.dump_path, "a") as f:
                     f.writelines(json.dumps({
                             "code": code, "generator": generator, "n_draws": n_draws,
@@ -171,19 +209,11 @@ def make_trainer_class():
                         }) + "\n" for code, generator, n_draws in rows)
                 self.dump_left -= len(rows)
 
-        def training_step(self, model, inputs, *args, **kwargs):
-            self._take_meta(inputs, train=True)
-            return super().training_step(model, inputs, *args, **kwargs)
-
-        def prediction_step(self, model, inputs, *args, **kwargs):
-            self._take_meta(inputs)
-            return super().prediction_step(model, inputs, *args, **kwargs)
-
         def log(self, logs: dict, *args, **kwargs):
             if "loss" in logs:
                 logs["skipped_too_long"] = self.skipped_samples
-                for meter in self._meters():
-                    logs.update(meter.pending_logs())
+                for observer in self.observers:
+                    logs.update(observer.pending_logs())
             return super().log(logs, *args, **kwargs)
 
     return ArcTrainer

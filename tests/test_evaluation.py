@@ -11,7 +11,6 @@ import torch
 
 from conftest import ROOT, run_script
 
-sys.path.insert(0, str(ROOT))
 from arc25 import models  # noqa: E402
 from arc25.evaluation import EvalSettings, format_table, score_tasks, summarize  # noqa: E402
 from arc25.generation import generate_completions, prompt_text  # noqa: E402

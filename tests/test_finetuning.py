@@ -14,7 +14,6 @@ from safetensors.torch import load_file
 
 from conftest import ROOT, SMALL, run_script
 
-sys.path.insert(0, str(ROOT))
 import finetuning  # noqa: E402
 from arc25 import data, models  # noqa: E402
 
@@ -56,7 +55,9 @@ def test_collated_batch_masks_prompt_and_padding():
         completion = tok.decode(ids[i, n_prompt:n])
         assert row["code"].strip() in completion and completion.rstrip().endswith("<|im_end|>")
         assert "Example 1" in tok.decode(ids[i, :n_prompt]) and "def task" not in tok.decode(ids[i, :n_prompt])
-    assert batch["arc25_meta"]["code"] == [r["code"] for r in rows]
+    stats = batch[data.BatchStats.KEY]
+    assert stats.codes == tuple(r["code"] for r in rows) and stats.n_samples == 3
+    assert stats.real_tokens == int(mask.sum()) and stats.padded_tokens == mask.numel()
 
 
 def _dumped(path: Path) -> list[dict]:

@@ -7,7 +7,6 @@ import torch
 
 from conftest import ROOT
 
-sys.path.insert(0, str(ROOT))
 from arc25 import lora, models  # noqa: E402
 from scripts import merge_lora  # noqa: E402
 

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 from conftest import ROOT
 
-sys.path.insert(0, str(ROOT))
 import finetuning
 from arc25 import metrics, models
+from arc25.data import BatchStats
 
 
 def test_short_run_logs_sane_throughput(tmp_path):
@@ -44,7 +44,8 @@ def test_callback_arithmetic_without_a_trainer(tmp_path):
     cb.flops = metrics.FlopsModel(n_frozen=0, n_trainable=1000)
     started = time.perf_counter()
     cb.observe_fetch(started - 0.5, 0.1)  # this step began half a second ago and waited 0.1 s for data
-    cb.observe_batch({"n_samples": 4, "real_tokens": 300, "padded_tokens": 400, "label_tokens": 40, "sum_sq_len": 0})
+    cb.observe_batch(BatchStats(codes=("c",) * 4, generators=("g",) * 4, n_draws=(1,) * 4, skipped=0, real_tokens=300,
+                                padded_tokens=400, label_tokens=40, sum_sq_len=0))
     cb.on_step_end(args, None, None)
     logs = cb.pending_logs()
     assert logs["padding_fraction"] == pytest.approx(0.25)

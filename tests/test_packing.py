@@ -11,7 +11,6 @@ import torch.nn.functional as F
 from conftest import ROOT
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
-sys.path.insert(0, str(ROOT))
 import finetuning
 from arc25 import data, models
 from arc25.tasks import make_mixture
@@ -50,12 +49,13 @@ def test_packed_batch_equals_samples_alone(attn):
     pad = data.BatchCollator(DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id))
     packed, padded = pack(rows), pad(rows)
     assert packed["input_ids"].shape == (1, sum(len(r["input_ids"]) for r in rows)) and "attention_mask" not in packed
-    assert packed["arc25_meta"]["padded_tokens"] == packed["arc25_meta"]["real_tokens"]
-    assert padded["arc25_meta"]["padded_tokens"] > padded["arc25_meta"]["real_tokens"]
+    key = data.BatchStats.KEY
+    assert packed[key].padded_tokens == packed[key].real_tokens
+    assert padded[key].padded_tokens > padded[key].real_tokens
 
     with torch.no_grad():
         # As trl's compute_loss calls it: use_cache=False is what lets transformers see the packing.
-        packed_logits = model(**{k: v for k, v in packed.items() if k != "arc25_meta"}, use_cache=False).logits
+        packed_logits = model(**{k: v for k, v in packed.items() if k != key}, use_cache=False).logits
         padded_logits = model(input_ids=padded["input_ids"], attention_mask=padded["attention_mask"],
                               use_cache=False).logits
         alone = []

@@ -5,7 +5,6 @@ import sys
 
 from conftest import ROOT, run_script
 
-sys.path.insert(0, str(ROOT / "scripts"))
 import sweep
 
 
