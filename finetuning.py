@@ -3,6 +3,9 @@
 CPU smoke run (builtin tiny model, a minute):
     python finetuning.py --output-dir runs/smoke --max-steps 20 --max-side 8 --max-seq-len 1024 --no-log-to-wandb
 
+A recipe (configs/recipes/) gives the settings of a known run; flags override it:
+    arc25-finetune --config configs/recipes/speed_benchmark.yaml --output-dir runs/speed
+
 One GPU (a local Hugging Face folder, LoRA by default):
     python finetuning.py --model-path /models/Qwen2.5-Coder-0.5B-Instruct --output-dir runs/qwen \
         --per-device-train-batch-size 8 --batch-size 16 --max-seq-len 4096
@@ -25,12 +28,18 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Literal, Optional
 
-from arc25.cli import CliConfig, fail, parse
+from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig, fail, parse
+from arc25.encoders import DEFAULT_ENCODER_SPEC
+from arc25.prompting import DEFAULT_PROMPT_STYLE
 
 logger = logging.getLogger("arc25.finetuning")
 
-LORA_INITS = ("default", "gaussian", "pissa", "olora", "orthogonal")
-ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2", "flex_attention")
+# Config fields that mean exactly what trl's SFTConfig fields of the same name mean: copied by name (see
+# sft_config), so each is declared once, here, with its help; tests check that SFTConfig still has them all.
+SFT_FIELDS = ("max_steps", "per_device_train_batch_size", "logging_steps", "save_steps", "lr_scheduler_type",
+              "max_grad_norm", "weight_decay", "optim", "use_liger_kernel", "torch_compile", "dataloader_num_workers")
+# Config field -> peft LoraConfig field, for those that mean the same there.
+LORA_FIELDS = {"lora_r": "r", "lora_dropout": "lora_dropout", "use_rslora": "use_rslora", "use_dora": "use_dora"}
 
 
 @dataclass
@@ -38,7 +47,7 @@ class Config(CliConfig):
     # --- run ---
     output_dir: str = "runs/debug"
     """Folder for checkpoints, cfg.json, logs and sample dumps; rerunning into it resumes."""
-    random_seed: int = 7
+    random_seed: int = DEFAULT_RANDOM_SEED
     """Seeds model init and every task stream (each rank and worker derives its own)."""
     max_steps: int = 1000
     """Optimizer steps to train for (the stream is endless, so steps, not epochs)."""
@@ -62,7 +71,7 @@ class Config(CliConfig):
     model_path: str = "tiny"
     """A local Hugging Face model folder, or a builtin: tiny, small, qwen2.5-0.5b-shape."""
     adapter_path: Optional[str] = None
-    """A LoRA adapter folder to continue training."""
+    """A LoRA adapter folder to continue training (checked against the base and seed it records)."""
     device_map: Literal["None", "auto", "balanced"] = "None"
     """'auto'/'balanced' spread one process's model over all visible GPUs; 'None' for one GPU per process."""
     torch_dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
@@ -86,8 +95,8 @@ class Config(CliConfig):
     """Rank-stabilised LoRA scaling (alpha/sqrt(r))."""
     use_dora: bool = False
     """Weight-decomposed LoRA (DoRA)."""
-    lora_weight_initialization: str = "default"
-    """Initial adapter weights: default, gaussian, pissa, olora or orthogonal."""
+    lora_weight_initialization: Literal["default", "gaussian", "pissa", "olora", "orthogonal"] = "default"
+    """Initial adapter weights (peft's init_lora_weights)."""
     # --- optimisation ---
     n_gpus: int = 1
     """GPUs you meant to use; only checked against the launched world size (a warning if they differ)."""
@@ -116,9 +125,9 @@ class Config(CliConfig):
     weight_decay: float = 0.0
     """AdamW weight decay."""
     # --- data ---
-    grid_encoder: str = "GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder()))"
+    grid_encoder: str = DEFAULT_ENCODER_SPEC
     """How grids are written as text (a composition of encoders from arc25.encoders)."""
-    prompt_style: str = "compact"
+    prompt_style: str = DEFAULT_PROMPT_STYLE
     """Text around the examples: compact (a fine-tuned model learns the DSL from its programs) or describe-dsl."""
     mixture: str = "default"
     """Task mixture: a registered name (default, empty, random) or weighted generators 'one_empty:2,three_random:1'."""
@@ -176,10 +185,7 @@ class Config(CliConfig):
             raise ValueError(f"--learning-rate must be > 0, got {self.learning_rate}")
         if not 0 <= self.warmup_ratio < 1:
             raise ValueError(f"--warmup-ratio must be in [0, 1), got {self.warmup_ratio}")
-        if self.lora_weight_initialization not in LORA_INITS:
-            raise ValueError(
-                f"--lora-weight-initialization {self.lora_weight_initialization!r} is not one of {', '.join(LORA_INITS)}"
-            )
+        # transformers' own lists, so a name it adds works here at once (not Literals: importing them is slow).
         from transformers.trainer_utils import SchedulerType
         from transformers.training_args import OptimizerNames
 
@@ -204,9 +210,6 @@ class Config(CliConfig):
             raise ValueError(f"--pad-to-multiple-of must be >= 1, got {self.pad_to_multiple_of}")
         if self.group_by_length_window < 0:
             raise ValueError(f"--group-by-length-window must be >= 0, got {self.group_by_length_window}")
-        if self.attn_implementation not in ATTN_IMPLEMENTATIONS:
-            raise ValueError(f"--attn-implementation {self.attn_implementation!r} is not one of "
-                             f"{', '.join(ATTN_IMPLEMENTATIONS)}")
         if self.solve_rate_steps < 0:
             raise ValueError(f"--solve-rate-steps must be >= 0, got {self.solve_rate_steps}")
         if self.n_solve_rate_tasks < 1:
@@ -221,18 +224,77 @@ class Config(CliConfig):
             min_draws=self.min_draws, max_draws=self.max_draws, functions=functions,
         )
 
+    def training_info(self) -> dict:
+        """What a model or adapter trained by this run records, and later runs must match."""
+        return dict(model_path=self.model_path, random_seed=self.random_seed, prompt_style=self.prompt_style,
+                    grid_encoder=self.grid_encoder)
+
+    def sft_config(self, run: SimpleNamespace):
+        """trl's SFTConfig for this run: the shared fields by name, then what arc25 resolves or fixes."""
+        from trl import SFTConfig
+
+        # transformers 5.2x renamed gradient_checkpointing (and warns on the old name); 5.17 knows only the old one.
+        names = {f.name for f in dataclasses.fields(SFTConfig)}
+        checkpointing = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+        return SFTConfig(
+            **{name: getattr(self, name) for name in SFT_FIELDS},
+            **{checkpointing: self.gradient_checkpointing,
+               f"{checkpointing}_kwargs": {"use_reentrant": False} if self.gradient_checkpointing else None},
+            output_dir=str(run.output_dir),
+            seed=self.random_seed,
+            per_device_eval_batch_size=self.per_device_eval_batch_size or self.per_device_train_batch_size,
+            gradient_accumulation_steps=run.grad_accum,
+            learning_rate=run.lr,
+            warmup_steps=round(self.warmup_ratio * self.max_steps),
+            # SFTConfig's own defaults (bf16 on, checkpointing on) are not ours: say what we mean.
+            bf16=run.bf16,
+            fp16=False,
+            # Without CUDA, use_cpu is what makes a multi-process launch form a gloo group instead of N lone runs.
+            use_cpu=not run.cuda,
+            eval_strategy="steps" if self.eval_steps else "no",
+            eval_steps=self.eval_steps or None,
+            save_strategy="steps",
+            report_to=run.report_to,
+            disable_tqdm=False,
+            # Each rank reads its own shards of the stream; dispatching from rank 0 would serialise data.
+            accelerator_config={"dispatch_batches": False, "split_batches": False},
+            ddp_find_unused_parameters=False,
+            # The stream resumes from fresh seeds, so the trainer must not replay batches to skip them.
+            ignore_data_skip=True,
+            remove_unused_columns=False,
+            # Examples arrive tokenised with prompt labels already -100 (the loss covers only the code), and
+            # longer ones were skipped upstream, so trl must neither re-tokenise nor truncate.
+            dataset_kwargs={"skip_prepare_dataset": True},
+            max_length=None,
+            # Our BatchCollator does padding-free batching itself (--packing); trl refuses a custom collator
+            # when its own flag is on, and the flag does nothing else for a prepared dataset.
+            padding_free=False,
+        )
+
+    def lora_config(self):
+        """peft's LoraConfig for a new adapter."""
+        from peft import LoraConfig
+
+        init = True if self.lora_weight_initialization == "default" else self.lora_weight_initialization
+        return LoraConfig(
+            **{theirs: getattr(self, ours) for ours, theirs in LORA_FIELDS.items()},
+            lora_alpha=self.lora_alpha or self.lora_r,
+            target_modules=[m.strip() for m in self.lora_target_modules.split(",")],
+            init_lora_weights=init, task_type="CAUSAL_LM",
+        )
+
 
 def prepare(cfg: Config) -> SimpleNamespace:
     """Check everything about the request that can be wrong, before any model loads; return the resolved run."""
     import torch
     import transformers
 
-    from arc25 import data, models, training
+    from arc25 import data, lora, models, training
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     transformers.logging.set_verbosity_warning()
     output_dir = training.check_output_dir(cfg.output_dir)
-    world = training.world_size()
+    rank, world = training.rank_and_world()
     if cfg.device_map != "None" and world > 1:
         raise ValueError(f"--device-map {cfg.device_map} spreads one process over GPUs; launch 1 process, not {world}")
     per_step = cfg.per_device_train_batch_size * world
@@ -255,13 +317,14 @@ def prepare(cfg: Config) -> SimpleNamespace:
     bf16 = cuda and torch.cuda.is_bf16_supported()
     from_scratch = cfg.model_path in models.TRAINED_FROM_SCRATCH
     use_lora = bool(cfg.adapter_path) or (cfg.use_lora and not from_scratch)
-    if cfg.adapter_path:
-        models.adapter_base(cfg.adapter_path)
-        models.check_prompt_style_matches(cfg.adapter_path, cfg.prompt_style)
     lr = cfg.learning_rate or (1e-4 if use_lora else 1e-3 if from_scratch else 2e-5)
     dtype = cfg.torch_dtype if cfg.torch_dtype != "auto" else ("bfloat16" if bf16 and use_lora else "float32")
 
     tokenizer = models.load_tokenizer(cfg.model_path)
+    if cfg.adapter_path:
+        # The check evaluation and merging make: the recorded base and seed, then the tensor shapes.
+        lora.check_adapter(cfg.model_path, tokenizer, cfg.adapter_path, model_seed=cfg.random_seed)
+        models.check_prompt_style_matches(cfg.adapter_path, cfg.prompt_style)
     spec = data.StreamSpec(cfg.task_mixture(), cfg.grid_encoder, cfg.max_seq_len, cfg.prompt_style)
     fit = data.probe(tokenizer, spec, cfg.random_seed)  # raises if nothing fits
     if fit["fit_fraction"] < 0.25:
@@ -280,7 +343,7 @@ def prepare(cfg: Config) -> SimpleNamespace:
         versions={m.__name__: m.__version__ for m in (torch, transformers)},
         probe=fit,
     )
-    if training.process_rank() == 0:
+    if rank == 0:
         (output_dir / "cfg.json").write_text(json.dumps(resolved, indent=2))
     logger.info("run: %s", json.dumps({k: resolved[k] for k in (
         "model_path", "world_size", "gradient_accumulation_steps", "learning_rate", "use_lora", "torch_dtype",
@@ -294,10 +357,9 @@ def prepare(cfg: Config) -> SimpleNamespace:
 
 def main(cfg: Config, run: SimpleNamespace | None = None) -> dict:
     """Train; returns the final train metrics for callers such as tests and sweeps."""
-    from trl import SFTConfig
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
-    from arc25 import data, models, training
+    from arc25 import data, lora, models, training
 
     run = run or prepare(cfg)
     output_dir, tokenizer, spec, resume, resume_step = run.output_dir, run.tokenizer, run.spec, run.resume, run.resume_step
@@ -307,18 +369,12 @@ def main(cfg: Config, run: SimpleNamespace | None = None) -> dict:
         cfg.model_path, tokenizer, dtype=run.dtype, seed=cfg.random_seed,
         device_map=None if cfg.device_map == "None" else cfg.device_map, attn_implementation=cfg.attn_implementation,
     )
-    if run.use_lora:
-        from peft import LoraConfig, PeftModel, get_peft_model
+    if cfg.adapter_path:
+        model = lora.apply_adapter(model, cfg.adapter_path, trainable=True)
+    elif run.use_lora:
+        from peft import get_peft_model
 
-        if cfg.adapter_path:
-            model = PeftModel.from_pretrained(model, cfg.adapter_path, is_trainable=True)
-        else:
-            init = True if cfg.lora_weight_initialization == "default" else cfg.lora_weight_initialization
-            model = get_peft_model(model, LoraConfig(
-                r=cfg.lora_r, lora_alpha=cfg.lora_alpha or cfg.lora_r, lora_dropout=cfg.lora_dropout,
-                target_modules=[m.strip() for m in cfg.lora_target_modules.split(",")], use_rslora=cfg.use_rslora,
-                use_dora=cfg.use_dora, init_lora_weights=init, task_type="CAUSAL_LM",
-            ))
+        model = get_peft_model(model, cfg.lora_config())
     trainable, total = models.count_parameters(model)
     logger.info("parameters: %s trainable of %s", f"{trainable:,}", f"{total:,}")
 
@@ -329,58 +385,15 @@ def main(cfg: Config, run: SimpleNamespace | None = None) -> dict:
     collator = data.BatchCollator(DataCollatorForLanguageModeling(
         pad_token_id=tokenizer.pad_token_id, padding_free=cfg.packing, pad_to_multiple_of=cfg.pad_to_multiple_of))
 
-    args = SFTConfig(
-        output_dir=str(output_dir),
-        seed=cfg.random_seed,
-        max_steps=cfg.max_steps,
-        per_device_train_batch_size=cfg.per_device_train_batch_size,
-        per_device_eval_batch_size=cfg.per_device_eval_batch_size or cfg.per_device_train_batch_size,
-        gradient_accumulation_steps=run.grad_accum,
-        learning_rate=run.lr,
-        lr_scheduler_type=cfg.lr_scheduler_type,
-        warmup_steps=round(cfg.warmup_ratio * cfg.max_steps),
-        max_grad_norm=cfg.max_grad_norm,
-        weight_decay=cfg.weight_decay,
-        optim=cfg.optim,
-        # SFTConfig's own defaults (bf16 on, checkpointing on) are not ours: say what we mean.
-        bf16=run.bf16,
-        fp16=False,
-        # Without CUDA, use_cpu is what makes a multi-process launch form a gloo group instead of N lone runs.
-        use_cpu=not run.cuda,
-        gradient_checkpointing=cfg.gradient_checkpointing,
-        gradient_checkpointing_kwargs={"use_reentrant": False} if cfg.gradient_checkpointing else None,
-        use_liger_kernel=cfg.use_liger_kernel,
-        torch_compile=cfg.torch_compile,
-        logging_steps=cfg.logging_steps,
-        eval_strategy="steps" if cfg.eval_steps else "no",
-        eval_steps=cfg.eval_steps or None,
-        save_strategy="steps",
-        save_steps=cfg.save_steps,
-        report_to=run.report_to,
-        disable_tqdm=False,
-        dataloader_num_workers=cfg.dataloader_num_workers,
-        # Each rank reads its own shards of the stream; dispatching from rank 0 would serialise data.
-        accelerator_config={"dispatch_batches": False, "split_batches": False},
-        ddp_find_unused_parameters=False,
-        # The stream resumes from fresh seeds, so the trainer must not replay batches to skip them.
-        ignore_data_skip=True,
-        remove_unused_columns=False,
-        # Examples arrive tokenised with prompt labels already -100 (the loss covers only the code), and
-        # longer ones were skipped upstream, so trl must neither re-tokenise nor truncate.
-        dataset_kwargs={"skip_prepare_dataset": True},
-        max_length=None,
-        # Our BatchCollator does padding-free batching itself (--packing); trl refuses a custom collator
-        # when its own flag is on, and the flag does nothing else for a prepared dataset.
-        padding_free=False,
-    )
     from arc25.metrics import ThroughputCallback
 
-    callbacks = [ThroughputCallback(peak_tflops=cfg.peak_tflops)]
+    throughput = ThroughputCallback(peak_tflops=cfg.peak_tflops)
+    callbacks = []
     solve_rate = None
     if cfg.solve_rate_steps or cfg.eval_steps:
         from arc25.solve_rate import SolveRateCallback
 
-        # Appended last: the throughput callback has closed its step's clock before generation starts.
+        # Registered after the throughput observer: its step's clock is closed before generation starts.
         solve_rate = SolveRateCallback(
             tokenizer, cfg.task_mixture(), seed=cfg.random_seed, n_tasks=cfg.n_solve_rate_tasks,
             every_n_steps=cfg.solve_rate_steps or cfg.eval_steps, encoder_spec=cfg.grid_encoder,
@@ -388,17 +401,16 @@ def main(cfg: Config, run: SimpleNamespace | None = None) -> dict:
         )
         callbacks.append(solve_rate)
     trainer = training.make_trainer_class()(
-        model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
-        data_collator=collator, callbacks=callbacks, dump_samples=cfg.dump_samples, dump_dir=output_dir / "samples",
-        run_start_step=resume_step,
+        model=model, args=cfg.sft_config(run), train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
+        data_collator=collator, observers=[throughput], callbacks=callbacks, training_info=cfg.training_info(),
+        dump_samples=cfg.dump_samples, dump_dir=output_dir / "samples", run_start_step=resume_step,
     )
     if solve_rate is not None:
         solve_rate.bind(trainer)  # it logs through the trainer, so the rates reach the console and every tracker
     result = trainer.train(resume_from_checkpoint=str(resume[0]) if resume else None)
     trainer.save_model(str(output_dir / "final"))
     if trainer.is_world_process_zero():
-        models.write_training_info(output_dir / "final", model_path=cfg.model_path, random_seed=cfg.random_seed,
-                                   prompt_style=cfg.prompt_style, grid_encoder=cfg.grid_encoder)
+        models.write_training_info(output_dir / "final", **cfg.training_info())
     metrics = dict(result.metrics, global_step=trainer.state.global_step, skipped_too_long=trainer.skipped_samples)
     if trainer.is_world_process_zero():
         (output_dir / "train_metrics.json").write_text(json.dumps(metrics, indent=2))
@@ -409,10 +421,15 @@ def main(cfg: Config, run: SimpleNamespace | None = None) -> dict:
     return metrics
 
 
-if __name__ == "__main__":
-    config = Config.from_cli()
+def cli(argv: list[str] | None = None) -> None:
+    """arc25-finetune (or python finetuning.py): bad input exits 2 with one line, before any model loads."""
+    config = Config.from_cli(argv)
     try:
         plan = prepare(config)
     except ValueError as err:
         fail(str(err))
     main(config, plan)
+
+
+if __name__ == "__main__":
+    cli()

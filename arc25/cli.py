@@ -15,8 +15,10 @@ import dataclasses
 import io
 import re
 import sys
+import types
+import typing
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 __all__ = ["CliConfig", "DEFAULT_RANDOM_SEED", "EXIT_BAD_INPUT", "fail", "load_recipe", "parse"]
 
@@ -34,10 +36,28 @@ class CliConfig:
 
     def __post_init__(self):
         if not _DEFER_VALIDATION.get():
-            self.validate()
+            self.check()
+
+    def check(self) -> None:
+        """Every check: choices of Literal fields (here, once for all CLIs), then the class's validate()."""
+        for name, kind in typing.get_type_hints(type(self)).items():
+            choices = _choices(kind)
+            value = getattr(self, name, None)
+            if choices and value is not None and value not in choices:
+                raise ValueError(f"--{name.replace('_', '-')} {value!r} is not one of {', '.join(map(str, choices))}")
+        self.validate()
 
     def validate(self) -> None:
         """Raise a one-line ValueError for any bad value that can be seen without loading anything heavy."""
+
+
+def _choices(kind) -> tuple:
+    """The values a Literal (or Optional Literal) annotation allows; () for any other type."""
+    if typing.get_origin(kind) is Literal:
+        return typing.get_args(kind)
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        return tuple(c for arg in typing.get_args(kind) for c in _choices(arg))
+    return ()
 
 
 def fail(message: str) -> None:
@@ -124,7 +144,7 @@ def parse(cls: type[T], args: list[str] | None = None, *, description: str | Non
     finally:
         _DEFER_VALIDATION.reset(token)
     try:
-        cfg.validate()
+        cfg.check()
     except ValueError as err:
         fail(str(err))
     return cfg

@@ -24,19 +24,11 @@ from arc25.generation import generate_completions
 from arc25.prompting import DEFAULT_PROMPT_STYLE, parse_code
 from arc25.tasks import Mixture
 from arc25.tasksets import EvalTask, synthetic_tasks
+from arc25.training import rank_and_world
 
 logger = logging.getLogger("arc25.solve_rate")
 
 __all__ = ["SolveRateCallback"]
-
-
-def _distributed() -> tuple[int, int]:
-    """(rank, world size) of the initialised process group, or (0, 1)."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
 
 
 class SolveRateCallback(TrainerCallback):
@@ -128,7 +120,7 @@ class SolveRateCallback(TrainerCallback):
 
     def measure(self, model) -> dict[str, float]:
         """Generate, run and score; every rank returns the same figures for the whole set."""
-        rank, world = _distributed()
+        rank, world = rank_and_world()
         with self._generation_model(model) as generation_model:
             tallies = self._local_tallies(generation_model, rank, world)
         if world > 1:

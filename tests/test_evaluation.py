@@ -4,20 +4,19 @@ import itertools
 import json
 import math
 import random
-import sys
 
 import pytest
 import torch
 
-from conftest import ROOT, run_script
+from conftest import run_script
 
-from arc25 import models  # noqa: E402
-from arc25.evaluation import EvalSettings, format_table, score_tasks, summarize  # noqa: E402
-from arc25.generation import generate_completions, prompt_text  # noqa: E402
-from arc25.encoders import DEFAULT_ENCODER_SPEC, get_encoder  # noqa: E402
-from arc25.tasksets import TASK_SETS, load_task_set, read_arc_json, synthetic_tasks  # noqa: E402
-from arc25.tasks import derive_seed, task_stream  # noqa: E402
-from scripts import evaluate as evaluate_script  # noqa: E402
+from arc25 import models
+from arc25.evaluation import EvalSettings, format_table, score_tasks, summarize
+from arc25.generation import generate_completions, prompt_text
+from arc25.encoders import DEFAULT_ENCODER_SPEC, get_encoder
+from arc25.tasksets import TASK_SETS, load_task_set, read_arc_json, synthetic_tasks
+from arc25.tasks import derive_seed, task_stream
+from scripts import evaluate as evaluate_script
 
 # A small hand-made ARC task: the rule paints the top-left cell 5; the test pair has its own shape.
 ARC_TASK = {
@@ -192,7 +191,7 @@ def test_cli_end_to_end_on_tiny(tmp_path, python):
     proc = run_script([
         python, "scripts/evaluate.py", "--model-path", "tiny", "--task-set", "synthetic", "--n", "3",
         "--task-set", "arc-agi-1-training", "--n", "2", "--max-side", "6", "--max-new-tokens", "32",
-        "--n-samples", "1", "--batch-size", "4", "--n-plots", "5", "--out", str(out), "--no-progress",
+        "--n-samples", "1", "--batch-size", "4", "--n-plots", "5", "--output-dir", str(out), "--no-progress",
     ], timeout=240)
     assert "train solved" in proc.stdout and "draws=" in proc.stdout and "arc-agi-1-training" in proc.stdout
     summary = json.loads((out / "summary.json").read_text())
@@ -207,11 +206,10 @@ def test_cli_end_to_end_on_tiny(tmp_path, python):
 
 def test_cli_skips_prompts_that_do_not_fit(tmp_path, capsys):
     out = tmp_path / "eval"
-    code = evaluate_script.main([
+    evaluate_script.cli([
         "--task-set", f"json:{arc_file(tmp_path)}", "--max-new-tokens", "8", "--max-seq-len", "64",
-        "--out", str(out), "--no-progress",
+        "--output-dir", str(out), "--no-progress",
     ])
-    assert code == 0
     (row,) = [json.loads(line) for line in (out / "tasks.jsonl").read_text().splitlines()]
     assert "exceeds --max-seq-len 64" in row["skipped"] and row["programs"] == [] and not row["train_solved"]
     assert "skipped" in capsys.readouterr().out
@@ -219,7 +217,9 @@ def test_cli_skips_prompts_that_do_not_fit(tmp_path, capsys):
 
 def _one_line_error(capsys, argv) -> str:
     capsys.readouterr()  # drop what earlier steps of the test printed
-    assert evaluate_script.main(argv) == 2
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate_script.cli(argv)
+    assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err
     return err
@@ -227,11 +227,11 @@ def _one_line_error(capsys, argv) -> str:
 
 def test_cli_bad_input_is_one_line(tmp_path, capsys):
     out = str(tmp_path / "out")
-    assert "unknown task set 'nope'" in _one_line_error(capsys, ["--task-set", "nope", "--out", out])
+    assert "unknown task set 'nope'" in _one_line_error(capsys, ["--task-set", "nope", "--output-dir", out])
     bad = tmp_path / "notarc.json"
     bad.write_text(json.dumps({"hello": "world"}))
-    assert "not an ARC task file" in _one_line_error(capsys, ["--task-set", f"json:{bad}", "--out", out])
-    assert "neither an existing folder" in _one_line_error(capsys, ["--model-path", str(tmp_path / "nomodel"), "--out", out])
+    assert "not an ARC task file" in _one_line_error(capsys, ["--task-set", f"json:{bad}", "--output-dir", out])
+    assert "neither an existing folder" in _one_line_error(capsys, ["--model-path", str(tmp_path / "nomodel"), "--output-dir", out])
 
 
 def test_cli_refuses_an_adapter_for_another_base(tmp_path, capsys):
@@ -241,9 +241,9 @@ def test_cli_refuses_an_adapter_for_another_base(tmp_path, capsys):
     adapted = get_peft_model(models.load_model("tiny", tok), LoraConfig(r=2, target_modules=["q_proj", "v_proj"]))
     adapted.save_pretrained(str(tmp_path / "adapter"))
     err = _one_line_error(capsys, ["--model-path", "small", "--adapter-path", str(tmp_path / "adapter"),
-                                   "--n", "1", "--out", str(tmp_path / "out")])
+                                   "--n", "1", "--output-dir", str(tmp_path / "out")])
     assert "does not fit base model 'small'" in err
-    err = _one_line_error(capsys, ["--adapter-path", str(tmp_path), "--n", "1", "--out", str(tmp_path / "out")])
+    err = _one_line_error(capsys, ["--adapter-path", str(tmp_path), "--n", "1", "--output-dir", str(tmp_path / "out")])
     assert "no adapter_config.json" in err
 
 

@@ -14,8 +14,8 @@ from safetensors.torch import load_file
 
 from conftest import ROOT, SMALL, run_script
 
-import finetuning  # noqa: E402
-from arc25 import data, models  # noqa: E402
+import finetuning
+from arc25 import data, models
 
 JOURNAL = ROOT.parent / "shared" / "seed" / "iteration_09_improve_training_script.md"
 

@@ -1,14 +1,16 @@
 """scripts/merge_lora.py: a merged model computes what base + adapter computed; a wrong adapter is one line."""
 
-import sys
-
 import pytest
 import torch
 
-from conftest import ROOT
+from arc25 import lora, models
+from scripts import merge_lora
 
-from arc25 import lora, models  # noqa: E402
-from scripts import merge_lora  # noqa: E402
+
+def _exit_code(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as exit_info:
+        merge_lora.cli(argv)
+    return exit_info.value.code
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +35,8 @@ def base_and_adapter(tmp_path_factory):
 
 def test_merged_model_matches_base_plus_adapter(base_and_adapter, capsys):
     root, ids, expected = base_and_adapter
-    code = merge_lora.main(["--base", str(root / "base"), "--adapter", str(root / "adapter"),
-                            "--out", str(root / "merged"), "--dtype", "float32"])
-    assert code == 0, capsys.readouterr().err
+    merge_lora.cli(["--model-path", str(root / "base"), "--adapter-path", str(root / "adapter"),
+                    "--output-dir", str(root / "merged"), "--torch-dtype", "float32"])
     tok = models.load_tokenizer(str(root / "merged"))
     merged = models.load_model(str(root / "merged"), tok)
     with torch.no_grad():
@@ -52,7 +53,7 @@ def test_merged_model_matches_base_plus_adapter(base_and_adapter, capsys):
 def test_adapter_for_another_base_is_one_line(base_and_adapter, capsys):
     root, _, _ = base_and_adapter
     capsys.readouterr()
-    code = merge_lora.main(["--base", "small", "--adapter", str(root / "adapter"), "--out", str(root / "wrong")])
+    code = _exit_code(["--model-path", "small", "--adapter-path", str(root / "adapter"), "--output-dir", str(root / "wrong")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.startswith("error: ") and "\n" not in err
     assert "does not fit base model 'small'" in err and "has in_features=" in err
@@ -62,7 +63,8 @@ def test_adapter_for_another_base_is_one_line(base_and_adapter, capsys):
 def test_out_folder_must_be_new(base_and_adapter, tmp_path, capsys):
     root, _, _ = base_and_adapter
     (tmp_path / "keep.txt").write_text("x")
-    code = merge_lora.main(["--base", str(root / "base"), "--adapter", str(root / "adapter"), "--out", str(tmp_path)])
+    code = _exit_code(["--model-path", str(root / "base"), "--adapter-path", str(root / "adapter"),
+                       "--output-dir", str(tmp_path)])
     assert code == 2 and "not an empty folder" in capsys.readouterr().err
 
 

@@ -1,12 +1,11 @@
 """Throughput metrics: the callback's figures in a real run, the FLOPs model, the GPU peak table."""
 
 import json
-import sys
 import time
 from types import SimpleNamespace
 
 import pytest
-from conftest import ROOT
+
 
 import finetuning
 from arc25 import metrics, models

@@ -1,16 +1,21 @@
 """scripts/sweep.py: the smoke preset end to end, and the grid / status logic on its own."""
 
 import csv
-import sys
 
-from conftest import ROOT, run_script
+import pytest
+from conftest import run_script
 
-import sweep
+from arc25.cli import parse
+from scripts import sweep
+
+
+def _args(argv: list[str]) -> sweep.Args:
+    return parse(sweep.Args, argv)
 
 
 def test_smoke_sweep_writes_rows_and_plots(tmp_path, python):
     out = tmp_path / "sweep"
-    run_script([python, "scripts/sweep.py", "--smoke", "--out", str(out), "--timeout", "240"], timeout=400)
+    run_script([python, "scripts/sweep.py", "--smoke", "--output-dir", str(out), "--timeout-s", "240"], timeout=400)
     with open(out / "results.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["status"] for r in rows] == ["ok", "ok"]
@@ -28,8 +33,7 @@ def test_smoke_sweep_writes_rows_and_plots(tmp_path, python):
 
 
 def test_grid_expansion_and_flags():
-    args = sweep.build_parser().parse_args(
-        ["--per-device-train-batch-size", "1,2", "--max-side", "10,20", "--sizes", "fixed", "--packing", "on,off",
+    args = _args(["--per-device-train-batch-size", "1,2", "--max-side", "10,20", "--sizes", "fixed", "--packing", "on,off",
          "--set", "lora-r=8"])
     points = sweep.expand(sweep.parse_grid(args), zipped=False)
     assert len(points) == 8
@@ -42,9 +46,9 @@ def test_grid_expansion_and_flags():
     assert zipped == [{"n_inputs": "1", "max_side": "10", "draws": "5"}, {"n_inputs": "2", "max_side": "20", "draws": "5"}]
     assert sweep.launch_command(2, "torchrun")[1:4] == ["-m", "torch.distributed.run", "--standalone"]
     # Repeats collapse in a product but are positional in a zip.
-    product = sweep.parse_grid(sweep.build_parser().parse_args(["--n-processes", "1,1"]))
+    product = sweep.parse_grid(_args(["--n-processes", "1,1"]))
     assert product == {"n_processes": ["1"]}
-    args = sweep.build_parser().parse_args(["--zip", "--packing", "off,on,on", "--set", "attn_implementation=sdpa,sdpa,eager"])
+    args = _args(["--zip", "--packing", "off,on,on", "--set", "attn_implementation=sdpa,sdpa,eager"])
     assert [p["attn_implementation"] for p in sweep.expand(sweep.parse_grid(args), zipped=True)] == ["sdpa", "sdpa", "eager"]
 
 
@@ -54,3 +58,16 @@ def test_failed_points_are_classified():
     status, error = sweep.classify(1, False, "Traceback\nValueError: bad flag\n", False)
     assert status == "error" and "bad flag" in error
     assert sweep.classify(0, False, "", True) == ("ok", "")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--sizes", "fixed"], "--sizes fixed needs --max-side"),
+    (["--set", "no_such_flag=1"], "FIELD a finetuning.py flag"),
+    (["--packing", "maybe"], "on/off"),
+    (["--zip", "--max-side", "1,2", "--n-inputs", "1,2,3"], "with --zip every axis needs"),
+])
+def test_bad_grid_is_one_line_before_any_run(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        _args(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.startswith("error: ") and message in err and err.count("\n") == 1
