@@ -14,7 +14,7 @@ import hashlib
 import random
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -162,10 +162,50 @@ def _sample_grid(rng: random.Random, shape: tuple[int, int], background: str) ->
     return palette[raw % len(palette)].reshape(shape)
 
 
+@dataclass(frozen=True)
+class DrawSampler:
+    """How generators call one DSL draw function: which grids it fits, and its random arguments."""
+
+    args: Callable[[random.Random, int, int], tuple]  # (rng, rows, cols) -> positional args after img, before colour
+    fits: Callable[[int, int], bool]  # (rows, cols) -> whether args can be sampled sensibly on such a grid
+    extra: Callable[[random.Random], tuple] | None  # drawn after the colour: trailing args (flood_fill's connectivity)
+
+
+# DSL function name -> its sampler; every function in DRAW_FUNCTIONS must have one (checked below, at import).
+SAMPLERS: dict[str, DrawSampler] = {}
+
+
+def sampler(name: str, fits: Callable[[int, int], bool] = lambda rows, cols: True,
+            extra: Callable[[random.Random], tuple] | None = None):
+    """Register the decorated ``(rng, rows, cols) -> args`` function as the argument sampler of DSL function ``name``."""
+
+    def register(args: Callable[[random.Random, int, int], tuple]):
+        if name not in DRAW_FUNCTIONS:
+            raise ImportError(f"sampler for {name!r}, which is not a draw function in arc25.dsl.__all__")
+        SAMPLERS[name] = DrawSampler(args=args, fits=fits, extra=extra)
+        return args
+
+    return register
+
+
+def check_samplers(functions: tuple[str, ...] = DRAW_FUNCTIONS) -> None:
+    """Fail at import, not mid-stream, when a DSL draw function has no registered argument sampler."""
+    missing = [name for name in functions if name not in SAMPLERS]
+    if missing:
+        raise ImportError(f"DSL draw function(s) {', '.join(missing)} have no argument sampler: register one with "
+                          "@sampler(name) in arc25/tasks.py (or leave them out of arc25.dsl.__all__)")
+
+
 def _point(rng: random.Random, rows: int, cols: int) -> tuple[int, int]:
     return (rng.randrange(rows), rng.randrange(cols))
 
 
+@sampler("draw_pixel")
+def _pixel_args(rng, rows, cols):
+    return (_point(rng, rows, cols),)
+
+
+@sampler("draw_line", fits=lambda rows, cols: rows >= 2 or cols >= 2)
 def _sample_line(rng, rows, cols):
     directions = []
     if cols >= 2:
@@ -185,36 +225,30 @@ def _sample_line(rng, rows, cols):
     return ((r1, c1), end) if rng.random() < 0.5 else (end, (r1, c1))
 
 
+@sampler("draw_rectangle", fits=lambda rows, cols: rows >= 2 and cols >= 2)
 def _sample_rectangle(rng, rows, cols):
     r1, r2 = sorted(rng.sample(range(rows), 2))
     c1, c2 = sorted(rng.sample(range(cols), 2))
     return ((r1, c1), (r2, c2))
 
 
-def _fits(name: str, rows: int, cols: int) -> bool:
-    """Whether a draw can be sampled sensibly on a grid this size (a line needs two cells, a rectangle 2x2)."""
-    if name == "draw_line":
-        return rows >= 2 or cols >= 2
-    if name == "draw_rectangle":
-        return rows >= 2 and cols >= 2
-    return True
+@sampler("draw_horizontal_line")
+def _horizontal_line_args(rng, rows, cols):
+    return (rng.randrange(rows),)
 
 
-def _args_for(name: str, rng: random.Random, rows: int, cols: int):
-    """Positional arguments (without img and colour) for a draw that ``_fits`` the grid."""
-    if name == "draw_pixel":
-        return (_point(rng, rows, cols),)
-    if name == "draw_line":
-        return _sample_line(rng, rows, cols)
-    if name == "draw_rectangle":
-        return _sample_rectangle(rng, rows, cols)
-    if name == "draw_horizontal_line":
-        return (rng.randrange(rows),)
-    if name == "draw_vertical_line":
-        return (rng.randrange(cols),)
-    if name == "flood_fill":
-        return (_point(rng, rows, cols),)
-    raise AssertionError(name)
+@sampler("draw_vertical_line")
+def _vertical_line_args(rng, rows, cols):
+    return (rng.randrange(cols),)
+
+
+# Mostly 4-connected fills; sometimes 8-connected, which leak through diagonal gaps.
+@sampler("flood_fill", extra=lambda rng: (8,) if rng.random() < 0.3 else ())
+def _flood_fill_args(rng, rows, cols):
+    return (_point(rng, rows, cols),)
+
+
+check_samplers()
 
 
 def _sample_ops(rng: random.Random, cfg: GeneratorConfig, inputs: list[np.ndarray], n_draws: int) -> list[Op]:
@@ -223,16 +257,14 @@ def _sample_ops(rng: random.Random, cfg: GeneratorConfig, inputs: list[np.ndarra
     cols = min(g.shape[1] for g in inputs)
     backgrounds = {int(g[0, 0]) for g in inputs} if cfg.background == "empty" else set()
     colors = [c for c in range(10) if c not in backgrounds]
-    usable = [name for name in cfg.functions if _fits(name, rows, cols)]
+    usable = [name for name in cfg.functions if SAMPLERS[name].fits(rows, cols)]
     ops: list[Op] = []
     while usable and len(ops) < n_draws:
         name = rng.choice(usable)
-        args = _args_for(name, rng, rows, cols)
+        draw = SAMPLERS[name]
+        args = draw.args(rng, rows, cols)
         color = rng.choice(colors)
-        if name == "flood_fill" and rng.random() < 0.3:
-            ops.append((name, (*args, color, 8)))
-        else:
-            ops.append((name, (*args, color)))
+        ops.append((name, (*args, color, *(draw.extra(rng) if draw.extra else ()))))
     return ops
 
 

@@ -8,7 +8,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from arc25 import tasks
+from conftest import run_script
+
+from arc25 import dsl, tasks
 from arc25.execution import execute
 from arc25.tasks import GENERATORS, GeneratorConfig, derive_seed, make_mixture, sample_task, task_stream
 
@@ -157,3 +159,27 @@ def test_unknown_names_list_the_valid_ones():
 def test_mixture_weights_shape_the_stream():
     counts = Counter(t.generator for t in take(1, 400, "one_empty:3,two_empty:1"))
     assert set(counts) == {"one_empty", "two_empty"} and counts["one_empty"] > 2 * counts["two_empty"]
+
+
+def test_a_dsl_function_without_a_sampler_fails_at_import(python):
+    """Adding a draw function to dsl.__all__ alone must stop the import, not crash a task stream mid-run."""
+    code = ("import arc25.dsl as dsl\n"
+            "dsl.draw_circle = lambda img, center, radius, color: img\n"
+            "dsl.__all__.append('draw_circle')\n"
+            "import arc25.tasks\n")
+    proc = run_script([python, "-c", code], timeout=120, check=False)
+    assert proc.returncode == 1
+    assert "ImportError: DSL draw function(s) draw_circle have no argument sampler" in proc.stderr
+
+
+def test_every_draw_function_has_a_sampler_whose_args_the_dsl_accepts():
+    assert set(tasks.SAMPLERS) == set(tasks.DRAW_FUNCTIONS)
+    rng = random.Random(0)
+    for name, draw in tasks.SAMPLERS.items():
+        for rows, cols in ((1, 1), (1, 5), (5, 1), (2, 2), (30, 30)):
+            if not draw.fits(rows, cols):
+                continue
+            grid = np.zeros((rows, cols), dtype=np.int64)
+            extra = draw.extra(rng) if draw.extra else ()
+            getattr(dsl, name)(grid, *draw.args(rng, rows, cols), 3, *extra)
+            assert (grid == 3).any(), f"{name} drew nothing on a {rows}x{cols} grid"
