@@ -18,8 +18,6 @@ test: install
 
 # The main job in miniature: look at the data, measure it, train the tiny model on CPU and watch the loss fall.
 demo: install
-	$(PY) scripts/render_tasks.py --seed 0 --n 8 --out runs/demo/tasks
-	$(PY) scripts/benchmark_data.py --n 1000
-	$(PY) finetuning.py --output-dir runs/demo --max-steps 150 --max-side 8 --max-seq-len 2048 \
-		--batch-size 8 --per-device-train-batch-size 8 --logging-steps 10 --eval-steps 50 --save-steps 150 \
-		--no-log-to-wandb --no-resume-from-checkpoint
+	$(VENV)/bin/arc25-render-tasks --n 8 --output-dir runs/demo/tasks
+	$(VENV)/bin/arc25-benchmark-data --n 1000
+	$(VENV)/bin/arc25-finetune --config configs/recipes/cpu_demo.yaml --output-dir runs/demo

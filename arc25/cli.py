@@ -40,12 +40,16 @@ class CliConfig:
 
     def check(self) -> None:
         """Every check: choices of Literal fields (here, once for all CLIs), then the class's validate()."""
+        self.check_choices()
+        self.validate()
+
+    def check_choices(self) -> None:
+        """A one-line ValueError for a Literal field holding a value it does not allow."""
         for name, kind in typing.get_type_hints(type(self)).items():
             choices = _choices(kind)
             value = getattr(self, name, None)
             if choices and value is not None and value not in choices:
                 raise ValueError(f"--{name.replace('_', '-')} {value!r} is not one of {', '.join(map(str, choices))}")
-        self.validate()
 
     def validate(self) -> None:
         """Raise a one-line ValueError for any bad value that can be seen without loading anything heavy."""
@@ -119,6 +123,24 @@ def load_recipe(cls: type[T], path: str | Path) -> dict:
     return values
 
 
+def _recipe_default(cls: type[T], values: dict, args: list[str]) -> T:
+    """The recipe as tyro's default instance: fields it leaves out that have no default stay required."""
+    import tyro
+
+    for name, value in list(values.items()):
+        flag = "--" + name.replace("_", "-")
+        # A repeatable flag appends to its default; given on the command line, it replaces the recipe's list.
+        if isinstance(value, list) and any(a == flag or a.startswith(flag + "=") for a in args):
+            del values[name]
+    for f in dataclasses.fields(cls):
+        if f.name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            values[f.name] = tyro.MISSING
+    default = cls(**values)
+    # Before tyro sees them: it would only warn about a recipe value outside a Literal's choices.
+    default.check_choices()
+    return default
+
+
 def parse(cls: type[T], args: list[str] | None = None, *, description: str | None = None) -> T:
     """Flags (and an optional ``--config FILE.yaml`` recipe under them) -> a validated ``cls``; bad input exits 2."""
     import tyro
@@ -128,7 +150,7 @@ def parse(cls: type[T], args: list[str] | None = None, *, description: str | Non
     try:
         try:
             path, args = _pop_config(args)
-            default = cls(**load_recipe(cls, path)) if path else None
+            default = _recipe_default(cls, load_recipe(cls, path), args) if path else None
         except (ValueError, TypeError) as err:
             fail(str(err))
         recipe_note = "\n\nA recipe gives defaults that flags override: --config FILE.yaml (keys = flag names)."
