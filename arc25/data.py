@@ -289,10 +289,18 @@ class BatchStats:
     padded_tokens: int  # what the model runs over: rows x padded width (one row, no padding, when padding-free)
     label_tokens: int
     sum_sq_len: int
+    worker: int = 0  # the data worker that built the batch (0 also when the main process did)
 
     @property
     def n_samples(self) -> int:
         return len(self.codes)
+
+
+def _worker_id() -> int:
+    from torch.utils.data import get_worker_info
+
+    info = get_worker_info()
+    return info.id if info is not None else 0
 
 
 class BatchCollator:
@@ -315,5 +323,6 @@ class BatchCollator:
                 padded_tokens=batch["input_ids"].numel(),
                 label_tokens=int((batch["labels"] != -100).sum()),
                 sum_sq_len=sum(n * n for n in lengths),
+                worker=_worker_id(),
             )
         return batch

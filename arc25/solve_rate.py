@@ -135,6 +135,8 @@ class SolveRateCallback(TrainerCallback):
             "eval_solve_parse_rate": sum(t[3] for t in tallies) / n,
             "eval_solve_run_rate": sum(t[4] for t in tallies) / n,
             "eval_solve_pixel_accuracy": sum(t[5] for t in tallies) / n,
+            # Distinct tasks measured over all ranks: the whole set, once each, is what makes rates comparable.
+            "eval_solve_n_tasks": len({t[0] for t in tallies}),
         }
         for draws in sorted({t[1] for t in tallies}):
             group = [t for t in tallies if t[1] == draws]

@@ -204,7 +204,8 @@ def make_trainer_class():
                 with open(self.dump_path, "a") as f:
                     f.writelines(json.dumps({
                             "code": code, "generator": generator, "n_draws": n_draws,
-                            "rank": self.args.process_index, "run_start_step": self.run_start_step,
+                            "rank": self.args.process_index, "worker": stats.worker,
+                            "run_start_step": self.run_start_step,
                             "step": self.state.global_step,
                         }) + "\n" for code, generator, n_draws in rows)
                 self.dump_left -= len(rows)

@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# Small enough for CPU: every end-to-end run trains on tasks of at most 6x6 cells.
-SMALL = ["--max-side", "6", "--max-seq-len", "1024", "--no-log-to-wandb", "--dataloader-num-workers", "0"]
 
 
 def script_env() -> dict:
