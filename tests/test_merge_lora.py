@@ -78,3 +78,28 @@ def test_load_time_mismatch_becomes_one_line(base_and_adapter, tmp_path):
     with pytest.raises(ValueError) as err:
         lora.apply_adapter(models.load_model("tiny", tok), str(tmp_path))
     assert "does not fit" in str(err.value) and "size mismatch" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_adapter_knows_its_builtin_base_and_seed(tmp_path, capsys):
+    """A builtin base is its init seed: the recorded one is used, and another base or seed is one line."""
+    from peft import LoraConfig, get_peft_model
+
+    tok = models.load_tokenizer("tiny")
+    adapted = get_peft_model(models.load_model("tiny", tok, seed=5), LoraConfig(r=2, target_modules=["q_proj"]))
+    adapted.save_pretrained(str(tmp_path / "adapter"))
+    models.write_training_info(tmp_path / "adapter", model_path="tiny", random_seed=5, prompt_style="compact",
+                               grid_encoder="MinimalGridEncoder()")
+    adapter = str(tmp_path / "adapter")
+    assert lora.check_adapter("tiny", tok, adapter) == 5
+    with pytest.raises(ValueError, match="built from seed 5, but seed 0 was given"):
+        lora.check_adapter("tiny", tok, adapter, model_seed=0)
+    with pytest.raises(ValueError, match="was trained on base 'tiny', not --model-path 'small'"):
+        lora.check_adapter("small", tok, adapter)
+    merge_lora.cli(["--model-path", "tiny", "--adapter-path", adapter, "--output-dir", str(tmp_path / "merged"),
+                    "--torch-dtype", "float32"])
+    merged = models.load_model(str(tmp_path / "merged"), tok)
+    expected = adapted.merge_and_unload()
+    ids = torch.tensor([[5, 17, 42]])
+    with torch.no_grad():
+        torch.testing.assert_close(merged(ids).logits, expected(ids).logits, atol=1e-4, rtol=1e-4)
+    assert models.read_training_info(tmp_path / "merged")["prompt_style"] == "compact"
