@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from arc25.cli import DEFAULT_RANDOM_SEED
 from arc25.encoders import DEFAULT_ENCODER_SPEC, get_encoder
 from arc25.generation import Completion, generate_completions, prompt_text
 from arc25.prompting import DEFAULT_PROMPT_STYLE, check_prompt_style, parse_code
@@ -43,7 +44,7 @@ class EvalSettings:
     max_new_tokens: int = 1024
     max_seq_len: int = 8192
     batch_size: int = 16
-    seed: int = 0
+    seed: int = DEFAULT_RANDOM_SEED
     encoder: str = DEFAULT_ENCODER_SPEC
     prompt_style: str = DEFAULT_PROMPT_STYLE
     timeout_s: float = 1.0
