@@ -51,6 +51,8 @@ class Config(CliConfig):
     """Seeds model init and every task stream (each rank and worker derives its own)."""
     max_steps: int = 1000
     """Optimizer steps to train for (the stream is endless, so steps, not epochs)."""
+    max_minutes: Optional[float] = None
+    """Stop (and save) after this many minutes of training, even before --max-steps; for fixed-time comparisons."""
     resume_from_checkpoint: bool = True
     """Continue from the newest complete checkpoint in --output-dir, if there is one."""
     save_steps: int = 500
@@ -144,6 +146,8 @@ class Config(CliConfig):
     draw_functions: Optional[str] = None
     """Override: comma-separated DSL functions programs draw with."""
     # --- speed ---
+    throughput_skip_steps: int = 1
+    """Steps the throughput summary leaves out: the first pay for start-up, autotuning and torch.compile."""
     peak_tflops: Optional[float] = None
     """Peak dense bf16 TFLOP/s per GPU for the MFU metric; default: looked up from the GPU's name (none on CPU)."""
     group_by_length_window: int = 0
@@ -171,7 +175,9 @@ class Config(CliConfig):
                      "n_gpus", "lora_r", "n_eval_tasks"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-        for name in ("eval_steps", "dump_samples", "dataloader_num_workers"):
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ValueError(f"--max-minutes must be > 0, got {self.max_minutes}")
+        for name in ("eval_steps", "dump_samples", "dataloader_num_workers", "throughput_skip_steps"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
         if self.batch_size % self.per_device_train_batch_size:
@@ -387,8 +393,12 @@ def main(cfg: Config, run: SimpleNamespace | None = None) -> dict:
 
     from arc25.metrics import ThroughputCallback
 
-    throughput = ThroughputCallback(peak_tflops=cfg.peak_tflops)
+    throughput = ThroughputCallback(peak_tflops=cfg.peak_tflops, skip_first_steps=cfg.throughput_skip_steps)
     callbacks = []
+    if cfg.max_minutes:
+        from arc25.time_limit import TimeLimitCallback
+
+        callbacks.append(TimeLimitCallback(cfg.max_minutes))
     solve_rate = None
     if cfg.solve_rate_steps or cfg.eval_steps:
         from arc25.solve_rate import SolveRateCallback
@@ -414,6 +424,9 @@ def main(cfg: Config, run: SimpleNamespace | None = None) -> dict:
     metrics = dict(result.metrics, global_step=trainer.state.global_step, skipped_too_long=trainer.skipped_samples)
     if trainer.is_world_process_zero():
         (output_dir / "train_metrics.json").write_text(json.dumps(metrics, indent=2))
+        # Every logged dict (loss, throughput, eval loss, solve rate) in order: what curves are plotted from.
+        with open(output_dir / "log_history.jsonl", "w") as f:
+            f.writelines(json.dumps(entry) + "\n" for entry in trainer.state.log_history)
     # Tear the process group down ourselves: left to interpreter exit, gloo's threads can abort a rank
     # ("terminate called without an active exception") after a run that otherwise succeeded.
     trainer.accelerator.wait_for_everyone()

@@ -1,0 +1,585 @@
+"""Every GPU figure in one command: environment, training speed per option, a short learning run, sampling.
+
+A GPU is lent now and then for half an hour, so this runs in parts that fit one 10-minute call each
+(``--parts``, ``--budget-s``), turns each part's failure (out of memory, a missing package, a timeout) into a
+row instead of a crash, and writes everything under ``--output-dir``:
+
+    report.md      the tables (paste into README)
+    results.csv    one row per measurement, every part
+    results.json   the same rows plus the environment
+    speed.png      real tokens/s per speed option;  learning.png  loss and solve rate over the learning run
+
+One H100, everything in one call (a 1-minute learning run and the main speed variants):
+    python scripts/gpu_report.py --output-dir runs/gpu-report
+Speed alone, every variant:            python scripts/gpu_report.py --parts env,speed --output-dir runs/gpu-speed
+Learning alone (small, from scratch):  python scripts/gpu_report.py --parts learn,sample --learn-minutes 7
+CPU rehearsal of every part with the tiny model (CI runs it):
+    python scripts/gpu_report.py --smoke --output-dir runs/gpu-report-smoke
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Optional
+
+import tyro
+
+from arc25.cli import CliConfig, fail, parse
+
+ROOT = Path(__file__).resolve().parents[1]
+PARTS = ("env", "speed", "learn", "sample")
+OOM_MARKERS = ("OutOfMemoryError", "CUDA out of memory", "CUBLAS_STATUS_ALLOC_FAILED")
+
+# The journal's speed benchmark (1 input of 10x10, 5 draws) and the default mixture (4096 tokens fit 99.6%).
+DATASETS = {
+    "journal": ["--n-inputs", "1", "--min-side", "10", "--max-side", "10", "--min-draws", "5", "--max-draws", "5",
+                "--max-seq-len", "512"],
+    "mixture": ["--max-seq-len", "4096"],
+}
+# Per-device batch of the plain path: journal samples are ~430 tokens, mixture samples ~1,300 (up to 4,096).
+PLAIN_BATCH = {"journal": 16, "mixture": 8}
+COMPILE = ["--torch-compile", "--pad-to-multiple-of", "64"]
+# Speed options, each alone and then together; "batch2x" doubles the plain per-device batch.
+OPTIONS: dict[str, list[str]] = {
+    "plain": [],
+    "group": ["--group-by-length-window", "256"],
+    "liger": ["--use-liger-kernel"],
+    "compile": COMPILE,
+    "packing": ["--packing", "--attn-implementation", "flex_attention"],
+    "batch2x": [],
+    # torch.compile is left out: on an H100 its first step alone took 145 s (peft + dynamic shapes), more than
+    # a time-boxed variant can afford; it stays a variant of its own.
+    "combined": ["--use-liger-kernel", "--group-by-length-window", "256"],
+}
+CUDA_ONLY = {"liger", "compile", "combined"}
+# Run order matters: a budget that runs out cuts the tail. The short list is for a call that runs every part.
+SHORT_VARIANTS = ["lora/mixture/plain", "lora/mixture/liger", "lora/mixture/group", "lora/mixture/combined",
+                  "lora/journal/plain", "lora/journal/combined", "full/mixture/plain", "full/mixture/combined"]
+# Every option on the headline case (LoRA, default mixture) first, then plain vs combined elsewhere, then the rest.
+ALL_VARIANTS = list(dict.fromkeys(
+    [f"lora/mixture/{option}" for option in OPTIONS]
+    + ["full/mixture/plain", "full/mixture/combined", "lora/journal/plain", "lora/journal/combined",
+       "full/journal/plain", "full/journal/combined"]
+    + [f"{mode}/{data}/{option}" for mode in ("lora", "full") for data in ("mixture", "journal")
+       for option in OPTIONS if not (data == "journal" and option == "group")]))
+SMOKE_VARIANTS = ["full/mixture/plain", "full/mixture/group", "full/mixture/packing", "full/mixture/batch2x",
+                  "full/mixture/liger"]
+
+
+@dataclass
+class ReportConfig(CliConfig):
+    """Measure every GPU figure arc25 reports, in time-boxed parts, into one folder."""
+
+    output_dir: Annotated[str, tyro.conf.arg(aliases=("--out",))] = "runs/gpu-report"
+    """Folder for report.md, results.csv/json, the PNGs and every run's files."""
+    parts: str = ",".join(PARTS)
+    """Comma-separated parts to run, in this order: env, speed, learn, sample."""
+    budget_s: float = 540.0
+    """Wall-clock budget for this invocation; parts are time-boxed inside it (540 s fits a 10-minute call)."""
+    smoke: bool = False
+    """Rehearse every part on CPU with the tiny model in about a minute (what CI runs)."""
+    model_path: str = "qwen2.5-0.5b-shape"
+    """Model for the speed and sampling parts (LoRA r=32 and full fine-tuning)."""
+    learn_model_path: str = "small"
+    """Model the learning part trains from scratch."""
+    learn_minutes: Optional[float] = None
+    """Training minutes of the learning part; default 1 when every part runs, else 5."""
+    variants: Optional[str] = None
+    """Comma-separated speed variants MODE/DATA/OPTION (e.g. lora/mixture/liger); default: all when speed runs
+    alone, a short list when every part runs together."""
+    speed_steps: int = 60
+    """Optimizer steps per speed variant (the first are left out of the figures, more with torch.compile)."""
+    lora_r: int = 32
+    """LoRA rank of the LoRA speed variants."""
+    n_eval_tasks: int = 200
+    """Held-out synthetic tasks the learnt model is evaluated on (greedy)."""
+    dataloader_num_workers: int = 4
+    """Data workers per training run (the GPU box has 16 cores)."""
+    random_seed: int = 7
+    """Seeds every run, the held-out tasks and the sampling."""
+
+    def validate(self) -> None:
+        parts = self.part_list()
+        unknown = [p for p in parts if p not in PARTS]
+        if unknown or not parts:
+            raise ValueError(f"--parts {self.parts!r}: unknown part(s) {', '.join(unknown) or '(none given)'}; "
+                             f"choose from {', '.join(PARTS)}")
+        if not self.budget_s > 0:
+            raise ValueError(f"--budget-s must be > 0, got {self.budget_s}")
+        if self.learn_minutes is not None and not self.learn_minutes > 0:
+            raise ValueError(f"--learn-minutes must be > 0, got {self.learn_minutes}")
+        for name in ("speed_steps", "lora_r", "n_eval_tasks"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        for variant in self.variant_list():
+            mode, data, option = (variant.split("/") + ["", "", ""])[:3]
+            if mode not in ("lora", "full") or data not in DATASETS or option not in OPTIONS:
+                raise ValueError(f"--variants: {variant!r} is not MODE/DATA/OPTION with MODE lora|full, DATA "
+                                 f"{'|'.join(DATASETS)}, OPTION {'|'.join(OPTIONS)}")
+
+    def part_list(self) -> list[str]:
+        return [p.strip() for p in self.parts.split(",") if p.strip()]
+
+    def variant_list(self) -> list[str]:
+        if self.variants:
+            return [v.strip() for v in self.variants.split(",") if v.strip()]
+        if self.smoke:
+            return SMOKE_VARIANTS
+        return ALL_VARIANTS if self.part_list() == ["speed"] or "learn" not in self.part_list() else SHORT_VARIANTS
+
+
+@dataclass
+class Clock:
+    """The invocation's budget: how much is left, and how much one part may take of it."""
+
+    budget_s: float
+    started: float = field(default_factory=time.perf_counter)
+
+    def left(self) -> float:
+        return self.budget_s - (time.perf_counter() - self.started)
+
+
+# --- running finetuning.py -------------------------------------------------------------------------
+
+
+def run_training(flags: list[str], run_dir: Path, timeout_s: float) -> dict:
+    """One finetuning.py run in its own process group; its status, seconds and figures as a row."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, str(ROOT / "finetuning.py"), "--output-dir", str(run_dir), *flags]
+    env = dict(os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    started = time.perf_counter()
+    log_path = run_dir / "run.log"
+    with open(log_path, "w") as log:
+        log.write(" ".join(command) + "\n")
+        log.flush()
+        # A session of its own, so a timeout kills the run and its data workers together.
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            rc, timed_out = proc.wait(timeout=max(timeout_s, 1.0)), False
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            rc = proc.returncode
+    row = {"seconds": round(time.perf_counter() - started, 1), "run_dir": str(run_dir)}
+    summary = _read_json(run_dir / "throughput.json")
+    metrics = _read_json(run_dir / "train_metrics.json")
+    tail = log_path.read_text(errors="replace")[-20000:]
+    if timed_out:
+        row["status"] = f"timeout after {timeout_s:.0f} s"
+    elif rc == 0 and summary:
+        row["status"] = "ok"
+    elif any(marker in tail for marker in OOM_MARKERS):
+        row["status"] = "oom"
+    else:
+        lines = [line.strip() for line in tail.splitlines() if line.strip()]
+        error = next((line for line in reversed(lines) if "Error" in line or line.startswith("error:")),
+                     lines[-1] if lines else "no output")
+        row["status"] = f"error: {error[:160]}"
+    for key in ("real_tokens_per_s", "samples_per_s", "padding_fraction", "data_wait_fraction", "peak_memory_gib",
+                "mfu", "tokens_per_sample", "steps_measured", "device"):
+        row[key] = summary.get(key)
+    row["train_loss"] = metrics.get("train_loss")
+    row["global_step"] = metrics.get("global_step")
+    return row
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _common_flags(cfg: ReportConfig) -> list[str]:
+    return ["--no-log-to-wandb", "--no-resume-from-checkpoint", "--eval-steps", "0", "--save-steps", "1000000000",
+            "--random-seed", str(cfg.random_seed), "--dataloader-num-workers", str(cfg.dataloader_num_workers)]
+
+
+def variant_flags(cfg: ReportConfig, variant: str) -> list[str]:
+    mode, data, option = variant.split("/")
+    batch = (2 if cfg.smoke else PLAIN_BATCH[data]) * (2 if option == "batch2x" else 1)
+    compiled = option == "compile"
+    steps = 8 if cfg.smoke else cfg.speed_steps
+    skip = max(1, steps // (3 if compiled else 6))
+    flags = [*_common_flags(cfg), "--model-path", cfg.model_path, "--max-steps", str(steps),
+             "--logging-steps", str(max(1, steps // 6)), "--throughput-skip-steps", str(skip),
+             "--per-device-train-batch-size", str(batch), "--batch-size", str(batch), *DATASETS[data],
+             *OPTIONS[option]]
+    if mode == "lora":
+        flags += ["--use-lora", "--lora-r", str(cfg.lora_r)]
+    else:
+        flags += ["--no-use-lora"]
+    if cfg.smoke:
+        flags += ["--max-side", "6", "--max-seq-len", "1024"]
+        if option == "packing":
+            flags += ["--attn-implementation", "sdpa"]  # flex attention has no CPU backward; the later flag wins
+    return flags
+
+
+# --- parts -----------------------------------------------------------------------------------------
+
+
+def part_env(cfg: ReportConfig, clock: Clock, out: Path) -> tuple[list[dict], dict]:
+    """Versions, the device, and a measured bf16 matmul TFLOP/s (the realistic MFU denominator)."""
+    import platform
+
+    import torch
+
+    env = {"python": platform.python_version(), "torch": torch.__version__}
+    for name in ("transformers", "trl", "peft", "accelerate", "datasets", "liger_kernel", "triton"):
+        try:
+            module = __import__(name)
+            env[name] = getattr(module, "__version__", "installed")
+        except ImportError:
+            env[name] = "missing"
+    cuda = torch.cuda.is_available()
+    env["device"] = torch.cuda.get_device_name(0) if cuda else f"cpu ({os.cpu_count()} cores)"
+    if cuda:
+        env["gpu_memory_gib"] = round(torch.cuda.get_device_properties(0).total_memory / 1024**3, 1)
+        env["cuda"] = torch.version.cuda
+    n, dtype, device = (8192, torch.bfloat16, "cuda") if cuda else (512, torch.float32, "cpu")
+    generator = torch.Generator(device=device).manual_seed(cfg.random_seed)
+    a = torch.randn(n, n, device=device, dtype=dtype, generator=generator)
+    b = torch.randn(n, n, device=device, dtype=dtype, generator=generator)
+    for _ in range(3):
+        a @ b
+    if cuda:
+        torch.cuda.synchronize()
+    repeats, started = 0, time.perf_counter()
+    while time.perf_counter() - started < (2.0 if cuda else 0.5):
+        a @ b
+        repeats += 1
+        if cuda and repeats % 10 == 0:
+            torch.cuda.synchronize()
+    if cuda:
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - started
+    env["matmul_tflops"] = round(2 * n**3 * repeats / seconds / 1e12, 1)
+    env["matmul"] = f"{n}^3 {str(dtype).removeprefix('torch.')}"
+    del a, b
+    if cuda:
+        torch.cuda.empty_cache()
+    rows = [{"part": "env", "name": key, "status": "ok", "value": value} for key, value in env.items()]
+    return rows, env
+
+
+def part_speed(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float, cuda: bool) -> list[dict]:
+    """One short training run per variant; a variant that does not fit the budget becomes a skipped row."""
+    rows = []
+    for variant in cfg.variant_list():
+        mode, data, option = variant.split("/")
+        row = {"part": "speed", "name": variant, "mode": mode, "data": data, "option": option}
+        left = clock.left() - reserve_s
+        cap = 240.0 if option == "compile" else 150.0
+        if option in CUDA_ONLY and not cuda:
+            row["status"] = "skipped: needs CUDA"
+        elif left < 30:
+            row["status"] = "skipped: budget spent"
+        else:
+            row.update(run_training(variant_flags(cfg, variant), out / "speed" / variant.replace("/", "-"),
+                                    min(cap, left)))
+        rows.append(row)
+        print(f"speed {variant}: {row['status']} {row.get('real_tokens_per_s') or ''}", flush=True)
+    # Each option against the plain path of the same mode and data, measured in this same call.
+    plain = {(r["mode"], r["data"]): r.get("real_tokens_per_s") for r in rows if r["option"] == "plain"}
+    for r in rows:
+        base = plain.get((r["mode"], r["data"]))
+        if base and r.get("real_tokens_per_s"):
+            r["vs_plain"] = round(r["real_tokens_per_s"] / base, 2)
+    return rows
+
+
+def learn_flags(cfg: ReportConfig, minutes: float) -> list[str]:
+    flags = [*_common_flags(cfg), "--model-path", cfg.learn_model_path, "--max-steps", "1000000",
+             "--max-minutes", str(minutes), "--lr-scheduler-type", "constant_with_warmup", "--warmup-ratio", "0.0002",
+             "--logging-steps", "25", "--group-by-length-window", "256"]
+    if cfg.smoke:
+        return flags + ["--per-device-train-batch-size", "4", "--batch-size", "4", "--max-side", "6",
+                        "--max-seq-len", "1024", "--logging-steps", "2"]
+    # Solve rate on 32 held-out tasks every 250 steps: the curve in learning.png.
+    return flags + ["--per-device-train-batch-size", "16", "--batch-size", "16", "--max-seq-len", "4096",
+                    "--eval-steps", "250", "--n-solve-rate-tasks", "32"]
+
+
+def part_learn(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float) -> list[dict]:
+    """Train the learn model from scratch for --learn-minutes, then its greedy solve rate on held-out tasks."""
+    minutes = cfg.learn_minutes or (0.1 if cfg.smoke else 1.0 if len(cfg.part_list()) == len(PARTS) else 5.0)
+    run_dir = out / "learn"
+    minutes = min(minutes, max(0.1, (clock.left() - reserve_s - 120) / 60))
+    train = run_training(learn_flags(cfg, minutes), run_dir, timeout_s=minutes * 60 + 150)
+    rows = [{"part": "learn", "name": f"train {cfg.learn_model_path} {minutes:.1f} min", **train}]
+    print(f"learn: {train['status']} step {train.get('global_step')} loss {train.get('train_loss')}", flush=True)
+    if not (run_dir / "final").is_dir():
+        return rows
+    import torch
+
+    from arc25 import models
+    from arc25.evaluation import EvalSettings, evaluate, summarize
+    from arc25.tasksets import load_task_set
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    started = time.perf_counter()
+    tokenizer = models.load_tokenizer(str(run_dir / "final"))
+    model = models.load_model(str(run_dir / "final"), tokenizer, dtype="bfloat16" if device == "cuda" else "float32")
+    model.to(device)
+    n_tasks = 4 if cfg.smoke else cfg.n_eval_tasks
+    overrides = {"max_side": 6} if cfg.smoke else {}
+    tasks = load_task_set("synthetic", n=n_tasks, seed=cfg.random_seed, **overrides)
+    settings = EvalSettings(max_new_tokens=48 if cfg.smoke else 512, max_seq_len=1024 if cfg.smoke else 4608,
+                            batch_size=64 if device == "cuda" else 8, seed=cfg.random_seed)
+    results = evaluate(model, tokenizer, tasks, settings, progress=False)
+    totals = summarize(results)
+    seconds = round(time.perf_counter() - started, 1)
+    (run_dir / "eval_summary.json").write_text(json.dumps(totals, indent=2, default=str))
+    for group, values in _solve_groups(totals):
+        rows.append({"part": "learn", "name": f"solve rate {group}", "status": "ok", "seconds": seconds, **values})
+    del model
+    if device == "cuda":
+        torch.cuda.empty_cache()
+    return rows
+
+
+def _solve_groups(totals: dict):
+    """(group name, figures) for every group in evaluation's summary: all, then per number of draws."""
+    def figures(t: dict) -> dict:
+        return {"tasks": t["n_tasks"], "parsed": t["parse_rate"], "ran": t["run_rate"],
+                "pixel_accuracy": t["pixel_accuracy"], "train_solved": t["n_train_solved"],
+                "train_solve_rate": t["train_solve_rate"]}
+
+    yield "all", figures(totals["all"])
+    for name, value in totals["by_draws"].items():
+        yield f"draws={name}", figures(value)
+
+
+def part_sample(cfg: ReportConfig, clock: Clock, out: Path) -> list[dict]:
+    """Programs/s generated by the speed model and the learnt one, and programs/s through execute_batch."""
+    import itertools
+
+    import torch
+
+    from arc25 import models
+    from arc25.encoders import DEFAULT_ENCODER_SPEC
+    from arc25.evaluation import encode_prompts
+    from arc25.execution import execute_batch
+    from arc25.generation import generate_completions
+    from arc25.tasks import make_mixture, task_stream
+    from arc25.tasksets import load_task_set
+
+    cuda = torch.cuda.is_available()
+    device = "cuda" if cuda else "cpu"
+    rows = []
+    tasks = load_task_set("synthetic", n=8 if cfg.smoke else 64, seed=cfg.random_seed, max_side=6 if cfg.smoke else 10)
+    candidates = [("speed model", cfg.model_path, 16 if cfg.smoke else 128)]
+    learnt = out / "learn" / "final"
+    if learnt.is_dir():
+        candidates.append(("learnt model", str(learnt), 32 if cfg.smoke else 512))
+    for label, path, new_tokens in candidates:
+        row = {"part": "sample", "name": f"generate {label} ({Path(path).name if label == 'learnt model' else path})"}
+        try:
+            tokenizer = models.load_tokenizer(path)
+            model = models.load_model(path, tokenizer, dtype="bfloat16" if cuda else "float32", seed=cfg.random_seed)
+            model.to(device)
+            prompts = encode_prompts(tokenizer, tasks, DEFAULT_ENCODER_SPEC)
+            generate_completions(model, tokenizer, prompts[:2], max_new_tokens=4, temperature=1.0)  # warm-up
+            if cuda:
+                torch.cuda.synchronize()
+            started = time.perf_counter()
+            done = generate_completions(model, tokenizer, prompts, max_new_tokens=new_tokens, temperature=1.0,
+                                        seed=cfg.random_seed, batch_size=len(prompts))
+            if cuda:
+                torch.cuda.synchronize()
+            seconds = time.perf_counter() - started
+            row.update(status="ok", seconds=round(seconds, 2), programs=len(done),
+                       programs_per_s=round(len(done) / seconds, 1),
+                       tokens_per_s=round(sum(c.n_tokens for c in done) / seconds, 1),
+                       batch=len(prompts), max_new_tokens=new_tokens)
+            del model
+            if cuda:
+                torch.cuda.empty_cache()
+        except Exception as err:  # a part's failure is a row
+            row.update(status=f"error: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}")
+        rows.append(row)
+    stream = task_stream(cfg.random_seed, make_mixture("default", max_side=10))
+    programs = list(itertools.islice(stream, 64 if cfg.smoke else 512))
+    row = {"part": "sample", "name": f"execute_batch {len(programs)} programs (sandbox)"}
+    try:
+        execute_batch([t.code for t in programs[:8]], [t.inputs for t in programs[:8]])  # pool start-up
+        started = time.perf_counter()
+        execute_batch([t.code for t in programs], [t.inputs for t in programs])
+        seconds = time.perf_counter() - started
+        row.update(status="ok", seconds=round(seconds, 2), programs=len(programs),
+                   programs_per_s=round(len(programs) / seconds, 1))
+    except Exception as err:  # a part's failure is a row
+        row.update(status=f"error: {type(err).__name__}: {err}"[:200])
+    rows.append(row)
+    return rows
+
+
+# --- report ----------------------------------------------------------------------------------------
+
+
+def _fmt(value, kind: str = "") -> str:
+    if value is None or value == "":
+        return "-"
+    if kind == "pct":
+        return f"{100 * value:.1f}%"
+    if kind == "x":
+        return f"{value:.2f}x"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    return str(value)
+
+
+def _table(header: list[str], lines: list[list[str]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(line) + " |" for line in lines]
+    return "\n".join(out)
+
+
+def write_report(out: Path, cfg: ReportConfig, env: dict, rows: list[dict], seconds: float) -> None:
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    with open(out / "results.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows({k: ("" if row.get(k) is None else row.get(k)) for k in columns} for row in rows)
+    (out / "results.json").write_text(json.dumps({"env": env, "rows": rows, "seconds": seconds}, indent=2, default=str))
+
+    command = "python scripts/gpu_report.py " + " ".join(sys.argv[1:])
+    lines = [f"# arc25 GPU report\n\n`{command}` — {env.get('device', '?')}, {time.strftime('%Y-%m-%d')}, "
+             f"{seconds:.0f} s\n"]
+    if env:
+        lines += ["## Environment\n", _table(["what", "value"], [[k, str(v)] for k, v in env.items()]), ""]
+    speed = [r for r in rows if r["part"] == "speed"]
+    if speed:
+        lines += [f"## Training speed (`{cfg.model_path}`, LoRA r={cfg.lora_r} or full fine-tuning)\n",
+                  _table(["mode", "data", "option", "status", "real tok/s", "vs plain", "samples/s", "padding",
+                          "data wait", "peak GiB", "MFU", "loss"],
+                         [[r["mode"], r["data"], r["option"], r["status"], _fmt(r.get("real_tokens_per_s")),
+                           _fmt(r.get("vs_plain"), "x"), _fmt(r.get("samples_per_s")),
+                           _fmt(r.get("padding_fraction"), "pct"), _fmt(r.get("data_wait_fraction"), "pct"),
+                           _fmt(r.get("peak_memory_gib")), _fmt(r.get("mfu"), "pct"), _fmt(r.get("train_loss"))]
+                          for r in speed]), ""]
+    learn = [r for r in rows if r["part"] == "learn"]
+    if learn:
+        lines += [f"## Learning (`{cfg.learn_model_path}` from scratch on the default mixture, then greedy on "
+                  f"held-out synthetic tasks)\n",
+                  _table(["what", "status", "steps", "loss", "tasks", "parsed", "ran", "pixel acc", "solved"],
+                         [[r["name"], r["status"], _fmt(r.get("global_step")), _fmt(r.get("train_loss")),
+                           _fmt(r.get("tasks")), _fmt(r.get("parsed"), "pct"), _fmt(r.get("ran"), "pct"),
+                           _fmt(r.get("pixel_accuracy"), "pct"), _fmt(r.get("train_solve_rate"), "pct")]
+                          for r in learn]), ""]
+    sample = [r for r in rows if r["part"] == "sample"]
+    if sample:
+        lines += ["## Sampling and execution\n",
+                  _table(["what", "status", "programs/s", "tokens/s", "batch", "new tokens"],
+                         [[r["name"], r["status"], _fmt(r.get("programs_per_s")), _fmt(r.get("tokens_per_s")),
+                           _fmt(r.get("batch")), _fmt(r.get("max_new_tokens"))] for r in sample]), ""]
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    _plot(out, speed, out / "learn" / "log_history.jsonl")
+
+
+def _plot(out: Path, speed: list[dict], history_path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 0.35 * max(len(speed), 2) + 1.2))
+    names = [r["name"] for r in speed]
+    values = [r.get("real_tokens_per_s") or 0 for r in speed]
+    ax.barh(range(len(names)), values, color=["tab:blue" if v else "lightgray" for v in values])
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("real (non-padding) tokens/s")
+    ax.set_title("training speed per option" if speed else "training speed: not run")
+    fig.tight_layout()
+    fig.savefig(out / "speed.png", dpi=100)
+    plt.close(fig)
+
+    history = []
+    if history_path.is_file():
+        history = [json.loads(line) for line in history_path.read_text().splitlines() if line.strip()]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    loss = [(h["step"], h["loss"]) for h in history if "loss" in h and "step" in h]
+    if loss:
+        ax.plot(*zip(*loss), label="train loss", color="tab:blue")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    solve = [(h["step"], h["eval_solve_rate"]) for h in history if "eval_solve_rate" in h]
+    if solve:
+        twin = ax.twinx()
+        twin.plot(*zip(*solve), "o-", color="tab:green", label="solve rate")
+        twin.set_ylabel("greedy solve rate")
+        twin.set_ylim(0, 1)
+    ax.set_title("learning run" if loss else "learning run: no history")
+    fig.tight_layout()
+    fig.savefig(out / "learning.png", dpi=100)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse(ReportConfig, argv, description=__doc__)
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if not cuda and not cfg.smoke:
+        fail("no CUDA GPU is visible: this report measures a GPU; add --smoke to rehearse it on CPU with tiny")
+    if cfg.smoke:
+        cfg.model_path = cfg.learn_model_path = "tiny"
+    out = Path(cfg.output_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        fail(f"--output-dir {cfg.output_dir!r} cannot be created: {err.strerror or err}")
+    clock = Clock(cfg.budget_s)
+    parts = cfg.part_list()
+    env, rows = {}, []
+    # Time kept back for later parts while an earlier one runs.
+    reserve = {"speed": (90 if "learn" in parts else 0) + (60 if "sample" in parts else 0), "learn": 60 if "sample" in parts else 0}
+    if cfg.smoke:
+        reserve = {k: v / 6 for k, v in reserve.items()}
+    try:
+        for part in PARTS:
+            if part not in parts:
+                continue
+            print(f"== {part} ({clock.left():.0f} s left)", flush=True)
+            try:
+                if part == "env":
+                    new, env = part_env(cfg, clock, out)
+                elif part == "speed":
+                    new = part_speed(cfg, clock, out, reserve["speed"], cuda)
+                elif part == "learn":
+                    new = part_learn(cfg, clock, out, reserve["learn"])
+                else:
+                    new = part_sample(cfg, clock, out)
+            except Exception as err:  # a part's failure is a row, never the end of the report
+                new = [{"part": part, "name": part, "status": f"error: {type(err).__name__}: {err}"[:300]}]
+            rows += new
+            write_report(out, cfg, env, rows, cfg.budget_s - clock.left())
+    except KeyboardInterrupt:
+        print("interrupted: writing what was measured", flush=True)
+    write_report(out, cfg, env, rows, cfg.budget_s - clock.left())
+    print((out / "report.md").read_text())
+    print(f"wrote {out}/report.md, results.csv, results.json, speed.png, learning.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""scripts/gpu_report.py: the CPU rehearsal writes every file with rows from every part; bad input is one line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(args, tmp_path, timeout=300):
+    env = {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1",
+           "CUDA_VISIBLE_DEVICES": "", "MPLBACKEND": "Agg", "HOME": str(tmp_path)}
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "gpu_report.py"), *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_smoke_report_has_every_part_and_file(tmp_path):
+    out = tmp_path / "report"
+    proc = _run(["--smoke", "--out", str(out)], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for name in ("report.md", "results.csv", "results.json", "speed.png", "learning.png"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    by_part = {part: [r for r in rows if r["part"] == part] for part in ("env", "speed", "learn", "sample")}
+    assert all(by_part.values()), {k: len(v) for k, v in by_part.items()}
+    # CPU: the plain path trains and is measured; CUDA-only options are rows that say so, not crashes.
+    speed = {r["option"]: r for r in by_part["speed"]}
+    assert speed["plain"]["status"] == "ok" and float(speed["plain"]["real_tokens_per_s"]) > 0
+    assert speed["liger"]["status"] == "skipped: needs CUDA"
+    assert float(speed["group"]["padding_fraction"]) < float(speed["plain"]["padding_fraction"])
+    learn = by_part["learn"]
+    assert learn[0]["status"] == "ok" and int(learn[0]["global_step"]) > 0
+    assert any(r["name"] == "solve rate all" and r["tasks"] == "4" for r in learn)
+    assert all(r["status"] == "ok" and float(r["programs_per_s"]) > 0 for r in by_part["sample"])
+    report = (out / "report.md").read_text()
+    for heading in ("## Environment", "## Training speed", "## Learning", "## Sampling and execution"):
+        assert heading in report
+    env = json.loads((out / "results.json").read_text())["env"]
+    assert env["matmul_tflops"] > 0 and env["device"].startswith("cpu")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--out", "x"], "no CUDA GPU is visible"),
+        (["--smoke", "--parts", "env,warp"], "unknown part(s) warp; choose from env, speed, learn, sample"),
+        (["--smoke", "--variants", "lora/mixture/turbo"], "is not MODE/DATA/OPTION"),
+        (["--smoke", "--budget-s", "0"], "--budget-s must be > 0"),
+    ],
+)
+def test_bad_input_is_one_line(args, message, tmp_path):
+    proc = _run(args, tmp_path, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ") and message in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
