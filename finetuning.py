@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import sys
 import warnings
 from dataclasses import dataclass
 from types import SimpleNamespace

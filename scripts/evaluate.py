@@ -15,7 +15,6 @@ totals), <output-dir>/tasks.jsonl (one task per line: best program, every progra
 from __future__ import annotations
 
 import dataclasses
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal, Optional

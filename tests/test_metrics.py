@@ -6,7 +6,6 @@ from types import SimpleNamespace
 
 import pytest
 
-
 import finetuning
 from arc25 import metrics, models
 from arc25.data import BatchStats

@@ -3,12 +3,10 @@
 import itertools
 import json
 import math
-import sys
 
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import ROOT
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
 import finetuning
