@@ -300,3 +300,23 @@ def test_config_validates_solve_rate_fields():
         finetuning.Config(solve_rate_steps=-1)
     with pytest.raises(ValueError, match="--n-solve-rate-tasks must be >= 1"):
         finetuning.Config(n_solve_rate_tasks=0)
+
+
+def test_cli_builds_a_builtin_base_from_the_seed_its_adapter_records(tmp_path, capsys):
+    """An adapter trained on a builtin (random weights from --random-seed) is evaluated on that same base."""
+    from peft import LoraConfig, get_peft_model
+
+    tok = models.load_tokenizer("tiny")
+    adapted = get_peft_model(models.load_model("tiny", tok, seed=5), LoraConfig(r=2, target_modules=["q_proj"]))
+    adapter = tmp_path / "adapter"
+    adapted.save_pretrained(str(adapter))
+    models.write_training_info(adapter, model_path="tiny", random_seed=5, prompt_style="compact",
+                               grid_encoder=DEFAULT_ENCODER_SPEC)
+    args = evaluate_script.Args(output_dir=str(tmp_path / "out"), adapter_path=str(adapter), n=[1], max_side=5)
+    *_, model, resolved = evaluate_script.prepare(args)
+    assert resolved["model_seed"] == 5
+    expected = adapted.get_base_model().model.embed_tokens.weight
+    assert torch.equal(model.get_base_model().model.embed_tokens.weight, expected)
+    err = _one_line_error(capsys, ["--adapter-path", str(adapter), "--model-seed", "0", "--n", "1",
+                                   "--output-dir", str(tmp_path / "out")])
+    assert "built from seed 5, but seed 0 was given" in err
