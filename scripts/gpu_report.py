@@ -212,6 +212,9 @@ def _common_flags(cfg: ReportConfig) -> list[str]:
 
 def variant_flags(cfg: ReportConfig, variant: str) -> list[str]:
     mode, data, option = variant.split("/")
+    # Every option off first (finetuning.py turns some on by default on CUDA); the variant's own flags come later
+    # and win.
+    plain = ["--group-by-length-window", "0", "--no-use-liger-kernel", "--no-torch-compile", "--no-packing"]
     batch = (2 if cfg.smoke else PLAIN_BATCH[data]) * (2 if option == "batch2x" else 1)
     compiled = option == "compile"
     steps = 8 if cfg.smoke else cfg.speed_steps
@@ -219,7 +222,7 @@ def variant_flags(cfg: ReportConfig, variant: str) -> list[str]:
     flags = [*_common_flags(cfg), "--model-path", cfg.model_path, "--max-steps", str(steps),
              "--logging-steps", str(max(1, steps // 6)), "--throughput-skip-steps", str(skip),
              "--per-device-train-batch-size", str(batch), "--batch-size", str(batch), *DATASETS[data],
-             *OPTIONS[option]]
+             *plain, *OPTIONS[option]]
     if mode == "lora":
         flags += ["--use-lora", "--lora-r", str(cfg.lora_r)]
     else:
