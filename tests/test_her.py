@@ -249,6 +249,25 @@ def test_loop_with_the_real_tuner_trains_on_relabelled_tasks(tiny):
     tuner.reset()
 
 
+def test_bf16_autocast_path_of_sampler_and_tuner_runs_on_cpu(tiny):
+    # The CUDA run takes these paths with bf16 autocast; CPU autocast exercises the same code here.
+    import torch
+
+    tokenizer, model = tiny
+    task = column_task()
+    sampler = ModelSampler(model, tokenizer, encoder_spec=DEFAULT_ENCODER_SPEC, prompt_style="compact",
+                           max_new_tokens=8, max_seq_len=4096, n_low=1, low_temperature=0.1, n_high=3,
+                           high_temperature=0.9, top_p=0.95, batch_size=2, autocast_dtype=torch.bfloat16)
+    assert len(sampler(task, 1, seed=3)) == 4
+    tuner = InMemoryTuner(model, tokenizer, TuningSettings(learning_rate=1e-4, max_seq_len=4096),
+                          encoder_spec=DEFAULT_ENCODER_SPEC, prompt_style="compact", autocast_dtype=torch.bfloat16)
+    fresh, _ = relabel(task.train_inputs, scores_of(task, [program("draw_vertical_line(img, 2, color=3)")]), set())
+    tuner.reset()
+    assert np.isfinite(tuner.train(fresh)["loss"])
+    tuner.reset()
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
 # --- sampling ---------------------------------------------------------------------------------------
 
 
