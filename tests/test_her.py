@@ -315,6 +315,42 @@ def test_family_out_of_range_names_what_is_accepted(spec):
         load_task_set(spec, n=1)
 
 
+def _prepare(tmp_path, **flags):
+    from arc25.her.cli import Config, prepare
+
+    return prepare(Config(task_set="squares:2", n=1, output_dir=str(tmp_path / "out"), log_to_wandb=False, **flags))
+
+
+def test_a_folder_trained_from_scratch_is_fine_tuned_in_full_with_the_builtin_tokenizer(tiny, tmp_path):
+    tokenizer, model = tiny
+    folder = tmp_path / "final"
+    model.save_pretrained(folder)
+    models.write_training_info(folder, model_path="tiny", random_seed=7, prompt_style="compact")
+    run = _prepare(tmp_path, model_path=str(folder))
+    assert run.resolved["use_lora"] is False and run.resolved["trained_from"] == "tiny"
+    assert run.resolved["trainable_parameters"] == run.resolved["total_parameters"]
+    assert run.tokenizer.get_vocab() == tokenizer.get_vocab()
+
+
+def test_lora_on_request_and_continuing_an_adapter(tiny, tmp_path):
+    from peft import LoraConfig, get_peft_model
+
+    run = _prepare(tmp_path, model_path="tiny", use_lora=True, lora_r=4)
+    assert run.resolved["use_lora"] and run.resolved["trainable_parameters"] < run.resolved["total_parameters"]
+    tokenizer, _ = tiny
+    base = models.load_model("tiny", tokenizer, seed=3)
+    adapter = tmp_path / "adapter"
+    get_peft_model(base, LoraConfig(r=2, target_modules=["q_proj"], task_type="CAUSAL_LM")).save_pretrained(adapter)
+    models.write_training_info(adapter, model_path="tiny", random_seed=3, prompt_style="compact")
+    run = _prepare(tmp_path, model_path="tiny", adapter_path=str(adapter))
+    trainable = [n for n, p in run.model.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n and "q_proj" in n for n in trainable)
+    task = column_task()
+    fresh, _ = relabel(task.train_inputs, scores_of(task, [program("draw_vertical_line(img, 2, color=3)")]), set())
+    run.tuner.reset()
+    assert run.tuner.train(fresh)["steps"] == 1
+
+
 # --- the CLI ----------------------------------------------------------------------------------------
 
 SMOKE = ["--task-set", "squares:4", "--n", "1", "--n-low-temperature", "2", "--n-high-temperature", "4",

@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         (out_dir / "benchmark.json").write_text(json.dumps(report, indent=2))
         print(json.dumps(report, indent=2))
         return 0
-    config = dict(dataclasses.asdict(cfg), **run.resolved)
+    config = dict(dataclasses.asdict(cfg), resolved=run.resolved)
     (out_dir / "config.json").write_text(json.dumps(config, indent=2))
     results = out_dir / RESULTS_FILE
     results.unlink(missing_ok=True)
