@@ -325,9 +325,11 @@ def test_a_folder_trained_from_scratch_is_fine_tuned_in_full_with_the_builtin_to
     tokenizer, model = tiny
     folder = tmp_path / "final"
     model.save_pretrained(folder)
-    models.write_training_info(folder, model_path="tiny", random_seed=7, prompt_style="compact")
+    models.write_training_info(folder, model_path="tiny", random_seed=7, prompt_style="compact",
+                               grid_encoder="MinimalGridEncoder()")
     run = _prepare(tmp_path, model_path=str(folder))
     assert run.resolved["use_lora"] is False and run.resolved["trained_from"] == "tiny"
+    assert run.resolved["grid_encoder"] == "MinimalGridEncoder()"  # the model's own, unless --grid-encoder says
     assert run.resolved["trainable_parameters"] == run.resolved["total_parameters"]
     assert run.tokenizer.get_vocab() == tokenizer.get_vocab()
 

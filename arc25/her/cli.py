@@ -79,8 +79,8 @@ class Config(CliConfig):
     device: Optional[str] = None
     """torch device (default: cuda if available, else cpu)."""
     # --- sampling ---
-    grid_encoder: str = "GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder()))"
-    """How grids are written as text, as in training."""
+    grid_encoder: Optional[str] = None
+    """How grids are written as text; default: the one recorded beside the model (arc25_training.json), else training's default."""
     prompt_style: str = "compact"
     """Text around the examples, as in training: compact or describe-dsl."""
     n_low_temperature: int = 8
@@ -97,8 +97,8 @@ class Config(CliConfig):
     """Longest program in tokens."""
     max_seq_len: int = 8192
     """Longest prompt + program (and training example); a task whose prompt does not fit is skipped."""
-    sampling_batch_size: int = 64
-    """Rows decoded together (all share one prefill of the prompt)."""
+    sampling_batch_size: int = 128
+    """Rows decoded together, all sharing one prefill of the prompt (lower it if the KV cache runs out of memory)."""
     # --- running programs ---
     timeout_s: float = 1.0
     """Time limit per program run."""
@@ -151,7 +151,8 @@ class Config(CliConfig):
         from arc25.models import check_model_path
         from arc25.prompting import check_prompt_style
 
-        get_encoder(self.grid_encoder)
+        if self.grid_encoder is not None:
+            get_encoder(self.grid_encoder)
         check_prompt_style(self.prompt_style)
         check_model_path(self.model_path)
         if self.adapter_path is not None and not (Path(self.adapter_path).expanduser() / "adapter_config.json").is_file():
@@ -179,6 +180,7 @@ def prepare(cfg: Config) -> SimpleNamespace:
     import torch
 
     from arc25 import lora, models
+    from arc25.encoders import DEFAULT_ENCODER_SPEC
     from arc25.her.loop import ModelSampler
     from arc25.her.tuning import InMemoryTuner, TuningSettings
     from arc25.tasksets import load_task_set
@@ -198,6 +200,8 @@ def prepare(cfg: Config) -> SimpleNamespace:
     dtype = cfg.torch_dtype if cfg.torch_dtype != "auto" else ("bfloat16" if bf16 and use_lora else "float32")
     autocast_dtype = torch.bfloat16 if bf16 and dtype == "float32" else None
     models.check_prompt_style_matches(cfg.adapter_path or cfg.model_path, cfg.prompt_style)
+    recorded = models.read_training_info(cfg.adapter_path) if cfg.adapter_path else info
+    encoder = cfg.grid_encoder or recorded.get("grid_encoder") or DEFAULT_ENCODER_SPEC
     tokenizer = models.builtin_tokenizer() if origin in models.BUILTIN_MODELS else models.load_tokenizer(cfg.model_path)
     base_seed = cfg.random_seed
     if cfg.adapter_path:
@@ -217,7 +221,7 @@ def prepare(cfg: Config) -> SimpleNamespace:
         ))
     model.to(device)
     sampler = ModelSampler(
-        model, tokenizer, encoder_spec=cfg.grid_encoder, prompt_style=cfg.prompt_style,
+        model, tokenizer, encoder_spec=encoder, prompt_style=cfg.prompt_style,
         max_new_tokens=cfg.max_new_tokens, max_seq_len=cfg.max_seq_len, n_low=cfg.n_low_temperature,
         low_temperature=cfg.low_temperature, n_high=cfg.n_high_temperature, high_temperature=cfg.high_temperature,
         top_p=cfg.top_p, batch_size=cfg.sampling_batch_size, autocast_dtype=autocast_dtype,
@@ -226,11 +230,12 @@ def prepare(cfg: Config) -> SimpleNamespace:
         model, tokenizer, TuningSettings(
             learning_rate=cfg.learning_rate, warmup_steps=cfg.warmup_steps, batch_size=cfg.per_device_train_batch_size,
             max_grad_norm=cfg.max_grad_norm, weight_decay=cfg.weight_decay, max_seq_len=cfg.max_seq_len),
-        encoder_spec=cfg.grid_encoder, prompt_style=cfg.prompt_style, autocast_dtype=autocast_dtype,
+        encoder_spec=encoder, prompt_style=cfg.prompt_style, autocast_dtype=autocast_dtype,
     )
     trainable, total = models.count_parameters(model)
-    resolved = dict(use_lora=use_lora, torch_dtype=dtype, device=str(device), bf16_autocast=autocast_dtype is not None,
-                    trained_from=origin, trainable_parameters=trainable, total_parameters=total, n_tasks=len(tasks),
+    resolved = dict(grid_encoder=encoder, use_lora=use_lora, torch_dtype=dtype, device=str(device),
+                    bf16_autocast=autocast_dtype is not None, trained_from=origin, trainable_parameters=trainable,
+                    total_parameters=total, n_tasks=len(tasks),
                     versions={m.__name__: m.__version__ for m in (torch, __import__("transformers"))})
     return SimpleNamespace(tasks=tasks, out_dir=out_dir, model=model, tokenizer=tokenizer, sampler=sampler,
                            tuner=tuner, resolved=resolved, autocast_dtype=autocast_dtype)
