@@ -374,6 +374,19 @@ def test_cli_end_to_end_writes_results_and_both_pngs(python, tmp_path):
     assert "pred/s" in proc.stdout and "solved 0/1" in proc.stdout
 
 
+def test_cli_runs_a_real_arc_format_task(python, tmp_path):
+    arc = {"train": [{"input": [[1, 1], [1, 1]], "output": [[5, 1], [1, 1]]},
+                     {"input": [[2, 0, 0], [0, 0, 0]], "output": [[5, 0, 0], [0, 0, 0]]}],
+           "test": [{"input": [[3, 3, 3]], "output": [[5, 3, 3]]}]}
+    (tmp_path / "paint.json").write_text(json.dumps(arc))
+    out = tmp_path / "her"
+    flags = [f if f != "squares:4" else f"json:{tmp_path / 'paint.json'}" for f in SMOKE]
+    run_script([python, "scripts/test_time_her.py", *flags, "--max-epochs", "1", "--output-dir", str(out)], timeout=120)
+    lines = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert [(line["record"], line["task_id"]) for line in lines] == [("epoch", "paint"), ("task", "paint")]
+    assert (out / "plots" / "paint_predictions.png").is_file()
+
+
 @pytest.mark.parametrize("flags, message", [
     (["--task-set", "squares:0"], "squares:N needs an integer N from 1 to 225"),
     (["--task-set", "circles:3"], "unknown task set 'circles:3'"),
