@@ -372,6 +372,8 @@ def test_cli_end_to_end_writes_results_and_both_pngs(python, tmp_path):
     for name in ("squares-4-000_scores.png", "squares-4-000_predictions.png"):
         assert (out / "plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "pred/s" in proc.stdout and "solved 0/1" in proc.stdout
+    # --no-log-to-wandb means tensorboard, as in training: one event file with the per-epoch scalars.
+    assert [p.name.startswith("events.out.tfevents") for p in (out / "tensorboard").iterdir()] == [True]
 
 
 def test_cli_runs_a_real_arc_format_task(python, tmp_path):
