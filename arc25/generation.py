@@ -14,7 +14,10 @@ from typing import Callable
 from arc25.prompting import DEFAULT_PROMPT_STYLE, prompt_messages
 from arc25.tasks import derive_seed
 
-__all__ = ["Completion", "benchmark_sampling", "generate_completions", "prompt_text", "sample_completions", "sample_token"]
+__all__ = [
+    "SAMPLING_METHODS", "Completion", "benchmark_sampling", "generate_completions", "prompt_text", "sample_completions",
+    "sample_token",
+]
 
 
 def prompt_text(tokenizer, train_inputs, train_outputs, encoder, prompt_style: str = DEFAULT_PROMPT_STYLE) -> str:
@@ -260,6 +263,25 @@ def sample_completions(
     return results
 
 
+SAMPLING_METHODS = ("generate", "generate-static", "shared-prefill", "continuous-batching")
+
+
+def _continuous_batching(model, tokenizer, prompt: list[int], n: int, max_new_tokens: int) -> list[Completion]:
+    from transformers import GenerationConfig
+
+    config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=_eos_ids(model, tokenizer),
+                              pad_token_id=tokenizer.pad_token_id)
+    was_training = model.training
+    model.eval()
+    try:
+        outputs = model.generate_batch(inputs=[list(prompt)] * n, generation_config=config)
+    finally:
+        if was_training:
+            model.train()
+    eos_ids = set(_eos_ids(model, tokenizer))
+    return [_completion(tokenizer, list(o.generated_tokens), eos_ids) for o in outputs.values()]
+
+
 def benchmark_sampling(
     model, tokenizer, prompt: list[int], n: int, *, max_new_tokens: int, temperature: float = 0.9,
     top_p: float = 0.95, batch_size: int = 64, seed: int = 0, methods: tuple[str, ...] = ("generate", "shared-prefill"),
@@ -267,7 +289,9 @@ def benchmark_sampling(
     """Predictions per second of each sampling method on n replies to one prompt (for scripts, never tests).
 
     generate: generate_completions on the prompt repeated n times (every row re-encodes the prompt);
-    generate-static: the same with a static KV cache; shared-prefill: sample_completions.
+    generate-static: the same with a static KV cache; shared-prefill: sample_completions;
+    continuous-batching: transformers' ``generate_batch`` (paged KV cache, CUDA graphs on a GPU). It decodes
+    greedily, since its sampling would draw from the global RNG: fine for a speed figure, not for the loop.
     """
     import time
 
@@ -286,8 +310,10 @@ def benchmark_sampling(
                 model, tokenizer, [prompt] * n, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
                 seed=seed, batch_size=batch_size, cache_implementation="static" if method == "generate-static" else None,
             )
+        elif method == "continuous-batching":
+            done = _continuous_batching(model, tokenizer, prompt, n, max_new_tokens)
         else:
-            raise ValueError(f"unknown sampling method {method!r}; valid: generate, generate-static, shared-prefill")
+            raise ValueError(f"unknown sampling method {method!r}; valid: {', '.join(SAMPLING_METHODS)}")
         if torch.cuda.is_available():
             torch.cuda.synchronize()
         seconds = time.perf_counter() - started

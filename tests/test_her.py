@@ -376,6 +376,16 @@ def test_cli_end_to_end_writes_results_and_both_pngs(python, tmp_path):
     assert [p.name.startswith("events.out.tfevents") for p in (out / "tensorboard").iterdir()] == [True]
 
 
+def test_cli_benchmark_sampling_writes_predictions_per_second(python, tmp_path):
+    out = tmp_path / "bench"
+    run_script([python, "scripts/test_time_her.py", *SMOKE, "--max-new-tokens", "8", "--benchmark-sampling",
+                "--output-dir", str(out)], timeout=120)
+    report = json.loads((out / "benchmark.json").read_text())
+    assert set(report["methods"]) == {"generate", "shared-prefill"} and report["n"] == 4
+    assert all(m["predictions_per_s"] > 0 for m in report["methods"].values())
+    assert not (out / "results.jsonl").exists()
+
+
 def test_cli_runs_a_real_arc_format_task(python, tmp_path):
     arc = {"train": [{"input": [[1, 1], [1, 1]], "output": [[5, 1], [1, 1]]},
                      {"input": [[2, 0, 0], [0, 0, 0]], "output": [[5, 0, 0], [0, 0, 0]]}],
@@ -394,6 +404,7 @@ def test_cli_runs_a_real_arc_format_task(python, tmp_path):
     (["--task-set", "circles:3"], "unknown task set 'circles:3'"),
     (["--top-p", "0"], "--top-p must be in (0, 1]"),
     (["--n-low-temperature", "0", "--n-high-temperature", "0"], "nothing to sample"),
+    (["--benchmark-methods", "generate,vllm"], "--benchmark-methods: unknown 'vllm'"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(python, tmp_path, flags, message):
     proc = run_script([python, "scripts/test_time_her.py", *flags, "--output-dir", str(tmp_path / "x")],

@@ -33,7 +33,6 @@ from arc25.cli import CliConfig, fail, parse
 __all__ = ["Config", "main", "prepare"]
 
 EXIT_INTERRUPTED = 130
-SAMPLING_METHODS = ("generate", "generate-static", "shared-prefill")
 
 
 @dataclass
@@ -60,7 +59,7 @@ class Config(CliConfig):
     benchmark_sampling: bool = False
     """Only measure sampling speed (predictions/s) on the first task's prompt, write benchmark.json, and exit."""
     benchmark_methods: str = "generate,shared-prefill"
-    """Comma-separated methods for --benchmark-sampling: generate, generate-static, shared-prefill."""
+    """Comma-separated methods for --benchmark-sampling: generate, generate-static, shared-prefill, continuous-batching."""
     # --- model ---
     model_path: str = "tiny"
     """A local Hugging Face model folder (e.g. finetuning.py's <output-dir>/final), or a builtin: tiny, small, qwen2.5-0.5b-shape."""
@@ -144,6 +143,8 @@ class Config(CliConfig):
             raise ValueError("--max-grad-norm and --weight-decay must be >= 0")
         if self.max_seq_len <= self.max_new_tokens:
             raise ValueError(f"--max-seq-len ({self.max_seq_len}) must exceed --max-new-tokens ({self.max_new_tokens})")
+        from arc25.generation import SAMPLING_METHODS
+
         unknown = [m for m in self.methods() if m not in SAMPLING_METHODS]
         if unknown:
             raise ValueError(f"--benchmark-methods: unknown {unknown[0]!r}; valid: {', '.join(SAMPLING_METHODS)}")
