@@ -114,7 +114,8 @@ def _check_sampling(temperature: float, top_p: float, batch_size: int) -> None:
 def _completion(tokenizer, tokens: list[int], eos_ids: set[int]) -> Completion:
     end = next((k for k, t in enumerate(tokens) if t in eos_ids), None)
     kept = tokens if end is None else tokens[:end]
-    return Completion(text=tokenizer.decode(kept, skip_special_tokens=True), n_tokens=len(kept), finished=end is not None)
+    text = tokenizer.decode(kept, skip_special_tokens=True)
+    return Completion(text=text, n_tokens=len(kept), finished=end is not None)
 
 
 def generate_completions(
@@ -303,12 +304,13 @@ def benchmark_sampling(
             torch.cuda.synchronize()
         started = time.perf_counter()
         if method == "shared-prefill":
-            done = sample_completions(model, tokenizer, prompt, n, max_new_tokens=max_new_tokens, temperature=temperature,
-                                      top_p=top_p, seed=seed, batch_size=batch_size)
+            done = sample_completions(model, tokenizer, prompt, n, max_new_tokens=max_new_tokens,
+                                      temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size)
         elif method in ("generate", "generate-static"):
             done = generate_completions(
                 model, tokenizer, [prompt] * n, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
-                seed=seed, batch_size=batch_size, cache_implementation="static" if method == "generate-static" else None,
+                seed=seed, batch_size=batch_size,
+                cache_implementation="static" if method == "generate-static" else None,
             )
         elif method == "continuous-batching":
             done = _continuous_batching(model, tokenizer, prompt, n, max_new_tokens)

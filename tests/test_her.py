@@ -334,12 +334,18 @@ def test_a_folder_trained_from_scratch_is_fine_tuned_in_full_with_the_builtin_to
     assert run.tokenizer.get_vocab() == tokenizer.get_vocab()
 
 
-def test_lora_on_request_and_continuing_an_adapter(tiny, tmp_path):
+def test_lora_for_pretrained_folders_and_continuing_an_adapter(tiny, tmp_path):
     from peft import LoraConfig, get_peft_model
 
-    run = _prepare(tmp_path, model_path="tiny", use_lora=True, lora_r=4)
+    tokenizer, model = tiny
+    # A folder with no arc25_training.json counts as pretrained: a new LoRA adapter, unless --no-use-lora.
+    pretrained = tmp_path / "pretrained"
+    model.save_pretrained(pretrained)
+    tokenizer.save_pretrained(pretrained)
+    run = _prepare(tmp_path, model_path=str(pretrained), lora_r=4)
     assert run.resolved["use_lora"] and run.resolved["trainable_parameters"] < run.resolved["total_parameters"]
-    tokenizer, _ = tiny
+    run = _prepare(tmp_path, model_path=str(pretrained), use_lora=False)
+    assert run.resolved["trainable_parameters"] == run.resolved["total_parameters"]
     base = models.load_model("tiny", tokenizer, seed=3)
     adapter = tmp_path / "adapter"
     get_peft_model(base, LoraConfig(r=2, target_modules=["q_proj"], task_type="CAUSAL_LM")).save_pretrained(adapter)
@@ -426,7 +432,8 @@ def test_cli_ctrl_c_ends_with_the_results_so_far(python, tmp_path):
     out = tmp_path / "her"
     proc = subprocess.Popen(
         [python, "scripts/test_time_her.py", *SMOKE, "--max-epochs", "1000", "--time-budget-s", "600",
-         "--output-dir", str(out)], cwd=ROOT, env=script_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "--output-dir", str(out)],
+        cwd=ROOT, env=script_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     results = out / "results.jsonl"
     deadline = time.monotonic() + 120
     while not (results.is_file() and results.read_text().count("\n") >= 2) and time.monotonic() < deadline:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -59,14 +58,15 @@ class Config(CliConfig):
     benchmark_sampling: bool = False
     """Only measure sampling speed (predictions/s) on the first task's prompt, write benchmark.json, and exit."""
     benchmark_methods: str = "generate,shared-prefill"
-    """Comma-separated methods for --benchmark-sampling: generate, generate-static, shared-prefill, continuous-batching."""
+    """Comma-separated --benchmark-sampling methods: generate, generate-static, shared-prefill, continuous-batching."""
     # --- model ---
     model_path: str = "tiny"
-    """A local Hugging Face model folder (e.g. finetuning.py's <output-dir>/final), or a builtin: tiny, small, qwen2.5-0.5b-shape."""
+    """A local model folder (e.g. finetuning.py's <output-dir>/final), or a builtin: tiny, small, qwen2.5-0.5b-shape."""
     adapter_path: Optional[str] = None
     """A LoRA adapter folder to start from (and keep training) on --model-path."""
-    use_lora: Optional[bool] = None
-    """Train LoRA adapters; default: yes, except for models trained from scratch (tiny, small), trained in full."""
+    use_lora: bool = True
+    """Train LoRA adapters (pretrained folders, qwen2.5-0.5b-shape); tiny/small and folders trained from them by
+    finetuning.py (arc25_training.json) train in full, as in training."""
     lora_r: int = 32
     """LoRA rank of a new adapter."""
     lora_alpha: Optional[int] = None
@@ -79,7 +79,8 @@ class Config(CliConfig):
     """torch device (default: cuda if available, else cpu)."""
     # --- sampling ---
     grid_encoder: Optional[str] = None
-    """How grids are written as text; default: the one recorded beside the model (arc25_training.json), else training's default."""
+    """How grids are written as text; default: the one recorded beside the model (arc25_training.json), else
+    training's default."""
     prompt_style: str = "compact"
     """Text around the examples, as in training: compact or describe-dsl."""
     n_low_temperature: int = 8
@@ -156,8 +157,9 @@ class Config(CliConfig):
             get_encoder(self.grid_encoder)
         check_prompt_style(self.prompt_style)
         check_model_path(self.model_path)
-        if self.adapter_path is not None and not (Path(self.adapter_path).expanduser() / "adapter_config.json").is_file():
-            raise ValueError(f"--adapter-path {self.adapter_path!r} has no adapter_config.json: not a peft adapter folder")
+        adapter = self.adapter_path
+        if adapter is not None and not (Path(adapter).expanduser() / "adapter_config.json").is_file():
+            raise ValueError(f"--adapter-path {adapter!r} has no adapter_config.json: not a peft adapter folder")
 
     def methods(self) -> list[str]:
         return [m.strip() for m in self.benchmark_methods.split(",") if m.strip()]
@@ -197,7 +199,7 @@ def prepare(cfg: Config) -> SimpleNamespace:
     info = {} if models.is_builtin(cfg.model_path) else models.read_training_info(cfg.model_path)
     origin = cfg.model_path if models.is_builtin(cfg.model_path) else info.get("model_path")
     from_scratch = origin in models.TRAINED_FROM_SCRATCH
-    use_lora = bool(cfg.adapter_path) or (cfg.use_lora if cfg.use_lora is not None else not from_scratch)
+    use_lora = bool(cfg.adapter_path) or (cfg.use_lora and not from_scratch)
     dtype = cfg.torch_dtype if cfg.torch_dtype != "auto" else ("bfloat16" if bf16 and use_lora else "float32")
     autocast_dtype = torch.bfloat16 if bf16 and dtype == "float32" else None
     models.check_prompt_style_matches(cfg.adapter_path or cfg.model_path, cfg.prompt_style)
