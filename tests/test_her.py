@@ -209,6 +209,30 @@ def test_a_task_whose_prompt_does_not_fit_is_skipped(tiny):
     assert outcome.epochs == []
 
 
+def test_sampler_halves_its_batch_when_the_gpu_runs_out_of_memory(tiny, monkeypatch):
+    import torch
+
+    from arc25 import generation
+
+    tokenizer, model = tiny
+    calls = []
+    real = generation.sample_completions
+
+    def flaky(*args, batch_size, **kwargs):
+        calls.append(batch_size)
+        if batch_size > 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+        return real(*args, batch_size=batch_size, **kwargs)
+
+    monkeypatch.setattr(generation, "sample_completions", flaky)
+    sampler = ModelSampler(model, tokenizer, encoder_spec=DEFAULT_ENCODER_SPEC, prompt_style="compact",
+                           max_new_tokens=4, max_seq_len=4096, n_low=1, low_temperature=0.1, n_high=5,
+                           high_temperature=0.9, top_p=0.95, batch_size=8)
+    with pytest.warns(UserWarning, match="--sampling-batch-size now 2"):
+        assert len(sampler(column_task(), 1, seed=0)) == 6
+    assert calls == [8, 4, 2, 2] and sampler.batch_size == 2
+
+
 # --- in-memory tuning -------------------------------------------------------------------------------
 
 

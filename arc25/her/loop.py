@@ -7,6 +7,7 @@ drives the same loop in tests as the model does in a run.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
@@ -224,8 +225,20 @@ class ModelSampler:
         replies = []
         with autocast:
             for k, (n, temperature) in enumerate(self.groups):
-                done = sample_completions(self.model, self.tokenizer, prompt, n, max_new_tokens=self.max_new_tokens,
-                                          temperature=temperature, top_p=self.top_p, seed=derive_seed(seed, k),
-                                          batch_size=self.batch_size)
+                while True:
+                    try:
+                        done = sample_completions(
+                            self.model, self.tokenizer, prompt, n, max_new_tokens=self.max_new_tokens,
+                            temperature=temperature, top_p=self.top_p, seed=derive_seed(seed, k),
+                            batch_size=self.batch_size)
+                        break
+                    except torch.cuda.OutOfMemoryError:
+                        # Long prompts (real ARC) can outgrow the KV cache of a full batch: halve it for the
+                        # rest of the run rather than lose the run. Replies then depend on the smaller batch.
+                        if self.batch_size == 1:
+                            raise
+                        self.batch_size = max(1, self.batch_size // 2)
+                        torch.cuda.empty_cache()
+                        warnings.warn(f"out of GPU memory while sampling; --sampling-batch-size now {self.batch_size}")
                 replies += [c.text for c in done]
         return replies
