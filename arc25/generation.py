@@ -1,4 +1,10 @@
-"""Batched sampling from a causal LM: chat-template prompts, left padding, greedy or seeded temperature sampling."""
+"""Batched sampling from a causal LM: chat-template prompts, left padding, greedy or seeded temperature/top-p sampling.
+
+``generate_completions`` completes many prompts once each through ``model.generate``. ``sample_completions``
+draws many replies to ONE prompt: it runs the prompt through the model once and copies its key/value cache to
+every row, so the prompt (most of the tokens, for grids) is never re-encoded per sample, and rows that have
+finished leave the batch instead of decoding padding until the longest is done.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,10 @@ from typing import Callable
 from arc25.prompting import DEFAULT_PROMPT_STYLE, prompt_messages
 from arc25.tasks import derive_seed
 
-__all__ = ["Completion", "generate_completions", "prompt_text"]
+__all__ = [
+    "SAMPLING_METHODS", "Completion", "benchmark_sampling", "generate_completions", "prompt_text", "sample_completions",
+    "sample_token",
+]
 
 
 def prompt_text(tokenizer, train_inputs, train_outputs, encoder, prompt_style: str = DEFAULT_PROMPT_STYLE) -> str:
@@ -26,7 +35,27 @@ class Completion:
     finished: bool
 
 
-def _seeded_sampler(temperature: float, seed: int):
+def sample_token(logits, temperature: float, top_p: float, generator):
+    """Next token per row from [rows, vocab] logits: greedy at temperature 0, else temperature + nucleus (top-p).
+
+    Every draw comes from ``generator``: transformers' own sampling would use the global RNG.
+    """
+    import torch
+
+    if temperature == 0:
+        return logits.argmax(dim=-1)
+    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    if top_p < 1.0:
+        sorted_probs, order = probs.sort(dim=-1, descending=True)
+        # Keep the most likely tokens until their mass reaches top_p; the most likely one always stays.
+        outside = sorted_probs.cumsum(dim=-1) - sorted_probs >= top_p
+        sorted_probs = sorted_probs.masked_fill(outside, 0.0)
+        choice = torch.multinomial(sorted_probs, 1, generator=generator)
+        return order.gather(-1, choice).squeeze(-1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+def _seeded_sampler(temperature: float, seed: int, top_p: float = 1.0):
     """A logits processor that samples the next token itself, from its own torch.Generator.
 
     transformers' sampling draws from the global RNG; doing the draw here and handing greedy decoding a
@@ -42,10 +71,9 @@ def _seeded_sampler(temperature: float, seed: int):
         def __call__(self, input_ids, scores):
             if self.generator is None or self.generator.device != scores.device:
                 self.generator = torch.Generator(device=scores.device).manual_seed(seed)
-            probs = torch.softmax(scores.float() / temperature, dim=-1)
-            choice = torch.multinomial(probs, 1, generator=self.generator)
+            choice = sample_token(scores, temperature, top_p, self.generator)
             one_hot = torch.full_like(scores, float("-inf"))
-            return one_hot.scatter_(1, choice, 0.0)
+            return one_hot.scatter_(1, choice[:, None], 0.0)
 
     return SeededSampler()
 
@@ -61,7 +89,7 @@ def _eos_ids(model, tokenizer) -> list[int]:
     return sorted(i for i in ids if i is not None)
 
 
-def _generation_config(model, tokenizer, max_new_tokens: int):
+def _generation_config(model, tokenizer, max_new_tokens: int, cache_implementation: str | None = None):
     from transformers import GenerationConfig
 
     # Unset knobs are filled from the model's generation_config.json, and chat models ship sampling defaults
@@ -70,8 +98,24 @@ def _generation_config(model, tokenizer, max_new_tokens: int):
     return GenerationConfig(
         max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, temperature=1.0, top_k=50, top_p=1.0,
         repetition_penalty=1.0, no_repeat_ngram_size=0, eos_token_id=_eos_ids(model, tokenizer),
-        pad_token_id=tokenizer.pad_token_id, use_cache=True,
+        pad_token_id=tokenizer.pad_token_id, use_cache=True, cache_implementation=cache_implementation,
     )
+
+
+def _check_sampling(temperature: float, top_p: float, batch_size: int) -> None:
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    if not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+
+
+def _completion(tokenizer, tokens: list[int], eos_ids: set[int]) -> Completion:
+    end = next((k for k, t in enumerate(tokens) if t in eos_ids), None)
+    kept = tokens if end is None else tokens[:end]
+    text = tokenizer.decode(kept, skip_special_tokens=True)
+    return Completion(text=text, n_tokens=len(kept), finished=end is not None)
 
 
 def generate_completions(
@@ -85,6 +129,8 @@ def generate_completions(
     batch_size: int = 16,
     synced_gpus: bool = False,
     progress: Callable[[int], None] | None = None,
+    top_p: float = 1.0,
+    cache_implementation: str | None = None,
 ) -> list[Completion]:
     """Complete each tokenised prompt once (temperature 0 = greedy), in batches; results keep the prompts' order.
 
@@ -94,15 +140,12 @@ def generate_completions(
     import torch
     from transformers import LogitsProcessorList
 
-    if temperature < 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    _check_sampling(temperature, top_p, batch_size)
     pad_id = tokenizer.pad_token_id
     if pad_id is None:
         raise ValueError("the tokenizer has no pad token; batched generation needs one")
     eos_ids = set(_eos_ids(model, tokenizer))
-    gen_config = _generation_config(model, tokenizer, max_new_tokens)
+    gen_config = _generation_config(model, tokenizer, max_new_tokens, cache_implementation)
     device = model.get_input_embeddings().weight.device
     # Longest first: similar lengths share a batch (less padding) and an out-of-memory shows up at once.
     order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
@@ -122,7 +165,7 @@ def generate_completions(
             processors = LogitsProcessorList()
             if temperature > 0:
                 # One seed per batch, so a batch's samples do not depend on how many batches came before.
-                processors.append(_seeded_sampler(temperature, derive_seed(seed, batch_index)))
+                processors.append(_seeded_sampler(temperature, derive_seed(seed, batch_index), top_p))
             with torch.no_grad():
                 output = model.generate(
                     input_ids=input_ids.to(device), attention_mask=attention_mask.to(device),
@@ -130,15 +173,155 @@ def generate_completions(
                 )
             new_tokens = output[:, width:].tolist()
             for r, i in enumerate(rows):
-                tokens = new_tokens[r]
-                end = next((k for k, t in enumerate(tokens) if t in eos_ids), None)
-                kept = tokens if end is None else tokens[:end]
-                results[i] = Completion(
-                    text=tokenizer.decode(kept, skip_special_tokens=True), n_tokens=len(kept), finished=end is not None
-                )
+                results[i] = _completion(tokenizer, new_tokens[r], eos_ids)
             if progress is not None:
                 progress(len(rows))
     finally:
         if was_training:
             model.train()
     return results
+
+
+def _cache_kwarg(model) -> str:
+    """The forward argument that takes the KV cache: ``cache`` from transformers 5.2x, ``past_key_values`` before."""
+    import inspect
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "cache" if "cache" in inspect.signature(type(base).forward).parameters else "past_key_values"
+
+
+def sample_completions(
+    model,
+    tokenizer,
+    prompt: list[int],
+    n: int,
+    *,
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    top_p: float = 1.0,
+    seed: int = 0,
+    batch_size: int = 64,
+    progress: Callable[[int], None] | None = None,
+) -> list[Completion]:
+    """n replies to one tokenised prompt, decoded batch_size rows at a time from one shared prefill.
+
+    Each batch of rows draws from its own generator seeded by (seed, batch index), so the replies depend on
+    the seed and the batch size only, never on what ran before. Temperature 0 gives n greedy (equal) replies.
+    """
+    import copy
+
+    import torch
+
+    _check_sampling(temperature, top_p, batch_size)
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    if not prompt:
+        raise ValueError("the prompt is empty")
+    if n == 0:
+        return []
+    eos_ids = set(_eos_ids(model, tokenizer))
+    device = model.get_input_embeddings().weight.device
+    eos = torch.tensor(sorted(eos_ids), device=device)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else -1
+    results: list[Completion] = []
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            from transformers import DynamicCache
+
+            prefix = DynamicCache(config=model.config)
+            cache_kwarg = _cache_kwarg(model)
+            first_logits = model(input_ids=torch.tensor([prompt], device=device), use_cache=True,
+                                 **{cache_kwarg: prefix}).logits[:, -1, :]
+            for batch_index, start in enumerate(range(0, n, batch_size)):
+                rows = min(batch_size, n - start)
+                generator = torch.Generator(device=device).manual_seed(derive_seed(seed, batch_index))
+                cache = copy.deepcopy(prefix)
+                cache.batch_repeat_interleave(rows)
+                tokens = torch.full((rows, max_new_tokens), pad_id, dtype=torch.long, device=device)
+                alive = torch.arange(rows, device=device)
+                logits = first_logits.expand(rows, -1)
+                for step in range(max_new_tokens):
+                    chosen = sample_token(logits, temperature, top_p, generator)
+                    tokens[alive, step] = chosen
+                    running = ~torch.isin(chosen, eos)
+                    if step == max_new_tokens - 1 or not bool(running.any()):
+                        break
+                    if not bool(running.all()):
+                        # Finished rows leave the cache: later steps cost only what is still being written.
+                        keep = running.nonzero().squeeze(1)
+                        cache.batch_select_indices(keep)
+                        alive, chosen = alive[keep], chosen[keep]
+                    logits = model(input_ids=chosen[:, None], use_cache=True, **{cache_kwarg: cache}).logits[:, -1, :]
+                del cache
+                results += [_completion(tokenizer, row, eos_ids) for row in tokens.tolist()]
+                if progress is not None:
+                    progress(rows)
+    finally:
+        if was_training:
+            model.train()
+    return results
+
+
+SAMPLING_METHODS = ("generate", "generate-static", "shared-prefill", "continuous-batching")
+
+
+def _continuous_batching(model, tokenizer, prompt: list[int], n: int, max_new_tokens: int) -> list[Completion]:
+    from transformers import GenerationConfig
+
+    config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=_eos_ids(model, tokenizer),
+                              pad_token_id=tokenizer.pad_token_id)
+    was_training = model.training
+    model.eval()
+    try:
+        outputs = model.generate_batch(inputs=[list(prompt)] * n, generation_config=config)
+    finally:
+        if was_training:
+            model.train()
+    eos_ids = set(_eos_ids(model, tokenizer))
+    return [_completion(tokenizer, list(o.generated_tokens), eos_ids) for o in outputs.values()]
+
+
+def benchmark_sampling(
+    model, tokenizer, prompt: list[int], n: int, *, max_new_tokens: int, temperature: float = 0.9,
+    top_p: float = 0.95, batch_size: int = 64, seed: int = 0, methods: tuple[str, ...] = ("generate", "shared-prefill"),
+) -> dict[str, dict]:
+    """Predictions per second of each sampling method on n replies to one prompt (for scripts, never tests).
+
+    generate: generate_completions on the prompt repeated n times (every row re-encodes the prompt);
+    generate-static: the same with a static KV cache; shared-prefill: sample_completions;
+    continuous-batching: transformers' ``generate_batch`` (paged KV cache, CUDA graphs on a GPU). It decodes
+    greedily, since its sampling would draw from the global RNG: fine for a speed figure, not for the loop.
+    """
+    import time
+
+    import torch
+
+    figures = {}
+    for method in methods:
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        started = time.perf_counter()
+        if method == "shared-prefill":
+            done = sample_completions(model, tokenizer, prompt, n, max_new_tokens=max_new_tokens,
+                                      temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size)
+        elif method in ("generate", "generate-static"):
+            done = generate_completions(
+                model, tokenizer, [prompt] * n, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
+                seed=seed, batch_size=batch_size,
+                cache_implementation="static" if method == "generate-static" else None,
+            )
+        elif method == "continuous-batching":
+            done = _continuous_batching(model, tokenizer, prompt, n, max_new_tokens)
+        else:
+            raise ValueError(f"unknown sampling method {method!r}; valid: {', '.join(SAMPLING_METHODS)}")
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - started
+        figures[method] = {
+            "seconds": round(seconds, 3), "predictions_per_s": round(n / seconds, 2),
+            "new_tokens_per_s": round(sum(c.n_tokens for c in done) / seconds, 1),
+            "mean_new_tokens": round(sum(c.n_tokens for c in done) / max(n, 1), 1),
+        }
+    return figures

