@@ -11,16 +11,15 @@ import pytest
 
 from conftest import ROOT, run_script, script_env
 
-sys.path.insert(0, str(ROOT))
-from arc25 import models  # noqa: E402
-from arc25.evaluation import encode_prompts, score_tasks  # noqa: E402
-from arc25.encoders import DEFAULT_ENCODER_SPEC  # noqa: E402
-from arc25.generation import generate_completions, sample_completions  # noqa: E402
-from arc25.her.loop import LoopSettings, ModelSampler, run_task  # noqa: E402
-from arc25.her.relabel import outputs_key, prune_dead_lines, relabel, removable_spans  # noqa: E402
-from arc25.her.tuning import InMemoryTuner, TuningSettings  # noqa: E402
-from arc25.scoring import score_programs  # noqa: E402
-from arc25.tasksets import FAMILY_LIMITS, EvalTask, load_task_set  # noqa: E402
+from arc25 import models
+from arc25.encoders import DEFAULT_ENCODER_SPEC
+from arc25.evaluation import encode_prompts, score_tasks
+from arc25.generation import generate_completions, sample_completions
+from arc25.her.loop import LoopSettings, ModelSampler, run_task
+from arc25.her.relabel import outputs_key, prune_dead_lines, relabel, removable_spans
+from arc25.her.tuning import InMemoryTuner, TuningSettings
+from arc25.scoring import score_programs
+from arc25.tasksets import FAMILY_LIMITS, EvalTask, load_task_set
 
 BG = 0
 
