@@ -466,7 +466,8 @@ def write_report(out: Path, cfg: ReportConfig, env: dict, rows: list[dict], seco
     (out / "results.json").write_text(json.dumps({"env": env, "rows": rows, "seconds": seconds}, indent=2, default=str))
 
     command = "python scripts/gpu_report.py " + " ".join(sys.argv[1:])
-    lines = [f"# arc25 GPU report\n\n`{command}` — {env.get('device', '?')}, {time.strftime('%Y-%m-%d')}, "
+    device = env.get("device") or next((r["device"] for r in rows if r.get("device")), None) or _device_name()
+    lines = [f"# arc25 GPU report\n\n`{command}` — {device}, {time.strftime('%Y-%m-%d')}, "
              f"{seconds:.0f} s\n"]
     if env:
         lines += ["## Environment\n", _table(["what", "value"], [[k, str(v)] for k, v in env.items()]), ""]
@@ -497,6 +498,12 @@ def write_report(out: Path, cfg: ReportConfig, env: dict, rows: list[dict], seco
                            _fmt(r.get("batch")), _fmt(r.get("max_new_tokens"))] for r in sample]), ""]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     _plot(out, speed, out / "learn" / "log_history.jsonl")
+
+
+def _device_name() -> str:
+    import torch
+
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
 
 
 def _plot(out: Path, speed: list[dict], history_path: Path) -> None:
