@@ -29,7 +29,9 @@ import resource
 import signal
 import sys
 
-LAYERS = ("network", "filesystem", "user", "processes", "seccomp", "limits")
+# The layers a caller may switch off (to measure them); the resource limits are always on.
+OS_LAYERS = ("network", "filesystem", "user", "processes", "seccomp")
+LAYERS = (*OS_LAYERS, "limits")
 NOBODY = 65534
 
 _CLONE_NEWNS = 0x00020000
@@ -110,23 +112,23 @@ def _write(path: str, text: str) -> None:
         handle.write(text)
 
 
-def _enter_namespaces(libc, is_root: bool) -> tuple[bool, str]:
-    """New network and mount namespaces (plus a user namespace when not root); returns (in user ns, error)."""
-    error = ""
-    attempts = ([_CLONE_NEWNET | _CLONE_NEWNS] if is_root else []) + [_CLONE_NEWUSER | _CLONE_NEWNET | _CLONE_NEWNS]
-    for flags in attempts:
+def _enter_namespaces(libc, flags: int, is_root: bool) -> bool:
+    """Unshare ``flags`` (adding a user namespace when not root, or when root lacks the right); True if in one."""
+    attempts = ([flags] if is_root else []) + [flags | _CLONE_NEWUSER]
+    error: OSError | None = None
+    for attempt in attempts:
         uid, gid = os.getuid(), os.getgid()
         try:
-            _check(libc.unshare(flags))
+            _check(libc.unshare(attempt))
         except OSError as exc:
-            error = _reason(exc)
+            error = exc
             continue
-        if flags & _CLONE_NEWUSER:
+        if attempt & _CLONE_NEWUSER:
             _write("/proc/self/setgroups", "deny")
             _write("/proc/self/uid_map", f"0 {uid} 1")
             _write("/proc/self/gid_map", f"0 {gid} 1")
-        return bool(flags & _CLONE_NEWUSER), ""
-    raise OSError(error or "unshare failed")
+        return bool(attempt & _CLONE_NEWUSER)
+    raise error
 
 
 def _seccomp_program(arch: int, numbers: list[int]) -> bytes:
@@ -190,61 +192,70 @@ def _set_limits(memory_limit_mb: int, vm: int | None) -> str:
     return f"on ({detail})"
 
 
-def confine(root_dir: str, memory_limit_mb: int, parent_pid: int) -> dict[str, str]:
-    """Put the calling (single-threaded, set-up) worker under every layer it can get; returns the report."""
-    report = dict.fromkeys(LAYERS, "off: not set up")
+def confine(root_dir: str, memory_limit_mb: int, parent_pid: int, wanted=OS_LAYERS) -> dict[str, str]:
+    """Put the calling (single-threaded, set-up) worker under every ``wanted`` layer it can get; returns the report."""
+    report = {name: "off: not asked for" for name in OS_LAYERS}
     vm = _vm_bytes()
     if not sys.platform.startswith("linux"):
-        for name in LAYERS[:-1]:
+        for name in wanted:
             report[name] = f"off: needs Linux (this is {sys.platform})"
         report["limits"] = _set_limits(memory_limit_mb, vm)
         return report
     libc = _libc()
     is_root = os.geteuid() == 0
     uid = os.getuid()
-    try:
-        in_userns = _enter_namespaces(libc, is_root)[0]
-        namespaces = "user, network and mount namespaces" if in_userns else "network and mount namespaces"
-        report["network"] = "on (own network namespace: loopback only, down)"
-    except OSError as exc:
-        in_userns, namespaces = False, ""
-        report["network"] = f"off: cannot create a network namespace ({_reason(exc)})"
-    try:
-        if namespaces:
-            _check(libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None))
-            flags = _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
-            _check(libc.mount(b"arc25-sandbox", root_dir.encode(), b"tmpfs", flags, b"size=4k,mode=0555"))
-            how = "root is an empty read-only tmpfs in its own mount namespace"
-        elif is_root:
-            how = "chroot to an empty root-owned directory (no mount namespace)"
-        else:
-            raise OSError("needs root or a user namespace")
-        os.chroot(root_dir)
-        os.chdir("/")
-        report["filesystem"] = f"on ({how})"
-    except OSError as exc:
-        report["filesystem"] = f"off: cannot change root ({_reason(exc)})"
-    try:
-        if is_root and not in_userns:
-            os.setgroups([])
-            os.setresgid(NOBODY, NOBODY, NOBODY)
-            os.setresuid(NOBODY, NOBODY, NOBODY)
-            report["user"] = f"on (uid {NOBODY}, no groups, no capabilities)"
-        elif in_userns:
-            _drop_capabilities(libc)
-            report["user"] = f"on (the caller's uid {uid} alone in a user namespace, no capabilities)"
-        else:
-            report["user"] = f"off: runs as the caller's uid {uid} (no user namespace, not root)"
-    except OSError as exc:
-        report["user"] = f"off: cannot drop privileges ({_reason(exc)})"
-    try:
-        resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
-        if _fork_refused():
-            report["processes"] = "on (RLIMIT_NPROC 0: fork fails)"
-        else:
-            report["processes"] = "off: fork still works (the worker's uid is privileged)"
-    except (OSError, ValueError) as exc:
-        report["processes"] = f"off: {_reason(exc)}"
+    flags = (_CLONE_NEWNET if "network" in wanted else 0) | (_CLONE_NEWNS if "filesystem" in wanted else 0)
+    in_userns, mount_ns = False, False
+    if flags:
+        try:
+            in_userns = _enter_namespaces(libc, flags, is_root)
+            mount_ns = bool(flags & _CLONE_NEWNS)
+            if "network" in wanted:
+                report["network"] = "on (own network namespace: loopback only, down)"
+        except OSError as exc:
+            if "network" in wanted:
+                report["network"] = f"off: cannot create a network namespace ({_reason(exc)})"
+    if "filesystem" in wanted:
+        try:
+            if mount_ns:
+                _check(libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None))
+                ro = _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
+                _check(libc.mount(b"arc25-sandbox", root_dir.encode(), b"tmpfs", ro, b"size=4k,mode=0555"))
+                how = "root is an empty read-only tmpfs in its own mount namespace"
+            elif is_root:
+                how = "chroot to an empty root-owned directory (no mount namespace)"
+            else:
+                raise OSError("needs root or a user namespace")
+            os.chroot(root_dir)
+            os.chdir("/")
+            report["filesystem"] = f"on ({how})"
+        except OSError as exc:
+            report["filesystem"] = f"off: cannot change root ({_reason(exc)})"
+    if "user" in wanted:
+        try:
+            if in_userns:
+                _drop_capabilities(libc)
+                if uid == 0:
+                    raise OSError("still uid 0 outside its user namespace (root without the right to change uid)")
+                report["user"] = f"on (the caller's uid {uid} alone in a user namespace, no capabilities)"
+            elif is_root:
+                os.setgroups([])
+                os.setresgid(NOBODY, NOBODY, NOBODY)
+                os.setresuid(NOBODY, NOBODY, NOBODY)
+                report["user"] = f"on (uid {NOBODY}, no groups, no capabilities)"
+            else:
+                report["user"] = f"off: runs as the caller's uid {uid} (no user namespace, not root)"
+        except OSError as exc:
+            report["user"] = f"off: cannot drop privileges ({_reason(exc)})"
+    if "processes" in wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+            if _fork_refused():
+                report["processes"] = "on (RLIMIT_NPROC 0: fork fails)"
+            else:
+                report["processes"] = "off: fork still works (the worker's uid is privileged)"
+        except (OSError, ValueError) as exc:
+            report["processes"] = f"off: {_reason(exc)}"
     try:
         report["limits"] = _set_limits(memory_limit_mb, vm)
         # Set after the credential change, which clears it; then make sure the parent is still there.
@@ -254,8 +265,9 @@ def confine(root_dir: str, memory_limit_mb: int, parent_pid: int) -> dict[str, s
         _check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
     except (OSError, ValueError) as exc:
         report["limits"] = f"off: {_reason(exc)}"
-    try:
-        report["seccomp"] = _install_seccomp(libc)
-    except OSError as exc:
-        report["seccomp"] = f"off: {_reason(exc)}"
+    if "seccomp" in wanted:
+        try:
+            report["seccomp"] = _install_seccomp(libc)
+        except OSError as exc:
+            report["seccomp"] = f"off: {_reason(exc)}"
     return report

@@ -38,7 +38,7 @@ from arc25.sandbox.errors import (
     one_line,
 )
 from arc25.sandbox.grids import MAX_COLOR, MAX_SIDE, as_input_grid, is_grid_like
-from arc25.sandbox.confinement import LAYERS, Isolation
+from arc25.sandbox.confinement import LAYERS, OS_LAYERS, Isolation
 from arc25.sandbox.policy import MAX_SOURCE_CHARS
 
 DEFAULT_MEMORY_LIMIT_MB = 1024
@@ -148,12 +148,23 @@ class Sandbox:
     Use it as a context manager (or call ``close``) to keep workers alive
     across many ``execute`` / ``execute_batch`` calls. Workers start lazily,
     up to ``n_workers`` (default ``os.cpu_count()``). Calls are serialised by
-    a lock, so a Sandbox may be shared between threads.
+    a lock, so a Sandbox may be shared between threads. ``layers`` picks the OS
+    isolation layers to set up (all by default; fewer only to measure them).
     """
 
-    def __init__(self, n_workers: int | None = None, *, memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB) -> None:
+    def __init__(
+        self,
+        n_workers: int | None = None,
+        *,
+        memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB,
+        layers: tuple[str, ...] = OS_LAYERS,
+    ) -> None:
         if n_workers is not None and (not isinstance(n_workers, int) or n_workers < 1):
             raise ValueError(f"n_workers must be a positive int or None, got {n_workers!r}")
+        unknown = [name for name in layers if name not in OS_LAYERS]
+        if isinstance(layers, str) or unknown:
+            raise ValueError(f"layers must be a tuple of {', '.join(OS_LAYERS)}; got {layers!r}")
+        self.layers = tuple(layers)
         self.n_workers = n_workers or os.cpu_count() or 1
         self.memory_limit_mb = int(memory_limit_mb)
         self._workers: list[_Worker] = []
@@ -278,7 +289,7 @@ class Sandbox:
         try:
             process = subprocess.Popen(
                 [sys.executable, "-I", "-c", _BOOT, json.dumps(path), str(cmd_r), str(reply_w),
-                 str(self.memory_limit_mb), self._root_dir[0], str(os.getpid())],
+                 str(self.memory_limit_mb), self._root_dir[0], str(os.getpid()), ",".join(self.layers)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 pass_fds=(cmd_r, reply_w),
@@ -361,7 +372,7 @@ class Sandbox:
         report = _parse_layers(layers)
         if self._isolation is None:
             self._isolation = report
-            if report.missing and not _warned:
+            if any(name in self.layers for name in report.missing) and not _warned:
                 _warned = True
                 warnings.warn(report.summary(), RuntimeWarning, stacklevel=5)
 

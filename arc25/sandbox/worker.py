@@ -73,6 +73,8 @@ class _Timeout(BaseException):
 
 class _State:
     alarm_armed = False
+    # Set by the alarm itself: a program that catches the timeout (or fails while handling it) still timed out.
+    timed_out = False
 
 
 @functools.lru_cache(maxsize=512)
@@ -119,7 +121,8 @@ def run_job(code: str, grids: list[np.ndarray], timeout_s: float) -> tuple[dict,
     cpu_soft = int(used.ru_utime + used.ru_stime + timeout_s) + 2
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     resource.setrlimit(resource.RLIMIT_CPU, (min(cpu_soft, hard) if hard >= 0 else cpu_soft, hard))
-    result, timed_out = None, False
+    result = None
+    _State.timed_out = False
     try:
         try:
             _State.alarm_armed = True
@@ -130,12 +133,12 @@ def run_job(code: str, grids: list[np.ndarray], timeout_s: float) -> tuple[dict,
             signal.setitimer(signal.ITIMER_REAL, 0, 0)
             _State.alarm_armed = False
     except _Timeout:
-        timed_out = True
+        pass
     except MemoryError:
         result = ("err", "ExecutionMemoryError", "program ran out of memory")
     except BaseException as exc:  # noqa: BLE001
         result = ("err", "ExecutionRuntimeError", describe(exc))
-    if timed_out:
+    if _State.timed_out:
         result = ("err", "ExecutionTimeout", f"program exceeded the {timeout_s:g} s time limit")
     elif result is None:
         result = ("err", "ExecutionRuntimeError", "program produced no result")
@@ -149,10 +152,11 @@ def run_job(code: str, grids: list[np.ndarray], timeout_s: float) -> tuple[dict,
 
 def _on_alarm(signum, frame) -> None:
     if _State.alarm_armed:
+        _State.timed_out = True
         raise _Timeout()
 
 
-def set_up(memory_limit_mb: int, root_dir: str, parent_pid: int) -> dict[str, str]:
+def set_up(memory_limit_mb: int, root_dir: str, parent_pid: int, layers: tuple[str, ...]) -> dict[str, str]:
     """Trusted start-up, then confinement; returns the isolation report."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -172,14 +176,14 @@ def set_up(memory_limit_mb: int, root_dir: str, parent_pid: int) -> dict[str, st
     header, _, _ = run_job(_WARMUP_PROGRAM, [grid], 10.0)
     if not header.get("ok"):
         raise RuntimeError(f"warm-up program failed: {header}")
-    layers = confine(root_dir, memory_limit_mb, parent_pid)
+    report = confine(root_dir, memory_limit_mb, parent_pid, layers)
     _prepare.cache_clear()
     gc.collect()
     gc.freeze()  # start-up objects move to the permanent generation: per-program gc.collect() stays cheap
     header, _, _ = run_job(_WARMUP_PROGRAM, [grid], 10.0)
     if not header.get("ok"):
         raise RuntimeError(f"warm-up program failed once confined: {header}")
-    return layers
+    return report
 
 
 def serve(cmd_fd: int, reply_fd: int) -> None:
@@ -205,11 +209,11 @@ def serve(cmd_fd: int, reply_fd: int) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """``argv``: command fd, reply fd, memory limit in MB, empty root directory, parent pid."""
-    cmd_fd, reply_fd, memory_limit_mb, root_dir, parent_pid = argv
+    """``argv``: command fd, reply fd, memory limit in MB, empty root directory, parent pid, OS layers (comma-separated)."""
+    cmd_fd, reply_fd, memory_limit_mb, root_dir, parent_pid, wanted = argv
     cmd_fd, reply_fd = int(cmd_fd), int(reply_fd)
     try:
-        layers = set_up(int(memory_limit_mb), root_dir, int(parent_pid))
+        layers = set_up(int(memory_limit_mb), root_dir, int(parent_pid), tuple(filter(None, wanted.split(","))))
     except BaseException as exc:  # noqa: BLE001 - report whatever stopped start-up, then go
         try:
             wire.write_all(reply_fd, wire.pack({"fatal": describe(exc)}))
