@@ -27,7 +27,7 @@ Which layer stops what, outermost first:
    unprivileged user (``nobody`` as root, else a user namespace), no new processes
    (RLIMIT_NPROC 0), a seccomp filter refusing sockets, fork/exec, signals to other processes,
    ``open``, namespace, mount and credential calls; and resource limits (address space, CPU
-   seconds, no file growth, no core dumps, a parent-death signal, no new privileges).
+   seconds, no file growth, no core dumps, no new privileges).
 3. A static check of the program's syntax (``policy``): a whitelist of modules (numpy, the DSL,
    math, itertools, collections, functools, copy, typing) and of their names, no dunder names or
    attributes except the dunder methods of the program's own classes, attribute assignment only on

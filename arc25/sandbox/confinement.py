@@ -15,8 +15,10 @@ Layers, in the order they are set up:
 * seccomp: a BPF filter that refuses (EPERM) the system calls a grid program never needs:
   sockets, fork/clone/exec, signals to other processes, open, namespaces, mounts, credential
   changes, ptrace, keyrings, bpf, io_uring and the like;
-* limits: address space, no core dumps, no file growth, few descriptors; the parent-death signal
-  and no-new-privileges (always, where Linux).
+* limits: address space, no core dumps, no file growth, few descriptors and no new privileges
+  (always). No parent-death signal: Linux sends it when the *thread* that started the worker
+  exits, which would kill the pools of callers that run batches from short-lived threads; an
+  orphaned worker still ends, at EOF on its command pipe or at its CPU limit.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import dataclasses
 import os
 import platform
 import resource
-import signal
 import sys
 
 # The layers a caller may switch off (to measure them); the resource limits are always on.
@@ -39,7 +40,7 @@ _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWNET = 0x40000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REC, _MS_PRIVATE = 0x4000, 1 << 18
-_PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP = 1, 38, 22
+_PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP = 38, 22
 _SECCOMP_MODE_FILTER = 2
 _MAX_OPEN_FILES = 32
 
@@ -192,7 +193,7 @@ def _set_limits(memory_limit_mb: int, vm: int | None) -> str:
     return f"on ({detail})"
 
 
-def confine(root_dir: str, memory_limit_mb: int, parent_pid: int, wanted=OS_LAYERS) -> dict[str, str]:
+def confine(root_dir: str, memory_limit_mb: int, wanted=OS_LAYERS) -> dict[str, str]:
     """Put the calling (single-threaded, set-up) worker under every ``wanted`` layer it can get; returns the report."""
     report = {name: "off: not asked for" for name in OS_LAYERS}
     vm = _vm_bytes()
@@ -258,10 +259,6 @@ def confine(root_dir: str, memory_limit_mb: int, parent_pid: int, wanted=OS_LAYE
             report["processes"] = f"off: {_reason(exc)}"
     try:
         report["limits"] = _set_limits(memory_limit_mb, vm)
-        # Set after the credential change, which clears it; then make sure the parent is still there.
-        _check(libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0))
-        if os.getppid() != parent_pid:
-            os._exit(0)
         _check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
     except (OSError, ValueError) as exc:
         report["limits"] = f"off: {_reason(exc)}"

@@ -289,7 +289,7 @@ class Sandbox:
         try:
             process = subprocess.Popen(
                 [sys.executable, "-I", "-c", _BOOT, json.dumps(path), str(cmd_r), str(reply_w),
-                 str(self.memory_limit_mb), self._root_dir[0], str(os.getpid()), ",".join(self.layers)],
+                 str(self.memory_limit_mb), self._root_dir[0], ",".join(self.layers)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 pass_fds=(cmd_r, reply_w),
@@ -467,7 +467,7 @@ class Sandbox:
                     worker.pending.extend(chunk)
                     worker.deadline = time.monotonic() + timeout_s + grace
                     if not self._flush(worker):
-                        settle(worker, "eof")
+                        self._retire(worker, queue, kill=True)  # it died idle: nothing to blame
 
                 now = time.monotonic()
                 deadlines = [w.deadline for w in self._workers if w.ready and w.pending]
@@ -478,7 +478,7 @@ class Sandbox:
                     if worker not in self._workers:
                         continue
                     if events & selectors.EVENT_WRITE and not self._flush(worker):
-                        settle(worker, "eof")
+                        self._retire(worker, queue, kill=True)  # it died before reading its jobs
                         continue
                     if not events & selectors.EVENT_READ:
                         continue

@@ -156,7 +156,7 @@ def _on_alarm(signum, frame) -> None:
         raise _Timeout()
 
 
-def set_up(memory_limit_mb: int, root_dir: str, parent_pid: int, layers: tuple[str, ...]) -> dict[str, str]:
+def set_up(memory_limit_mb: int, root_dir: str, layers: tuple[str, ...]) -> dict[str, str]:
     """Trusted start-up, then confinement; returns the isolation report."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -176,7 +176,7 @@ def set_up(memory_limit_mb: int, root_dir: str, parent_pid: int, layers: tuple[s
     header, _, _ = run_job(_WARMUP_PROGRAM, [grid], 10.0)
     if not header.get("ok"):
         raise RuntimeError(f"warm-up program failed: {header}")
-    report = confine(root_dir, memory_limit_mb, parent_pid, layers)
+    report = confine(root_dir, memory_limit_mb, layers)
     _prepare.cache_clear()
     gc.collect()
     gc.freeze()  # start-up objects move to the permanent generation: per-program gc.collect() stays cheap
@@ -209,11 +209,11 @@ def serve(cmd_fd: int, reply_fd: int) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """``argv``: command fd, reply fd, memory limit in MB, empty root directory, parent pid, OS layers (comma-separated)."""
-    cmd_fd, reply_fd, memory_limit_mb, root_dir, parent_pid, wanted = argv
+    """``argv``: command fd, reply fd, memory limit in MB, empty root directory, OS layers (comma-separated)."""
+    cmd_fd, reply_fd, memory_limit_mb, root_dir, wanted = argv
     cmd_fd, reply_fd = int(cmd_fd), int(reply_fd)
     try:
-        layers = set_up(int(memory_limit_mb), root_dir, int(parent_pid), tuple(filter(None, wanted.split(","))))
+        layers = set_up(int(memory_limit_mb), root_dir, tuple(filter(None, wanted.split(","))))
     except BaseException as exc:  # noqa: BLE001 - report whatever stopped start-up, then go
         try:
             wire.write_all(reply_fd, wire.pack({"fatal": describe(exc)}))
