@@ -189,21 +189,45 @@ def _method_attribute_stores(tree: ast.Module) -> tuple[set[int], list[tuple[ast
     return allowed, guarded
 
 
-def _check_tree(tree: ast.Module) -> list[tuple[ast.FunctionDef, str]]:
-    """Walk the whole tree (iteratively: deep nesting cannot blow the stack); returns the methods to guard."""
+_GUARDED_OPERATORS = (ast.Pow, ast.LShift)
+# Fields that never hold a node worth visiting (names, flags, contexts, operators, and import aliases,
+# which their statement checks): skipping them keeps the walk, the check's main cost, short.
+_SKIPPED_FIELDS = frozenset(
+    "ctx op ops id attr name arg kind type_comment module level conversion is_async names asname kwd_attrs rest".split()
+)
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        fields = () if kind is ast.Constant else tuple(f for f in kind._fields if f not in _SKIPPED_FIELDS)
+        _CHILD_FIELDS[kind] = fields
+    return fields
+
+
+def _check_attribute_on_name(node: ast.Attribute, aliases: dict) -> None:
+    module = aliases.get(node.value.id) if isinstance(node.value, ast.Name) else None
+    if module is not None and node.attr not in ALLOWED_MODULES[module]:
+        raise _refuse(f"{module}.{node.attr}", node)
+    if node.attr in _NUMPY_ONLY_ATTRIBUTES and module != "numpy":
+        # ndarray.resize(..., refcheck=False) frees memory that views still point to.
+        raise _refuse(f"method {node.attr!r} (use np.{node.attr})", node)
+
+
+def _check_tree(tree: ast.Module) -> tuple[list[tuple[ast.FunctionDef, str]], bool]:
+    """One iterative walk (deep nesting cannot blow the stack); returns (methods to guard, uses ** or <<)."""
     aliases = {"np": "numpy", "numpy": "numpy"}
-    methods = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name not in _IMPORTABLE:
-                    raise _refuse(f"import of {alias.name!r}", node)
-                aliases[alias.asname or alias.name] = alias.name
-        elif isinstance(node, ast.ClassDef):
-            methods.update(id(item) for item in node.body if isinstance(item, ast.FunctionDef))
-    store_ok, guarded = _method_attribute_stores(tree)
+    attributes: list[ast.Attribute] = []  # checked once every import (and so every alias) is known
+    stores: list[ast.Attribute] = []
+    methods: set[int] = set()
+    has_class = arithmetic = False
     n_nodes = 0
-    for node in ast.walk(tree):
+    pending: list[ast.AST] = [tree]
+    while pending:
+        node = pending.pop()
+        if node is None:  # a gap in a node list: ``{**d}`` keys, keyword-only defaults
+            continue
         n_nodes += 1
         if n_nodes > MAX_AST_NODES:
             raise ForbiddenCode(f"program has more than {MAX_AST_NODES} syntax nodes")
@@ -211,48 +235,65 @@ def _check_tree(tree: ast.Module) -> list[tuple[ast.FunctionDef, str]]:
         if kind in _FORBIDDEN_NODES:
             raise _refuse(_FORBIDDEN_NODES[kind], node)
         if kind is ast.Name:
-            _check_name(node.id, node, load=isinstance(node.ctx, ast.Load))
+            _check_name(node.id, node, load=type(node.ctx) is ast.Load)
         elif kind is ast.Attribute:
-            if not isinstance(node.ctx, ast.Load) and id(node) not in store_ok:
-                raise _refuse("attribute assignment or deletion (except on self in a method)", node)
+            if type(node.ctx) is not ast.Load:
+                stores.append(node)
             if node.attr == "format" and _is_safe_format_string(node.value):
-                continue  # "literal {}".format(...): fields are checked, so no attribute traversal
-            _check_attribute(node.attr, node)
-            module = aliases.get(node.value.id) if isinstance(node.value, ast.Name) else None
-            if module is not None and node.attr not in ALLOWED_MODULES[module]:
-                raise _refuse(f"{module}.{node.attr}", node)
-            if node.attr in _NUMPY_ONLY_ATTRIBUTES and module != "numpy":
-                # ndarray.resize(..., refcheck=False) frees memory that views still point to.
-                raise _refuse(f"method {node.attr!r} (use np.{node.attr})", node)
+                pass  # "literal {}".format(...): fields are checked, so no attribute traversal
+            else:
+                _check_attribute(node.attr, node)
+                attributes.append(node)
+        elif kind is ast.BinOp or kind is ast.AugAssign:
+            arithmetic = arithmetic or isinstance(node.op, _GUARDED_OPERATORS)
         elif kind is ast.Import:
             for alias in node.names:
+                if alias.name not in _IMPORTABLE:
+                    raise _refuse(f"import of {alias.name!r}", node)
                 _check_name(alias.asname, node)
+                aliases[alias.asname or alias.name] = alias.name
         elif kind is ast.ImportFrom:
             _check_import_from(node)
         elif kind is ast.FunctionDef:
             if not (id(node) in methods and node.name in ALLOWED_DUNDER_METHODS):
                 _check_name(node.name, node)
         elif kind is ast.ClassDef:
+            has_class = True
             _check_name(node.name, node)
             if node.keywords:
                 raise _refuse("class keywords (metaclass=...)", node)
+            methods.update(id(item) for item in node.body if type(item) is ast.FunctionDef)
         elif kind is ast.arg:
             _check_name(node.arg, node)
         elif kind is ast.keyword:
             _check_name(node.arg, node)
         elif kind is ast.ExceptHandler:
             _check_name(node.name, node)
-        elif kind in (ast.Global, ast.Nonlocal):
+        elif kind is ast.Global or kind is ast.Nonlocal:
             for name in node.names:
                 _check_name(name, node)
-        elif kind in (ast.MatchAs, ast.MatchStar):
+        elif kind is ast.MatchAs or kind is ast.MatchStar:
             _check_name(node.name, node)
         elif kind is ast.MatchMapping:
             _check_name(node.rest, node)
         elif kind is ast.MatchClass:
             for attr in node.kwd_attrs:
                 _check_attribute(attr, node)
-    return guarded
+        for field in _child_fields(kind):
+            value = getattr(node, field, None)
+            if type(value) is list:
+                pending += value
+            elif value is not None:
+                pending.append(value)
+    for node in attributes:
+        _check_attribute_on_name(node, aliases)
+    guarded: list[tuple[ast.FunctionDef, str]] = []
+    if stores:
+        store_ok, guarded = _method_attribute_stores(tree) if has_class else (set(), [])
+        for node in stores:
+            if id(node) not in store_ok:
+                raise _refuse("attribute assignment or deletion (except on self in a method)", node)
+    return guarded, arithmetic
 
 
 def _is_safe_format_string(node: ast.expr) -> bool:
@@ -323,7 +364,7 @@ def _as_load(target: ast.expr) -> ast.expr:
     raise _refuse("this augmented assignment target", target)
 
 
-def _parse_and_check(code: str) -> tuple[ast.Module, list[tuple[ast.FunctionDef, str]]]:
+def _parse_and_check(code: str) -> tuple[ast.Module, list[tuple[ast.FunctionDef, str]], bool]:
     if not isinstance(code, str):
         raise InvalidProgram(f"program source must be a str, got {type(code).__name__}")
     if len(code) > MAX_SOURCE_CHARS:
@@ -334,7 +375,7 @@ def _parse_and_check(code: str) -> tuple[ast.Module, list[tuple[ast.FunctionDef,
         raise InvalidProgram(one_line(f"not valid Python: {exc.msg} (line {exc.lineno})")) from None
     except (ValueError, RecursionError, MemoryError) as exc:
         raise InvalidProgram(one_line(f"cannot parse program: {describe(exc)}")) from None
-    return tree, _check_tree(tree)
+    return (tree, *_check_tree(tree))
 
 
 def check_program(code: str) -> None:
@@ -344,14 +385,17 @@ def check_program(code: str) -> None:
 
 def compile_untrusted(code: str):
     """Check ``code`` and compile it with its run-time guards; raises ``InvalidProgram`` or ``ForbiddenCode``."""
-    tree, guarded = _parse_and_check(code)
+    tree, guarded, arithmetic = _parse_and_check(code)
     try:
         for method, self_name in guarded:
             check = ast.Expr(
                 ast.Call(func=ast.Name(id="__arc_own__", ctx=ast.Load()), args=[ast.Name(id=self_name, ctx=ast.Load())], keywords=[])
             )
             method.body.insert(0, ast.copy_location(check, method.body[0]))
-        tree = ast.fix_missing_locations(_GuardArithmetic().visit(tree))
+        if arithmetic:  # most programs have no ** or <<, and the rewrite visits every node
+            tree = _GuardArithmetic().visit(tree)
+        if guarded or arithmetic:
+            ast.fix_missing_locations(tree)
         return compile(tree, PROGRAM_FILENAME, "exec", dont_inherit=True)
     except ExecutionError:
         raise

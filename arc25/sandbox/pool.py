@@ -44,6 +44,7 @@ from arc25.sandbox.policy import MAX_SOURCE_CHARS
 DEFAULT_MEMORY_LIMIT_MB = 1024
 _STARTUP_TIMEOUT_S = 60.0
 _MAX_CHUNK = 16
+_REFILL_AT = 2
 _MAX_STARTUP_FAILURES = 3
 _READ_BYTES = 1 << 16
 # The worker's interpreter gets nothing of the caller's environment but single-threaded maths
@@ -450,11 +451,13 @@ class Sandbox:
                 wanted = min(limit, len(queue) + sum(1 for w in self._workers if w.pending))
                 while len(self._workers) < wanted:
                     self._spawn()
-                idle = [w for w in self._workers if w.ready and not w.pending]
-                for worker in idle:
+                # A worker gets its next chunk while it still runs the last few jobs of this one, so it
+                # never waits for the parent; the chunks stay small enough to share out the tail.
+                hungry = [w for w in self._workers if w.ready and len(w.pending) <= _REFILL_AT and not w.outbox]
+                for worker in hungry:
                     if not queue:
                         break
-                    size = max(1, min(_MAX_CHUNK, len(queue) // (4 * len(idle))))
+                    size = max(1, min(_MAX_CHUNK, len(queue) // (4 * len(self._workers))))
                     chunk = [queue.popleft() for _ in range(min(size, len(queue)))]
                     used_sets = sorted({set_of_job[j] for j in chunk})
                     local = {s: i for i, s in enumerate(used_sets)}
@@ -464,8 +467,9 @@ class Sandbox:
                         "jobs": [[j, programs[j], local[set_of_job[j]]] for j in chunk],
                     }
                     worker.outbox = memoryview(wire.pack(header, b"".join(sets[s][1] for s in used_sets)))
+                    if not worker.pending:  # a busy worker's deadline is that of the job it is running
+                        worker.deadline = time.monotonic() + timeout_s + grace
                     worker.pending.extend(chunk)
-                    worker.deadline = time.monotonic() + timeout_s + grace
                     if not self._flush(worker):
                         self._retire(worker, queue, kill=True)  # it died idle: nothing to blame
 

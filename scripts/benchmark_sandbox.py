@@ -1,0 +1,154 @@
+"""Sandbox throughput as JSON: generated programs x grids through the pool, cold and warm, beside in-process exec.
+
+    python scripts/benchmark_sandbox.py                      # 512 and 4096 programs x 4 grids, 2 workers
+    python scripts/benchmark_sandbox.py --sizes 512 --output-dir runs/bench
+
+Prints one JSON object: programs/s of plain in-process exec on one core (the trusted path with a
+cold compile cache), of a cold pool (start-up included) and of a warm pool on different programs of
+the same kind, the pool's start-up time, and the same for each OS isolation layer switched off.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import platform
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tyro
+
+
+@dataclass
+class Config:
+    """Options of the sandbox benchmark."""
+
+    sizes: tuple[int, ...] = (512, 4096)
+    """batch sizes (programs per batch) to measure"""
+    n_grids: int = 4
+    """input grids every program runs on"""
+    min_side: int = 10
+    """smallest side of an input grid (sides are drawn uniformly from --min-side to --max-side)"""
+    max_side: int = 30
+    """largest side of an input grid (ARC grids go up to 30)"""
+    n_workers: int = 2
+    """sandbox worker processes (the machine has 2 cores)"""
+    layer_programs: int = 512
+    """programs per measurement when comparing isolation layers"""
+    timeout_s: float = 1.0
+    """time limit per program"""
+    random_seed: int = 0
+    """seeds the generated programs and the input grids"""
+    output_dir: str | None = None
+    """if set, also write benchmark_sandbox.json there"""
+
+    def __post_init__(self) -> None:
+        if not self.sizes or any(size < 1 for size in self.sizes):
+            raise ValueError(f"--sizes must be positive integers, got {self.sizes}")
+        for name in ("n_grids", "n_workers", "layer_programs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if not 1 <= self.min_side <= self.max_side <= 30:
+            raise ValueError(f"need 1 <= --min-side <= --max-side <= 30, got {self.min_side} and {self.max_side}")
+        if not self.timeout_s > 0:
+            raise ValueError(f"--timeout-s must be positive, got {self.timeout_s}")
+
+
+def generated_programs(n: int, seed: int) -> list[str]:
+    from arc25.tasks import task_stream
+
+    return [task.code for task in itertools.islice(task_stream(seed), n)]
+
+
+def in_process_rate(programs: list[str], grids: list[np.ndarray]) -> float:
+    from arc25 import trusted
+    from arc25.sandbox import ExecutionError
+
+    trusted._compile.cache_clear()  # compile every program, as the sandbox does
+    start = time.perf_counter()
+    for code in programs:
+        try:
+            trusted.execute_trusted(code, grids)
+        except ExecutionError:
+            pass
+    return len(programs) / (time.perf_counter() - start)
+
+
+def pool_rates(cold: list[str], warm: list[str], grids, cfg: Config, layers) -> dict:
+    """Cold: a new pool runs ``cold`` (start-up included); warm: the same pool then runs ``warm``."""
+    from arc25.sandbox import Sandbox
+
+    start = time.perf_counter()
+    with Sandbox(cfg.n_workers, layers=layers) as pool:
+        pool.execute_batch(cold, grids, timeout_s=cfg.timeout_s)
+        cold_s = time.perf_counter() - start
+        start = time.perf_counter()
+        results = pool.execute_batch(warm, grids, timeout_s=cfg.timeout_s)
+        warm_s = time.perf_counter() - start
+        report = pool.isolation()
+    with Sandbox(cfg.n_workers, layers=layers) as pool:
+        start = time.perf_counter()
+        pool.execute_batch(["def task(img):\n    return img\n"] * cfg.n_workers, grids, timeout_s=cfg.timeout_s)
+        ready_s = time.perf_counter() - start
+    return {
+        "cold_per_s": round(len(cold) / cold_s, 1),
+        "warm_per_s": round(len(warm) / warm_s, 1),
+        "pool_ready_s": round(ready_s, 3),
+        "ok": sum(isinstance(result, list) for result in results),
+        "isolation": report.summary(),
+    }
+
+
+def main(cfg: Config) -> dict:
+    from arc25.sandbox.confinement import OS_LAYERS
+
+    rng = np.random.default_rng(cfg.random_seed)
+    sides = rng.integers(cfg.min_side, cfg.max_side + 1, size=(cfg.n_grids, 2))
+    grids = [rng.integers(0, 10, size=(int(rows), int(cols))) for rows, cols in sides]
+    largest = max(max(cfg.sizes), cfg.layer_programs)
+    pool_programs = generated_programs(2 * largest, cfg.random_seed)
+    random.Random(cfg.random_seed).shuffle(pool_programs)
+    out = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": sys.platform,
+                    "uid": os.geteuid() if hasattr(os, "geteuid") else None},
+        "n_grids": cfg.n_grids,
+        "grid_shapes": [list(grid.shape) for grid in grids],
+        "n_workers": cfg.n_workers,
+        "sizes": {},
+        "layers_off": {},
+    }
+    for size in cfg.sizes:
+        cold, warm = pool_programs[:size], pool_programs[largest : largest + size]
+        inprocess = in_process_rate(warm, grids)
+        rates = pool_rates(cold, warm, grids, cfg, OS_LAYERS)
+        out["isolation"] = rates.pop("isolation")
+        out["sizes"][str(size)] = {
+            "inprocess_one_core_per_s": round(inprocess, 1),
+            **rates,
+            "warm_vs_inprocess": round(rates["warm_per_s"] / inprocess, 2),
+        }
+    n = cfg.layer_programs
+    cold, warm = pool_programs[:n], pool_programs[largest : largest + n]
+    inprocess = in_process_rate(warm, grids)
+    for label, layers in [("none", OS_LAYERS)] + [(name, tuple(x for x in OS_LAYERS if x != name)) for name in OS_LAYERS] + [("all", ())]:
+        rates = pool_rates(cold, warm, grids, cfg, layers)
+        rates.pop("isolation")
+        out["layers_off"][label] = {**rates, "warm_vs_inprocess": round(rates["warm_per_s"] / inprocess, 2)}
+    out["layers_off_inprocess_one_core_per_s"] = round(inprocess, 1)
+    return out
+
+
+if __name__ == "__main__":
+    config = tyro.cli(Config, description=__doc__)
+    result = main(config)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if config.output_dir:
+        path = Path(config.output_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "benchmark_sandbox.json").write_text(text + "\n")
