@@ -193,7 +193,7 @@ _GUARDED_OPERATORS = (ast.Pow, ast.LShift)
 # Fields that never hold a node worth visiting (names, flags, contexts, operators, and import aliases,
 # which their statement checks): skipping them keeps the walk, the check's main cost, short.
 _SKIPPED_FIELDS = frozenset(
-    "ctx op ops id attr name arg kind type_comment module level conversion is_async names asname kwd_attrs rest".split()
+    "ctx op ops id attr name arg kind type_comment module level conversion is_async names asname kwd_attrs rest simple".split()
 )
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
@@ -226,7 +226,7 @@ def _check_tree(tree: ast.Module) -> tuple[list[tuple[ast.FunctionDef, str]], bo
     pending: list[ast.AST] = [tree]
     while pending:
         node = pending.pop()
-        if node is None:  # a gap in a node list: ``{**d}`` keys, keyword-only defaults
+        if not isinstance(node, ast.AST):  # None in a node list (``{**d}`` keys), a flag such as AnnAssign.simple
             continue
         n_nodes += 1
         if n_nodes > MAX_AST_NODES:
@@ -283,7 +283,7 @@ def _check_tree(tree: ast.Module) -> tuple[list[tuple[ast.FunctionDef, str]], bo
             value = getattr(node, field, None)
             if type(value) is list:
                 pending += value
-            elif value is not None:
+            else:
                 pending.append(value)
     for node in attributes:
         _check_attribute_on_name(node, aliases)
