@@ -242,26 +242,30 @@ def test_sandbox_works_from_c_stdin_and_a_repl(tmp_path, how):
     assert "[array([[1, 0]," in proc.stdout
 
 
-def test_forked_child_gets_its_own_pool():
+def test_forked_child_gets_its_own_pool(tmp_path):
     """A DataLoader worker forked from a process that already has a pool: both keep working."""
-    from arc25.sandbox import execute
+    script = tmp_path / "forks.py"
+    script.write_text(textwrap.dedent(
+        """
+        import os
+        import numpy as np
+        from arc25.sandbox import execute
 
-    code = "def task(img):\n    return np.fliplr(img)\n"
-    grid = np.arange(6).reshape(2, 3) % 10
-    np.testing.assert_array_equal(execute(code, [grid])[0], np.fliplr(grid))
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: a fresh default pool, then report and leave without running pytest's teardown
-        try:
-            os.write(write_fd, json.dumps(execute(code, [grid])[0].tolist()).encode())
-        finally:
+        code = "def task(img):\\n    return np.fliplr(img)\\n"
+        grid = np.arange(6).reshape(2, 3) % 10
+        before = execute(code, [grid])[0].tolist()
+        pid = os.fork()
+        if pid == 0:
+            print("child", execute(code, [grid])[0].tolist(), flush=True)
             os._exit(0)
-    os.close(write_fd)
-    with os.fdopen(read_fd, "rb") as pipe:
-        child = json.loads(pipe.read() or b"null")
-    os.waitpid(pid, 0)
-    assert child == np.fliplr(grid).tolist()
-    np.testing.assert_array_equal(execute(code, [grid])[0], np.fliplr(grid))
+        os.waitpid(pid, 0)
+        print("parent", before, execute(code, [grid])[0].tolist())
+        """
+    ))
+    proc = _run_python([str(script)], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    flipped = np.fliplr(np.arange(6).reshape(2, 3) % 10).tolist()
+    assert proc.stdout.splitlines() == [f"child {flipped}", f"parent {flipped} {flipped}"]
 
 
 def test_the_guard_is_not_needed_in_a_script_that_spawns_threads(tmp_path):

@@ -27,8 +27,12 @@ import ctypes
 import dataclasses
 import os
 import platform
-import resource
 import sys
+
+try:
+    import resource
+except ImportError:  # not POSIX: the trusted path still imports this package; workers cannot start there
+    resource = None
 
 # The layers a caller may switch off (to measure them); the resource limits are always on.
 OS_LAYERS = ("network", "filesystem", "user", "processes", "seccomp")
@@ -200,7 +204,10 @@ def confine(root_dir: str, memory_limit_mb: int, wanted=OS_LAYERS) -> dict[str, 
     if not sys.platform.startswith("linux"):
         for name in wanted:
             report[name] = f"off: needs Linux (this is {sys.platform})"
-        report["limits"] = _set_limits(memory_limit_mb, vm)
+        try:
+            report["limits"] = _set_limits(memory_limit_mb, vm)
+        except (OSError, ValueError) as exc:
+            report["limits"] = f"off: {_reason(exc)}"
         return report
     libc = _libc()
     is_root = os.geteuid() == 0

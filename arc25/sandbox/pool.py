@@ -160,6 +160,8 @@ class Sandbox:
         memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB,
         layers: tuple[str, ...] = OS_LAYERS,
     ) -> None:
+        if os.name != "posix":
+            raise RuntimeError(f"the sandbox needs a POSIX system (Linux for OS isolation); this is {sys.platform}")
         if n_workers is not None and (not isinstance(n_workers, int) or n_workers < 1):
             raise ValueError(f"n_workers must be a positive int or None, got {n_workers!r}")
         unknown = [name for name in layers if name not in OS_LAYERS]
