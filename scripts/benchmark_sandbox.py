@@ -115,6 +115,7 @@ def main(cfg: Config) -> dict:
     random.Random(cfg.random_seed).shuffle(pool_programs)
     out = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": sys.platform,
+                    "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
                     "uid": os.geteuid() if hasattr(os, "geteuid") else None},
         "n_grids": cfg.n_grids,
         "grid_shapes": [list(grid.shape) for grid in grids],
