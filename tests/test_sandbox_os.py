@@ -198,9 +198,11 @@ def test_isolation_report_names_every_layer():
         assert report.missing == (), report.summary()  # CI and the GPU machine run as root: everything is on
 
 
-def test_unknown_layer_is_a_clear_error():
-    with pytest.raises(ValueError, match="layers must be a tuple of network, filesystem"):
+def test_bad_pool_settings_are_clear_errors():
+    with pytest.raises(ValueError, match="layers must be a tuple of network, filesystem.*'firewall'"):
         Sandbox(layers=("network", "firewall"))
+    with pytest.raises(ValueError, match="n_workers must be a positive int or None, got 0"):
+        Sandbox(n_workers=0)
 
 
 # --------------------------------------------------------------------------- callers of every shape
