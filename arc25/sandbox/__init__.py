@@ -33,9 +33,9 @@ Which layer stops what, outermost first:
    attributes except the dunder methods of the program's own classes, attribute assignment only on
    ``self`` in those methods, no reflective builtins, no attributes that lead to files, memory,
    frames or code objects.
-4. A restricted runtime (``runtime``): fresh builtins, read-only module proxies and a class
-   registry per program; ``**`` and ``<<`` on ints guarded against huge results; ``print``
-   swallowed; an in-worker alarm that turns an overrun into ``ExecutionTimeout``.
+4. A restricted runtime (``runtime``): fresh builtins and a class registry per program, read-only
+   module proxies holding only the whitelisted names; ``**`` and ``<<`` on ints guarded against
+   huge results; ``print`` swallowed; an in-worker alarm that turns an overrun into ``ExecutionTimeout``.
 
 Layers 3-4 keep programs from reaching the worker's internals (and from tampering with the next
 program in the same worker); layer 2 confines a worker that got there anyway. Layer 2 replaced the

@@ -1,8 +1,8 @@
 """The restricted runtime an untrusted program runs in: its builtins, module proxies and guards.
 
-Every program gets a fresh namespace: a new builtins dict, new read-only proxies of the modules it
-may import and a new registry of the classes it defines, so nothing one program rebinds or
-creates is seen by the next.
+Every program gets a fresh namespace, a new builtins dict and a new registry of the classes it
+defines, so nothing one program rebinds or creates is seen by the next; the modules it may import
+are read-only proxies that hold only the whitelisted names.
 """
 
 from __future__ import annotations
@@ -180,9 +180,14 @@ def _class_guards():
     return build_class, own_instance
 
 
+# One set of proxies serves every program: the static check keeps programs from setting attributes
+# or reaching ``__dict__``, and a program that got past it could change the real modules anyway.
+_PROXIES = {module: ReadOnlyModule(module, exports) for module, exports in _MODULE_EXPORTS.items()}
+
+
 def untrusted_namespace() -> dict:
     """A fresh namespace for one program run."""
-    proxies = {module: ReadOnlyModule(module, exports) for module, exports in _MODULE_EXPORTS.items()}
+    proxies = _PROXIES
 
     def restricted_import(name, globals=None, locals=None, fromlist=(), level=0):
         """Program imports resolve to this run's proxies (the static check allowed only those).
