@@ -179,7 +179,7 @@ def set_up(memory_limit_mb: int, root_dir: str, layers: tuple[str, ...]) -> dict
     report = confine(root_dir, memory_limit_mb, layers)
     _prepare.cache_clear()
     gc.collect()
-    gc.freeze()  # start-up objects move to the permanent generation: per-program gc.collect() stays cheap
+    gc.freeze()  # start-up objects move to the permanent generation, out of every later collection
     header, _, _ = run_job(_WARMUP_PROGRAM, [grid], 10.0)
     if not header.get("ok"):
         raise RuntimeError(f"warm-up program failed once confined: {header}")
