@@ -5,7 +5,10 @@
 
 Prints one JSON object: programs/s of plain in-process exec on one core (the trusted path with a
 cold compile cache), of a cold pool (start-up included) and of a warm pool on different programs of
-the same kind, the pool's start-up time, and the same for each OS isolation layer switched off.
+the same kind, the pool's start-up time, and the same for each OS isolation layer switched off
+("layers_off": "none" is every layer on, "all" is none). Wall-clock rates depend on what else the
+machine runs; the CPU figures (parent and workers, per program) do not, and "warm_vs_inprocess_by_cpu"
+is the ratio the pool reaches when its cores are idle.
 """
 
 from __future__ import annotations
@@ -65,18 +68,31 @@ def generated_programs(n: int, seed: int) -> list[str]:
     return [task.code for task in itertools.islice(task_stream(seed), n)]
 
 
-def in_process_rate(programs: list[str], grids: list[np.ndarray]) -> float:
+def in_process_rate(programs: list[str], grids: list[np.ndarray]) -> tuple[float, float]:
+    """(programs/s, CPU microseconds per program) of the trusted path, with a cold compile cache."""
     from arc25 import trusted
     from arc25.sandbox import ExecutionError
 
     trusted._compile.cache_clear()  # compile every program, as the sandbox does
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for code in programs:
         try:
             trusted.execute_trusted(code, grids)
         except ExecutionError:
             pass
-    return len(programs) / (time.perf_counter() - start)
+    return len(programs) / (time.perf_counter() - start), (time.process_time() - cpu) / len(programs) * 1e6
+
+
+def workers_cpu_s(pids: list[int]) -> float:
+    """CPU seconds the given processes have used so far (0 for one that is gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def pool_rates(cold: list[str], warm: list[str], grids, cfg: Config, layers) -> dict:
@@ -87,9 +103,11 @@ def pool_rates(cold: list[str], warm: list[str], grids, cfg: Config, layers) -> 
     with Sandbox(cfg.n_workers, layers=layers) as pool:
         pool.execute_batch(cold, grids, timeout_s=cfg.timeout_s)
         cold_s = time.perf_counter() - start
-        start = time.perf_counter()
+        pids = pool.worker_pids()
+        start, cpu, workers_cpu = time.perf_counter(), time.process_time(), workers_cpu_s(pids)
         results = pool.execute_batch(warm, grids, timeout_s=cfg.timeout_s)
         warm_s = time.perf_counter() - start
+        cpu_us = (time.process_time() - cpu + workers_cpu_s(pids) - workers_cpu) / len(warm) * 1e6
         report = pool.isolation()
     with Sandbox(cfg.n_workers, layers=layers) as pool:
         start = time.perf_counter()
@@ -98,6 +116,7 @@ def pool_rates(cold: list[str], warm: list[str], grids, cfg: Config, layers) -> 
     return {
         "cold_per_s": round(len(cold) / cold_s, 1),
         "warm_per_s": round(len(warm) / warm_s, 1),
+        "warm_cpu_us_per_program": round(cpu_us, 1),  # parent and workers together: independent of other load
         "pool_ready_s": round(ready_s, 3),
         "ok": sum(isinstance(result, list) for result in results),
         "isolation": report.summary(),
@@ -125,22 +144,31 @@ def main(cfg: Config) -> dict:
     }
     for size in cfg.sizes:
         cold, warm = pool_programs[:size], pool_programs[largest : largest + size]
-        inprocess = in_process_rate(warm, grids)
+        inprocess, inprocess_cpu_us = in_process_rate(warm, grids)
         rates = pool_rates(cold, warm, grids, cfg, OS_LAYERS)
         out["isolation"] = rates.pop("isolation")
         out["sizes"][str(size)] = {
             "inprocess_one_core_per_s": round(inprocess, 1),
+            "inprocess_cpu_us_per_program": round(inprocess_cpu_us, 1),
             **rates,
             "warm_vs_inprocess": round(rates["warm_per_s"] / inprocess, 2),
+            # What the warm pool would do on idle cores: n_workers cores' worth of CPU per program.
+            "warm_vs_inprocess_by_cpu": round(cfg.n_workers * inprocess_cpu_us / rates["warm_cpu_us_per_program"], 2),
         }
     n = cfg.layer_programs
     cold, warm = pool_programs[:n], pool_programs[largest : largest + n]
-    inprocess = in_process_rate(warm, grids)
-    for label, layers in [("none", OS_LAYERS)] + [(name, tuple(x for x in OS_LAYERS if x != name)) for name in OS_LAYERS] + [("all", ())]:
+    inprocess, inprocess_cpu_us = in_process_rate(warm, grids)
+    configurations = [("none", OS_LAYERS)] + [(name, tuple(x for x in OS_LAYERS if x != name)) for name in OS_LAYERS]
+    for label, layers in configurations + [("all", ())]:
         rates = pool_rates(cold, warm, grids, cfg, layers)
         rates.pop("isolation")
-        out["layers_off"][label] = {**rates, "warm_vs_inprocess": round(rates["warm_per_s"] / inprocess, 2)}
-    out["layers_off_inprocess_one_core_per_s"] = round(inprocess, 1)
+        out["layers_off"][label] = {
+            **rates,
+            "warm_vs_inprocess": round(rates["warm_per_s"] / inprocess, 2),
+            "warm_vs_inprocess_by_cpu": round(cfg.n_workers * inprocess_cpu_us / rates["warm_cpu_us_per_program"], 2),
+        }
+    out["layers_off_inprocess"] = {"per_s": round(inprocess, 1), "cpu_us_per_program": round(inprocess_cpu_us, 1)}
+    out["load_average"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     return out
 
 
