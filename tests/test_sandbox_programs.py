@@ -696,6 +696,16 @@ def test_timeout_holds_when_the_program_blocks_the_alarm(sandbox):
     np.testing.assert_array_equal(run("def task(img):\n    return img\n", sandbox=sandbox)[0], GRIDS[0])
 
 
+def test_a_hang_the_alarm_cannot_stop_is_blamed_on_its_own_program():
+    """Workers send replies in batches; when the parent has to kill one, only the culprit is blamed."""
+    ok = "def task(img):\n    return img\n"
+    hang = "def task(img):\n    x = sum(range(10 ** 12))\n    return img\n"
+    with Sandbox(n_workers=1) as pool:
+        # The first chunk is jobs 0-2: job 0's reply is still held back when job 1 hangs.
+        results = pool.execute_batch([ok] + [hang] + [ok] * 11, GRIDS[:1], timeout_s=0.5)
+    assert [type(r).__name__ for r in results] == ["list"] + ["ExecutionTimeout"] + ["list"] * 11
+
+
 @pytest.mark.parametrize(
     "code",
     [

@@ -44,7 +44,7 @@ from arc25.sandbox.policy import MAX_SOURCE_CHARS
 DEFAULT_MEMORY_LIMIT_MB = 1024
 _STARTUP_TIMEOUT_S = 60.0
 _MAX_CHUNK = 16
-_REFILL_AT = 2
+_REFILL_AT = _MAX_CHUNK  # replies come in batches, so keep a whole chunk queued behind the running one
 _MAX_STARTUP_FAILURES = 3
 _READ_BYTES = 1 << 16
 # The worker's interpreter gets nothing of the caller's environment but single-threaded maths
@@ -383,6 +383,8 @@ class Sandbox:
 
     def _run(self, programs, runnable, set_of_job, sets, results, timeout_s, limit) -> None:
         queue: deque[int] = deque(runnable)
+        solo: set[int] = set()  # jobs to send one per chunk: a worker that held their replies back died
+        chunk_ends: set[int] = set()  # the last job of each chunk sent
         remaining = len(runnable)
         grace = _grace_s(timeout_s)
         failures = 0
@@ -397,6 +399,14 @@ class Sandbox:
         def blame_current(worker: _Worker, error: ExecutionError) -> None:
             if worker.pending:
                 finish(worker.pending.popleft(), error)
+
+        def blame_or_isolate(worker: _Worker, error: ExecutionError) -> None:
+            """The worker hung or died: blame the first unanswered job if nothing of its chunk can be
+            held back (it ends its chunk), else re-run the suspects one per chunk."""
+            if not worker.pending or worker.pending[0] in chunk_ends:
+                blame_current(worker, error)
+            else:
+                solo.update(worker.pending)  # _retire puts them back at the front of the queue
 
         def handle_frame(worker: _Worker, frame: bytes) -> str:
             """Returns "keep", "retire" (worker goes, nobody to blame) or "broken" (worker goes)."""
@@ -440,7 +450,7 @@ class Sandbox:
                 except subprocess.TimeoutExpired:
                     returncode = None
                 if worker.ready:
-                    blame_current(worker, _exit_error(returncode))
+                    blame_or_isolate(worker, _exit_error(returncode))
                 else:
                     last_failure = last_failure or f"worker exited during start-up (exit code {returncode})"
             if not worker.ready:
@@ -453,14 +463,21 @@ class Sandbox:
                 wanted = min(limit, len(queue) + sum(1 for w in self._workers if w.pending))
                 while len(self._workers) < wanted:
                     self._spawn()
-                # A worker gets its next chunk while it still runs the last few jobs of this one, so it
-                # never waits for the parent; the chunks stay small enough to share out the tail.
+                # A worker gets its next chunk while it still runs this one, so it never waits for the
+                # parent; chunks shrink with the queue, so the tail is still shared out.
                 hungry = [w for w in self._workers if w.ready and len(w.pending) <= _REFILL_AT and not w.outbox]
                 for worker in hungry:
                     if not queue:
                         break
-                    size = max(1, min(_MAX_CHUNK, len(queue) // (4 * len(self._workers))))
-                    chunk = [queue.popleft() for _ in range(min(size, len(queue)))]
+                    if queue[0] in solo:
+                        chunk = [queue.popleft()]
+                    else:
+                        size = max(1, min(_MAX_CHUNK, len(queue) // (4 * len(self._workers))))
+                        chunk = []
+                        while queue and len(chunk) < size and queue[0] not in solo:
+                            chunk.append(queue.popleft())
+                    chunk_ends.difference_update(chunk)  # a re-queued job may now sit mid-chunk
+                    chunk_ends.add(chunk[-1])
                     used_sets = sorted({set_of_job[j] for j in chunk})
                     local = {s: i for i, s in enumerate(used_sets)}
                     header = {
@@ -500,7 +517,7 @@ class Sandbox:
                 now = time.monotonic()
                 for worker in list(self._workers):
                     if worker.ready and worker.pending and now > worker.deadline:
-                        blame_current(worker, ExecutionTimeout(f"program exceeded the {timeout_s:g} s time limit"))
+                        blame_or_isolate(worker, ExecutionTimeout(f"program exceeded the {timeout_s:g} s time limit"))
                         self._retire(worker, queue, kill=True)
                     elif not worker.ready and now > worker.started + _STARTUP_TIMEOUT_S:
                         failures += 1

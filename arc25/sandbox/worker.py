@@ -15,6 +15,7 @@ import os
 import resource
 import signal
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -26,6 +27,8 @@ from arc25.sandbox.grids import validate_grid
 from arc25.sandbox.policy import compile_untrusted
 from arc25.sandbox.runtime import untrusted_namespace
 
+_FLUSH_EVERY = 8
+_FLUSH_AFTER_S = 0.005
 _ALARM_REPEAT_S = 0.02  # after the deadline the alarm keeps firing, so swallowing it once does not help
 _RECURSION_LIMIT = 3000
 
@@ -187,7 +190,14 @@ def set_up(memory_limit_mb: int, root_dir: str, layers: tuple[str, ...]) -> dict
 
 
 def serve(cmd_fd: int, reply_fd: int) -> None:
-    """Run chunks of jobs until the command pipe closes."""
+    """Run chunks of jobs until the command pipe closes.
+
+    Replies are held back and sent a few at a time (every ``_FLUSH_EVERY`` replies, before a job
+    starts once the oldest is ``_FLUSH_AFTER_S`` old, and at the end of each chunk): one write and one
+    wake-up of the parent per batch instead of per program. So at most one running job follows
+    unsent replies, and the parent, when it must kill a worker, re-runs that chunk's unanswered
+    jobs one per chunk to find the culprit.
+    """
     while True:
         frame = wire.read_frame(cmd_fd)
         if frame is None:
@@ -198,14 +208,26 @@ def serve(cmd_fd: int, reply_fd: int) -> None:
         for shapes in header["sets"]:
             grids, offset = wire.decode_grids(shapes, blob, offset, "<i8")
             sets.append(grids)
+        held: list[bytes] = []
+        oldest = 0.0
         for job_id, code, set_index in header["jobs"]:
+            if held and time.monotonic() - oldest > _FLUSH_AFTER_S:
+                wire.write_all(reply_fd, b"".join(held))
+                held.clear()
             reply, out_blob, retire = run_job(code, sets[set_index], timeout_s)
             reply["id"] = job_id
             if retire:
                 reply["retire"] = True
-            wire.write_all(reply_fd, wire.pack(reply, out_blob))
+            if not held:
+                oldest = time.monotonic()
+            held.append(wire.pack(reply, out_blob))
+            if retire or len(held) >= _FLUSH_EVERY:
+                wire.write_all(reply_fd, b"".join(held))
+                held.clear()
             if retire:
                 os._exit(0)
+        if held:
+            wire.write_all(reply_fd, b"".join(held))
 
 
 def main(argv: list[str]) -> None:
