@@ -6,6 +6,7 @@ import gc
 import os
 import signal
 import socket
+import sys
 import textwrap
 import threading
 import time
@@ -751,6 +752,7 @@ def test_dead_worker_is_reported_and_replaced(sig, error):
         assert pool.worker_pids()[0] != pid
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="looks the workers up in /proc")
 def test_sandbox_close_stops_workers():
     pool = Sandbox(n_workers=2)
     pool.execute_batch(["def task(img):\n    return img\n"] * 4, GRIDS[:1])
