@@ -110,6 +110,8 @@ _FORBIDDEN_NODES = {
     ast.AsyncFor: "async for",
     ast.AsyncWith: "async with",
 }
+if hasattr(ast, "TypeAlias"):  # Python 3.12+: ``type X = ...`` binds a name the walk below does not visit
+    _FORBIDDEN_NODES[ast.TypeAlias] = "a type alias statement"
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 
