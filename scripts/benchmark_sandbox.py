@@ -1,7 +1,7 @@
 """Sandbox throughput as JSON: generated programs x grids through the pool, cold and warm, beside in-process exec.
 
-    python scripts/benchmark_sandbox.py                      # 512 and 4096 programs x 4 grids, 2 workers
-    python scripts/benchmark_sandbox.py --sizes 512 --output-dir runs/bench
+    arc25-benchmark-sandbox                                # 512 and 4096 programs x 4 grids, 2 workers
+    arc25-benchmark-sandbox --sizes 512 --output-dir runs/bench
 
 Prints one JSON object: programs/s of plain in-process exec on one core (the trusted path with a
 cold compile cache), of a cold pool (start-up included) and of a warm pool on different programs of
@@ -24,33 +24,33 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import tyro
+
+from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig, parse
 
 
 @dataclass
-class Config:
-    """Options of the sandbox benchmark."""
+class Args(CliConfig):
 
     sizes: tuple[int, ...] = (512, 4096)
-    """batch sizes (programs per batch) to measure"""
+    """Batch sizes (programs per batch) to measure."""
     n_grids: int = 4
-    """input grids every program runs on"""
+    """Input grids every program runs on."""
     min_side: int = 10
-    """smallest side of an input grid (sides are drawn uniformly from --min-side to --max-side)"""
+    """Smallest side of an input grid (sides are drawn uniformly from --min-side to --max-side)."""
     max_side: int = 30
-    """largest side of an input grid (ARC grids go up to 30)"""
+    """Largest side of an input grid (ARC grids go up to 30)."""
     n_workers: int = 2
-    """sandbox worker processes (the machine has 2 cores)"""
+    """Sandbox worker processes (the CI machine has 2 cores)."""
     layer_programs: int = 512
-    """programs per measurement when comparing isolation layers"""
+    """Programs per measurement when comparing isolation layers."""
     timeout_s: float = 1.0
-    """time limit per program"""
-    random_seed: int = 0
-    """seeds the generated programs and the input grids"""
+    """Time limit per program, in seconds."""
+    random_seed: int = DEFAULT_RANDOM_SEED
+    """Seeds the generated programs and the input grids."""
     output_dir: str | None = None
-    """if set, also write benchmark_sandbox.json there"""
+    """If set, also write benchmark_sandbox.json there."""
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
         if not self.sizes or any(size < 1 for size in self.sizes):
             raise ValueError(f"--sizes must be positive integers, got {self.sizes}")
         for name in ("n_grids", "n_workers", "layer_programs"):
@@ -95,7 +95,7 @@ def workers_cpu_s(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def pool_rates(cold: list[str], warm: list[str], grids, cfg: Config, layers) -> dict:
+def pool_rates(cold: list[str], warm: list[str], grids, cfg: Args, layers) -> dict:
     """Cold: a new pool runs ``cold`` (start-up included); warm: the same pool then runs ``warm``."""
     from arc25.sandbox import Sandbox
 
@@ -123,7 +123,7 @@ def pool_rates(cold: list[str], warm: list[str], grids, cfg: Config, layers) -> 
     }
 
 
-def main(cfg: Config) -> dict:
+def measure(cfg: Args) -> dict:
     from arc25.sandbox.confinement import OS_LAYERS
 
     rng = np.random.default_rng(cfg.random_seed)
@@ -172,12 +172,19 @@ def main(cfg: Config) -> dict:
     return out
 
 
-if __name__ == "__main__":
-    config = tyro.cli(Config, description=__doc__)
-    result = main(config)
-    text = json.dumps(result, indent=2)
+def main(args: Args) -> None:
+    text = json.dumps(measure(args), indent=2)
     print(text)
-    if config.output_dir:
-        path = Path(config.output_dir)
+    if args.output_dir:
+        path = Path(args.output_dir)
         path.mkdir(parents=True, exist_ok=True)
         (path / "benchmark_sandbox.json").write_text(text + "\n")
+
+
+def cli(argv: list[str] | None = None) -> None:
+    """arc25-benchmark-sandbox: bad input exits 2 with one line."""
+    main(parse(Args, argv, description=__doc__))
+
+
+if __name__ == "__main__":
+    cli()
