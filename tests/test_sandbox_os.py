@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -290,3 +291,26 @@ def test_the_guard_is_not_needed_in_a_script_that_spawns_threads(tmp_path):
     proc = _run_python([str(script)], tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout == "once\n24\n"
+
+
+@pytest.mark.skipif(not LINUX or os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root and setpriv to take CAP_SYS_ADMIN away")
+def test_without_cap_sys_admin_namespaces_come_from_a_user_namespace_and_the_rest_is_reported(tmp_path):
+    """Root without CAP_SYS_ADMIN (a locked-down container): fewer layers, one warning line, programs still run."""
+    script = "\n".join([
+        "import json",
+        "from arc25.sandbox import execute, isolation",
+        "print(execute('def task(img):\\n    return img + 1\\n', [[[1]]])[0].tolist())",
+        "print(json.dumps(isolation().layers))",
+    ])
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(["setpriv", "--bounding-set=-sys_admin", sys.executable, "-c", script], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    output, layers = proc.stdout.splitlines()
+    layers = json.loads(layers)
+    assert output == "[[2]]"
+    assert layers["network"].startswith("on") and layers["filesystem"].startswith("on") and layers["seccomp"].startswith("on")
+    assert layers["user"].startswith("off: still root") and layers["processes"].startswith("off: ")
+    warnings = [line for line in proc.stderr.splitlines() if "sandbox isolation:" in line]
+    assert len(warnings) == 1 and "user off: still root" in warnings[0]

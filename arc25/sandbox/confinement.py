@@ -80,7 +80,7 @@ class Isolation:
 
     def summary(self) -> str:
         """One line: the active layers, and each missing one with its reason."""
-        off = "; ".join(f"{name} off ({self.layers[name].removeprefix('off: ')})" for name in self.missing)
+        off = "; ".join(f"{name} off: {self.layers[name].removeprefix('off: ')}" for name in self.missing)
         return f"sandbox isolation: {', '.join(self.active) or 'no OS layer'} on" + (f"; {off}" if off else "")
 
     def __str__(self) -> str:
@@ -244,8 +244,9 @@ def confine(root_dir: str, memory_limit_mb: int, wanted=OS_LAYERS) -> dict[str, 
             if in_userns:
                 _drop_capabilities(libc)
                 if uid == 0:
-                    raise OSError("still uid 0 outside its user namespace (root without the right to change uid)")
-                report["user"] = f"on (the caller's uid {uid} alone in a user namespace, no capabilities)"
+                    report["user"] = "off: still root outside its user namespace, with no right to change uid"
+                else:
+                    report["user"] = f"on (the caller's uid {uid} alone in a user namespace, no capabilities)"
             elif is_root:
                 os.setgroups([])
                 os.setresgid(NOBODY, NOBODY, NOBODY)
@@ -261,7 +262,7 @@ def confine(root_dir: str, memory_limit_mb: int, wanted=OS_LAYERS) -> dict[str, 
             if _fork_refused():
                 report["processes"] = "on (RLIMIT_NPROC 0: fork fails)"
             else:
-                report["processes"] = "off: fork still works (the worker's uid is privileged)"
+                report["processes"] = "off: fork still works, the worker's uid is exempt from RLIMIT_NPROC"
         except (OSError, ValueError) as exc:
             report["processes"] = f"off: {_reason(exc)}"
     try:

@@ -54,6 +54,15 @@ _BOOT = "import sys, json; sys.path[:0] = json.loads(sys.argv[1]); from arc25.sa
 _warned = False
 
 
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside this package (the caller's line)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _grace_s(timeout_s: float) -> float:
     """Extra wall-clock time the parent allows before killing a worker (the in-worker alarm comes first)."""
     return 0.5 + 0.5 * timeout_s
@@ -377,7 +386,7 @@ class Sandbox:
             self._isolation = report
             if any(name in self.layers for name in report.missing) and not _warned:
                 _warned = True
-                warnings.warn(report.summary(), RuntimeWarning, stacklevel=5)
+                warnings.warn(report.summary(), RuntimeWarning, stacklevel=_caller_stacklevel())
 
     # -- scheduler
 
