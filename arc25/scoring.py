@@ -143,7 +143,7 @@ def score_programs(
 
     Identical programs of one task run once. Hostile or broken programs score zero; nothing they do stops the rest.
     """
-    from arc25.execution import execute_batch
+    from arc25.sandbox import execute_batch
 
     if len(programs) != len(tasks):
         raise ValueError(f"need one list of programs per task: {len(tasks)} tasks, {len(programs)} program lists")

@@ -19,7 +19,8 @@ from typing import Callable, Iterator
 import numpy as np
 
 from arc25 import dsl
-from arc25.execution import ExecutionError, execute
+from arc25.sandbox.errors import ExecutionError
+from arc25.trusted import execute_trusted
 
 MAX_SIDE = dsl.MAX_SIDE
 # Every DSL function that draws on an existing grid (create_img makes one, so programs never call it).
@@ -322,7 +323,7 @@ def _gate(ops: list[Op], inputs: list[np.ndarray], cfg: GeneratorConfig) -> tupl
     try:
         # A second, independent run through the source text: proves the code says what the draws did
         # (and, being a rerun, that it is deterministic).
-        executed = execute(code, inputs, untrusted=False)
+        executed = execute_trusted(code, inputs)
     except ExecutionError:
         raise GateRejection("execution_error") from None
     if not all(np.array_equal(a, b) for a, b in zip(executed, outputs)):

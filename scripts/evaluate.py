@@ -162,14 +162,17 @@ def prepare(args: Args):
 
 def main(args: Args) -> None:
     from arc25.evaluation import evaluate, format_table, summarize, write_report
+    from arc25.sandbox import isolation
 
     try:
         settings, tasks, tokenizer, model, resolved = prepare(args)
     except ValueError as err:
         fail(str(err))
+    sandbox_layers = isolation()  # what protects this machine from the programs about to run
+    print(sandbox_layers.summary())
     results = evaluate(model, tokenizer, tasks, settings, progress=args.progress)
     totals = summarize(results)
-    config = dict(dataclasses.asdict(args), settings=vars(settings), **resolved)
+    config = dict(dataclasses.asdict(args), settings=vars(settings), sandbox_isolation=sandbox_layers.layers, **resolved)
     write_report(Path(args.output_dir), results, totals, config, n_plots=args.n_plots)
     adapter = f" + {args.adapter_path}" if args.adapter_path else ""
     print(f"{', '.join(args.task_sets)}: {len(tasks)} tasks, {settings.n_programs} program(s) each, "

@@ -400,6 +400,8 @@ def test_cli_end_to_end_writes_results_and_both_pngs(python, tmp_path):
     for name in ("squares-4-000_scores.png", "squares-4-000_predictions.png"):
         assert (out / "plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "pred/s" in proc.stdout and "solved 0/1" in proc.stdout
+    assert proc.stdout.count("sandbox isolation:") == 1  # the layers that guard this run, printed once
+    assert "network" in json.loads((out / "config.json").read_text())["sandbox_isolation"]
     # --no-log-to-wandb means tensorboard, as in training: one event file with the per-epoch scalars.
     assert [p.name.startswith("events.out.tfevents") for p in (out / "tensorboard").iterdir()] == [True]
 

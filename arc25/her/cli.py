@@ -283,7 +283,10 @@ def main(argv: list[str] | None = None) -> int:
         (out_dir / "benchmark.json").write_text(json.dumps(report, indent=2))
         print(json.dumps(report, indent=2))
         return 0
-    config = dict(dataclasses.asdict(cfg), resolved=run.resolved)
+    from arc25.sandbox import isolation
+
+    sandbox_layers = isolation()  # what protects this machine from the programs about to run
+    config = dict(dataclasses.asdict(cfg), resolved=run.resolved, sandbox_isolation=sandbox_layers.layers)
     (out_dir / "config.json").write_text(json.dumps(config, indent=2))
     results = out_dir / RESULTS_FILE
     results.unlink(missing_ok=True)
@@ -291,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{cfg.task_set}: {len(run.tasks)} task(s), model {cfg.model_path}"
           f"{' + ' + cfg.adapter_path if cfg.adapter_path else ''} ({'LoRA' if run.resolved['use_lora'] else 'full'} "
           f"fine-tuning, {run.resolved['device']}), tracker {tracker.name}", flush=True)
+    print(sandbox_layers.summary(), flush=True)
     records, outcomes = [], []
 
     def finish(outcome: TaskOutcome) -> None:

@@ -1,0 +1,574 @@
+"""``Sandbox``: a pool of persistent worker processes that run untrusted programs.
+
+Workers are fresh interpreters started with ``subprocess`` (``python -I``), never through
+multiprocessing: nothing of the caller (its ``__main__``, threads, open files) reaches them, so
+the pool works from unguarded scripts, ``python -c``, notebooks, pytest, DataLoader workers and
+every accelerate rank. The parent talks to them over two pipes each (``wire``), enforces a
+wall-clock deadline per program, and kills and replaces a worker that passes it or dies.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import selectors
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+import weakref
+from collections import deque
+
+import numpy as np
+
+from arc25.sandbox import wire
+from arc25.sandbox.errors import (
+    ERROR_CLASSES,
+    ExecutionError,
+    ExecutionMemoryError,
+    ExecutionRuntimeError,
+    ExecutionTimeout,
+    ForbiddenCode,
+    InvalidProgram,
+    one_line,
+)
+from arc25.sandbox.grids import MAX_COLOR, MAX_SIDE, as_input_grid, is_grid_like
+from arc25.sandbox.confinement import LAYERS, OS_LAYERS, Isolation
+from arc25.sandbox.policy import MAX_SOURCE_CHARS
+
+DEFAULT_MEMORY_LIMIT_MB = 1024
+_STARTUP_TIMEOUT_S = 60.0
+_MAX_CHUNK = 16
+_REFILL_AT = _MAX_CHUNK  # replies come in batches, so keep a whole chunk queued behind the running one
+_MAX_STARTUP_FAILURES = 3
+_READ_BYTES = 1 << 16
+# The worker's interpreter gets nothing of the caller's environment but single-threaded maths
+# libraries: a thread pool would spin on the other core, and new namespaces need one thread.
+_WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "LC_ALL": "C"}
+_BOOT = "import sys, json; sys.path[:0] = json.loads(sys.argv[1]); from arc25.sandbox.worker import main; main(sys.argv[2:])"
+_warned = False
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside this package (the caller's line)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _grace_s(timeout_s: float) -> float:
+    """Extra wall-clock time the parent allows before killing a worker (the in-worker alarm comes first)."""
+    return 0.5 + 0.5 * timeout_s
+
+
+def _worker_env() -> dict:
+    env = dict(_WORKER_ENV)
+    if "LD_LIBRARY_PATH" in os.environ:  # some environments find numpy's libraries only through it
+        env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
+    return env
+
+
+class _Worker:
+    __slots__ = ("cmd_fd", "deadline", "inbox", "outbox", "pending", "process", "ready", "reply_fd", "started")
+
+    def __init__(self, process, cmd_fd: int, reply_fd: int) -> None:
+        self.process = process
+        self.cmd_fd = cmd_fd
+        self.reply_fd = reply_fd
+        self.inbox = bytearray()
+        self.outbox = memoryview(b"")
+        self.ready = False
+        self.pending: deque[int] = deque()
+        self.deadline = math.inf
+        self.started = time.monotonic()
+
+
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def _stop_worker(worker: _Worker, *, kill: bool) -> None:
+    _close(worker.cmd_fd)  # EOF: an idle worker exits on its own
+    _close(worker.reply_fd)
+    process = worker.process
+    try:
+        if kill:
+            process.kill()
+        process.wait(1.0 if kill else 0.5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        try:
+            process.wait(1.0)
+        except subprocess.TimeoutExpired:
+            pass
+    except OSError:
+        pass
+
+
+def _shutdown(workers: list, owner_pid: int, root_dir: list) -> None:
+    if os.getpid() != owner_pid:  # a forked copy of the pool: the workers are not its children
+        workers.clear()
+        return
+    for worker in workers:
+        _close(worker.cmd_fd)
+    for worker in workers:
+        _stop_worker(worker, kill=False)
+    workers.clear()
+    if root_dir:
+        try:
+            os.rmdir(root_dir.pop())
+        except OSError:
+            pass
+
+
+def _exit_error(returncode) -> ExecutionError:
+    if returncode is not None and returncode < 0:
+        sig = -returncode
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        if sig == getattr(signal, "SIGXCPU", None):
+            return ExecutionTimeout("program exceeded its CPU time limit")
+        if sig == signal.SIGKILL:
+            return ExecutionMemoryError("sandbox worker was killed (probably out of memory)")
+        return ExecutionRuntimeError(f"sandbox worker crashed ({name})")
+    return ExecutionRuntimeError(f"sandbox worker exited unexpectedly (exit code {returncode})")
+
+
+def _parse_layers(layers) -> Isolation:
+    if not (isinstance(layers, dict) and set(layers) == set(LAYERS) and all(isinstance(v, str) for v in layers.values())):
+        raise ValueError("bad isolation report")
+    return Isolation({name: one_line(layers[name]) for name in LAYERS})
+
+
+class Sandbox:
+    """A pool of persistent sandbox worker processes for untrusted programs.
+
+    Use it as a context manager (or call ``close``) to keep workers alive
+    across many ``execute`` / ``execute_batch`` calls. Workers start lazily,
+    up to ``n_workers`` (default ``os.cpu_count()``). Calls are serialised by
+    a lock, so a Sandbox may be shared between threads. ``layers`` picks the OS
+    isolation layers to set up (all by default; fewer only to measure them).
+    """
+
+    def __init__(
+        self,
+        n_workers: int | None = None,
+        *,
+        memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB,
+        layers: tuple[str, ...] = OS_LAYERS,
+    ) -> None:
+        if os.name != "posix":
+            raise RuntimeError(f"the sandbox needs a POSIX system (Linux for OS isolation); this is {sys.platform}")
+        if n_workers is not None and (not isinstance(n_workers, int) or n_workers < 1):
+            raise ValueError(f"n_workers must be a positive int or None, got {n_workers!r}")
+        unknown = [name for name in layers if name not in OS_LAYERS]
+        if isinstance(layers, str) or unknown:
+            raise ValueError(f"layers must be a tuple of {', '.join(OS_LAYERS)}; got {layers!r}")
+        self.layers = tuple(layers)
+        self.n_workers = n_workers or os.cpu_count() or 1
+        self.memory_limit_mb = int(memory_limit_mb)
+        self._workers: list[_Worker] = []
+        self._root_dir: list[str] = []  # a list so that the finalizer sees it once created
+        self._selector = selectors.DefaultSelector()
+        self._isolation: Isolation | None = None
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._closed = False
+        self._finalizer = weakref.finalize(self, _shutdown, self._workers, self._pid, self._root_dir)
+
+    # -- lifecycle
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def owner_pid(self) -> int:
+        return self._pid
+
+    def close(self) -> None:
+        """Stop all workers (waits for a run in progress on another thread); idempotent."""
+        with self._lock:
+            self._closed = True
+            self._finalizer()
+            self._selector.close()
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live workers (for tests and monitoring)."""
+        return [worker.process.pid for worker in self._workers]
+
+    def isolation(self) -> Isolation:
+        """The isolation layers this pool's workers run under (starts a worker if none has yet)."""
+        if self._isolation is None:
+            self.execute("def task(img):\n    return img\n", [[[0]]])
+        return self._isolation
+
+    # -- public API
+
+    def execute(self, code: str, inputs, *, timeout_s: float = 1.0) -> list[np.ndarray]:
+        """Run one untrusted program on ``inputs``; raise its ``ExecutionError`` if it fails.
+
+        ``timeout_s`` bounds the whole program (module code plus ``task`` on every input).
+        """
+        result = self._execute_many([code], list(inputs), None, timeout_s, None)[0]
+        if isinstance(result, ExecutionError):
+            raise result
+        return result
+
+    def execute_batch(
+        self, programs: list[str], inputs, *, timeout_s: float = 1.0, n_workers: int | None = None
+    ) -> list[list[np.ndarray] | ExecutionError]:
+        """Run many untrusted programs; per program, the outputs or the ``ExecutionError`` (never raised).
+
+        ``inputs`` is one list of grids shared by all programs, or one such list per program.
+        ``n_workers`` caps the workers used by this call (the pool grows if it asks for more).
+        """
+        programs = list(programs)
+        inputs = list(inputs)
+        if inputs and not is_grid_like(inputs[0]):
+            if len(inputs) != len(programs):
+                raise ValueError(f"got {len(inputs)} input lists for {len(programs)} programs")
+            return self._execute_many(programs, None, inputs, timeout_s, n_workers)
+        return self._execute_many(programs, inputs, None, timeout_s, n_workers)
+
+    def _execute_many(self, programs, shared, per_program, timeout_s, n_workers) -> list:
+        if not (isinstance(timeout_s, (int, float)) and 0 < timeout_s < math.inf):
+            raise ValueError(f"timeout_s must be a positive finite number, got {timeout_s!r}")
+        if n_workers is not None and (not isinstance(n_workers, int) or n_workers < 1):
+            raise ValueError(f"n_workers must be a positive int or None, got {n_workers!r}")
+        # Input sets are encoded once each; programs that share a list object share its encoding.
+        sets: list[tuple[list, bytes, int]] = []
+        set_of_job: list[int] = []
+        if per_program is None:
+            shapes, blob = wire.encode_grids([as_input_grid(g) for g in shared], "<i8")
+            sets.append((shapes, blob, len(shapes)))
+            set_of_job = [0] * len(programs)
+        else:
+            seen: dict[int, int] = {}
+            for grids in per_program:
+                key = id(grids)
+                if key not in seen:
+                    shapes, blob = wire.encode_grids([as_input_grid(g) for g in grids], "<i8")
+                    seen[key] = len(sets)
+                    sets.append((shapes, blob, len(shapes)))
+                set_of_job.append(seen[key])
+        results: list = [None] * len(programs)
+        runnable = []
+        for index, code in enumerate(programs):
+            if not isinstance(code, str):
+                results[index] = InvalidProgram(f"program source must be a str, got {type(code).__name__}")
+            elif len(code) > MAX_SOURCE_CHARS:
+                results[index] = ForbiddenCode(f"program is {len(code)} characters long (limit {MAX_SOURCE_CHARS})")
+            else:
+                runnable.append(index)
+        if runnable:
+            limit = n_workers or self.n_workers
+            with self._lock:
+                if self._closed:
+                    raise RuntimeError("Sandbox is closed")
+                if os.getpid() != self._pid:
+                    raise RuntimeError("a Sandbox cannot be used from a forked child process; make a new one there")
+                self.n_workers = max(self.n_workers, limit)
+                self._run(programs, runnable, set_of_job, sets, results, float(timeout_s), limit)
+        return results
+
+    # -- workers
+
+    def _spawn(self) -> _Worker:
+        if not self._root_dir:
+            self._root_dir.append(tempfile.mkdtemp(prefix="arc25-sandbox-root-"))
+        path = [os.path.abspath(entry) for entry in sys.path if entry]
+        cmd_r, cmd_w = os.pipe()
+        reply_r, reply_w = os.pipe()
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-I", "-c", _BOOT, json.dumps(path), str(cmd_r), str(reply_w),
+                 str(self.memory_limit_mb), self._root_dir[0], ",".join(self.layers)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                pass_fds=(cmd_r, reply_w),
+                env=_worker_env(),
+                cwd="/",
+                start_new_session=True,  # Ctrl-C in a terminal reaches the caller, which stops the workers
+            )
+        except BaseException:
+            for fd in (cmd_r, cmd_w, reply_r, reply_w):
+                _close(fd)
+            raise
+        _close(cmd_r)
+        _close(reply_w)
+        os.set_blocking(cmd_w, False)
+        os.set_blocking(reply_r, False)
+        worker = _Worker(process, cmd_w, reply_r)
+        self._selector.register(reply_r, selectors.EVENT_READ, worker)
+        self._workers.append(worker)
+        return worker
+
+    def _retire(self, worker: _Worker, queue: deque, *, kill: bool) -> None:
+        """Drop a worker; jobs it had not started go back to the front of the queue."""
+        while worker.pending:
+            queue.appendleft(worker.pending.pop())
+        if worker in self._workers:
+            self._workers.remove(worker)
+        for fd in (worker.reply_fd, worker.cmd_fd):
+            try:
+                self._selector.unregister(fd)
+            except (KeyError, ValueError):
+                pass
+        _stop_worker(worker, kill=kill)
+
+    def _flush(self, worker: _Worker) -> bool:
+        """Write what the pipe takes; False if the worker is gone."""
+        try:
+            while worker.outbox:
+                worker.outbox = worker.outbox[os.write(worker.cmd_fd, worker.outbox) :]
+        except BlockingIOError:
+            pass
+        except OSError:
+            return False
+        waiting = bool(worker.outbox)
+        registered = worker.cmd_fd in self._selector.get_map()
+        if waiting and not registered:
+            self._selector.register(worker.cmd_fd, selectors.EVENT_WRITE, worker)
+        elif registered and not waiting:
+            self._selector.unregister(worker.cmd_fd)
+        return True
+
+    def _receive(self, worker: _Worker) -> tuple[list[bytes], str]:
+        """Read what is there; returns the whole frames and "ok", "eof" or "oversized"."""
+        status = "ok"
+        try:
+            while True:
+                chunk = os.read(worker.reply_fd, _READ_BYTES)
+                if not chunk:
+                    status = "eof"
+                    break
+                worker.inbox += chunk
+        except BlockingIOError:
+            pass
+        except OSError:
+            status = "eof"
+        frames = []
+        while True:
+            size = wire.frame_size(worker.inbox)
+            if size is None:
+                break
+            if size > wire.MAX_REPLY_BYTES:
+                return frames, "oversized"
+            if len(worker.inbox) < size:
+                break
+            frames.append(bytes(worker.inbox[:size]))
+            del worker.inbox[:size]
+        return frames, status
+
+    def _note_isolation(self, layers) -> None:
+        global _warned
+        report = _parse_layers(layers)
+        if self._isolation is None:
+            self._isolation = report
+            if any(name in self.layers for name in report.missing) and not _warned:
+                _warned = True
+                warnings.warn(report.summary(), RuntimeWarning, stacklevel=_caller_stacklevel())
+
+    # -- scheduler
+
+    def _run(self, programs, runnable, set_of_job, sets, results, timeout_s, limit) -> None:
+        queue: deque[int] = deque(runnable)
+        solo: set[int] = set()  # jobs to send one per chunk: a worker that held their replies back died
+        chunk_ends: set[int] = set()  # the last job of each chunk sent
+        remaining = len(runnable)
+        grace = _grace_s(timeout_s)
+        failures = 0
+        last_failure = ""
+
+        def finish(job: int, value) -> None:
+            nonlocal remaining
+            if results[job] is None:
+                results[job] = value
+                remaining -= 1
+
+        def blame_current(worker: _Worker, error: ExecutionError) -> None:
+            if worker.pending:
+                finish(worker.pending.popleft(), error)
+
+        def blame_or_isolate(worker: _Worker, error: ExecutionError) -> None:
+            """The worker hung or died: blame the first unanswered job if nothing of its chunk can be
+            held back (it ends its chunk), else re-run the suspects one per chunk."""
+            if not worker.pending or worker.pending[0] in chunk_ends:
+                blame_current(worker, error)
+            else:
+                solo.update(worker.pending)  # _retire puts them back at the front of the queue
+
+        def handle_frame(worker: _Worker, frame: bytes) -> str:
+            """Returns "keep", "retire" (worker goes, nobody to blame) or "broken" (worker goes)."""
+            nonlocal failures, last_failure
+            try:
+                header, blob = wire.unpack(frame)
+            except (ValueError, struct.error, UnicodeDecodeError, RecursionError):
+                blame_current(worker, ExecutionRuntimeError("sandbox worker sent a malformed reply"))
+                return "broken"
+            if not worker.ready:
+                try:
+                    if header.get("ready") is not True:
+                        raise ValueError(one_line(str(header.get("fatal", "no ready message"))))
+                    self._note_isolation(header.get("layers"))
+                except ValueError as exc:
+                    last_failure = str(exc)
+                    return "broken"
+                worker.ready = True
+                failures = 0
+                return "keep"
+            if not worker.pending or header.get("id") != worker.pending[0]:
+                blame_current(worker, ExecutionRuntimeError("sandbox worker sent an unexpected reply"))
+                return "broken"
+            job = worker.pending[0]
+            try:
+                value = _decode_reply(header, blob, sets[set_of_job[job]][2])
+            except (ValueError, TypeError, KeyError):
+                blame_current(worker, ExecutionRuntimeError("sandbox worker sent a malformed reply"))
+                return "broken"
+            finish(worker.pending.popleft(), value)
+            worker.deadline = time.monotonic() + timeout_s + grace
+            return "retire" if header.get("retire") is True else "keep"
+
+        def settle(worker: _Worker, status: str) -> None:
+            nonlocal failures, last_failure
+            if status == "oversized":
+                blame_current(worker, ExecutionRuntimeError("sandbox worker sent a malformed reply"))
+            elif status == "eof":
+                try:
+                    returncode = worker.process.wait(1.0)
+                except subprocess.TimeoutExpired:
+                    returncode = None
+                if worker.ready:
+                    blame_or_isolate(worker, _exit_error(returncode))
+                else:
+                    last_failure = last_failure or f"worker exited during start-up (exit code {returncode})"
+            if not worker.ready:
+                failures += 1
+            self._retire(worker, queue, kill=True)
+
+        try:
+            while remaining:
+                # Top up the pool, then hand a chunk to every idle worker.
+                wanted = min(limit, len(queue) + sum(1 for w in self._workers if w.pending))
+                while len(self._workers) < wanted:
+                    self._spawn()
+                # A worker gets its next chunk while it still runs this one, so it never waits for the
+                # parent; chunks shrink with the queue, so the tail is still shared out.
+                hungry = [w for w in self._workers if w.ready and len(w.pending) <= _REFILL_AT and not w.outbox]
+                for worker in hungry:
+                    if not queue:
+                        break
+                    if queue[0] in solo:
+                        chunk = [queue.popleft()]
+                    else:
+                        size = max(1, min(_MAX_CHUNK, len(queue) // (4 * len(self._workers))))
+                        chunk = []
+                        while queue and len(chunk) < size and queue[0] not in solo:
+                            chunk.append(queue.popleft())
+                    chunk_ends.difference_update(chunk)  # a re-queued job may now sit mid-chunk
+                    chunk_ends.add(chunk[-1])
+                    used_sets = sorted({set_of_job[j] for j in chunk})
+                    local = {s: i for i, s in enumerate(used_sets)}
+                    header = {
+                        "timeout": timeout_s,
+                        "sets": [sets[s][0] for s in used_sets],
+                        "jobs": [[j, programs[j], local[set_of_job[j]]] for j in chunk],
+                    }
+                    worker.outbox = memoryview(wire.pack(header, b"".join(sets[s][1] for s in used_sets)))
+                    if not worker.pending:  # a busy worker's deadline is that of the job it is running
+                        worker.deadline = time.monotonic() + timeout_s + grace
+                    worker.pending.extend(chunk)
+                    if not self._flush(worker):
+                        self._retire(worker, queue, kill=True)  # it died idle: nothing to blame
+
+                now = time.monotonic()
+                deadlines = [w.deadline for w in self._workers if w.ready and w.pending]
+                deadlines += [w.started + _STARTUP_TIMEOUT_S for w in self._workers if not w.ready]
+                wait_s = max(0.0, min(deadlines, default=now + 1.0) - now)
+                for key, events in self._selector.select(timeout=min(wait_s, 5.0)):
+                    worker = key.data
+                    if worker not in self._workers:
+                        continue
+                    if events & selectors.EVENT_WRITE and not self._flush(worker):
+                        self._retire(worker, queue, kill=True)  # it died before reading its jobs
+                        continue
+                    if not events & selectors.EVENT_READ:
+                        continue
+                    frames, status = self._receive(worker)
+                    for frame in frames:
+                        outcome = handle_frame(worker, frame)
+                        if outcome != "keep":
+                            status = "retire" if outcome == "retire" else "broken"
+                            break
+                    if status != "ok":
+                        settle(worker, status)
+
+                now = time.monotonic()
+                for worker in list(self._workers):
+                    if worker.ready and worker.pending and now > worker.deadline:
+                        blame_or_isolate(worker, ExecutionTimeout(f"program exceeded the {timeout_s:g} s time limit"))
+                        self._retire(worker, queue, kill=True)
+                    elif not worker.ready and now > worker.started + _STARTUP_TIMEOUT_S:
+                        failures += 1
+                        last_failure = "worker did not start in time"
+                        self._retire(worker, queue, kill=True)
+                if failures >= _MAX_STARTUP_FAILURES:
+                    raise RuntimeError(f"sandbox workers fail to start: {last_failure}")
+        finally:
+            # Interrupted (Ctrl-C, start-up failure): busy workers hold stale work; drop them.
+            for worker in list(self._workers):
+                if worker.pending:
+                    self._retire(worker, deque(), kill=True)
+
+
+def _decode_reply(header: dict, blob: memoryview, n_grids: int):
+    """A worker's reply as outputs or an error; raises ValueError (or KeyError, TypeError) if it is malformed."""
+    if header.get("ok") is True:
+        shapes = header["shapes"]
+        if type(shapes) is not list or len(shapes) != n_grids:
+            raise ValueError("wrong number of grids")
+        sizes = []
+        for shape in shapes:
+            if type(shape) is not list or len(shape) != 2:
+                raise ValueError("bad grid shape")
+            rows, cols = shape
+            if type(rows) is not int or type(cols) is not int or not (1 <= rows <= MAX_SIDE and 1 <= cols <= MAX_SIDE):
+                raise ValueError("bad grid shape")
+            sizes.append(rows * cols)
+        if len(blob) != sum(sizes):
+            raise ValueError("grid bytes do not match shapes")
+        # One conversion and one colour check for the whole reply: per-grid calls cost more than the work.
+        cells = np.frombuffer(blob, dtype=np.uint8)
+        if cells.size and int(cells.max()) > MAX_COLOR:
+            raise ValueError("bad colour")
+        cells = cells.astype(np.int64)
+        outputs, offset = [], 0
+        for (rows, cols), size in zip(shapes, sizes):
+            outputs.append(cells[offset : offset + size].reshape(rows, cols))
+            offset += size
+        return outputs
+    cls = ERROR_CLASSES.get(header.get("err"))
+    message = header.get("msg")
+    if cls is None or not isinstance(message, str):
+        raise ValueError("bad error reply")
+    return cls(one_line(message))

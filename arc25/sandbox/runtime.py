@@ -1,0 +1,222 @@
+"""The restricted runtime an untrusted program runs in: its builtins, module proxies and guards.
+
+Every program gets a fresh namespace, a new builtins dict and a new registry of the classes it
+defines, so nothing one program rebinds or creates is seen by the next; the modules it may import
+are read-only proxies that hold only the whitelisted names.
+"""
+
+from __future__ import annotations
+
+import builtins
+import collections
+import copy
+import functools
+import itertools
+import math
+import sys
+import typing
+
+import numpy as np
+
+from arc25 import dsl
+from arc25.sandbox.policy import ALLOWED_MODULES, DSL_MODULE
+
+_MAX_INT_BITS = 1 << 17  # ~40k decimal digits: plenty for grids, far from a CPU or memory bomb
+
+
+def _check_int_power(base, exponent) -> None:
+    if (
+        isinstance(base, int)
+        and isinstance(exponent, int)
+        and exponent > 1
+        and abs(base).bit_length() * exponent > _MAX_INT_BITS
+        and abs(base) > 1
+    ):
+        raise OverflowError("integer power result is too large")
+
+
+def _check_int_shift(value, shift) -> None:
+    if isinstance(value, int) and isinstance(shift, int) and value and abs(value).bit_length() + shift > _MAX_INT_BITS:
+        raise OverflowError("integer shift result is too large")
+
+
+def _guarded_pow(base, exponent, modulo=None):
+    if modulo is None:
+        _check_int_power(base, exponent)
+        return base**exponent
+    return pow(base, exponent, modulo)
+
+
+def _guarded_ipow(base, exponent):
+    _check_int_power(base, exponent)
+    base **= exponent
+    return base
+
+
+def _guarded_lshift(value, shift):
+    _check_int_shift(value, shift)
+    return value << shift
+
+
+def _guarded_ilshift(value, shift):
+    _check_int_shift(value, shift)
+    value <<= shift
+    return value
+
+
+def _quiet_print(*args, **kwargs) -> None:
+    """``print`` for sandboxed programs: output goes nowhere and costs nothing."""
+
+
+class ReadOnlyModule:
+    """A module stand-in whose attributes cannot be set or deleted.
+
+    With ``fallback`` (the trusted path) unknown attributes are fetched from
+    the real module and cached; without it only the given attributes exist.
+    """
+
+    __slots__ = ("__dict__", "_fallback", "_label")
+
+    def __init__(self, label: str, attributes: dict, fallback=None) -> None:
+        object.__setattr__(self, "_label", label)
+        object.__setattr__(self, "_fallback", fallback)
+        self.__dict__.update(attributes)
+
+    def __getattr__(self, name: str):
+        fallback = object.__getattribute__(self, "_fallback")
+        label = object.__getattribute__(self, "_label")
+        if fallback is None:
+            raise AttributeError(f"{label} has no attribute {name!r} here")
+        value = getattr(fallback, name)
+        self.__dict__[name] = value
+        return value
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError(f"{object.__getattribute__(self, '_label')} is read-only")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{object.__getattribute__(self, '_label')} is read-only")
+
+    def __dir__(self):
+        return sorted(self.__dict__)
+
+    def __repr__(self) -> str:
+        return f"<{object.__getattribute__(self, '_label')} (read-only)>"
+
+
+class _NdarrayCheck(type):
+    """Metaclass of the ``np.ndarray`` programs see: isinstance works, construction does not.
+
+    The real constructor accepts a raw ``buffer`` with an ``offset`` and an object dtype, which
+    reads (and fakes) arbitrary memory; ``np.array``/``np.zeros``/... cover every honest use.
+    """
+
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, np.ndarray)
+
+    def __subclasscheck__(cls, sub) -> bool:
+        return isinstance(sub, type) and issubclass(sub, np.ndarray)
+
+    def __call__(cls, *args, **kwargs):
+        raise TypeError("numpy.ndarray(...) cannot be called here; use np.array, np.zeros or np.full")
+
+
+class _SandboxNdarray(metaclass=_NdarrayCheck):
+    """Stands in for ``numpy.ndarray`` in sandboxed programs (isinstance checks and annotations)."""
+
+
+_REAL_MODULES = {
+    "numpy": np,
+    DSL_MODULE: dsl,
+    "math": math,
+    "itertools": itertools,
+    "collections": collections,
+    "functools": functools,
+    "copy": copy,
+    "typing": typing,
+}
+_MODULE_EXPORTS = {
+    module: {name: getattr(_REAL_MODULES[module], name) for name in sorted(names)}
+    for module, names in ALLOWED_MODULES.items()
+}
+_MODULE_EXPORTS["numpy"]["ndarray"] = _SandboxNdarray
+_MODULE_EXPORTS[DSL_MODULE]["__all__"] = tuple(dsl.__all__)
+_DSL_EXPORTS = {name: getattr(dsl, name) for name in dsl.__all__}
+_FUTURE_STUB = ReadOnlyModule("__future__", {"annotations": None})
+
+_SAFE_BUILTIN_NAMES = """
+    abs all any ascii bin bool bytearray bytes callable chr complex dict divmod enumerate filter float
+    format frozenset hash hex int isinstance issubclass iter len list map max min next oct ord range
+    repr reversed round set slice sorted str sum tuple zip Ellipsis NotImplemented
+    Exception ArithmeticError AssertionError AttributeError IndexError KeyError LookupError MemoryError
+    NameError NotImplementedError OverflowError RecursionError RuntimeError StopIteration TypeError
+    UnboundLocalError ValueError ZeroDivisionError
+""".split()
+_SAFE_BUILTINS = {name: getattr(builtins, name) for name in _SAFE_BUILTIN_NAMES}
+_SAFE_BUILTINS.update(pow=_guarded_pow, print=_quiet_print)
+_HELPERS = {
+    "__arc_pow__": _guarded_pow,
+    "__arc_ipow__": _guarded_ipow,
+    "__arc_lshift__": _guarded_lshift,
+    "__arc_ilshift__": _guarded_ilshift,
+}
+
+
+def _class_guards():
+    """``__build_class__`` that records the program's classes, and the check that ``self`` is one of them."""
+    classes: set = set()
+
+    def build_class(func, name, *bases, **keywords):
+        if keywords:
+            raise TypeError("class keywords (metaclass=...) are not allowed")
+        cls = builtins.__build_class__(func, name, *bases)
+        classes.add(cls)
+        return cls
+
+    def own_instance(obj) -> None:
+        if type(obj) not in classes:
+            raise TypeError("a method that sets attributes must be called on an instance of its own class")
+
+    return build_class, own_instance
+
+
+# One set of proxies serves every program: the static check keeps programs from setting attributes
+# or reaching ``__dict__``, and a program that got past it could change the real modules anyway.
+_PROXIES = {module: ReadOnlyModule(module, exports) for module, exports in _MODULE_EXPORTS.items()}
+
+
+def untrusted_namespace() -> dict:
+    """A fresh namespace for one program run."""
+    proxies = _PROXIES
+
+    def restricted_import(name, globals=None, locals=None, fromlist=(), level=0):
+        """Program imports resolve to this run's proxies (the static check allowed only those).
+
+        numpy's C code also comes here: ``PyImport_Import`` (its lazy ``import
+        numpy._core.arrayprint`` behind ``repr(array)``, say) calls the running frame's
+        ``__import__``, discards the result and reads ``sys.modules``. So an already-loaded module
+        gets ``None`` back (no module object flows out) and anything else is refused.
+        """
+        if level == 0:
+            if name == "__future__" and fromlist:
+                return _FUTURE_STUB
+            proxy = proxies.get(name)
+            if proxy is not None and (name != DSL_MODULE or fromlist):
+                return proxy
+            if isinstance(name, str) and name in sys.modules:
+                return None
+        raise ImportError(f"import of {name!r} is not allowed")
+
+    build_class, own_instance = _class_guards()
+    program_builtins = dict(_SAFE_BUILTINS)
+    program_builtins.update(__import__=restricted_import, __build_class__=build_class)
+    namespace = {
+        "__builtins__": program_builtins,
+        "__name__": "__arc25_program__",
+        "__arc_own__": own_instance,
+        "np": proxies["numpy"],
+        "numpy": proxies["numpy"],
+    }
+    namespace.update(_HELPERS)
+    namespace.update(_DSL_EXPORTS)
+    return namespace

@@ -1,0 +1,190 @@
+"""Sandbox throughput as JSON: generated programs x grids through the pool, cold and warm, beside in-process exec.
+
+    arc25-benchmark-sandbox                                # 512 and 4096 programs x 4 grids, 2 workers
+    arc25-benchmark-sandbox --sizes 512 --output-dir runs/bench
+
+Prints one JSON object: programs/s of plain in-process exec on one core (the trusted path with a
+cold compile cache), of a cold pool (start-up included) and of a warm pool on different programs of
+the same kind, the pool's start-up time, and the same for each OS isolation layer switched off
+("layers_off": "none" is every layer on, "all" is none). Wall-clock rates depend on what else the
+machine runs; the CPU figures (parent and workers, per program) do not, and "warm_vs_inprocess_by_cpu"
+is the ratio the pool reaches when its cores are idle.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import platform
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig, parse
+
+
+@dataclass
+class Args(CliConfig):
+
+    sizes: tuple[int, ...] = (512, 4096)
+    """Batch sizes (programs per batch) to measure."""
+    n_grids: int = 4
+    """Input grids every program runs on."""
+    min_side: int = 10
+    """Smallest side of an input grid (sides are drawn uniformly from --min-side to --max-side)."""
+    max_side: int = 30
+    """Largest side of an input grid (ARC grids go up to 30)."""
+    n_workers: int = 2
+    """Sandbox worker processes (the CI machine has 2 cores)."""
+    layer_programs: int = 512
+    """Programs per measurement when comparing isolation layers."""
+    timeout_s: float = 1.0
+    """Time limit per program, in seconds."""
+    random_seed: int = DEFAULT_RANDOM_SEED
+    """Seeds the generated programs and the input grids."""
+    output_dir: str | None = None
+    """If set, also write benchmark_sandbox.json there."""
+
+    def validate(self) -> None:
+        if not self.sizes or any(size < 1 for size in self.sizes):
+            raise ValueError(f"--sizes must be positive integers, got {self.sizes}")
+        for name in ("n_grids", "n_workers", "layer_programs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if not 1 <= self.min_side <= self.max_side <= 30:
+            raise ValueError(f"need 1 <= --min-side <= --max-side <= 30, got {self.min_side} and {self.max_side}")
+        if not self.timeout_s > 0:
+            raise ValueError(f"--timeout-s must be positive, got {self.timeout_s}")
+
+
+def generated_programs(n: int, seed: int) -> list[str]:
+    from arc25.tasks import task_stream
+
+    return [task.code for task in itertools.islice(task_stream(seed), n)]
+
+
+def in_process_rate(programs: list[str], grids: list[np.ndarray]) -> tuple[float, float]:
+    """(programs/s, CPU microseconds per program) of the trusted path, with a cold compile cache."""
+    from arc25 import trusted
+    from arc25.sandbox import ExecutionError
+
+    trusted._compile.cache_clear()  # compile every program, as the sandbox does
+    start, cpu = time.perf_counter(), time.process_time()
+    for code in programs:
+        try:
+            trusted.execute_trusted(code, grids)
+        except ExecutionError:
+            pass
+    return len(programs) / (time.perf_counter() - start), (time.process_time() - cpu) / len(programs) * 1e6
+
+
+def workers_cpu_s(pids: list[int]) -> float:
+    """CPU seconds the given processes have used so far (0 for one that is gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def pool_rates(cold: list[str], warm: list[str], grids, cfg: Args, layers) -> dict:
+    """Cold: a new pool runs ``cold`` (start-up included); warm: the same pool then runs ``warm``."""
+    from arc25.sandbox import Sandbox
+
+    start = time.perf_counter()
+    with Sandbox(cfg.n_workers, layers=layers) as pool:
+        pool.execute_batch(cold, grids, timeout_s=cfg.timeout_s)
+        cold_s = time.perf_counter() - start
+        pids = pool.worker_pids()
+        start, cpu, workers_cpu = time.perf_counter(), time.process_time(), workers_cpu_s(pids)
+        results = pool.execute_batch(warm, grids, timeout_s=cfg.timeout_s)
+        warm_s = time.perf_counter() - start
+        cpu_us = (time.process_time() - cpu + workers_cpu_s(pids) - workers_cpu) / len(warm) * 1e6
+        report = pool.isolation()
+    with Sandbox(cfg.n_workers, layers=layers) as pool:
+        start = time.perf_counter()
+        pool.execute_batch(["def task(img):\n    return img\n"] * cfg.n_workers, grids, timeout_s=cfg.timeout_s)
+        ready_s = time.perf_counter() - start
+    return {
+        "cold_per_s": round(len(cold) / cold_s, 1),
+        "warm_per_s": round(len(warm) / warm_s, 1),
+        "warm_cpu_us_per_program": round(cpu_us, 1),  # parent and workers together: independent of other load
+        "pool_ready_s": round(ready_s, 3),
+        "ok": sum(isinstance(result, list) for result in results),
+        "isolation": report.summary(),
+    }
+
+
+def measure(cfg: Args) -> dict:
+    from arc25.sandbox.confinement import OS_LAYERS
+
+    rng = np.random.default_rng(cfg.random_seed)
+    sides = rng.integers(cfg.min_side, cfg.max_side + 1, size=(cfg.n_grids, 2))
+    grids = [rng.integers(0, 10, size=(int(rows), int(cols))) for rows, cols in sides]
+    largest = max(max(cfg.sizes), cfg.layer_programs)
+    pool_programs = generated_programs(2 * largest, cfg.random_seed)
+    random.Random(cfg.random_seed).shuffle(pool_programs)
+    out = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": sys.platform,
+                    "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+                    "uid": os.geteuid() if hasattr(os, "geteuid") else None},
+        "n_grids": cfg.n_grids,
+        "grid_shapes": [list(grid.shape) for grid in grids],
+        "n_workers": cfg.n_workers,
+        "sizes": {},
+        "layers_off": {},
+    }
+    for size in cfg.sizes:
+        cold, warm = pool_programs[:size], pool_programs[largest : largest + size]
+        inprocess, inprocess_cpu_us = in_process_rate(warm, grids)
+        rates = pool_rates(cold, warm, grids, cfg, OS_LAYERS)
+        out["isolation"] = rates.pop("isolation")
+        out["sizes"][str(size)] = {
+            "inprocess_one_core_per_s": round(inprocess, 1),
+            "inprocess_cpu_us_per_program": round(inprocess_cpu_us, 1),
+            **rates,
+            "warm_vs_inprocess": round(rates["warm_per_s"] / inprocess, 2),
+            # What the warm pool would do on idle cores: n_workers cores' worth of CPU per program.
+            "warm_vs_inprocess_by_cpu": round(cfg.n_workers * inprocess_cpu_us / rates["warm_cpu_us_per_program"], 2),
+        }
+    n = cfg.layer_programs
+    cold, warm = pool_programs[:n], pool_programs[largest : largest + n]
+    inprocess, inprocess_cpu_us = in_process_rate(warm, grids)
+    configurations = [("none", OS_LAYERS)] + [(name, tuple(x for x in OS_LAYERS if x != name)) for name in OS_LAYERS]
+    for label, layers in configurations + [("all", ())]:
+        rates = pool_rates(cold, warm, grids, cfg, layers)
+        rates.pop("isolation")
+        out["layers_off"][label] = {
+            **rates,
+            "warm_vs_inprocess": round(rates["warm_per_s"] / inprocess, 2),
+            "warm_vs_inprocess_by_cpu": round(cfg.n_workers * inprocess_cpu_us / rates["warm_cpu_us_per_program"], 2),
+        }
+    out["layers_off_inprocess"] = {"per_s": round(inprocess, 1), "cpu_us_per_program": round(inprocess_cpu_us, 1)}
+    out["load_average"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return out
+
+
+def main(args: Args) -> None:
+    text = json.dumps(measure(args), indent=2)
+    print(text)
+    if args.output_dir:
+        path = Path(args.output_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "benchmark_sandbox.json").write_text(text + "\n")
+
+
+def cli(argv: list[str] | None = None) -> None:
+    """arc25-benchmark-sandbox: bad input exits 2 with one line."""
+    main(parse(Args, argv, description=__doc__))
+
+
+if __name__ == "__main__":
+    cli()
