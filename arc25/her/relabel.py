@@ -93,7 +93,7 @@ def prune_dead_lines(
     program drops all its dead statements at once if that (checked in a second batch) keeps its outputs, else
     only its last dead one, which the first batch already checked. Every code returned reproduces its outputs.
     """
-    from arc25.execution import execute_batch
+    from arc25.sandbox import execute_batch
 
     current = list(codes)
     active = [i for i in range(len(codes)) if removable_spans(codes[i])]
