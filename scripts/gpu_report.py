@@ -22,8 +22,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -33,10 +31,10 @@ from typing import Annotated, Optional
 import tyro
 
 from arc25.cli import CliConfig, fail, parse
+from arc25.launch import classify, run_logged
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("env", "speed", "learn", "sample")
-OOM_MARKERS = ("OutOfMemoryError", "CUDA out of memory", "CUBLAS_STATUS_ALLOC_FAILED")
 
 # The journal's speed benchmark (1 input of 10x10, 5 draws) and the default mixture (4096 tokens fit 99.6%).
 DATASETS = {
@@ -154,42 +152,17 @@ def run_training(flags: list[str], run_dir: Path, timeout_s: float) -> dict:
     """One finetuning.py run in its own process group; its status, seconds and figures as a row."""
     run_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, str(ROOT / "finetuning.py"), "--output-dir", str(run_dir), *flags]
-    env = dict(os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false")
+    env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    started = time.perf_counter()
-    log_path = run_dir / "run.log"
-    with open(log_path, "w") as log:
-        log.write(" ".join(command) + "\n")
-        log.flush()
-        # A session of its own, so a timeout kills the run and its data workers together.
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        try:
-            rc, timed_out = proc.wait(timeout=max(timeout_s, 1.0)), False
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-            rc = proc.returncode
-    row = {"seconds": round(time.perf_counter() - started, 1), "run_dir": str(run_dir)}
+    rc, timed_out, seconds = run_logged(command, run_dir / "run.log", timeout_s, cwd=ROOT, env=env)
     summary = _read_json(run_dir / "throughput.json")
     metrics = _read_json(run_dir / "train_metrics.json")
-    tail = log_path.read_text(errors="replace")[-20000:]
-    if timed_out:
-        row["status"] = f"timeout after {timeout_s:.0f} s"
-    elif rc == 0 and summary:
-        row["status"] = "ok"
-    elif any(marker in tail for marker in OOM_MARKERS):
-        row["status"] = "oom"
-    else:
-        lines = [line.strip() for line in tail.splitlines() if line.strip()]
-        error = next((line for line in reversed(lines) if "Error" in line or line.startswith("error:")),
-                     lines[-1] if lines else "no output")
-        row["status"] = f"error: {error[:160]}"
+    status, error = classify(rc, timed_out, (run_dir / "run.log").read_text(errors="replace"), bool(summary))
+    if status == "timeout":
+        status = f"timeout after {timeout_s:.0f} s"
+    elif status not in ("ok", "oom"):
+        status = f"error: {error[:160] or 'no output'}"
+    row = {"status": status, "seconds": round(seconds, 1), "run_dir": str(run_dir)}
     for key in ("real_tokens_per_s", "samples_per_s", "padding_fraction", "data_wait_fraction", "peak_memory_gib",
                 "mfu", "tokens_per_sample", "steps_measured", "device"):
         row[key] = summary.get(key)

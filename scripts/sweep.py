@@ -26,10 +26,7 @@ import csv
 import dataclasses
 import itertools
 import json
-import os
 import shutil
-import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -40,6 +37,7 @@ import tyro
 
 import finetuning
 from arc25.cli import CliConfig, parse
+from arc25.launch import classify, run_logged
 
 # Run by path, so each point starts as `python finetuning.py` does, whether arc25 is a checkout or installed.
 FINETUNING = str(Path(finetuning.__file__).resolve())
@@ -73,7 +71,6 @@ RESOLVED = ("model_path", "per_device_train_batch_size", "batch_size", "gradient
             "max_seq_len", "n_inputs", "min_side", "max_side", "min_draws", "max_draws", "packing", "use_lora",
             "use_liger_kernel", "torch_dtype")
 TRAINER_METRICS = ("train_samples_per_second", "train_runtime", "train_loss", "global_step", "skipped_too_long")
-OOM_MARKERS = ("OutOfMemoryError", "CUDA out of memory", "out of memory", "CUBLAS_STATUS_ALLOC_FAILED")
 TRUE, FALSE = {"1", "true", "on", "yes"}, {"0", "false", "off", "no"}
 
 
@@ -260,44 +257,6 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
-def classify(returncode: int | None, timed_out: bool, log_text: str, have_summary: bool) -> tuple[str, str]:
-    """(status, error line) of a finished point."""
-    if timed_out:
-        return "timeout", ""
-    if returncode == 0 and have_summary:
-        return "ok", ""
-    tail = log_text[-20000:]
-    if any(marker in tail for marker in OOM_MARKERS):
-        return "oom", next((l for l in reversed(tail.splitlines()) if any(m in l for m in OOM_MARKERS)), "")[:300]
-    lines = [l.strip() for l in tail.splitlines() if l.strip()]
-    error = next((l for l in reversed(lines) if "Error" in l or l.startswith("error:")), lines[-1] if lines else "")
-    return ("error" if returncode != 0 else "no_summary"), error[:300]
-
-
-def run_point(command: list[str], run_dir: Path, timeout: float) -> tuple[int | None, bool, float]:
-    """Run one point in its own process group, logging to run_dir/sweep.log; (return code, timed out, seconds)."""
-    env = dict(os.environ, TOKENIZERS_PARALLELISM="false", PYTHONUNBUFFERED="1")
-    started = time.perf_counter()
-    with open(run_dir / "sweep.log", "w") as log:
-        log.write(" ".join(command) + "\n")
-        log.flush()
-        # A new session, so a timeout can kill the launcher and every rank it started.
-        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            rc = proc.wait(timeout=timeout)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-            rc = proc.returncode
-    return rc, timed_out, time.perf_counter() - started
-
-
 def write_csv(rows: list[dict], path: Path) -> None:
     """Rewrite the CSV with every row so far (columns: the union, in first-seen order)."""
     columns: list[str] = []
@@ -347,7 +306,7 @@ def main(args: Args, passthrough: list[str]) -> int:
             shutil.rmtree(run_dir)
         run_dir.mkdir(parents=True)
         print(f"[{index + 1}/{len(plans)}] {json.dumps(point)}", flush=True)
-        rc, timed_out, wall = run_point(command, run_dir, args.timeout_s)
+        rc, timed_out, wall = run_logged(command, run_dir / "sweep.log", args.timeout_s)
         summary = _read_json(run_dir / "throughput.json")
         trainer = _read_json(run_dir / "train_metrics.json")
         resolved = _read_json(run_dir / "cfg.json")

@@ -1,11 +1,14 @@
 """scripts/sweep.py: the smoke preset end to end, and the grid / status logic on its own."""
 
 import csv
+import sys
+import time
 
 import pytest
 from conftest import run_script
 
 from arc25.cli import parse
+from arc25.launch import classify, run_logged
 from scripts import sweep
 
 
@@ -53,21 +56,19 @@ def test_grid_expansion_and_flags():
 
 
 def test_failed_points_are_classified():
-    assert sweep.classify(1, False, "...\ntorch.OutOfMemoryError: CUDA out of memory. Tried", False)[0] == "oom"
-    assert sweep.classify(None, True, "", False) == ("timeout", "")
-    status, error = sweep.classify(1, False, "Traceback\nValueError: bad flag\n", False)
+    assert classify(1, False, "...\ntorch.OutOfMemoryError: CUDA out of memory. Tried", False)[0] == "oom"
+    assert classify(None, True, "", False) == ("timeout", "")
+    status, error = classify(1, False, "Traceback\nValueError: bad flag\n", False)
     assert status == "error" and "bad flag" in error
-    assert sweep.classify(0, False, "", True) == ("ok", "")
+    assert classify(0, False, "", True) == ("ok", "")
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--sizes", "fixed"], "--sizes fixed needs --max-side"),
-    (["--set", "no_such_flag=1"], "FIELD a finetuning.py flag"),
-    (["--packing", "maybe"], "on/off"),
-    (["--zip", "--max-side", "1,2", "--n-inputs", "1,2,3"], "with --zip every axis needs"),
-])
-def test_bad_grid_is_one_line_before_any_run(argv, message, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        _args(argv)
-    err = capsys.readouterr().err
-    assert exit_info.value.code == 2 and err.startswith("error: ") and message in err and err.count("\n") == 1
+def test_a_timed_out_run_is_killed_with_its_children(tmp_path):
+    """The run's whole process group goes, so a launcher's ranks or data workers cannot outlive a timeout."""
+    marker = tmp_path / "child_survived"
+    child = f"import time; time.sleep(3); open({str(marker)!r}, 'w').close()"
+    parent = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {child!r}]); time.sleep(60)"
+    rc, timed_out, seconds = run_logged([sys.executable, "-c", parent], tmp_path / "run.log", 1.0)
+    assert timed_out and rc != 0 and seconds < 30
+    time.sleep(4)
+    assert not marker.exists()

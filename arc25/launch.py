@@ -1,0 +1,52 @@
+"""Run a training command as a time-boxed child and say how it ended: shared by the sweep and the GPU report."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+__all__ = ["OOM_MARKERS", "classify", "run_logged"]
+
+OOM_MARKERS = ("OutOfMemoryError", "CUDA out of memory", "out of memory", "CUBLAS_STATUS_ALLOC_FAILED")
+
+
+def run_logged(command: list[str], log_path: Path, timeout_s: float, *, cwd=None,
+               env: dict | None = None) -> tuple[int | None, bool, float]:
+    """Run ``command`` in its own process group, output to ``log_path``; (return code, timed out, seconds)."""
+    env = dict(os.environ if env is None else env, TOKENIZERS_PARALLELISM="false", PYTHONUNBUFFERED="1")
+    started = time.perf_counter()
+    with open(log_path, "w") as log:
+        log.write(" ".join(command) + "\n")
+        log.flush()
+        # A session of its own, so a timeout kills the launcher, every rank and every data worker together.
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            rc, timed_out = proc.wait(timeout=max(timeout_s, 1.0)), False
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            rc = proc.returncode
+    return rc, timed_out, time.perf_counter() - started
+
+
+def classify(returncode: int | None, timed_out: bool, log_text: str, have_summary: bool) -> tuple[str, str]:
+    """(status, error line) of a finished run: ok, timeout, oom, error or no_summary."""
+    if timed_out:
+        return "timeout", ""
+    if returncode == 0 and have_summary:
+        return "ok", ""
+    tail = log_text[-20000:]
+    if any(marker in tail for marker in OOM_MARKERS):
+        return "oom", next((l for l in reversed(tail.splitlines()) if any(m in l for m in OOM_MARKERS)), "")[:300]
+    lines = [l.strip() for l in tail.splitlines() if l.strip()]
+    error = next((l for l in reversed(lines) if "Error" in l or l.startswith("error:")), lines[-1] if lines else "")
+    return ("error" if returncode != 0 else "no_summary"), error[:300]
