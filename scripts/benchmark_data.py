@@ -1,6 +1,8 @@
 """Data-path throughput on one core, as JSON: sample -> gate -> encode -> prompt (-> tokenise).
 
     arc25-benchmark-data --n 3000
+    arc25-benchmark-data --n 300 --prompt-style describe-dsl      # tokens per sample with the other prompt
+    arc25-benchmark-data --n 300 --n-inputs 1 --min-side 10 --max-side 10 --min-draws 5 --max-draws 5   # journal's
 
 Prints one JSON object: per generator and for each mixture, tasks/s for prompt/completion pairs, tokenised
 examples/s (builtin tokenizer, chat template) and prompt length in characters and tokens.
@@ -14,9 +16,11 @@ import os
 import platform
 import time
 from dataclasses import dataclass
+from typing import Optional
 
 from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig, parse
 from arc25.encoders import DEFAULT_ENCODER_SPEC
+from arc25.prompting import DEFAULT_PROMPT_STYLE
 
 
 @dataclass
@@ -27,21 +31,39 @@ class Args(CliConfig):
     """Task stream seed."""
     grid_encoder: str = DEFAULT_ENCODER_SPEC
     """How grids are written as text."""
+    prompt_style: str = DEFAULT_PROMPT_STYLE
+    """Text around the examples: compact or describe-dsl (changes tokens per sample)."""
     mixtures: str = "default"
     """Comma-separated mixtures to measure besides each generator."""
+    n_inputs: Optional[int] = None
+    """Override: input grids per task, for every generator."""
+    min_side: Optional[int] = None
+    """Override: smallest grid side (1-30)."""
+    max_side: Optional[int] = None
+    """Override: largest grid side (1-30)."""
+    min_draws: Optional[int] = None
+    """Override: fewest DSL draws per program."""
+    max_draws: Optional[int] = None
+    """Override: most DSL draws per program."""
+
+    def overrides(self) -> dict:
+        return dict(n_inputs=self.n_inputs, min_side=self.min_side, max_side=self.max_side,
+                    min_draws=self.min_draws, max_draws=self.max_draws)
 
     def validate(self) -> None:
         from arc25.encoders import get_encoder
+        from arc25.prompting import check_prompt_style
         from arc25.tasks import make_mixture
 
         if self.n < 1:
             raise ValueError(f"--n must be >= 1, got {self.n}")
         get_encoder(self.grid_encoder)
+        check_prompt_style(self.prompt_style)
         for mixture in self.mixtures.split(","):
-            make_mixture(mixture)
+            make_mixture(mixture, **self.overrides())
 
 
-def measure(mixture: str, n: int, seed: int, encoder_spec: str, formatter) -> dict:
+def measure(mixture, n: int, seed: int, encoder_spec: str, formatter) -> dict:
     from arc25.encoders import get_encoder
     from arc25.prompting import task_to_prompt_completion
     from arc25.tasks import task_stream
@@ -52,7 +74,7 @@ def measure(mixture: str, n: int, seed: int, encoder_spec: str, formatter) -> di
     start = time.perf_counter()
     lengths = []
     for task in itertools.islice(stream, n):
-        pair = task_to_prompt_completion(task, encoder)
+        pair = task_to_prompt_completion(task, encoder, formatter.prompt_style)
         lengths.append(len(pair["prompt"][1]["content"]) + len(pair["completion"][0]["content"]))
     pairs_s = n / (time.perf_counter() - start)
 
@@ -78,10 +100,14 @@ def main(args: Args) -> None:
     from arc25.models import builtin_tokenizer
     from arc25.tasks import GENERATORS
 
-    formatter = ChatFormatter(builtin_tokenizer())
-    results = {"machine": platform.processor() or platform.machine(), "python": platform.python_version(), "n": args.n}
+    from arc25.tasks import make_mixture
+
+    formatter = ChatFormatter(builtin_tokenizer(), args.prompt_style)
+    results = {"machine": platform.processor() or platform.machine(), "python": platform.python_version(), "n": args.n,
+               "prompt_style": args.prompt_style, "overrides": {k: v for k, v in args.overrides().items() if v}}
     for name in [*GENERATORS, *args.mixtures.split(",")]:
-        results[name] = measure(name, args.n, args.random_seed, args.grid_encoder, formatter)
+        mixture = make_mixture(name, **args.overrides())
+        results[name] = measure(mixture, args.n, args.random_seed, args.grid_encoder, formatter)
     print(json.dumps(results, indent=2))
 
 
