@@ -164,6 +164,10 @@ class Config(CliConfig):
     # --- speed ---
     throughput_skip_steps: int = 1
     """Steps the throughput summary leaves out: the first pay for start-up, autotuning and torch.compile."""
+    profile_steps: int = 0
+    """Profile this many steps with torch.profiler after --throughput-skip-steps and one warm-up step (main process):
+    <output-dir>/profile/ gets summary.json (wall vs kernel ms per step, syncs per step, heaviest ops), ops.txt and a
+    Chrome trace. Profiled steps run slower, so measure speed without it. 0 = off."""
     peak_tflops: Optional[float] = None
     """Peak dense bf16 TFLOP/s per GPU for the MFU metric; default: looked up from the GPU's name (none on CPU)."""
     group_by_length_window: Optional[int] = None
@@ -194,7 +198,7 @@ class Config(CliConfig):
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise ValueError(f"--max-minutes must be > 0, got {self.max_minutes}")
-        for name in ("eval_steps", "dump_samples", "dataloader_num_workers", "throughput_skip_steps"):
+        for name in ("eval_steps", "dump_samples", "dataloader_num_workers", "throughput_skip_steps", "profile_steps"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
         if self.batch_size % self.per_device_train_batch_size:
@@ -202,6 +206,10 @@ class Config(CliConfig):
                 f"--batch-size {self.batch_size} is not a multiple of --per-device-train-batch-size "
                 f"{self.per_device_train_batch_size}"
             )
+        if self.profile_steps and self.max_steps < self.throughput_skip_steps + 1 + self.profile_steps:
+            raise ValueError(f"--profile-steps {self.profile_steps} needs --max-steps >= "
+                             f"{self.throughput_skip_steps + 1 + self.profile_steps} (--throughput-skip-steps "
+                             f"{self.throughput_skip_steps} + 1 warm-up + the profiled steps), got {self.max_steps}")
         if self.max_seq_len < 32:
             raise ValueError(f"--max-seq-len must be >= 32, got {self.max_seq_len}")
         if self.learning_rate is not None and not self.learning_rate > 0:
@@ -418,6 +426,10 @@ def main(cfg: Config, run: SimpleNamespace | None = None) -> dict:
         from arc25.time_limit import TimeLimitCallback
 
         callbacks.append(TimeLimitCallback(cfg.max_minutes))
+    if cfg.profile_steps:
+        from arc25.profiling import StepProfiler
+
+        callbacks.append(StepProfiler(output_dir, cfg.profile_steps, skip_steps=cfg.throughput_skip_steps))
     solve_rate = None
     if cfg.solve_rate_steps or cfg.eval_steps:
         from arc25.solve_rate import SolveRateCallback

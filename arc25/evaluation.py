@@ -11,10 +11,11 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
-from arc25.cli import DEFAULT_RANDOM_SEED
+from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig
 from arc25.encoders import DEFAULT_ENCODER_SPEC, get_encoder
 from arc25.generation import Completion, generate_completions, prompt_text
 from arc25.prompting import DEFAULT_PROMPT_STYLE, check_prompt_style, parse_code
@@ -35,22 +36,34 @@ __all__ = [
 
 
 @dataclass
-class EvalSettings:
-    """How programs are sampled and run; validated at construction, before any model loads."""
+class EvalSettings(CliConfig):
+    """How programs are sampled and run; the flags of every command that evaluates (scripts/evaluate.py
+    subclasses it). Validated at construction, before any model loads."""
 
     greedy: bool = True
+    """Include one greedy program per task."""
     n_samples: int = 0
+    """Sampled programs per task, besides the greedy one."""
     temperature: float = 1.0
+    """Sampling temperature for --n-samples."""
     max_new_tokens: int = 1024
+    """Longest reply in tokens."""
     max_seq_len: int = 8192
+    """Tasks whose prompt + --max-new-tokens exceed this are reported as skipped."""
     batch_size: int = 16
-    seed: int = DEFAULT_RANDOM_SEED
-    encoder: str = DEFAULT_ENCODER_SPEC
+    """Sequences per generate call."""
+    random_seed: int = DEFAULT_RANDOM_SEED
+    """Seeds the held-out synthetic tasks (training's solve rate uses the same ones) and the sampling."""
+    grid_encoder: str = DEFAULT_ENCODER_SPEC
+    """How grids are written as text, as in training."""
     prompt_style: str = DEFAULT_PROMPT_STYLE
+    """Text around the examples, as in training: compact or describe-dsl."""
     timeout_s: float = 1.0
-    n_workers: int | None = None
+    """Time limit per program run."""
+    n_workers: Optional[int] = None
+    """Sandbox worker processes (default: CPU count)."""
 
-    def __post_init__(self):
+    def validate(self) -> None:
         if self.n_samples < 0:
             raise ValueError(f"--n-samples must be >= 0, got {self.n_samples}")
         if not self.greedy and self.n_samples == 0:
@@ -67,7 +80,7 @@ class EvalSettings:
             raise ValueError(f"--timeout-s must be > 0, got {self.timeout_s}")
         if self.n_workers is not None and self.n_workers < 1:
             raise ValueError(f"--n-workers must be >= 1, got {self.n_workers}")
-        get_encoder(self.encoder)
+        get_encoder(self.grid_encoder)
         check_prompt_style(self.prompt_style)
 
     @property
@@ -101,7 +114,7 @@ def sample_replies(
     model, tokenizer, tasks: list[EvalTask], settings: EvalSettings, *, progress: bool = True,
 ) -> tuple[list[list[Completion]], list[int], list[str | None]]:
     """Sample settings.n_programs replies per task: (replies per task, prompt lengths, skip reason per task)."""
-    prompts = encode_prompts(tokenizer, tasks, settings.encoder, settings.prompt_style)
+    prompts = encode_prompts(tokenizer, tasks, settings.grid_encoder, settings.prompt_style)
     skipped = [too_long(len(p), settings) for p in prompts]
     fitting = [i for i, reason in enumerate(skipped) if reason is None]
     replies: list[list[Completion]] = [[] for _ in tasks]
@@ -123,7 +136,7 @@ def sample_replies(
             rows = [i for i in fitting for _ in range(settings.n_samples)]
             done = generate_completions(
                 model, tokenizer, [prompts[i] for i in rows], max_new_tokens=settings.max_new_tokens,
-                temperature=settings.temperature, seed=settings.seed, batch_size=settings.batch_size, progress=update,
+                temperature=settings.temperature, seed=settings.random_seed, batch_size=settings.batch_size, progress=update,
             )
             for i, completion in zip(rows, done):
                 replies[i].append(completion)

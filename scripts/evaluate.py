@@ -21,15 +21,16 @@ from typing import Annotated, Literal, Optional
 
 import tyro
 
-from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig, fail, parse
-from arc25.encoders import DEFAULT_ENCODER_SPEC
-from arc25.prompting import DEFAULT_PROMPT_STYLE
+from arc25.cli import fail, parse
+from arc25.evaluation import EvalSettings
 
 SYNTHETIC_OVERRIDES = ("n_inputs", "min_side", "max_side", "min_draws", "max_draws")
 
 
-@dataclass
-class Args(CliConfig):
+@dataclass(kw_only=True)
+class Args(EvalSettings):
+    """Evaluate a model on task sets; the sampling and sandbox flags are EvalSettings' (shared with the library)."""
+
     output_dir: str
     """Folder for summary.json, tasks.jsonl and plots/."""
     model_path: str = "tiny"
@@ -43,28 +44,6 @@ class Args(CliConfig):
     json:PATH (a folder of ARC task files, or one file); repeat to evaluate several (default: synthetic)."""
     n: Annotated[list[int], tyro.conf.UseAppendAction] = field(default_factory=list)
     """Evaluate the first N tasks of each task set (synthetic default 100; ARC: all); repeat for one N per --task-set."""
-    random_seed: int = DEFAULT_RANDOM_SEED
-    """Seeds the held-out synthetic tasks (training's solve rate uses the same ones) and the sampling."""
-    greedy: bool = True
-    """Include one greedy program per task."""
-    n_samples: int = 0
-    """Sampled programs per task, besides the greedy one."""
-    temperature: float = 1.0
-    """Sampling temperature for --n-samples."""
-    max_new_tokens: int = 1024
-    """Longest reply in tokens."""
-    max_seq_len: int = 8192
-    """Tasks whose prompt + --max-new-tokens exceed this are reported as skipped."""
-    batch_size: int = 16
-    """Sequences per generate call."""
-    grid_encoder: str = DEFAULT_ENCODER_SPEC
-    """How grids are written as text, as in training."""
-    prompt_style: str = DEFAULT_PROMPT_STYLE
-    """Text around the examples, as in training: compact or describe-dsl."""
-    timeout_s: float = 1.0
-    """Time limit per program run."""
-    n_workers: Optional[int] = None
-    """Sandbox worker processes (default: CPU count)."""
     torch_dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     """Weights dtype; auto = bfloat16 on a bf16 GPU, else float32."""
     device: Optional[str] = None
@@ -85,6 +64,7 @@ class Args(CliConfig):
     """Synthetic override: most DSL draws per program."""
 
     def validate(self) -> None:
+        super().validate()
         if self.n_plots < 0:
             raise ValueError(f"--n-plots must be >= 0, got {self.n_plots}")
         if len(self.n) > 1 and len(self.n) != len(self.task_sets):
@@ -93,21 +73,10 @@ class Args(CliConfig):
         synthetic = any(spec.partition(":")[0].strip() == "synthetic" for spec in self.task_sets)
         if not synthetic and any(getattr(self, name) is not None for name in SYNTHETIC_OVERRIDES):
             raise ValueError("--n-inputs/--min-side/--max-side/--min-draws/--max-draws only apply to synthetic task sets")
-        self.settings()
 
     @property
     def task_sets(self) -> list[str]:
         return self.task_set or ["synthetic"]
-
-    def settings(self):
-        from arc25.evaluation import EvalSettings
-
-        return EvalSettings(
-            greedy=self.greedy, n_samples=self.n_samples, temperature=self.temperature,
-            max_new_tokens=self.max_new_tokens, max_seq_len=self.max_seq_len, batch_size=self.batch_size,
-            seed=self.random_seed, encoder=self.grid_encoder, prompt_style=self.prompt_style, timeout_s=self.timeout_s,
-            n_workers=self.n_workers,
-        )
 
 
 def prepare(args: Args):
@@ -115,7 +84,6 @@ def prepare(args: Args):
     from arc25 import models
     from arc25.tasksets import load_task_set
 
-    settings = args.settings()
     counts = args.n or [None]
     if len(counts) == 1:
         counts = counts * len(args.task_sets)
@@ -147,7 +115,7 @@ def prepare(args: Args):
     dtype = args.torch_dtype
     if dtype == "auto":
         dtype = "bfloat16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "float32"
-    models.check_prompt_style_matches(args.adapter_path or args.model_path, settings.prompt_style)
+    models.check_prompt_style_matches(args.adapter_path or args.model_path, args.prompt_style)
     tokenizer = models.load_tokenizer(args.model_path)
     seed = args.model_seed or 0
     if args.adapter_path:
@@ -157,7 +125,7 @@ def prepare(args: Args):
     if args.adapter_path:
         model = lora.apply_adapter(model, args.adapter_path)
     model.to(device)
-    return settings, tasks, tokenizer, model, dict(torch_dtype=dtype, device=str(device), model_seed=seed)
+    return tasks, tokenizer, model, dict(torch_dtype=dtype, device=str(device), model_seed=seed)
 
 
 def main(args: Args) -> None:
@@ -165,17 +133,17 @@ def main(args: Args) -> None:
     from arc25.sandbox import isolation
 
     try:
-        settings, tasks, tokenizer, model, resolved = prepare(args)
+        tasks, tokenizer, model, resolved = prepare(args)
     except ValueError as err:
         fail(str(err))
     sandbox_layers = isolation()  # what protects this machine from the programs about to run
     print(sandbox_layers.summary())
-    results = evaluate(model, tokenizer, tasks, settings, progress=args.progress)
+    results = evaluate(model, tokenizer, tasks, args, progress=args.progress)
     totals = summarize(results)
-    config = dict(dataclasses.asdict(args), settings=vars(settings), sandbox_isolation=sandbox_layers.layers, **resolved)
+    config = dict(dataclasses.asdict(args), sandbox_isolation=sandbox_layers.layers, **resolved)
     write_report(Path(args.output_dir), results, totals, config, n_plots=args.n_plots)
     adapter = f" + {args.adapter_path}" if args.adapter_path else ""
-    print(f"{', '.join(args.task_sets)}: {len(tasks)} tasks, {settings.n_programs} program(s) each, "
+    print(f"{', '.join(args.task_sets)}: {len(tasks)} tasks, {args.n_programs} program(s) each, "
           f"model {args.model_path}{adapter}")
     print(format_table(totals))
     print(f"wrote {args.output_dir}/summary.json, {args.output_dir}/tasks.jsonl and {args.output_dir}/plots/")

@@ -8,10 +8,12 @@ row instead of a crash, and writes everything under ``--output-dir``:
     results.csv    one row per measurement, every part
     results.json   the same rows plus the environment
     speed.png      real tokens/s per speed option;  learning.png  loss and solve rate over the learning run
+    profile/       per profiled variant, torch.profiler's summary.json, ops.txt and trace.json
 
 One H100, everything in one call (a 1-minute learning run and the main speed variants):
     python scripts/gpu_report.py --output-dir runs/gpu-report
 Speed alone, every variant:            python scripts/gpu_report.py --parts env,speed --output-dir runs/gpu-speed
+Where a step's time goes (profiler):   python scripts/gpu_report.py --parts env,profile --output-dir runs/gpu-profile
 Learning alone (small, from scratch):  python scripts/gpu_report.py --parts learn,sample --learn-minutes 7
 CPU rehearsal of every part with the tiny model (CI runs it):
     python scripts/gpu_report.py --smoke --output-dir runs/gpu-report-smoke
@@ -30,11 +32,11 @@ from typing import Annotated, Optional
 
 import tyro
 
-from arc25.cli import CliConfig, fail, parse
+from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig, fail, parse
 from arc25.launch import classify, run_logged
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("env", "speed", "learn", "sample")
+PARTS = ("env", "profile", "speed", "learn", "sample")
 
 # The journal's speed benchmark (1 input of 10x10, 5 draws) and the default mixture (4096 tokens fit 99.6%).
 DATASETS = {
@@ -79,7 +81,7 @@ class ReportConfig(CliConfig):
     output_dir: Annotated[str, tyro.conf.arg(aliases=("--out",))] = "runs/gpu-report"
     """Folder for report.md, results.csv/json, the PNGs and every run's files."""
     parts: str = ",".join(PARTS)
-    """Comma-separated parts to run, in this order: env, speed, learn, sample."""
+    """Comma-separated parts to run, in this order: env, profile, speed, learn, sample."""
     budget_s: float = 540.0
     """Wall-clock budget for this invocation; parts are time-boxed inside it (540 s fits a 10-minute call)."""
     smoke: bool = False
@@ -93,6 +95,10 @@ class ReportConfig(CliConfig):
     variants: Optional[str] = None
     """Comma-separated speed variants MODE/DATA/OPTION (e.g. lora/mixture/liger); default: all when speed runs
     alone, a short list when every part runs together."""
+    profile_variants: str = "lora/mixture/combined"
+    """Comma-separated speed variants (MODE/DATA/OPTION) the profile part runs under torch.profiler."""
+    profile_steps: int = 3
+    """Optimizer steps each profiled variant records (after start-up steps and one warm-up step)."""
     speed_steps: int = 60
     """Optimizer steps per speed variant (the first are left out of the figures, more with torch.compile)."""
     lora_r: int = 32
@@ -101,7 +107,7 @@ class ReportConfig(CliConfig):
     """Held-out synthetic tasks the learnt model is evaluated on (greedy)."""
     dataloader_num_workers: int = 4
     """Data workers per training run (the GPU box has 16 cores)."""
-    random_seed: int = 7
+    random_seed: int = DEFAULT_RANDOM_SEED
     """Seeds every run, the held-out tasks and the sampling."""
 
     def validate(self) -> None:
@@ -114,17 +120,22 @@ class ReportConfig(CliConfig):
             raise ValueError(f"--budget-s must be > 0, got {self.budget_s}")
         if self.learn_minutes is not None and not self.learn_minutes > 0:
             raise ValueError(f"--learn-minutes must be > 0, got {self.learn_minutes}")
-        for name in ("speed_steps", "lora_r", "n_eval_tasks"):
+        for name in ("speed_steps", "lora_r", "n_eval_tasks", "profile_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-        for variant in self.variant_list():
+        for variant in self.variant_list() + self.profile_variant_list():
             mode, data, option = (variant.split("/") + ["", "", ""])[:3]
             if mode not in ("lora", "full") or data not in DATASETS or option not in OPTIONS:
-                raise ValueError(f"--variants: {variant!r} is not MODE/DATA/OPTION with MODE lora|full, DATA "
+                raise ValueError(f"--variants/--profile-variants: {variant!r} is not MODE/DATA/OPTION with MODE lora|full, DATA "
                                  f"{'|'.join(DATASETS)}, OPTION {'|'.join(OPTIONS)}")
 
     def part_list(self) -> list[str]:
         return [p.strip() for p in self.parts.split(",") if p.strip()]
+
+    def profile_variant_list(self) -> list[str]:
+        if self.smoke and self.profile_variants == "lora/mixture/combined":
+            return ["full/mixture/plain"]  # combined needs CUDA; tiny trains in full
+        return [v.strip() for v in self.profile_variants.split(",") if v.strip()]
 
     def variant_list(self) -> list[str]:
         if self.variants:
@@ -280,6 +291,35 @@ def part_speed(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float, cud
     return rows
 
 
+def part_profile(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float, cuda: bool) -> list[dict]:
+    """A few steps of each --profile-variants run under torch.profiler: wall vs kernel time, syncs, heaviest ops."""
+    rows = []
+    for variant in cfg.profile_variant_list():
+        mode, data, option = variant.split("/")
+        row = {"part": "profile", "name": variant, "mode": mode, "data": data, "option": option}
+        left = clock.left() - reserve_s
+        if option in CUDA_ONLY and not cuda:
+            row["status"] = "skipped: needs CUDA"
+        elif left < 30:
+            row["status"] = "skipped: budget spent"
+        else:
+            skip = 1 if cfg.smoke else 5
+            steps = skip + 1 + cfg.profile_steps + 1
+            run_dir = out / "profile" / variant.replace("/", "-")
+            # Later flags win: the variant's step count and throughput window give way to the profiler's.
+            flags = [*variant_flags(cfg, variant), "--max-steps", str(steps), "--throughput-skip-steps", str(skip),
+                     "--logging-steps", str(steps), "--profile-steps", str(cfg.profile_steps)]
+            trained = run_training(flags, run_dir, min(240.0 if option == "compile" else 150.0, left))
+            summary = _read_json(run_dir / "profile" / "summary.json")
+            row.update(status=trained["status"] if summary or trained["status"] != "ok" else "error: no profile written",
+                       seconds=trained["seconds"], run_dir=trained["run_dir"], device=trained.get("device"))
+            row.update({k: v for k, v in summary.items()})
+        rows.append(row)
+        print(f"profile {variant}: {row['status']} step {row.get('step_wall_ms')} ms, kernels "
+              f"{row.get('kernel_ms_per_step')} ms", flush=True)
+    return rows
+
+
 def learn_flags(cfg: ReportConfig, minutes: float) -> list[str]:
     flags = [*_common_flags(cfg), "--model-path", cfg.learn_model_path, "--max-steps", "1000000",
              "--max-minutes", str(minutes), "--lr-scheduler-type", "constant_with_warmup", "--warmup-ratio", "0.0002",
@@ -318,7 +358,7 @@ def part_learn(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float) -> 
     overrides = {"max_side": 6} if cfg.smoke else {}
     tasks = load_task_set("synthetic", n=n_tasks, seed=cfg.random_seed, **overrides)
     settings = EvalSettings(max_new_tokens=48 if cfg.smoke else 512, max_seq_len=1024 if cfg.smoke else 4608,
-                            batch_size=64 if device == "cuda" else 8, seed=cfg.random_seed)
+                            batch_size=64 if device == "cuda" else 8, random_seed=cfg.random_seed)
     results = evaluate(model, tokenizer, tasks, settings, progress=False)
     totals = summarize(results)
     seconds = round(time.perf_counter() - started, 1)
@@ -431,9 +471,10 @@ def _table(header: list[str], lines: list[list[str]]) -> str:
 def write_report(out: Path, cfg: ReportConfig, env: dict, rows: list[dict], seconds: float) -> None:
     columns: list[str] = []
     for row in rows:
-        columns += [k for k in row if k not in columns]
+        # Lists (the profiler's heaviest ops) stay in results.json and report.md; a CSV cell holds one value.
+        columns += [k for k, v in row.items() if k not in columns and not isinstance(v, list)]
     with open(out / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows({k: ("" if row.get(k) is None else row.get(k)) for k in columns} for row in rows)
     (out / "results.json").write_text(json.dumps({"env": env, "rows": rows, "seconds": seconds}, indent=2, default=str))
@@ -454,6 +495,20 @@ def write_report(out: Path, cfg: ReportConfig, env: dict, rows: list[dict], seco
                            _fmt(r.get("padding_fraction"), "pct"), _fmt(r.get("data_wait_fraction"), "pct"),
                            _fmt(r.get("peak_memory_gib")), _fmt(r.get("mfu"), "pct"), _fmt(r.get("train_loss"))]
                           for r in speed]), ""]
+    profiled = [r for r in rows if r["part"] == "profile"]
+    if profiled:
+        lines += ["## Where a step's time goes (torch.profiler, per optimizer step)\n",
+                  _table(["variant", "status", "wall ms", "kernel ms", "GPU busy", "kernels", "syncs", "scalar reads"],
+                         [[r["name"], r["status"], _fmt(r.get("step_wall_ms")), _fmt(r.get("kernel_ms_per_step")),
+                           _fmt(r.get("device_busy_fraction"), "pct"), _fmt(r.get("kernels_per_step")),
+                           _fmt(r.get("syncs_per_step")), _fmt(r.get("scalar_reads_per_step"))] for r in profiled]), ""]
+        for r in profiled:
+            for key, label, unit in (("top_host_ops", "host self time", "self_cpu_ms_per_step"),
+                                     ("top_device_ops", "device time", "device_ms_per_step")):
+                if r.get(key):
+                    lines.append(f"{r['name']}, heaviest by {label} (ms/step, calls/step): " + "; ".join(
+                        f"`{op['name'][:60]}` {op[unit]:.2f} ({op['calls_per_step']:g})" for op in r[key][:6]))
+            lines.append("")
     learn = [r for r in rows if r["part"] == "learn"]
     if learn:
         lines += [f"## Learning (`{cfg.learn_model_path}` from scratch on the default mixture, then greedy on "
@@ -537,6 +592,7 @@ def main(argv: list[str] | None = None) -> int:
     env, rows = {}, []
     # Time kept back for later parts while an earlier one runs.
     reserve = {"speed": (90 if "learn" in parts else 0) + (60 if "sample" in parts else 0), "learn": 60 if "sample" in parts else 0}
+    reserve["profile"] = reserve["speed"] + (120 if "speed" in parts else 0)
     if cfg.smoke:
         reserve = {k: v / 6 for k, v in reserve.items()}
     try:
@@ -547,6 +603,8 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 if part == "env":
                     new, env = part_env(cfg, clock, out)
+                elif part == "profile":
+                    new = part_profile(cfg, clock, out, reserve["profile"], cuda)
                 elif part == "speed":
                     new = part_speed(cfg, clock, out, reserve["speed"], cuda)
                 elif part == "learn":

@@ -177,7 +177,7 @@ def test_settings_reject_bad_values():
         (dict(greedy=False), "--no-greedy needs --n-samples"),
         (dict(n_samples=2, temperature=0), "--temperature must be > 0"),
         (dict(max_new_tokens=100, max_seq_len=50), "must exceed --max-new-tokens"),
-        (dict(encoder="Nope()"), "unknown encoder"),
+        (dict(grid_encoder="Nope()"), "unknown encoder"),
     ]:
         with pytest.raises(ValueError, match=expected):
             EvalSettings(**kwargs)

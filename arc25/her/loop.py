@@ -38,7 +38,7 @@ class LoopSettings:
     time_budget_s: float = 900.0
     timeout_s: float = 1.0
     n_workers: int | None = None
-    seed: int = 0
+    random_seed: int = 0
 
 
 @dataclass
@@ -135,7 +135,7 @@ def run_task(
         record = EpochRecord(task_id=task.task_id, epoch=epoch)
         outcome.epochs.append(record)
         t0 = clock()
-        replies = sampler(task, epoch, derive_seed(settings.seed, epoch))
+        replies = sampler(task, epoch, derive_seed(settings.random_seed, epoch))
         t1 = clock()
         codes = [parse_code(r) for r in replies]
         (scores,) = score_programs([task], [codes], timeout_s=settings.timeout_s, n_workers=settings.n_workers)
