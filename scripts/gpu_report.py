@@ -265,23 +265,29 @@ def part_env(cfg: ReportConfig, clock: Clock, out: Path) -> tuple[list[dict], di
     return rows, env
 
 
-def part_speed(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float, cuda: bool) -> list[dict]:
-    """One short training run per variant; a variant that does not fit the budget becomes a skipped row."""
+def _run_variants(part: str, variants: list[str], clock: Clock, reserve_s: float, cuda: bool, measure) -> list[dict]:
+    """A row per variant from ``measure(variant, timeout_s)``; one that needs CUDA or misses the budget is skipped."""
     rows = []
-    for variant in cfg.variant_list():
+    for variant in variants:
         mode, data, option = variant.split("/")
-        row = {"part": "speed", "name": variant, "mode": mode, "data": data, "option": option}
+        row = {"part": part, "name": variant, "mode": mode, "data": data, "option": option}
         left = clock.left() - reserve_s
-        cap = 240.0 if option == "compile" else 150.0
         if option in CUDA_ONLY and not cuda:
             row["status"] = "skipped: needs CUDA"
         elif left < 30:
             row["status"] = "skipped: budget spent"
         else:
-            row.update(run_training(variant_flags(cfg, variant), out / "speed" / variant.replace("/", "-"),
-                                    min(cap, left)))
+            row.update(measure(variant, min(240.0 if option == "compile" else 150.0, left)))
         rows.append(row)
-        print(f"speed {variant}: {row['status']} {row.get('real_tokens_per_s') or ''}", flush=True)
+        figure = row.get("real_tokens_per_s") or row.get("step_wall_ms") or ""
+        print(f"{part} {variant}: {row['status']} {figure}", flush=True)
+    return rows
+
+
+def part_speed(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float, cuda: bool) -> list[dict]:
+    """One short training run per variant; a variant that does not fit the budget becomes a skipped row."""
+    rows = _run_variants("speed", cfg.variant_list(), clock, reserve_s, cuda, lambda variant, timeout_s: run_training(
+        variant_flags(cfg, variant), out / "speed" / variant.replace("/", "-"), timeout_s))
     # Each option against the plain path of the same mode and data, measured in this same call.
     plain = {(r["mode"], r["data"]): r.get("real_tokens_per_s") for r in rows if r["option"] == "plain"}
     for r in rows:
@@ -293,31 +299,21 @@ def part_speed(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float, cud
 
 def part_profile(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float, cuda: bool) -> list[dict]:
     """A few steps of each --profile-variants run under torch.profiler: wall vs kernel time, syncs, heaviest ops."""
-    rows = []
-    for variant in cfg.profile_variant_list():
-        mode, data, option = variant.split("/")
-        row = {"part": "profile", "name": variant, "mode": mode, "data": data, "option": option}
-        left = clock.left() - reserve_s
-        if option in CUDA_ONLY and not cuda:
-            row["status"] = "skipped: needs CUDA"
-        elif left < 30:
-            row["status"] = "skipped: budget spent"
-        else:
-            skip = 1 if cfg.smoke else 5
-            steps = skip + 1 + cfg.profile_steps + 1
-            run_dir = out / "profile" / variant.replace("/", "-")
-            # Later flags win: the variant's step count and throughput window give way to the profiler's.
-            flags = [*variant_flags(cfg, variant), "--max-steps", str(steps), "--throughput-skip-steps", str(skip),
-                     "--logging-steps", str(steps), "--profile-steps", str(cfg.profile_steps)]
-            trained = run_training(flags, run_dir, min(240.0 if option == "compile" else 150.0, left))
-            summary = _read_json(run_dir / "profile" / "summary.json")
-            row.update(status=trained["status"] if summary or trained["status"] != "ok" else "error: no profile written",
-                       seconds=trained["seconds"], run_dir=trained["run_dir"], device=trained.get("device"))
-            row.update({k: v for k, v in summary.items()})
-        rows.append(row)
-        print(f"profile {variant}: {row['status']} step {row.get('step_wall_ms')} ms, kernels "
-              f"{row.get('kernel_ms_per_step')} ms", flush=True)
-    return rows
+
+    def measure(variant: str, timeout_s: float) -> dict:
+        skip = 1 if cfg.smoke else 5
+        steps = skip + 1 + cfg.profile_steps + 1
+        run_dir = out / "profile" / variant.replace("/", "-")
+        # Later flags win: the variant's step count and throughput window give way to the profiler's.
+        flags = [*variant_flags(cfg, variant), "--max-steps", str(steps), "--throughput-skip-steps", str(skip),
+                 "--logging-steps", str(steps), "--profile-steps", str(cfg.profile_steps)]
+        trained = run_training(flags, run_dir, timeout_s)
+        summary = _read_json(run_dir / "profile" / "summary.json")
+        status = trained["status"] if summary or trained["status"] != "ok" else "error: no profile written"
+        return dict(status=status, seconds=trained["seconds"], run_dir=trained["run_dir"],
+                    device=trained.get("device"), **summary)
+
+    return _run_variants("profile", cfg.profile_variant_list(), clock, reserve_s, cuda, measure)
 
 
 def learn_flags(cfg: ReportConfig, minutes: float) -> list[str]:
