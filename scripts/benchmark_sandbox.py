@@ -6,7 +6,9 @@
 Prints one JSON object: programs/s of plain in-process exec on one core (the trusted path with a
 cold compile cache), of a cold pool (start-up included) and of a warm pool on different programs of
 the same kind, the pool's start-up time, and the same for each OS isolation layer switched off
-("layers_off": "none" is every layer on, "all" is none). Wall-clock rates depend on what else the
+("layers_off": "none" is every layer on, "all" is none). Each warm round is timed right after one core
+runs the same programs in-process, and the median of --repeats rounds is reported with every round's
+ratio ("warm_vs_inprocess_rounds"). Wall-clock rates depend on what else the
 machine runs; the CPU figures (parent and workers, per program) do not, and "warm_vs_inprocess_by_cpu"
 is the ratio the pool reaches when its cores are idle.
 """
@@ -43,6 +45,9 @@ class Args(CliConfig):
     """Sandbox worker processes (the CI machine has 2 cores)."""
     layer_programs: int = 512
     """Programs per measurement when comparing isolation layers."""
+    repeats: int = 3
+    """Warm rounds per size, each on new programs, each timed right after in-process exec of the same programs;
+    the ratio reported is the median round's (one round is at the mercy of whatever else the machine runs)."""
     timeout_s: float = 1.0
     """Time limit per program, in seconds."""
     random_seed: int = DEFAULT_RANDOM_SEED
@@ -53,7 +58,7 @@ class Args(CliConfig):
     def validate(self) -> None:
         if not self.sizes or any(size < 1 for size in self.sizes):
             raise ValueError(f"--sizes must be positive integers, got {self.sizes}")
-        for name in ("n_grids", "n_workers", "layer_programs"):
+        for name in ("n_grids", "n_workers", "layer_programs", "repeats"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if not 1 <= self.min_side <= self.max_side <= 30:
@@ -95,30 +100,50 @@ def workers_cpu_s(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def pool_rates(cold: list[str], warm: list[str], grids, cfg: Args, layers) -> dict:
-    """Cold: a new pool runs ``cold`` (start-up included); warm: the same pool then runs ``warm``."""
+def _warm_run(pool, programs: list[str], grids, timeout_s: float) -> tuple[float, float, list]:
+    """(programs/s, CPU microseconds per program of parent and workers together, results) of one warm batch."""
+    pids = pool.worker_pids()
+    start, cpu, workers_cpu = time.perf_counter(), time.process_time(), workers_cpu_s(pids)
+    results = pool.execute_batch(programs, grids, timeout_s=timeout_s)
+    seconds = time.perf_counter() - start
+    cpu_us = (time.process_time() - cpu + workers_cpu_s(pids) - workers_cpu) / len(programs) * 1e6
+    return len(programs) / seconds, cpu_us, results
+
+
+def pool_rates(cold: list[str], rounds: list[list[str]], grids, cfg: Args, layers) -> dict:
+    """Cold: a new pool runs ``cold`` (start-up included). Warm: the same pool then runs each round's programs,
+    each right after one core runs them in-process; the median round's figures are reported."""
     from arc25.sandbox import Sandbox
 
     start = time.perf_counter()
+    paired = []
     with Sandbox(cfg.n_workers, layers=layers) as pool:
         pool.execute_batch(cold, grids, timeout_s=cfg.timeout_s)
         cold_s = time.perf_counter() - start
-        pids = pool.worker_pids()
-        start, cpu, workers_cpu = time.perf_counter(), time.process_time(), workers_cpu_s(pids)
-        results = pool.execute_batch(warm, grids, timeout_s=cfg.timeout_s)
-        warm_s = time.perf_counter() - start
-        cpu_us = (time.process_time() - cpu + workers_cpu_s(pids) - workers_cpu) / len(warm) * 1e6
+        for programs in rounds:
+            inprocess, inprocess_cpu_us = in_process_rate(programs, grids)
+            warm, cpu_us, results = _warm_run(pool, programs, grids, cfg.timeout_s)
+            paired.append({"inprocess": inprocess, "inprocess_cpu_us": inprocess_cpu_us, "warm": warm,
+                           "cpu_us": cpu_us, "ok": sum(isinstance(r, list) for r in results)})
         report = pool.isolation()
     with Sandbox(cfg.n_workers, layers=layers) as pool:
         start = time.perf_counter()
         pool.execute_batch(["def task(img):\n    return img\n"] * cfg.n_workers, grids, timeout_s=cfg.timeout_s)
         ready_s = time.perf_counter() - start
+    ratios = [p["warm"] / p["inprocess"] for p in paired]
+    median = paired[sorted(range(len(paired)), key=ratios.__getitem__)[len(paired) // 2]]
     return {
+        "inprocess_one_core_per_s": round(median["inprocess"], 1),
+        "inprocess_cpu_us_per_program": round(median["inprocess_cpu_us"], 1),
         "cold_per_s": round(len(cold) / cold_s, 1),
-        "warm_per_s": round(len(warm) / warm_s, 1),
-        "warm_cpu_us_per_program": round(cpu_us, 1),  # parent and workers together: independent of other load
+        "warm_per_s": round(median["warm"], 1),
+        "warm_cpu_us_per_program": round(median["cpu_us"], 1),  # parent and workers together: independent of other load
         "pool_ready_s": round(ready_s, 3),
-        "ok": sum(isinstance(result, list) for result in results),
+        "ok": median["ok"],
+        "warm_vs_inprocess": round(median["warm"] / median["inprocess"], 2),
+        # What the warm pool would do on idle cores: n_workers cores' worth of CPU per program.
+        "warm_vs_inprocess_by_cpu": round(cfg.n_workers * median["inprocess_cpu_us"] / median["cpu_us"], 2),
+        "warm_vs_inprocess_rounds": [round(r, 2) for r in ratios],
         "isolation": report.summary(),
     }
 
@@ -130,8 +155,11 @@ def measure(cfg: Args) -> dict:
     sides = rng.integers(cfg.min_side, cfg.max_side + 1, size=(cfg.n_grids, 2))
     grids = [rng.integers(0, 10, size=(int(rows), int(cols))) for rows, cols in sides]
     largest = max(max(cfg.sizes), cfg.layer_programs)
-    pool_programs = generated_programs(2 * largest, cfg.random_seed)
+    pool_programs = generated_programs((1 + cfg.repeats) * largest, cfg.random_seed)
     random.Random(cfg.random_seed).shuffle(pool_programs)
+    # Programs of cold and of each warm round are distinct: the workers cache compiled code by source.
+    cold_all = pool_programs[:largest]
+    rounds_all = [pool_programs[(1 + r) * largest : (2 + r) * largest] for r in range(cfg.repeats)]
     out = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": sys.platform,
                     "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
@@ -139,35 +167,20 @@ def measure(cfg: Args) -> dict:
         "n_grids": cfg.n_grids,
         "grid_shapes": [list(grid.shape) for grid in grids],
         "n_workers": cfg.n_workers,
+        "repeats": cfg.repeats,
         "sizes": {},
         "layers_off": {},
     }
     for size in cfg.sizes:
-        cold, warm = pool_programs[:size], pool_programs[largest : largest + size]
-        inprocess, inprocess_cpu_us = in_process_rate(warm, grids)
-        rates = pool_rates(cold, warm, grids, cfg, OS_LAYERS)
+        rates = pool_rates(cold_all[:size], [programs[:size] for programs in rounds_all], grids, cfg, OS_LAYERS)
         out["isolation"] = rates.pop("isolation")
-        out["sizes"][str(size)] = {
-            "inprocess_one_core_per_s": round(inprocess, 1),
-            "inprocess_cpu_us_per_program": round(inprocess_cpu_us, 1),
-            **rates,
-            "warm_vs_inprocess": round(rates["warm_per_s"] / inprocess, 2),
-            # What the warm pool would do on idle cores: n_workers cores' worth of CPU per program.
-            "warm_vs_inprocess_by_cpu": round(cfg.n_workers * inprocess_cpu_us / rates["warm_cpu_us_per_program"], 2),
-        }
+        out["sizes"][str(size)] = rates
     n = cfg.layer_programs
-    cold, warm = pool_programs[:n], pool_programs[largest : largest + n]
-    inprocess, inprocess_cpu_us = in_process_rate(warm, grids)
     configurations = [("none", OS_LAYERS)] + [(name, tuple(x for x in OS_LAYERS if x != name)) for name in OS_LAYERS]
     for label, layers in configurations + [("all", ())]:
-        rates = pool_rates(cold, warm, grids, cfg, layers)
+        rates = pool_rates(cold_all[:n], [rounds_all[0][:n]], grids, cfg, layers)
         rates.pop("isolation")
-        out["layers_off"][label] = {
-            **rates,
-            "warm_vs_inprocess": round(rates["warm_per_s"] / inprocess, 2),
-            "warm_vs_inprocess_by_cpu": round(cfg.n_workers * inprocess_cpu_us / rates["warm_cpu_us_per_program"], 2),
-        }
-    out["layers_off_inprocess"] = {"per_s": round(inprocess, 1), "cpu_us_per_program": round(inprocess_cpu_us, 1)}
+        out["layers_off"][label] = rates
     out["load_average"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     return out
 

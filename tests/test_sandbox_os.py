@@ -314,3 +314,18 @@ def test_without_cap_sys_admin_namespaces_come_from_a_user_namespace_and_the_res
     assert layers["user"].startswith("off: still root") and layers["processes"].startswith("off: ")
     warnings = [line for line in proc.stderr.splitlines() if "sandbox isolation:" in line]
     assert len(warnings) == 1 and "user off: still root" in warnings[0]
+
+
+def test_benchmark_pairs_each_warm_round_with_in_process_exec(tmp_path):
+    from conftest import run_script
+
+    proc = run_script([sys.executable, "scripts/benchmark_sandbox.py", "--sizes", "24", "--layer-programs", "8",
+                       "--repeats", "2", "--n-grids", "1", "--output-dir", str(tmp_path)], timeout=240)
+    report = json.loads((tmp_path / "benchmark_sandbox.json").read_text())
+    assert json.loads(proc.stdout) == report
+    size = report["sizes"]["24"]
+    assert size["ok"] == 24 and len(size["warm_vs_inprocess_rounds"]) == 2
+    assert size["warm_vs_inprocess"] in size["warm_vs_inprocess_rounds"]
+    assert size["inprocess_one_core_per_s"] > 0 and size["warm_per_s"] > 0 and size["pool_ready_s"] > 0
+    assert set(report["layers_off"]) == {"none", "all", *OS_LAYERS}
+    assert all(row["ok"] == 8 for row in report["layers_off"].values())
