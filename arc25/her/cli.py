@@ -28,6 +28,7 @@ from types import SimpleNamespace
 from typing import Literal, Optional
 
 from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig, fail, parse
+from arc25.prompting import DEFAULT_PROMPT_STYLE
 
 __all__ = ["Config", "main", "prepare"]
 
@@ -81,7 +82,7 @@ class Config(CliConfig):
     grid_encoder: Optional[str] = None
     """How grids are written as text; default: the one recorded beside the model (arc25_training.json), else
     training's default."""
-    prompt_style: str = "compact"
+    prompt_style: str = DEFAULT_PROMPT_STYLE
     """Text around the examples, as in training: compact or describe-dsl."""
     n_low_temperature: int = 8
     """Programs sampled per epoch at --low-temperature."""
