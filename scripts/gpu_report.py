@@ -95,8 +95,9 @@ class ReportConfig(CliConfig):
     variants: Optional[str] = None
     """Comma-separated speed variants MODE/DATA/OPTION (e.g. lora/mixture/liger); default: all when speed runs
     alone, a short list when every part runs together."""
-    profile_variants: str = "lora/mixture/combined"
-    """Comma-separated speed variants (MODE/DATA/OPTION) the profile part runs under torch.profiler."""
+    profile_variants: Optional[str] = None
+    """Comma-separated speed variants (MODE/DATA/OPTION) the profile part runs under torch.profiler; default:
+    lora/mixture/combined (the headline case), full/mixture/plain with --smoke (tiny trains in full, on CPU)."""
     profile_steps: int = 3
     """Optimizer steps each profiled variant records (after start-up steps and one warm-up step)."""
     speed_steps: int = 60
@@ -133,9 +134,9 @@ class ReportConfig(CliConfig):
         return [p.strip() for p in self.parts.split(",") if p.strip()]
 
     def profile_variant_list(self) -> list[str]:
-        if self.smoke and self.profile_variants == "lora/mixture/combined":
-            return ["full/mixture/plain"]  # combined needs CUDA; tiny trains in full
-        return [v.strip() for v in self.profile_variants.split(",") if v.strip()]
+        if self.profile_variants:
+            return [v.strip() for v in self.profile_variants.split(",") if v.strip()]
+        return ["full/mixture/plain"] if self.smoke else ["lora/mixture/combined"]
 
     def variant_list(self) -> list[str]:
         if self.variants:
@@ -470,7 +471,7 @@ def write_report(out: Path, cfg: ReportConfig, env: dict, rows: list[dict], seco
         # Lists (the profiler's heaviest ops) stay in results.json and report.md; a CSV cell holds one value.
         columns += [k for k, v in row.items() if k not in columns and not isinstance(v, list)]
     with open(out / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         writer.writerows({k: ("" if row.get(k) is None else row.get(k)) for k in columns} for row in rows)
     (out / "results.json").write_text(json.dumps({"env": env, "rows": rows, "seconds": seconds}, indent=2, default=str))
