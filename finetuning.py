@@ -441,10 +441,15 @@ def main(cfg: Config, run: SimpleNamespace | None = None) -> dict:
             prompt_style=cfg.prompt_style, max_seq_len=cfg.max_seq_len,
         )
         callbacks.append(solve_rate)
+    # Each evaluation also logs the loss per token class (grammar, function, colour, row, column) beside guessing.
+    from arc25.token_classes import EvalTokenClasses
+
+    token_classes = EvalTokenClasses(tokenizer, cfg.task_mixture()) if cfg.eval_steps else None
     trainer = training.make_trainer_class()(
         model=model, args=cfg.sft_config(run), train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
         data_collator=collator, observers=[throughput], callbacks=callbacks, training_info=cfg.training_info(),
         dump_samples=cfg.dump_samples, dump_dir=output_dir / "samples", run_start_step=resume_step,
+        token_classes=token_classes,
     )
     if solve_rate is not None:
         solve_rate.bind(trainer)  # it logs through the trainer, so the rates reach the console and every tracker

@@ -164,11 +164,14 @@ def make_trainer_class():
         """Skipped-sample counts and observer figures in the training logs; the first N samples dumped per rank.
 
         ``observers`` receive every training batch's BatchStats and fetch time; those that are also trainer
-        callbacks are registered as such. ``training_info`` is recorded beside every checkpoint.
+        callbacks are registered as such. ``training_info`` is recorded beside every checkpoint. ``token_classes``
+        (an arc25.token_classes.EvalTokenClasses) adds each evaluation's loss per token class, taken from the
+        evaluation's own forwards.
         """
 
         def __init__(self, *args, observers: Sequence[BatchObserver] = (), training_info: dict | None = None,
-                     dump_samples: int = 0, dump_dir: Path | None = None, run_start_step: int = 0, **kwargs):
+                     dump_samples: int = 0, dump_dir: Path | None = None, run_start_step: int = 0,
+                     token_classes=None, **kwargs):
             callbacks = list(kwargs.pop("callbacks", None) or [])
             callbacks += [o for o in observers if isinstance(o, TrainerCallback) and o not in callbacks]
             if training_info is not None:
@@ -182,6 +185,7 @@ def make_trainer_class():
                 self.dump_path = dump_dir / f"rank{self.args.process_index}.jsonl"
             self.run_start_step = run_start_step
             self.skipped_samples = 0
+            self.token_classes = token_classes
 
         def get_batch_samples(self, epoch_iterator, *args, **kwargs):
             timed = _TimedIterator(epoch_iterator)
@@ -209,6 +213,35 @@ def make_trainer_class():
                             "step": self.state.global_step,
                         }) + "\n" for code, generator, n_draws in rows)
                 self.dump_left -= len(rows)
+
+        def evaluation_loop(self, *args, metric_key_prefix: str = "eval", **kwargs):
+            classes = self.token_classes
+            if classes is None:
+                return super().evaluation_loop(*args, metric_key_prefix=metric_key_prefix, **kwargs)
+
+            def observe(module, _args, forward_kwargs, output):
+                # Only the loss forwards (they carry labels); generation and logits-only forwards pass by.
+                if not module.training:
+                    classes.observe(output, forward_kwargs.get("labels"), forward_kwargs.get("shift_labels"))
+
+            classes.start()
+            # On the outermost model the trainer calls (PEFT's wrapper included): it sees the labels and the output.
+            handle = self.model.register_forward_hook(observe, with_kwargs=True)
+            try:
+                output = super().evaluation_loop(*args, metric_key_prefix=metric_key_prefix, **kwargs)
+            finally:
+                handle.remove()
+            # Every rank runs the loop, so every rank joins this sum: no rank waits alone.
+            output.metrics.update(classes.metrics(self._sum_over_processes, prefix=f"{metric_key_prefix}_"))
+            return output
+
+        def _sum_over_processes(self, values: list[float]) -> list[float]:
+            if self.accelerator.num_processes == 1:
+                return values
+            import torch
+
+            tensor = torch.tensor(values, dtype=torch.float64, device=self.accelerator.device)
+            return self.accelerator.reduce(tensor, reduction="sum").tolist()
 
         def log(self, logs: dict, *args, **kwargs):
             if "loss" in logs:
