@@ -1,0 +1,171 @@
+"""Per-token-class loss: the classifier on every draw function, the guessing baselines, and the eval logs."""
+
+import itertools
+import json
+import math
+
+import pytest
+
+from conftest import run_script
+
+import finetuning
+from arc25 import data, models
+from arc25 import token_classes as tc
+from arc25.tasks import derive_seed, make_mixture, task_stream
+
+# Every draw function, one- and two-digit coordinates, and flood_fill's connectivity; under each line, its
+# characters' classes: F function, R row, C col, K colour, anything else grammar.
+PROGRAM = [
+    ("def task(img):", ""),
+    ("    draw_line(img, (0, 1), (13, 24), color=5)",
+     "    FFFFFFFFF       R  C    RR  CC         K "),
+    ("    draw_rectangle(img, (10, 2), (12, 29), color=4)",
+     "    FFFFFFFFFFFFFF       RR  C    RR  CC         K "),
+    ("    draw_pixel(img, (7, 15), color=2)",
+     "    FFFFFFFFFF       R  CC         K "),
+    ("    draw_horizontal_line(img, 21, color=7)",
+     "    FFFFFFFFFFFFFFFFFFFF      RR        K "),
+    ("    draw_vertical_line(img, 16, color=1)",
+     "    FFFFFFFFFFFFFFFFFF      CC        K "),
+    ("    flood_fill(img, (3, 8), color=9, connectivity=4)",
+     "    FFFFFFFFFF       R  C         K                 "),
+    ("    flood_fill(img, (11, 0), color=0, connectivity=8)",
+     "    FFFFFFFFFF       RR  C         K                 "),
+    ("    return img", ""),
+]
+CODE = "\n".join(line for line, _ in PROGRAM) + "\n"
+LETTERS = {"F": "function", "R": "row", "C": "col", "K": "color"}
+
+
+def _expected_chars() -> list[str]:
+    out = []
+    for line, marks in PROGRAM:
+        marks = marks.ljust(len(line))
+        assert len(marks) == len(line), line
+        out += [LETTERS.get(m, "grammar") for m in marks] + ["grammar"]  # the newline
+    return out
+
+
+def test_every_character_of_every_draw_function_gets_its_class():
+    assert tc.char_classes(CODE) == _expected_chars()
+    # Inside a completion (fences and chat tokens around the code) the classes are the same.
+    wrapped = "<|im_start|>assistant\n```python\n" + CODE.rstrip() + "\n```<|im_end|>\n"
+    offset = wrapped.index(CODE.rstrip())
+    classes = tc.char_classes(wrapped)
+    assert classes[offset : offset + len(CODE) - 1] == _expected_chars()[: len(CODE) - 1]
+    assert set(classes[:offset] + classes[offset + len(CODE) - 1 :]) == {"grammar"}
+
+
+def test_every_token_of_every_draw_function_gets_its_class():
+    tok = models.load_tokenizer("tiny")
+    ids = tok(CODE, add_special_tokens=False)["input_ids"]
+    classes = tc.classify_tokens(CODE, tok)
+    assert len(classes) == len(ids)
+    texts = [tok.decode([i]) for i in ids]
+    by_class = {c: [t for t, k in zip(texts, classes) if k == c] for c in tc.CLASSES}
+    # One token per digit, in program order.
+    assert by_class["row"] == list("0" "13" "10" "12" "7" "21" "3" "11")
+    assert by_class["col"] == list("1" "24" "2" "29" "15" "16" "8" "0")
+    assert by_class["color"] == list("5" "4" "2" "7" "1" "9" "0")
+    # Name tokens (the builtin tokenizer's carry the space before them) spell the names and nothing else.
+    assert "".join(by_class["function"]).split() == [
+        "draw_line", "draw_rectangle", "draw_pixel", "draw_horizontal_line", "draw_vertical_line", "flood_fill",
+        "flood_fill"]
+    # Grammar keeps every other token, connectivity's value included: the only digits left in it.
+    grammar = "".join(by_class["grammar"])
+    assert [ch for ch in grammar if ch.isdigit()] == ["4", "8"] and "connectivity=4" in grammar
+    assert "def task(img):" in grammar and "return img" in grammar
+
+
+def test_labels_of_training_examples_classify_as_their_code():
+    """What the trainer sees (label runs of a batch row, packed rows too) gives the classes of the code alone."""
+    tok = models.load_tokenizer("tiny")
+    spec = data.StreamSpec(make_mixture("default", max_side=12), finetuning.Config.grid_encoder, 4096)
+    rows = list(itertools.islice(data.examples(tok, spec, 5), 3))
+    packed = [label for row in rows for label in row["labels"]]
+    runs = tc.label_runs(packed)
+    assert len(runs) == 3
+    for (start, end), row in zip(runs, rows):
+        ids = packed[start:end]
+        got = [(tok.decode([i]), c) for i, c in zip(ids, tc.classify_ids(ids, tok)) if c != "grammar"]
+        code_ids = tok(row["code"], add_special_tokens=False)["input_ids"]
+        want = [(tok.decode([i]), c) for i, c in zip(code_ids, tc.classify_tokens(row["code"], tok)) if c != "grammar"]
+        assert got == want and {c for _, c in got} >= {"function", "color"}
+
+
+def test_guess_baselines():
+    tok = models.load_tokenizer("tiny")
+    log = math.log
+    # One function, one-digit sides: nothing to guess in the name; a coordinate digit is one of max_side values.
+    one = tc.guess_baselines(make_mixture("one_empty", max_side=6, functions=("draw_horizontal_line",)), tok)
+    assert one == pytest.approx({"function": 0.0, "color": log(10), "row": log(6), "col": log(6)})
+    assert tc.guess_baselines(make_mixture("default", max_side=10), tok)["row"] == pytest.approx(log(10))
+    # Values 0-29: first digit 0 or 3-9 (1/30 each) or 1, 2 (11/30 each); after 1 or 2, 11 equally likely ways
+    # on (stop or one of ten digits); 50 digit tokens in all.
+    thirty = (8 * log(30) + 22 * log(30 / 11) + 20 * log(11)) / 50
+    assert tc.guess_baselines(make_mixture("default"), tok)["col"] == pytest.approx(thirty)
+    # Names split as " draw" "_pixel" and " flood" "_fill": the first token picks one of two, the second is certain.
+    two = tc.guess_baselines(make_mixture("default", functions=("draw_pixel", "flood_fill")), tok)
+    assert two["function"] == pytest.approx(log(2) / 2)
+    # " draw" "_horizontal"/"_vertical" "_line": only the middle token chooses.
+    lines = tc.guess_baselines(make_mixture("default", functions=("draw_horizontal_line", "draw_vertical_line")), tok)
+    assert lines["function"] == pytest.approx(log(2) / 3)
+    assert tc.uniform_guess_loss([(d,) for d in range(10)]) == pytest.approx(log(10))
+
+
+def _eval_tasks(cfg: finetuning.Config):
+    # The tasks data.eval_dataset tokenises (none is skipped: max_seq_len leaves room for all).
+    return list(itertools.islice(task_stream(derive_seed(cfg.random_seed, data.EVAL_KEY), cfg.task_mixture()),
+                                 cfg.n_eval_tasks))
+
+
+def _check_logged_against_recomputed(out, cfg: finetuning.Config) -> tuple[dict, dict]:
+    """The last evaluation's class figures equal class_losses run on the final model over the eval tasks."""
+    from transformers import AutoModelForCausalLM
+
+    history = [json.loads(line) for line in (out / "log_history.jsonl").read_text().splitlines()]
+    evals = [e for e in history if "eval_loss" in e]
+    assert [e["step"] for e in evals] == list(range(cfg.eval_steps, cfg.max_steps + 1, cfg.eval_steps))
+    logged = evals[-1]
+    tok = models.load_tokenizer("tiny")
+    model = AutoModelForCausalLM.from_pretrained(out / "final")
+    recomputed = tc.class_losses(model, tok, _eval_tasks(cfg), cfg.grid_encoder, cfg.prompt_style, batch_size=3,
+                                 mixture=cfg.task_mixture())
+    for c in tc.CLASSES:
+        assert logged[f"eval_loss_{c}"] == pytest.approx(recomputed[f"loss_{c}"], abs=2e-3), c
+        assert logged[f"eval_accuracy_{c}"] == pytest.approx(recomputed[f"accuracy_{c}"], abs=1e-4), c
+        assert 0 <= logged[f"eval_accuracy_{c}"] <= 1
+    guesses = tc.guess_baselines(cfg.task_mixture(), tok)
+    assert {c: logged[f"eval_guess_{c}"] for c in tc.GUESSED} == pytest.approx(guesses, abs=1e-4)
+    assert "eval_guess_grammar" not in logged
+    # The classes split every completion token: their token-weighted mean is the whole loss.
+    n = sum(recomputed[f"tokens_{c}"] for c in tc.CLASSES)
+    weighted = sum(recomputed[f"loss_{c}"] * recomputed[f"tokens_{c}"] for c in tc.CLASSES) / n
+    assert weighted == pytest.approx(recomputed["loss"], abs=1e-3)
+    return logged, recomputed
+
+
+def test_finetuning_logs_class_losses_at_each_evaluation(tmp_path):
+    cfg = finetuning.Config(
+        output_dir=str(tmp_path), max_steps=4, eval_steps=2, n_eval_tasks=6, per_device_eval_batch_size=6,
+        batch_size=2, per_device_train_batch_size=2, save_steps=100, max_side=12, max_seq_len=4096,
+        log_to_wandb=False, dataloader_num_workers=0, solve_rate_steps=1000, n_solve_rate_tasks=1,
+    )
+    finetuning.main(cfg)
+    logged, recomputed = _check_logged_against_recomputed(tmp_path, cfg)
+    # One batch holds the whole eval set, so the trainer's own eval_loss is the token mean the classes split.
+    assert logged["eval_loss"] == pytest.approx(recomputed["loss"], abs=1e-3)
+
+
+def test_two_ranks_sum_their_shares(tmp_path, python):
+    """2 CPU ranks each evaluate half the set; the logged figures are those of the whole set (no deadlock)."""
+    out = tmp_path / "ddp"
+    argv = ["--output-dir", str(out), "--model-path", "tiny", "--max-steps", "2", "--eval-steps", "2",
+            "--n-eval-tasks", "6", "--per-device-eval-batch-size", "3", "--batch-size", "2",
+            "--per-device-train-batch-size", "1", "--max-side", "12", "--max-seq-len", "4096", "--no-log-to-wandb",
+            "--dataloader-num-workers", "0", "--solve-rate-steps", "1000", "--n-solve-rate-tasks", "1", "--n-gpus", "2"]
+    run_script([python, "-m", "accelerate.commands.launch", "--num_processes", "2", "--num_machines", "1",
+                "--mixed_precision", "no", "--multi_gpu", "finetuning.py", *argv], timeout=300)
+    assert json.loads((out / "cfg.json").read_text())["world_size"] == 2
+    cfg = finetuning.Config.from_cli(argv)
+    _check_logged_against_recomputed(out, cfg)
