@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_ENCODER_SPEC",
     "ENCODERS",
     "GridEncoder",
+    "ChangesEncoder",
     "GridShapeEncoder",
     "MinimalGridEncoder",
     "RowNumberEncoder",
@@ -54,6 +55,8 @@ class GridEncoder:
 
     name: ClassVar[str] = ""
     n_inner: ClassVar[int] = 0
+    # Encoders that describe an output relative to its input (output_text) only mean that on the outside.
+    outermost_only: ClassVar[bool] = False
 
     @property
     def spec(self) -> str:
@@ -67,6 +70,14 @@ class GridEncoder:
     def to_grid(self, text: str) -> np.ndarray:
         """Decode text made by ``to_text`` back into the grid; ValueError if malformed."""
         raise NotImplementedError
+
+    def output_text(self, grid_in, grid_out) -> str:
+        """Encode an example's output grid; encoders that describe it relative to its input override this."""
+        return self.to_text(grid_out)
+
+    def output_grid(self, grid_in, text: str) -> np.ndarray:
+        """Decode text made by ``output_text`` back into the output grid."""
+        return self.to_grid(text)
 
     def __repr__(self) -> str:
         return self.spec
@@ -189,10 +200,74 @@ class GridShapeEncoder(_WrapperEncoder):
         return grid
 
 
+_CHANGES_HEADER = "changes:"
+
+
+def _changed_runs(grid_in: np.ndarray, grid_out: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Row-major runs (row, first col, last col, colour) of cells whose colour the output changed."""
+    runs = []
+    for row, col in zip(*np.nonzero(grid_in != grid_out)):
+        row, col, color = int(row), int(col), int(grid_out[row, col])
+        if runs and runs[-1][0] == row and runs[-1][2] == col - 1 and runs[-1][3] == color:
+            runs[-1] = (row, runs[-1][1], col, color)
+        else:
+            runs.append((row, col, col, color))
+    return runs
+
+
+class ChangesEncoder(_WrapperEncoder):
+    """Write each output after the inner text of it as the cells it changed, with their (row, col) coordinates.
+
+    A program's arguments are positions, which a model must otherwise count out cell by cell in a grid. Here
+    every changed cell is named in the same ``(row, col)`` form the DSL's points take, one row-major run of
+    equal colour per line: ``(2, 0)-(2, 5): 7`` is row 2's cells 0-5 turned to colour 7. Inputs, and outputs of
+    another shape than their input, are the inner text alone.
+    """
+
+    name = "ChangesEncoder"
+    outermost_only = True
+
+    def to_text(self, grid) -> str:
+        """The inner encoder's text (inputs have nothing to compare with)."""
+        return self.inner.to_text(grid)
+
+    def to_grid(self, text: str) -> np.ndarray:
+        """Decode the inner text, ignoring a changes section."""
+        return self.inner.to_grid(text.split("\n" + _CHANGES_HEADER, 1)[0])
+
+    def output_text(self, grid_in, grid_out) -> str:
+        """The inner text of the output, then ``changes:`` and one line per run of changed cells."""
+        text = self.inner.to_text(grid_out)
+        grid_in, grid_out = np.asarray(grid_in), np.asarray(grid_out)
+        if grid_in.shape != grid_out.shape:
+            return text
+        lines = [text, _CHANGES_HEADER]
+        for row, first, last, color in _changed_runs(grid_in, grid_out):
+            cells = f"({row}, {first})" if first == last else f"({row}, {first})-({row}, {last})"
+            lines.append(f"{cells}: {color}")
+        if len(lines) == 2:
+            lines.append("none")
+        return "\n".join(lines)
+
+    def output_grid(self, grid_in, text: str) -> np.ndarray:
+        """Decode the inner text of the output and check the changes section agrees with it."""
+        body, sep, changes = text.strip().partition("\n" + _CHANGES_HEADER)
+        grid = self.inner.to_grid(body)
+        if not sep:
+            if np.shape(grid_in) == grid.shape:
+                raise ValueError("output of the input's shape without a 'changes:' section")
+            return grid
+        expected = self.output_text(grid_in, grid)
+        if expected.split("\n" + _CHANGES_HEADER, 1)[1] != changes:
+            raise ValueError("the 'changes:' section disagrees with the output grid")
+        return grid
+
+
 ENCODERS: dict[str, type[GridEncoder]] = {
     "MinimalGridEncoder": MinimalGridEncoder,
     "RowNumberEncoder": RowNumberEncoder,
     "GridShapeEncoder": GridShapeEncoder,
+    "ChangesEncoder": ChangesEncoder,
 }
 
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|([()])|(\S))")
@@ -258,6 +333,9 @@ class _SpecParser:
             self._expect(")")
         if len(inners) != cls.n_inner:
             raise _spec_error(self.spec, f"{name} takes {cls.n_inner} inner encoder(s), got {len(inners)}")
+        for inner in inners:
+            if inner.outermost_only:
+                raise _spec_error(self.spec, f"{inner.name} must be the outermost encoder, not inside {name}")
         return cls(*inners)
 
 

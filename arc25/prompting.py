@@ -88,13 +88,13 @@ def _user_content(inputs, outputs, encoder: GridEncoder, style: PromptStyle) -> 
     """The style's instructions followed by every encoded input/output pair."""
     if len(inputs) != len(outputs) or not inputs:
         raise ValueError(f"need matching, non-empty inputs and outputs, got {len(inputs)} and {len(outputs)}")
-    to_text = encoder.to_text
+    to_text, output_text = encoder.to_text, encoder.output_text
     parts = [style.instructions]
     for i, (grid_in, grid_out) in enumerate(zip(inputs, outputs)):
         header = _EXAMPLE_HEADERS[i] if i < len(_EXAMPLE_HEADERS) else f"## Example {i + 1}\n### Input\n"
         if i:
             parts.append("\n\n")
-        parts += (header, to_text(grid_in), _OUTPUT_HEADER, to_text(grid_out))
+        parts += (header, to_text(grid_in), _OUTPUT_HEADER, output_text(grid_in, grid_out))
     return "".join(parts)
 
 

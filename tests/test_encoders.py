@@ -21,11 +21,13 @@ LEAVES = [name for name, cls in ENCODERS.items() if cls.n_inner == 0]
 WRAPPERS = [name for name, cls in ENCODERS.items() if cls.n_inner == 1]
 
 
-def _compositions(max_wrappers: int = 2) -> list[str]:
-    """Every registered leaf under every chain of up to ``max_wrappers`` registered wrappers."""
+def _compositions(max_wrappers: int = 3) -> list[str]:
+    """Every registered leaf under every valid chain of up to ``max_wrappers`` registered wrappers."""
     specs = []
     for depth in range(max_wrappers + 1):
         for chain in itertools.product(WRAPPERS, repeat=depth):
+            if any(ENCODERS[name].outermost_only for name in chain[1:]):
+                continue
             for leaf in LEAVES:
                 spec = f"{leaf}()"
                 for wrapper in reversed(chain):
@@ -202,3 +204,59 @@ def test_default_malformed_mentions_the_problem():
         encoder.to_grid("shape: 2x2\n0 01\n1 01\n2 01")
     with pytest.raises(ValueError, match="line 1"):
         encoder.to_grid("shape: 2x2\n0 01\n7 01")
+
+
+CHANGES = "ChangesEncoder(GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder())))"
+
+
+def test_changes_exact_format():
+    encoder = get_encoder(CHANGES)
+    grid_in = np.zeros((3, 4), dtype=np.int64)
+    grid_out = grid_in.copy()
+    grid_out[1, :] = 7
+    grid_out[0, 2] = 3
+    grid_out[2, 1:3] = [5, 6]
+    assert encoder.to_text(grid_in) == "shape: 3x4\n0 0000\n1 0000\n2 0000"
+    assert encoder.output_text(grid_in, grid_out) == (
+        "shape: 3x4\n0 0030\n1 7777\n2 0560\nchanges:\n(0, 2): 3\n(1, 0)-(1, 3): 7\n(2, 1): 5\n(2, 2): 6"
+    )
+    assert encoder.output_text(grid_in, grid_in).endswith("changes:\nnone")
+
+
+def test_changes_round_trip_and_other_shapes():
+    encoder = get_encoder(CHANGES)
+    rng = np.random.default_rng(1)
+    for rows, cols in [(1, 1), (3, 7), (12, 30), (30, 30)]:
+        grid_in = rng.integers(0, 10, size=(rows, cols))
+        grid_out = np.where(rng.random((rows, cols)) < 0.3, rng.integers(0, 10, size=(rows, cols)), grid_in)
+        assert np.array_equal(encoder.output_grid(grid_in, encoder.output_text(grid_in, grid_out)), grid_out)
+    # An output of another shape has nothing to compare cell by cell: the inner text alone.
+    small = rng.integers(0, 10, size=(2, 2))
+    assert encoder.output_text(grid_in, small) == get_encoder(CHANGES[len("ChangesEncoder("):-1]).to_text(small)
+    assert np.array_equal(encoder.output_grid(grid_in, encoder.output_text(grid_in, small)), small)
+
+
+def test_changes_section_must_agree_with_grid():
+    encoder = get_encoder(CHANGES)
+    grid_in = np.zeros((2, 2), dtype=np.int64)
+    grid_out = np.array([[0, 1], [0, 0]])
+    text = encoder.output_text(grid_in, grid_out)
+    with pytest.raises(ValueError, match="disagrees"):
+        encoder.output_grid(grid_in, text.replace("(0, 1): 1", "(1, 1): 1"))
+    with pytest.raises(ValueError, match="without a 'changes:' section"):
+        encoder.output_grid(grid_in, text.split("\nchanges:")[0])
+
+
+def test_changes_encoder_only_outermost():
+    with pytest.raises(ValueError, match="ChangesEncoder must be the outermost encoder, not inside GridShapeEncoder"):
+        get_encoder("GridShapeEncoder(ChangesEncoder(MinimalGridEncoder()))")
+
+
+def test_changes_reach_the_prompt_and_name_the_program_arguments():
+    from arc25.prompting import prompt_messages
+
+    grid_in = np.full((4, 5), 2, dtype=np.int64)
+    grid_out = grid_in.copy()
+    grid_out[3, :] = 8  # draw_horizontal_line(img, 3, color=8)
+    user = prompt_messages([grid_in], [grid_out], CHANGES)[1]["content"]
+    assert user.endswith("### Output\nshape: 4x5\n0 22222\n1 22222\n2 22222\n3 88888\nchanges:\n(3, 0)-(3, 4): 8")
