@@ -45,6 +45,8 @@ __all__ = [
     "classify_ids",
     "classify_tokens",
     "guess_baselines",
+    "label_runs",
+    "uniform_guess_loss",
 ]
 
 CLASSES = ("grammar", "function", "color", "row", "col")
@@ -296,7 +298,8 @@ def class_losses(model, tokenizer, tasks, encoder_spec: str, prompt_style: str =
     ``tasks``: arc25.tasks.Task or arc25.tasksets.EvalTask objects with code. The examples are formatted exactly as
     training formats them (arc25.data.ChatFormatter). Returns ``loss_<class>``, ``accuracy_<class>``,
     ``tokens_<class>`` for every class present, ``guess_<class>`` (see guess_baselines) when ``mixture`` (a name or
-    arc25.tasks.Mixture) is given, and ``loss`` (all completion tokens). The model is put in eval mode and left so.
+    arc25.tasks.Mixture) is given, and ``loss`` (all completion tokens). The model runs in eval mode, then is put
+    back in the mode it was in.
     """
     import torch
 
@@ -312,6 +315,7 @@ def class_losses(model, tokenizer, tasks, encoder_spec: str, prompt_style: str =
         rows.append((formatter.encode(prompt), formatter.encode(completion)))
     classify = _Classifier(tokenizer)
     tally = Tally()
+    was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     keep_arg = True  # transformers' causal LMs take logits_to_keep; dropped below for one that does not
@@ -351,6 +355,7 @@ def class_losses(model, tokenizer, tasks, encoder_spec: str, prompt_style: str =
             lp = row.gather(1, target[:, None])[:, 0]
             top = row.argmax(-1) == target
             classify.tally_row(tally, c, lp.tolist(), top.tolist())
+    model.train(was_training)
     out = tally.metrics(guess_baselines(mixture, tokenizer) if mixture is not None else None, with_tokens=True)
     n = sum(tally.tokens.values())
     out["loss"] = round(sum(tally.loss.values()) / n, 4) if n else float("nan")

@@ -11,7 +11,7 @@ from conftest import run_script
 import finetuning
 from arc25 import data, models
 from arc25 import token_classes as tc
-from arc25.tasks import derive_seed, make_mixture, task_stream
+from arc25.tasks import Task, derive_seed, make_mixture, task_stream
 
 # Every draw function, one- and two-digit coordinates, and flood_fill's connectivity; under each line, its
 # characters' classes: F function, R row, C col, K colour, anything else grammar.
@@ -111,6 +111,30 @@ def test_guess_baselines():
     lines = tc.guess_baselines(make_mixture("default", functions=("draw_horizontal_line", "draw_vertical_line")), tok)
     assert lines["function"] == pytest.approx(log(2) / 3)
     assert tc.uniform_guess_loss([(d,) for d in range(10)]) == pytest.approx(log(10))
+
+
+def test_class_losses_on_a_model_and_tasks():
+    """The standalone API: Task and EvalTask alike; the figures do not depend on how the tasks are batched."""
+    from arc25.tasksets import synthetic_tasks
+
+    tok = models.load_tokenizer("tiny")
+    model = models.load_model("tiny", tok, seed=1).eval()
+    mixture = make_mixture("default", max_side=12)
+    tasks = synthetic_tasks(mixture, seed=3, n=5)
+    assert len({len(t.code) for t in tasks}) > 1, "need different lengths to see padding"
+    spec = finetuning.Config.grid_encoder
+    one = tc.class_losses(model, tok, tasks, spec, batch_size=1)
+    five = tc.class_losses(model, tok, tasks, spec, batch_size=5, mixture=mixture)
+    assert {k: v for k, v in five.items() if not k.startswith("guess_")} == pytest.approx(one, abs=2e-4)
+    assert {k for k in five if k.startswith("guess_")} == {f"guess_{c}" for c in tc.GUESSED}
+    assert not any(k.startswith("guess_") for k in one)
+    assert sum(one[f"tokens_{c}"] for c in tc.CLASSES) == sum(
+        len(tok(f"```python\n{t.code.strip()}\n```", add_special_tokens=False)["input_ids"]) for t in tasks) + 5 * 2
+    assert model.training is False
+    model.train()
+    as_tasks = [Task(inputs=t.train_inputs, outputs=t.train_outputs, code=t.code, generator="") for t in tasks]
+    assert tc.class_losses(model, tok, as_tasks, spec, batch_size=2) == pytest.approx(one, abs=2e-4)
+    assert model.training is True
 
 
 def _eval_tasks(cfg: finetuning.Config):
