@@ -172,9 +172,15 @@ def _method_attribute_stores(tree: ast.Module) -> tuple[set[int], list[tuple[ast
             while pending:
                 node = pending.pop()
                 if isinstance(node, _SCOPES):
-                    # A nested scope's stores are not checked here (they are refused), but it can
-                    # still rebind the method's ``self`` through ``nonlocal``.
-                    rebound |= any(isinstance(sub, ast.Nonlocal) and name in sub.names for sub in ast.walk(node))
+                    # A nested scope's stores are not checked here (they are refused), but it can still
+                    # rebind the method's ``self``: by its own name (``def self(): ...``, ``class self:``),
+                    # through ``nonlocal``, or with a walrus in a default or decorator, which binds in
+                    # the method's scope. Any of these anywhere inside counts.
+                    rebound |= getattr(node, "name", None) == name or any(
+                        (isinstance(sub, ast.Nonlocal) and name in sub.names)
+                        or (isinstance(sub, ast.NamedExpr) and sub.target.id == name)
+                        for sub in ast.walk(node)
+                    )
                     continue
                 rebound |= _binds(node, name)
                 if (
@@ -208,13 +214,29 @@ def _child_fields(kind: type) -> tuple[str, ...]:
     return fields
 
 
-def _check_attribute_on_name(node: ast.Attribute, aliases: dict) -> None:
+def _check_attribute_on_name(node: ast.Attribute, aliases: dict, rebound: set) -> None:
     module = aliases.get(node.value.id) if isinstance(node.value, ast.Name) else None
     if module is not None and node.attr not in ALLOWED_MODULES[module]:
         raise _refuse(f"{module}.{node.attr}", node)
-    if node.attr in _NUMPY_ONLY_ATTRIBUTES and module != "numpy":
-        # ndarray.resize(..., refcheck=False) frees memory that views still point to.
-        raise _refuse(f"method {node.attr!r} (use np.{node.attr})", node)
+    if node.attr in _NUMPY_ONLY_ATTRIBUTES and (module != "numpy" or node.value.id in rebound):
+        # ndarray.resize(..., refcheck=False) frees memory that views still point to. A module alias
+        # that is also bound to something else anywhere (``def task(np): np.resize(...)``) may be an array.
+        raise _refuse(f"method {node.attr!r} (use np.{node.attr}, with np bound only by its import)", node)
+
+
+def _is_dunder_string(value) -> bool:
+    return isinstance(value, str) and len(value) > 4 and value.startswith("__") and value.endswith("__")
+
+
+# Item-store keys that cannot be a str (so cannot be a dunder key) need no run-time guard.
+def _key_needs_guard(key: ast.expr) -> bool:
+    if isinstance(key, (ast.Tuple, ast.Slice)):
+        return False
+    if isinstance(key, ast.Constant):
+        return isinstance(key.value, str)
+    if isinstance(key, ast.UnaryOp) and isinstance(key.operand, ast.Constant):
+        return False
+    return True
 
 
 def _check_tree(tree: ast.Module) -> tuple[list[tuple[ast.FunctionDef, str]], bool]:
@@ -222,8 +244,9 @@ def _check_tree(tree: ast.Module) -> tuple[list[tuple[ast.FunctionDef, str]], bo
     aliases = {"np": "numpy", "numpy": "numpy"}
     attributes: list[ast.Attribute] = []  # checked once every import (and so every alias) is known
     stores: list[ast.Attribute] = []
+    rebound: set[str] = set()  # names bound other than by an import
     methods: set[int] = set()
-    has_class = arithmetic = False
+    has_class = arithmetic = needs_key_guard = False
     n_nodes = 0
     pending: list[ast.AST] = [tree]
     while pending:
@@ -238,6 +261,19 @@ def _check_tree(tree: ast.Module) -> tuple[list[tuple[ast.FunctionDef, str]], bo
             raise _refuse(_FORBIDDEN_NODES[kind], node)
         if kind is ast.Name:
             _check_name(node.id, node, load=type(node.ctx) is ast.Load)
+            if type(node.ctx) is not ast.Load:
+                rebound.add(node.id)
+        elif kind is ast.Constant:
+            if _is_dunder_string(node.value):
+                raise _refuse(f"the string {one_line(node.value, 40)!r}", node)
+        elif kind is ast.Subscript:
+            if type(node.ctx) is ast.Store:
+                needs_key_guard = needs_key_guard or _key_needs_guard(node.slice)
+        elif kind is ast.Call:
+            for keyword in node.keywords:
+                if keyword.arg == "refcheck" or (keyword.arg is None and isinstance(node.func, ast.Attribute)
+                                                 and node.func.attr in _NUMPY_ONLY_ATTRIBUTES):
+                    raise _refuse("refcheck (resize that frees memory views still use)", node)
         elif kind is ast.Attribute:
             if type(node.ctx) is not ast.Load:
                 stores.append(node)
@@ -257,26 +293,32 @@ def _check_tree(tree: ast.Module) -> tuple[list[tuple[ast.FunctionDef, str]], bo
         elif kind is ast.ImportFrom:
             _check_import_from(node)
         elif kind is ast.FunctionDef:
+            rebound.add(node.name)
             if not (id(node) in methods and node.name in ALLOWED_DUNDER_METHODS):
                 _check_name(node.name, node)
         elif kind is ast.ClassDef:
             has_class = True
+            rebound.add(node.name)
             _check_name(node.name, node)
             if node.keywords:
                 raise _refuse("class keywords (metaclass=...)", node)
             methods.update(id(item) for item in node.body if type(item) is ast.FunctionDef)
         elif kind is ast.arg:
+            rebound.add(node.arg)
             _check_name(node.arg, node)
         elif kind is ast.keyword:
             _check_name(node.arg, node)
         elif kind is ast.ExceptHandler:
+            rebound.add(node.name)
             _check_name(node.name, node)
         elif kind is ast.Global or kind is ast.Nonlocal:
             for name in node.names:
                 _check_name(name, node)
         elif kind is ast.MatchAs or kind is ast.MatchStar:
+            rebound.add(node.name)
             _check_name(node.name, node)
         elif kind is ast.MatchMapping:
+            rebound.add(node.rest)
             _check_name(node.rest, node)
         elif kind is ast.MatchClass:
             for attr in node.kwd_attrs:
@@ -288,14 +330,14 @@ def _check_tree(tree: ast.Module) -> tuple[list[tuple[ast.FunctionDef, str]], bo
             else:
                 pending.append(value)
     for node in attributes:
-        _check_attribute_on_name(node, aliases)
+        _check_attribute_on_name(node, aliases, rebound)
     guarded: list[tuple[ast.FunctionDef, str]] = []
     if stores:
         store_ok, guarded = _method_attribute_stores(tree) if has_class else (set(), [])
         for node in stores:
             if id(node) not in store_ok:
                 raise _refuse("attribute assignment or deletion (except on self in a method)", node)
-    return guarded, arithmetic
+    return guarded, arithmetic, needs_key_guard
 
 
 def _is_safe_format_string(node: ast.expr) -> bool:
@@ -356,6 +398,18 @@ class _GuardArithmetic(ast.NodeTransformer):
         return ast.copy_location(ast.Assign(targets=[node.target], value=call), node)
 
 
+class _GuardKeys(ast.NodeTransformer):
+    """``x[k] = v`` (in any store: assignment, unpacking, for, with, augmented) becomes ``x[__arc_key__(k)] = v``
+    unless ``k`` cannot be a str: a leaked dict must not take ``__array_interface__`` and the like."""
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        self.generic_visit(node)
+        if type(node.ctx) is ast.Store and _key_needs_guard(node.slice):
+            call = ast.Call(func=ast.Name(id="__arc_key__", ctx=ast.Load()), args=[node.slice], keywords=[])
+            node.slice = ast.copy_location(call, node.slice)
+        return node
+
+
 def _as_load(target: ast.expr) -> ast.expr:
     if isinstance(target, ast.Name):
         return ast.copy_location(ast.Name(id=target.id, ctx=ast.Load()), target)
@@ -366,7 +420,7 @@ def _as_load(target: ast.expr) -> ast.expr:
     raise _refuse("this augmented assignment target", target)
 
 
-def _parse_and_check(code: str) -> tuple[ast.Module, list[tuple[ast.FunctionDef, str]], bool]:
+def _parse_and_check(code: str) -> tuple[ast.Module, list[tuple[ast.FunctionDef, str]], bool, bool]:
     if not isinstance(code, str):
         raise InvalidProgram(f"program source must be a str, got {type(code).__name__}")
     if len(code) > MAX_SOURCE_CHARS:
@@ -387,7 +441,7 @@ def check_program(code: str) -> None:
 
 def compile_untrusted(code: str):
     """Check ``code`` and compile it with its run-time guards; raises ``InvalidProgram`` or ``ForbiddenCode``."""
-    tree, guarded, arithmetic = _parse_and_check(code)
+    tree, guarded, arithmetic, key_guard = _parse_and_check(code)
     try:
         for method, self_name in guarded:
             check = ast.Expr(
@@ -396,7 +450,9 @@ def compile_untrusted(code: str):
             method.body.insert(0, ast.copy_location(check, method.body[0]))
         if arithmetic:  # most programs have no ** or <<, and the rewrite visits every node
             tree = _GuardArithmetic().visit(tree)
-        if guarded or arithmetic:
+        if key_guard:
+            tree = _GuardKeys().visit(tree)
+        if guarded or arithmetic or key_guard:
             ast.fix_missing_locations(tree)
         return compile(tree, PROGRAM_FILENAME, "exec", dont_inherit=True)
     except ExecutionError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import queue
 import selectors
 import signal
 import struct
@@ -28,7 +29,6 @@ import numpy as np
 
 from arc25.sandbox import wire
 from arc25.sandbox.errors import (
-    ERROR_CLASSES,
     ExecutionError,
     ExecutionMemoryError,
     ExecutionRuntimeError,
@@ -37,7 +37,7 @@ from arc25.sandbox.errors import (
     InvalidProgram,
     one_line,
 )
-from arc25.sandbox.grids import MAX_COLOR, MAX_SIDE, as_input_grid, is_grid_like
+from arc25.sandbox.grids import as_input_grid, is_grid_like
 from arc25.sandbox.confinement import LAYERS, OS_LAYERS, Isolation
 from arc25.sandbox.policy import MAX_SOURCE_CHARS
 
@@ -66,6 +66,49 @@ def _caller_stacklevel() -> int:
 def _grace_s(timeout_s: float) -> float:
     """Extra wall-clock time the parent allows before killing a worker (the in-worker alarm comes first)."""
     return 0.5 + 0.5 * timeout_s
+
+
+class _Spawner:
+    """One long-lived thread per process that starts every worker.
+
+    Workers ask for SIGKILL when the thread that started them ends (PR_SET_PDEATHSIG), so they must
+    not be started from a caller's short-lived thread: this one lives as long as the process.
+    """
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.requests: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._loop, name="arc25-sandbox-spawner", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            function, box, done = self.requests.get()
+            try:
+                box.append((True, function()))
+            except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
+                box.append((False, exc))
+            done.set()
+
+    def call(self, function):
+        box, done = [], threading.Event()
+        self.requests.put((function, box, done))
+        done.wait()
+        ok, value = box[0]
+        if not ok:
+            raise value
+        return value
+
+
+_SPAWNER: _Spawner | None = None
+_SPAWNER_LOCK = threading.Lock()
+
+
+def _spawner() -> _Spawner:
+    global _SPAWNER
+    with _SPAWNER_LOCK:
+        if _SPAWNER is None or _SPAWNER.pid != os.getpid():  # threads do not survive fork
+            _SPAWNER = _Spawner()
+        return _SPAWNER
 
 
 def _worker_env() -> dict:
@@ -299,16 +342,16 @@ class Sandbox:
         cmd_r, cmd_w = os.pipe()
         reply_r, reply_w = os.pipe()
         try:
-            process = subprocess.Popen(
+            process = _spawner().call(lambda: subprocess.Popen(
                 [sys.executable, "-I", "-c", _BOOT, json.dumps(path), str(cmd_r), str(reply_w),
-                 str(self.memory_limit_mb), self._root_dir[0], ",".join(self.layers)],
+                 str(self.memory_limit_mb), self._root_dir[0], ",".join(self.layers), str(os.getpid())],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 pass_fds=(cmd_r, reply_w),
                 env=_worker_env(),
                 cwd="/",
                 start_new_session=True,  # Ctrl-C in a terminal reaches the caller, which stops the workers
-            )
+            ))
         except BaseException:
             for fd in (cmd_r, cmd_w, reply_r, reply_w):
                 _close(fd)
@@ -441,7 +484,7 @@ class Sandbox:
                 return "broken"
             job = worker.pending[0]
             try:
-                value = _decode_reply(header, blob, sets[set_of_job[job]][2])
+                value = wire.decode_reply(header, blob, sets[set_of_job[job]][2])
             except (ValueError, TypeError, KeyError):
                 blame_current(worker, ExecutionRuntimeError("sandbox worker sent a malformed reply"))
                 return "broken"
@@ -539,36 +582,3 @@ class Sandbox:
             for worker in list(self._workers):
                 if worker.pending:
                     self._retire(worker, deque(), kill=True)
-
-
-def _decode_reply(header: dict, blob: memoryview, n_grids: int):
-    """A worker's reply as outputs or an error; raises ValueError (or KeyError, TypeError) if it is malformed."""
-    if header.get("ok") is True:
-        shapes = header["shapes"]
-        if type(shapes) is not list or len(shapes) != n_grids:
-            raise ValueError("wrong number of grids")
-        sizes = []
-        for shape in shapes:
-            if type(shape) is not list or len(shape) != 2:
-                raise ValueError("bad grid shape")
-            rows, cols = shape
-            if type(rows) is not int or type(cols) is not int or not (1 <= rows <= MAX_SIDE and 1 <= cols <= MAX_SIDE):
-                raise ValueError("bad grid shape")
-            sizes.append(rows * cols)
-        if len(blob) != sum(sizes):
-            raise ValueError("grid bytes do not match shapes")
-        # One conversion and one colour check for the whole reply: per-grid calls cost more than the work.
-        cells = np.frombuffer(blob, dtype=np.uint8)
-        if cells.size and int(cells.max()) > MAX_COLOR:
-            raise ValueError("bad colour")
-        cells = cells.astype(np.int64)
-        outputs, offset = [], 0
-        for (rows, cols), size in zip(shapes, sizes):
-            outputs.append(cells[offset : offset + size].reshape(rows, cols))
-            offset += size
-        return outputs
-    cls = ERROR_CLASSES.get(header.get("err"))
-    message = header.get("msg")
-    if cls is None or not isinstance(message, str):
-        raise ValueError("bad error reply")
-    return cls(one_line(message))

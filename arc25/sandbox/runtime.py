@@ -1,8 +1,13 @@
 """The restricted runtime an untrusted program runs in: its builtins, module proxies and guards.
 
-Every program gets a fresh namespace, a new builtins dict and a new registry of the classes it
-defines, so nothing one program rebinds or creates is seen by the next; the modules it may import
-are read-only proxies that hold only the whitelisted names.
+Every program gets a fresh namespace, a new builtins dict, new read-only module proxies (holding only
+the whitelisted names) and a new registry of the classes it defines. This is a filter that keeps
+honest mistakes and the known tricks out; what keeps one program from another is that each runs in
+its own process, forked from a clean zygote (``worker``). Known leak paths are closed at the root:
+``copy.deepcopy`` takes no memo (a caller-supplied memo hands back the originals it keeps alive,
+instance and proxy ``__dict__`` included), item stores refuse dunder string keys (a leaked dict
+holding ``__array_interface__`` maps any address), ``hash`` refuses identity hashes (addresses), and
+a program's classes get a ``repr`` without an address.
 """
 
 from __future__ import annotations
@@ -68,6 +73,41 @@ def _quiet_print(*args, **kwargs) -> None:
     """``print`` for sandboxed programs: output goes nowhere and costs nothing."""
 
 
+def _guarded_key(key):
+    """The key of an item store the static check cannot see: no dunder strings (``__array_interface__``)."""
+    if isinstance(key, str) and key.startswith("__"):
+        raise KeyError(f"item keys starting with '__' are not allowed here: {key[:40]!r}")
+    return key
+
+
+def _identity_hashed(value, depth: int = 0) -> bool:
+    """Whether ``hash(value)`` would mix in an object's address (object's default hash, anywhere in a tuple)."""
+    if type(value).__hash__ is object.__hash__:
+        return True
+    if depth < 8 and type(value) in (tuple, frozenset):
+        return any(_identity_hashed(item, depth + 1) for item in value)
+    return False
+
+
+def _safe_hash(value) -> int:
+    """``hash`` without addresses: objects hashed by identity (functions, classes, plain instances) are refused."""
+    if _identity_hashed(value):
+        raise TypeError(f"hash() of {type(value).__name__} (hashed by its address) is not available here")
+    return hash(value)
+
+
+def _deepcopy(x):
+    """``copy.deepcopy`` without the ``memo`` argument: a caller's memo would keep (and hand back) the originals."""
+    return copy.deepcopy(x)
+
+
+_deepcopy.__name__ = _deepcopy.__qualname__ = "deepcopy"
+
+
+def _program_repr(self) -> str:
+    return f"<{type(self).__name__} object>"
+
+
 class ReadOnlyModule:
     """A module stand-in whose attributes cannot be set or deleted.
 
@@ -102,6 +142,16 @@ class ReadOnlyModule:
 
     def __repr__(self) -> str:
         return f"<{object.__getattribute__(self, '_label')} (read-only)>"
+
+    # A module is never copied: copying walked the proxy's state (its real ``__dict__``) into the memo.
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError(f"{object.__getattribute__(self, '_label')} cannot be pickled or copied")
 
 
 class _NdarrayCheck(type):
@@ -140,6 +190,7 @@ _MODULE_EXPORTS = {
     for module, names in ALLOWED_MODULES.items()
 }
 _MODULE_EXPORTS["numpy"]["ndarray"] = _SandboxNdarray
+_MODULE_EXPORTS["copy"]["deepcopy"] = _deepcopy
 _MODULE_EXPORTS[DSL_MODULE]["__all__"] = tuple(dsl.__all__)
 _DSL_EXPORTS = {name: getattr(dsl, name) for name in dsl.__all__}
 _FUTURE_STUB = ReadOnlyModule("__future__", {"annotations": None})
@@ -153,8 +204,9 @@ _SAFE_BUILTIN_NAMES = """
     UnboundLocalError ValueError ZeroDivisionError
 """.split()
 _SAFE_BUILTINS = {name: getattr(builtins, name) for name in _SAFE_BUILTIN_NAMES}
-_SAFE_BUILTINS.update(pow=_guarded_pow, print=_quiet_print)
+_SAFE_BUILTINS.update(pow=_guarded_pow, print=_quiet_print, hash=_safe_hash)
 _HELPERS = {
+    "__arc_key__": _guarded_key,
     "__arc_pow__": _guarded_pow,
     "__arc_ipow__": _guarded_ipow,
     "__arc_lshift__": _guarded_lshift,
@@ -170,6 +222,8 @@ def _class_guards():
         if keywords:
             raise TypeError("class keywords (metaclass=...) are not allowed")
         cls = builtins.__build_class__(func, name, *bases)
+        if cls.__repr__ is object.__repr__:  # the default repr shows the object's address
+            cls.__repr__ = _program_repr
         classes.add(cls)
         return cls
 
@@ -180,14 +234,13 @@ def _class_guards():
     return build_class, own_instance
 
 
-# One set of proxies serves every program: the static check keeps programs from setting attributes
-# or reaching ``__dict__``, and a program that got past it could change the real modules anyway.
-_PROXIES = {module: ReadOnlyModule(module, exports) for module, exports in _MODULE_EXPORTS.items()}
+def _fresh_proxies() -> dict:
+    return {module: ReadOnlyModule(module, exports) for module, exports in _MODULE_EXPORTS.items()}
 
 
 def untrusted_namespace() -> dict:
-    """A fresh namespace for one program run."""
-    proxies = _PROXIES
+    """A fresh namespace for one program run: new builtins, new proxies, nothing shared with another run."""
+    proxies = _fresh_proxies()
 
     def restricted_import(name, globals=None, locals=None, fromlist=(), level=0):
         """Program imports resolve to this run's proxies (the static check allowed only those).

@@ -12,6 +12,9 @@ import struct
 
 import numpy as np
 
+from arc25.sandbox.errors import ERROR_CLASSES, one_line
+from arc25.sandbox.grids import MAX_COLOR, MAX_SIDE
+
 _PREFIX = struct.Struct("<II")
 MAX_REPLY_BYTES = 4 << 20
 
@@ -81,3 +84,36 @@ def decode_grids(shapes, blob, offset: int, dtype: str) -> tuple[list[np.ndarray
         grids.append(np.frombuffer(blob, dtype=dtype, count=count, offset=offset).reshape(rows, cols))
         offset += count * itemsize
     return grids, offset
+
+
+def decode_reply(header: dict, blob: memoryview, n_grids: int):
+    """A worker's reply as outputs or an error; raises ValueError (or KeyError, TypeError) if it is malformed."""
+    if header.get("ok") is True:
+        shapes = header["shapes"]
+        if type(shapes) is not list or len(shapes) != n_grids:
+            raise ValueError("wrong number of grids")
+        sizes = []
+        for shape in shapes:
+            if type(shape) is not list or len(shape) != 2:
+                raise ValueError("bad grid shape")
+            rows, cols = shape
+            if type(rows) is not int or type(cols) is not int or not (1 <= rows <= MAX_SIDE and 1 <= cols <= MAX_SIDE):
+                raise ValueError("bad grid shape")
+            sizes.append(rows * cols)
+        if len(blob) != sum(sizes):
+            raise ValueError("grid bytes do not match shapes")
+        # One conversion and one colour check for the whole reply: per-grid calls cost more than the work.
+        cells = np.frombuffer(blob, dtype=np.uint8)
+        if cells.size and int(cells.max()) > MAX_COLOR:
+            raise ValueError("bad colour")
+        cells = cells.astype(np.int64)
+        outputs, offset = [], 0
+        for (rows, cols), size in zip(shapes, sizes):
+            outputs.append(cells[offset : offset + size].reshape(rows, cols))
+            offset += size
+        return outputs
+    cls = ERROR_CLASSES.get(header.get("err"))
+    message = header.get("msg")
+    if cls is None or not isinstance(message, str):
+        raise ValueError("bad error reply")
+    return cls(one_line(message))

@@ -1,27 +1,33 @@
-"""A sandbox worker process: trusted start-up, OS confinement, then programs in a loop until EOF.
+"""A sandbox worker: trusted start-up, OS confinement, then a zygote that forks one process per program.
 
 Started by the pool as ``python -I -c <boot> ...`` (a fresh interpreter: the caller's ``__main__``
 is never imported) with two pipes: commands in, replies out. Start-up imports numpy and the DSL,
 runs a warm-up program so that every lazy import happens while files can still be read, then
-calls ``confinement.confine`` and says ready with the isolation report.
+``confinement.confine`` sets the OS layers up and forks the zygote (see there for the generations).
+
+The zygote reads chunks of jobs, checks and compiles each program (cached by source), forks a
+child per program, and gives it ``timeout_s`` of wall-clock time before SIGKILL. The child runs the
+program and writes one reply frame to a pipe that only the zygote reads; the zygote checks it and
+sends it on under the job id it forked the child for. So a program's process never holds the pool's
+pipes, cannot answer for another program, and leaves nothing (objects, caches, timers, generators,
+signal handlers, limits) to the next one: every program starts from the same copy of the zygote.
 """
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import gc
 import os
-import resource
+import select
 import signal
 import sys
 import time
+import unicodedata  # noqa: F401 - the parser imports it for non-ASCII identifiers, which it could not once confined
 import warnings
 
 import numpy as np
 
-from arc25.sandbox import wire
-from arc25.sandbox.confinement import confine
+from arc25.sandbox import confinement, wire
 from arc25.sandbox.errors import ExecutionError, describe, one_line
 from arc25.sandbox.grids import validate_grid
 from arc25.sandbox.policy import compile_untrusted
@@ -29,8 +35,8 @@ from arc25.sandbox.runtime import untrusted_namespace
 
 _FLUSH_EVERY = 8
 _FLUSH_AFTER_S = 0.005
-_ALARM_REPEAT_S = 0.02  # after the deadline the alarm keeps firing, so swallowing it once does not help
 _RECURSION_LIMIT = 3000
+_KILL_GRACE_S = 0.05  # a child that has replied gets this long to exit before it is killed
 
 _WARMUP_PROGRAM = """
 import math, itertools, copy
@@ -61,23 +67,14 @@ def task(img):
     counts = Counter(out.flatten().tolist()).most_common(2)
     queue = deque(copy.deepcopy([Box(1), Box(2)]))
     dot = np.dot(out, out.T).sum() + (out @ out.T).sum()
+    café = {"k": 1}
     try:
         {}["missing"]
     except KeyError as exc:
         str(exc)
-    print("quiet", total, pairs, counts, queue, dot, repr(out), str(out), f"{out}", repr(np.int64(3)), str(1.5))
+    print("quiet", total, pairs, counts, queue, dot, café, repr(out), str(out), f"{out}", repr(np.int64(3)), str(1.5))
     return out
 """
-
-
-class _Timeout(BaseException):
-    """Raised inside the worker by the wall-clock alarm."""
-
-
-class _State:
-    alarm_armed = False
-    # Set by the alarm itself: a program that catches the timeout (or fails while handling it) still timed out.
-    timed_out = False
 
 
 @functools.lru_cache(maxsize=512)
@@ -87,17 +84,16 @@ def _prepare(code: str):
         return compile_untrusted(code)
     except ExecutionError as exc:
         return (type(exc).__name__, str(exc))
+    except (RecursionError, MemoryError, ValueError, SyntaxError) as exc:
+        return ("InvalidProgram", f"cannot compile program: {describe(exc)}")
 
 
-def _run_program(code: str, grids: list[np.ndarray]):
-    """Run one program on all grids; returns ("ok", outputs) or ("err", class name, message)."""
+def run_program(prepared, grids: list[np.ndarray]):
+    """Run one compiled program on all grids (in its own process); returns ("ok", outputs) or ("err", class, message)."""
     phase = "module level"
     try:
-        prepared = _prepare(code)
-        if isinstance(prepared, tuple):
-            return ("err", *prepared)
         namespace = untrusted_namespace()
-        exec(prepared, namespace)  # noqa: S102 - checked and compiled with guards above
+        exec(prepared, namespace)  # noqa: S102 - checked and compiled with guards
         task = namespace.get("task")
         if not callable(task):
             return ("err", "InvalidProgram", "program defines no callable 'task'")
@@ -108,8 +104,6 @@ def _run_program(code: str, grids: list[np.ndarray]):
             phase = "output"
             outputs.append(validate_grid(result))
         return ("ok", outputs)
-    except _Timeout:
-        raise
     except ExecutionError as exc:
         return ("err", type(exc).__name__, str(exc))
     except MemoryError:
@@ -118,52 +112,119 @@ def _run_program(code: str, grids: list[np.ndarray]):
         return ("err", "ExecutionRuntimeError", f"{phase} raised {describe(exc)}")
 
 
-def run_job(code: str, grids: list[np.ndarray], timeout_s: float) -> tuple[dict, bytes, bool]:
-    """Run one job under the alarm and a CPU limit; returns (reply header without id, grid bytes, retire?)."""
-    used = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_soft = int(used.ru_utime + used.ru_stime + timeout_s) + 2
-    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    resource.setrlimit(resource.RLIMIT_CPU, (min(cpu_soft, hard) if hard >= 0 else cpu_soft, hard))
-    result = None
-    _State.timed_out = False
-    try:
-        try:
-            _State.alarm_armed = True
-            signal.setitimer(signal.ITIMER_REAL, timeout_s, _ALARM_REPEAT_S)
-            result = contextvars.copy_context().run(_run_program, code, grids)
-            gc.collect(1)  # this program's garbage (and finalizers) now, under its clock; older generations stay to the collector
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0, 0)
-            _State.alarm_armed = False
-    except _Timeout:
-        pass
-    except MemoryError:
-        result = ("err", "ExecutionMemoryError", "program ran out of memory")
-    except BaseException as exc:  # noqa: BLE001
-        result = ("err", "ExecutionRuntimeError", describe(exc))
-    if _State.timed_out:
-        result = ("err", "ExecutionTimeout", f"program exceeded the {timeout_s:g} s time limit")
-    elif result is None:
-        result = ("err", "ExecutionRuntimeError", "program produced no result")
+def _reply_of(result) -> tuple[dict, bytes]:
     if result[0] == "ok":
         outputs = result[1]
         header = {"ok": True, "shapes": [[int(o.shape[0]), int(o.shape[1])] for o in outputs]}
-        return header, b"".join(o.astype(np.uint8).tobytes() for o in outputs), False
-    # A fresh process beats trusting one that hit its memory limit mid-way.
-    return {"ok": False, "err": result[1], "msg": one_line(result[2])}, b"", result[1] == "ExecutionMemoryError"
+        return header, b"".join(o.astype(np.uint8).tobytes() for o in outputs)
+    return {"ok": False, "err": result[1], "msg": one_line(result[2])}, b""
 
 
-def _on_alarm(signum, frame) -> None:
-    if _State.alarm_armed:
-        _State.timed_out = True
-        raise _Timeout()
+def _error(cls: str, message: str) -> tuple[dict, bytes]:
+    return {"ok": False, "err": cls, "msg": one_line(message)}, b""
 
 
-def set_up(memory_limit_mb: int, root_dir: str, layers: tuple[str, ...]) -> dict[str, str]:
-    """Trusted start-up, then confinement; returns the isolation report."""
+def _child_main(write_fd: int, keep: int, prepared, grids, timeout_s: float, probe: bool) -> None:
+    """A program child: jail itself, run, write one frame, exit (never returns, never runs finalizers)."""
+    try:
+        for fd in range(3, confinement._MAX_OPEN_FILES + 64):  # the pool's pipes and the lifeline stay with the zygote
+            if fd != write_fd and fd != keep:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        confinement.jail_program(timeout_s)
+        if probe:
+            processes = confinement.probe_processes()
+            header, blob = _reply_of(run_program(prepared, grids))
+            header["processes"] = processes
+            wire.write_all(write_fd, wire.pack(header, blob))
+        else:
+            wire.write_all(write_fd, wire.pack(*_reply_of(run_program(prepared, grids))))
+    except BaseException:  # noqa: BLE001 - the zygote reports a child that exits without a reply
+        pass
+    os._exit(0)
+
+
+def _death(status: int, timeout_s: float) -> tuple[dict, bytes]:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig == signal.SIGXCPU:
+            return _error("ExecutionTimeout", "program exceeded its CPU time limit")
+        if sig == signal.SIGKILL:
+            return _error("ExecutionMemoryError", "program's process was killed (probably out of memory or CPU time)")
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        return _error("ExecutionRuntimeError", f"program's process crashed ({name})")
+    return _error("ExecutionRuntimeError", f"program's process exited without a result (status {os.waitstatus_to_exitcode(status)})")
+
+
+def run_in_child(prepared, grids, timeout_s: float, lifeline: int, *, probe: bool = False) -> tuple[dict, bytes]:
+    """Fork a child for one program, wait for its reply until ``timeout_s``, and reap it; returns the reply."""
+    read_fd, write_fd = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        os.close(read_fd)
+        os.close(write_fd)
+        return _error("ExecutionRuntimeError", f"sandbox could not start the program's process ({describe(exc)})")
+    if pid == 0:
+        os.close(read_fd)
+        _child_main(write_fd, -1, prepared, grids, timeout_s, probe)
+    os.close(write_fd)
+    deadline = time.monotonic() + timeout_s
+    data = bytearray()
+    outcome = "eof"
+    poller = select.poll()
+    poller.register(read_fd, select.POLLIN)
+    poller.register(lifeline, select.POLLIN)
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                outcome = "timeout"
+                break
+            events = poller.poll(left * 1000)
+            if any(fd == lifeline for fd, _ in events):
+                os.kill(pid, signal.SIGKILL)
+                os._exit(0)  # the outer process is gone: so is the pool's claim on this worker
+            if not events:
+                continue
+            chunk = os.read(read_fd, 1 << 16)
+            if not chunk:
+                break
+            data += chunk
+            if len(data) > wire.MAX_REPLY_BYTES:
+                outcome = "oversized"
+                break
+    finally:
+        os.close(read_fd)
+    if outcome != "eof":
+        os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    if outcome == "timeout":
+        return _error("ExecutionTimeout", f"program exceeded the {timeout_s:g} s time limit")
+    if outcome == "oversized" or not data:
+        return _death(status, timeout_s) if not data else _error("ExecutionRuntimeError", "program's process sent an oversized reply")
+    try:
+        header, blob = wire.unpack(bytes(data))
+        wire.decode_reply(header, blob, len(grids))  # raises on anything malformed
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError, RecursionError):
+        return _error("ExecutionRuntimeError", "program's process sent a malformed reply")
+    if header.get("ok") is True:
+        clean = {"ok": True, "shapes": header["shapes"]}
+        if probe:
+            clean["processes"] = header.get("processes")
+        return clean, bytes(blob)
+    return {"ok": False, "err": header["err"], "msg": header["msg"]}, b""
+
+
+def set_up(memory_limit_mb: int, root_dir: str, layers: tuple[str, ...]) -> tuple[dict[str, str], int]:
+    """Trusted start-up and confinement; returns, in the zygote, the isolation report and the lifeline fd."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    signal.signal(signal.SIGALRM, _on_alarm)
     warnings.simplefilter("ignore")
     sys.setrecursionlimit(_RECURSION_LIMIT)
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -176,29 +237,35 @@ def set_up(memory_limit_mb: int, root_dir: str, layers: tuple[str, ...]) -> dict
 
     # Warm up before confinement, so that lazy imports and caches happen while files are readable.
     grid = np.arange(25, dtype=np.int64).reshape(5, 5) % 10
-    header, _, _ = run_job(_WARMUP_PROGRAM, [grid], 10.0)
-    if not header.get("ok"):
-        raise RuntimeError(f"warm-up program failed: {header}")
-    report = confine(root_dir, memory_limit_mb, layers)
+    result = run_program(compile_untrusted(_WARMUP_PROGRAM), [grid])
+    if result[0] != "ok":
+        raise RuntimeError(f"warm-up program failed: {result}")
+    report, lifeline = confinement.confine(root_dir, memory_limit_mb, layers)
     _prepare.cache_clear()
     gc.collect()
-    gc.freeze()  # start-up objects move to the permanent generation, out of every later collection
-    header, _, _ = run_job(_WARMUP_PROGRAM, [grid], 10.0)
-    if not header.get("ok"):
+    gc.freeze()  # children never collect the start-up objects, so they copy fewer pages
+    header, _ = run_in_child(_prepare(_WARMUP_PROGRAM), [grid], 30.0, lifeline, probe=True)
+    if header.get("ok") is not True:
         raise RuntimeError(f"warm-up program failed once confined: {header}")
-    return report
+    if "processes" in layers:
+        report["processes"] = str(header.get("processes"))
+    _prepare.cache_clear()
+    return report, lifeline
 
 
-def serve(cmd_fd: int, reply_fd: int) -> None:
-    """Run chunks of jobs until the command pipe closes.
+def serve(cmd_fd: int, reply_fd: int, lifeline: int) -> None:
+    """Run chunks of jobs until the command pipe closes (or the outer process dies).
 
     Replies are held back and sent a few at a time (every ``_FLUSH_EVERY`` replies, before a job
     starts once the oldest is ``_FLUSH_AFTER_S`` old, and at the end of each chunk): one write and one
-    wake-up of the parent per batch instead of per program. So at most one running job follows
-    unsent replies, and the parent, when it must kill a worker, re-runs that chunk's unanswered
-    jobs one per chunk to find the culprit.
+    wake-up of the parent per batch instead of per program.
     """
+    poller = select.poll()
+    poller.register(cmd_fd, select.POLLIN)
+    poller.register(lifeline, select.POLLIN)
     while True:
+        if any(fd == lifeline for fd, _ in poller.poll()):
+            os._exit(0)
         frame = wire.read_frame(cmd_fd)
         if frame is None:
             os._exit(0)
@@ -214,28 +281,29 @@ def serve(cmd_fd: int, reply_fd: int) -> None:
             if held and time.monotonic() - oldest > _FLUSH_AFTER_S:
                 wire.write_all(reply_fd, b"".join(held))
                 held.clear()
-            reply, out_blob, retire = run_job(code, sets[set_index], timeout_s)
+            prepared = _prepare(code)
+            if isinstance(prepared, tuple):
+                reply, out_blob = _error(*prepared)
+            else:
+                reply, out_blob = run_in_child(prepared, sets[set_index], timeout_s, lifeline)
             reply["id"] = job_id
-            if retire:
-                reply["retire"] = True
             if not held:
                 oldest = time.monotonic()
             held.append(wire.pack(reply, out_blob))
-            if retire or len(held) >= _FLUSH_EVERY:
+            if len(held) >= _FLUSH_EVERY:
                 wire.write_all(reply_fd, b"".join(held))
                 held.clear()
-            if retire:
-                os._exit(0)
         if held:
             wire.write_all(reply_fd, b"".join(held))
 
 
 def main(argv: list[str]) -> None:
-    """``argv``: command fd, reply fd, memory limit in MB, empty root directory, OS layers (comma-separated)."""
-    cmd_fd, reply_fd, memory_limit_mb, root_dir, wanted = argv
+    """``argv``: command fd, reply fd, memory limit in MB, empty root directory, OS layers (comma-separated), caller pid."""
+    cmd_fd, reply_fd, memory_limit_mb, root_dir, wanted, caller = argv
     cmd_fd, reply_fd = int(cmd_fd), int(reply_fd)
     try:
-        layers = set_up(int(memory_limit_mb), root_dir, tuple(filter(None, wanted.split(","))))
+        confinement.die_with_parent(int(caller))
+        layers, lifeline = set_up(int(memory_limit_mb), root_dir, tuple(filter(None, wanted.split(","))))
     except BaseException as exc:  # noqa: BLE001 - report whatever stopped start-up, then go
         try:
             wire.write_all(reply_fd, wire.pack({"fatal": describe(exc)}))
@@ -243,6 +311,6 @@ def main(argv: list[str]) -> None:
             os._exit(3)
     wire.write_all(reply_fd, wire.pack({"ready": True, "layers": layers}))
     try:
-        serve(cmd_fd, reply_fd)
+        serve(cmd_fd, reply_fd, lifeline)
     except BaseException:  # noqa: BLE001 - a broken pipe or a malformed command: the parent sees EOF
         os._exit(4)
