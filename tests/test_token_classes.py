@@ -137,6 +137,34 @@ def test_class_losses_on_a_model_and_tasks():
     assert model.training is True
 
 
+def test_eval_collector_reads_fused_outputs_and_plain_logits_alike():
+    """trl's fused head gives each label's log-prob; a model without it gives logits: the same figures either way."""
+    import torch
+    from types import SimpleNamespace
+
+    tok = models.load_tokenizer("tiny")
+    spec = data.StreamSpec(make_mixture("default", max_side=12), finetuning.Config.grid_encoder, 4096)
+    rows = list(itertools.islice(data.examples(tok, spec, 9), 2))
+    width = max(len(r["labels"]) for r in rows)
+    labels = torch.tensor([r["labels"] + [-100] * (width - len(r["labels"])) for r in rows])
+    logits = torch.randn(2, width, len(tok), generator=torch.Generator().manual_seed(0))
+    shifted = labels[:, 1:]
+    lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, shifted.clamp(min=0)[..., None])[..., 0]
+    fused = SimpleNamespace(log_probs=lp.masked_fill(shifted == -100, 0),
+                            is_top1=(logits[:, :-1].argmax(-1) == shifted), logits=None)
+    figures = []
+    for output in (fused, SimpleNamespace(logits=logits)):
+        collector = tc.EvalTokenClasses(tok, "default")
+        collector.start()
+        collector.observe(output, labels=labels)
+        figures.append(collector.metrics())
+    assert figures[0] == pytest.approx(figures[1], abs=1e-4)
+    # Random logits: every class costs about log(vocabulary size), far above its guess.
+    assert all(abs(figures[0][f"eval_loss_{c}"] - math.log(len(tok))) < 1.5 for c in tc.CLASSES)
+    assert set(figures[0]) == {f"eval_{k}_{c}" for c in tc.CLASSES for k in ("loss", "accuracy")} | {
+        f"eval_guess_{c}" for c in tc.GUESSED}
+
+
 def _eval_tasks(cfg: finetuning.Config):
     # The tasks data.eval_dataset tokenises (none is skipped: max_seq_len leaves room for all).
     return list(itertools.islice(task_stream(derive_seed(cfg.random_seed, data.EVAL_KEY), cfg.task_mixture()),
