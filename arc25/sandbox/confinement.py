@@ -528,6 +528,7 @@ def confine(root_dir: str, memory_limit_mb: int, wanted=OS_LAYERS) -> tuple[dict
         report["limits"] = _set_limits(memory_limit_mb, vm)
         if "processes" in wanted:
             resource.setrlimit(resource.RLIMIT_NPROC, (_ZYGOTE_NPROC, _ZYGOTE_NPROC))
+            report["processes"] = "on (RLIMIT_NPROC 0 in each program's process; the worker checks that fork fails)"
         _check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
     except (OSError, ValueError) as exc:
         report["limits"] = f"off: {_reason(exc)}"
