@@ -1,0 +1,333 @@
+"""The learning ladder: train a model on task distributions from easy to hard and measure what it can solve.
+
+    # CPU preset (builtin tiny, two rungs, about 15 minutes on 2 cores)
+    arc25-learning-ladder --config configs/recipes/ladder_cpu.yaml --output-dir runs/ladder-cpu
+    # GPU preset (builtin small from scratch, one GPU)
+    arc25-learning-ladder --config configs/recipes/ladder_gpu.yaml --output-dir runs/ladder-gpu
+    # one rung, another encoder, a pretrained model
+    arc25-learning-ladder --rungs h-line --model-path /models/Qwen2.5-Coder-0.5B-Instruct --output-dir runs/l
+
+For each rung (see --rungs), finetuning.py trains within --max-steps / --max-minutes (its recipe and log are
+kept in <output-dir>/<rung>/), then one greedy and --n-samples sampled programs per held-out task are run and
+scored. Beside every figure: what guessing gets (as many programs drawn from the rung's own generator).
+Writes <output-dir>/ladder.json, ladder.md (the table) and ladder.png (solve rate against training samples).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Annotated, Optional
+
+import tyro
+
+from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig, fail, parse
+from arc25.encoders import DEFAULT_ENCODER_SPEC
+from arc25.prompting import DEFAULT_PROMPT_STYLE
+
+DEFAULT_RUNGS = ["h-line", "1-draw"]
+
+
+@dataclass
+class Args(CliConfig):
+    """Train and evaluate a model on each rung of the learning ladder."""
+
+    output_dir: str = "runs/ladder"
+    """Folder for each rung's run and the ladder's table, JSON and plot."""
+    rungs: Annotated[list[str], tyro.conf.UseAppendAction] = field(default_factory=list)
+    """Rungs to climb, in order: h-line, v-line, pixel, 1-draw, 1-3-draws, journal-iter4, default (repeat the flag;
+    default: h-line, 1-draw)."""
+    model_path: str = "tiny"
+    """A builtin model (tiny, small: trained from scratch) or a local Hugging Face folder (LoRA)."""
+    random_seed: int = DEFAULT_RANDOM_SEED
+    """Seeds the model, the training streams, the held-out tasks, sampling and the guesses."""
+    curriculum: bool = False
+    """Start each rung from the previous rung's trained model instead of from --model-path."""
+    max_steps: int = 1000
+    """Optimizer steps per rung (the learning-rate schedule spans them)."""
+    max_minutes: float = 10.0
+    """Stop a rung's training after this many minutes even before --max-steps (saved as at a normal end)."""
+    batch_size: int = 16
+    """Samples per optimizer step."""
+    per_device_train_batch_size: int = 16
+    """Samples per forward pass."""
+    learning_rate: Optional[float] = None
+    """Peak learning rate; default finetuning.py's (1e-3 from scratch, 1e-4 LoRA)."""
+    lr_scheduler_type: str = "linear"
+    """Learning-rate schedule over --max-steps."""
+    warmup_ratio: float = 0.05
+    """Warm-up as a share of --max-steps."""
+    max_seq_len: int = 2048
+    """Longest training sample in tokens (longer ones are skipped)."""
+    grid_encoder: str = DEFAULT_ENCODER_SPEC
+    """How grids are written as text (training and evaluation)."""
+    prompt_style: str = DEFAULT_PROMPT_STYLE
+    """Text around the examples: compact or describe-dsl."""
+    curve_steps: int = 100
+    """Log the greedy solve rate on --n-curve-tasks held-out tasks every this many steps (the plot's curve); 0 = off."""
+    n_curve_tasks: int = 32
+    """Held-out tasks of the training curve."""
+    n_eval_tasks: int = 64
+    """Held-out tasks each rung is scored on after training."""
+    n_samples: int = 8
+    """Sampled programs per held-out task, besides the greedy one (pass@N)."""
+    temperature: float = 0.5
+    """Sampling temperature of the --n-samples programs."""
+    score_start: bool = False
+    """Also score the model each rung starts from (greedy), for a before/after comparison."""
+    extra: Annotated[list[str], tyro.conf.UseAppendAction] = field(default_factory=list)
+    """More finetuning.py settings as KEY=VALUE (recipe keys), e.g. --extra torch_dtype=bfloat16 (repeatable)."""
+
+    def validate(self) -> None:
+        from arc25.encoders import get_encoder
+        from arc25.evaluation import EvalSettings
+        from arc25.ladder import check_rungs
+        from arc25.models import check_model_path
+        from arc25.prompting import check_prompt_style
+
+        check_rungs(self.rung_names)
+        check_model_path(self.model_path)
+        get_encoder(self.grid_encoder)
+        check_prompt_style(self.prompt_style)
+        for name in ("max_steps", "batch_size", "per_device_train_batch_size", "n_curve_tasks", "n_eval_tasks"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        for name in ("curve_steps", "n_samples"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
+        if not self.max_minutes > 0:
+            raise ValueError(f"--max-minutes must be > 0, got {self.max_minutes}")
+        self.extra_settings()
+        # The evaluation settings check themselves (temperature, sequence length) on construction.
+        self.eval_settings(max_new_tokens=256)
+
+    @property
+    def rung_names(self) -> list[str]:
+        return self.rungs or list(DEFAULT_RUNGS)
+
+    def extra_settings(self) -> dict:
+        """--extra KEY=VALUE pairs as recipe values (YAML scalars), checked against finetuning.py's flags."""
+        import dataclasses
+
+        import yaml
+
+        import finetuning
+
+        known = {f.name for f in dataclasses.fields(finetuning.Config)}
+        out = {}
+        for item in self.extra:
+            key, sep, value = item.partition("=")
+            key = key.strip().replace("-", "_")
+            if not sep or key not in known:
+                raise ValueError(f"--extra {item!r} must be KEY=VALUE with KEY one of finetuning.py's settings "
+                                 "(flag names without dashes, e.g. torch_dtype=bfloat16)")
+            out[key] = yaml.safe_load(value)
+        return out
+
+    def train_settings(self) -> dict:
+        """The finetuning.py recipe every rung shares (the rung adds its task flags)."""
+        settings = dict(
+            model_path=self.model_path, random_seed=self.random_seed, max_steps=self.max_steps,
+            max_minutes=self.max_minutes, batch_size=self.batch_size,
+            per_device_train_batch_size=self.per_device_train_batch_size, lr_scheduler_type=self.lr_scheduler_type,
+            warmup_ratio=self.warmup_ratio, max_seq_len=self.max_seq_len, grid_encoder=self.grid_encoder,
+            prompt_style=self.prompt_style, eval_steps=self.curve_steps, solve_rate_steps=self.curve_steps,
+            n_eval_tasks=self.n_curve_tasks, n_solve_rate_tasks=self.n_curve_tasks, log_to_wandb=False,
+            save_steps=10 * self.max_steps, resume_from_checkpoint=False, logging_steps=25,
+        )
+        if self.learning_rate is not None:
+            settings["learning_rate"] = self.learning_rate
+        return {**settings, **self.extra_settings()}
+
+    def eval_settings(self, max_new_tokens: int):
+        from arc25.evaluation import EvalSettings
+
+        return EvalSettings(greedy=True, n_samples=self.n_samples, temperature=self.temperature,
+                            max_new_tokens=max_new_tokens, max_seq_len=self.max_seq_len + max_new_tokens,
+                            random_seed=self.random_seed, grid_encoder=self.grid_encoder,
+                            prompt_style=self.prompt_style)
+
+
+def _load_trained(folder: Path, recorded_base: str, device, seed: int = 0):
+    """The model a rung trained (a full model folder, or an adapter on its recorded base), or a builtin's init."""
+    from arc25 import lora, models
+
+    if models.is_builtin(str(folder)):
+        tokenizer = models.builtin_tokenizer()
+        model = models.load_model(str(folder), tokenizer, seed=seed)
+    elif (folder / "adapter_config.json").is_file():
+        tokenizer = models.load_tokenizer(recorded_base)
+        seed = lora.check_adapter(recorded_base, tokenizer, str(folder))
+        model = lora.apply_adapter(models.load_model(recorded_base, tokenizer, seed=seed), str(folder))
+    else:
+        tokenizer = models.builtin_tokenizer() if models.is_builtin(recorded_base) else models.load_tokenizer(str(folder))
+        model = models.load_model(str(folder), tokenizer)
+    return model.to(device).eval(), tokenizer
+
+
+def _curve(run_dir: Path, batch_size: int) -> list[tuple[int, float]]:
+    """(training samples, greedy solve rate) logged during training."""
+    path = run_dir / "log_history.jsonl"
+    if not path.is_file():
+        return []
+    points = []
+    for line in path.read_text().splitlines():
+        entry = json.loads(line)
+        if "eval_solve_rate" in entry:
+            points.append((entry["step"] * batch_size, entry["eval_solve_rate"]))
+    return points
+
+
+def format_table(rows: list[dict]) -> str:
+    """The ladder's Markdown table: one line per rung, the guessing baseline in brackets."""
+    from arc25.ladder import percent
+
+    header = ["rung", "model", "steps", "samples", "train min", "greedy (guess)", "pass@N (guess)",
+              "greedy by draws", "greedy by function (1 draw)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        model, guess = row["scores"]["model"], row["scores"]["guess"]
+        pass_key = next((k for k in model["all"] if k.startswith("pass@")), None)
+        draws = ", ".join(f"{k}: {percent(v.get('greedy'))}" for k, v in model["by_draws"].items())
+        functions = ", ".join(f"{k.replace('draw_', '')}: {percent(v.get('greedy'))}"
+                              for k, v in model["by_function"].items())
+        cells = [
+            row["rung"], row["model"], str(row["steps"]), f"{row['samples']:,}", f"{row['train_minutes']:.1f}",
+            f"{percent(model['all'].get('greedy'))} ({percent(guess['all'].get('greedy'))})",
+            f"{percent(model['all'].get(pass_key))} ({percent(guess['all'].get(pass_key))})" if pass_key else "-",
+            draws or "-", functions or "-",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    """Solve rate against training samples, one line per rung (final greedy rate as a marker)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.add_subplot()
+    for row in rows:
+        curve = row["curve"]
+        line = ax.plot([s for s, _ in curve], [100 * r for _, r in curve], marker=".", label=row["rung"])[0]
+        final = row["scores"]["model"]["all"].get("greedy")
+        if final is not None:
+            ax.plot([row["samples"]], [100 * final], marker="*", markersize=12, color=line.get_color())
+    ax.set_xlabel("training samples")
+    ax.set_ylabel("greedy solve rate on held-out tasks (%)")
+    ax.set_ylim(-2, 102)
+    ax.grid(alpha=0.3)
+    ax.legend(title="rung (star: final, larger held-out set)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+
+
+def main(args: Args) -> list[dict]:
+    """Climb every rung; returns one row per rung (also written to <output-dir>/ladder.json)."""
+    import torch
+
+    from arc25 import ladder, models
+    from arc25.tasks import derive_seed
+    from arc25.token_classes import class_losses
+    from arc25.tasksets import synthetic_tasks
+    from arc25.training import git_commit
+
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    settings = args.train_settings()
+    rows: list[dict] = []
+    previous: Path | None = None
+    for index, name in enumerate(args.rung_names):
+        rung = ladder.RUNGS[name]
+        run_dir = out / name
+        recipe = ladder.train_recipe(rung, settings)
+        if args.curriculum and previous is not None:
+            # A trained folder is not a builtin, so say what the builtin meant: full training at its rate.
+            recipe.update(model_path=str(previous), use_lora=False)
+            recipe.setdefault("learning_rate", 1e-3 if models.is_builtin(args.model_path) else 2e-5)
+        print(f"[ladder] rung {index + 1}/{len(args.rung_names)} {name}: {rung.description}", flush=True)
+        mixture = ladder.rung_mixture(rung)
+        tasks = synthetic_tasks(mixture, args.random_seed, args.n_eval_tasks)
+        start = Path(recipe["model_path"])
+        model, tokenizer = _load_trained(start, args.model_path, device, seed=args.random_seed)
+        # Room for twice the longest true program: a model that writes it another way still fits.
+        longest = max(len(tokenizer(t.code, add_special_tokens=False)["input_ids"]) for t in tasks)
+        eval_settings = args.eval_settings(max_new_tokens=2 * longest + 32)
+        before = dict(losses=class_losses(model, tokenizer, tasks, args.grid_encoder, args.prompt_style,
+                                          mixture=mixture))
+        if args.score_start:
+            start_settings = args.eval_settings(max_new_tokens=2 * longest + 32)
+            start_settings.n_samples = 0
+            before["scores"] = ladder.score_rung(model, tokenizer, tasks, start_settings, rung,
+                                                 seed=derive_seed(args.random_seed, index))
+        del model
+        metrics = ladder.run_training(recipe, run_dir, timeout_s=60 * args.max_minutes + 600)
+        model, tokenizer = _load_trained(run_dir / "final", args.model_path, device)
+        scores = ladder.score_rung(model, tokenizer, tasks, eval_settings, rung,
+                                   seed=derive_seed(args.random_seed, index))
+        after = class_losses(model, tokenizer, tasks, args.grid_encoder, args.prompt_style, mixture=mixture)
+        row = dict(rung=name, description=rung.description, model=Path(args.model_path).name,
+                   steps=metrics["global_step"], samples=metrics["global_step"] * args.batch_size,
+                   train_minutes=metrics["train_runtime"] / 60, eval_minutes=scores["eval_s"] / 60,
+                   train_loss=metrics.get("train_loss"), temperature=args.temperature, scores=scores, losses=after,
+                   before=before,
+                   curve=_curve(run_dir, args.batch_size))
+        rows.append(row)
+        previous = run_dir / "final"
+        print(format_table([row]).splitlines()[-1], flush=True)
+        del model
+    table = format_table(rows)
+    report = dict(config=asdict(args), git_commit=git_commit(), device=str(device),
+                  device_name=torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
+                  torch_threads=torch.get_num_threads(), rows=rows)
+    (out / "ladder.json").write_text(json.dumps(report, indent=2))
+    (out / "ladder.md").write_text(table + "\n")
+    plot(rows, out / "ladder.png")
+    print(table)
+    print()
+    print(summary(rows, out))
+    return rows
+
+
+def summary(rows: list[dict], out: Path) -> str:
+    """What a newcomer wants to know, in plain lines: did it learn to read the grids?"""
+    from arc25.ladder import percent
+    from arc25.token_classes import CLASSES
+
+    lines = []
+    for row in rows:
+        model, guess = row["scores"]["model"]["all"], row["scores"]["guess"]["all"]
+        lines.append(f"{row['rung']} ({row['description']}): {row['model']}, {row['steps']} steps, "
+                     f"{row['samples']:,} samples, {row['train_minutes']:.1f} min of training")
+        before, after = row["before"]["losses"], row["losses"]
+        parts = [f"{c} {before[f'loss_{c}']:.2f} -> {after[f'loss_{c}']:.2f}"
+                 + (f" (guessing {after[f'guess_{c}']:.2f})" if f"guess_{c}" in after else "")
+                 for c in CLASSES if f"loss_{c}" in after and f"loss_{c}" in before]
+        lines.append("  loss per program token, before -> after training: " + "; ".join(parts))
+        start = row["before"].get("scores", {}).get("model", {}).get("all", {}).get("greedy")
+        lines.append(f"  greedy solve rate on {model['n']} held-out tasks: "
+                     + (f"{percent(start)} before -> " if start is not None else "")
+                     + f"{percent(model.get('greedy'))} after (guessing {percent(guess.get('greedy'))})")
+        pass_key = next((k for k in model if k.startswith("pass@")), None)
+        if pass_key:
+            lines.append(f"  {pass_key} (sampled at T={row['temperature']}): {percent(model[pass_key])} "
+                         f"(guessing {percent(guess[pass_key])})")
+    lines.append(f"table: {out / 'ladder.md'}; every figure: {out / 'ladder.json'}; "
+                 f"solve rate against samples: {out / 'ladder.png'}; each rung's run: {out}/<rung>/")
+    return "\n".join(lines)
+
+
+def cli(argv: list[str] | None = None) -> None:
+    """arc25-learning-ladder: bad input exits 2 with one line, before any training."""
+    args = parse(Args, argv, description=__doc__)
+    try:
+        main(args)
+    except ValueError as err:
+        fail(str(err))
+
+
+if __name__ == "__main__":
+    cli()
