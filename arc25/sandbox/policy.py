@@ -225,7 +225,8 @@ def _check_attribute_on_name(node: ast.Attribute, aliases: dict, rebound: set) -
 
 
 def _is_dunder_string(value) -> bool:
-    return isinstance(value, str) and len(value) > 4 and value.startswith("__") and value.endswith("__")
+    """A str literal that names a special attribute (``"__array_interface__"``); ``"__main__"`` is common and harmless."""
+    return isinstance(value, str) and len(value) > 4 and value.startswith("__") and value.endswith("__") and value != "__main__"
 
 
 # Item-store keys that cannot be a str (so cannot be a dunder key) need no run-time guard.
