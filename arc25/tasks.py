@@ -19,6 +19,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from arc25 import dsl
+from arc25.canonical import apply_op, canonicalize
 from arc25.sandbox.errors import ExecutionError
 from arc25.trusted import execute_trusted
 
@@ -273,8 +274,10 @@ _DSL = {name: getattr(dsl, name) for name in DRAW_FUNCTIONS}
 
 
 def _apply(ops: list[Op], grid: np.ndarray) -> np.ndarray:
-    for name, args in ops:
-        _DSL[name](grid, *args)
+    # Flood fills through scipy's labelling (same cells as dsl.flood_fill, several times faster); the gate's
+    # rerun of the rendered code through the DSL itself still proves the two agree on every task.
+    for op in ops:
+        apply_op(op, grid)
     return grid
 
 
@@ -293,6 +296,12 @@ def _render_code(ops: list[Op]) -> str:
 
 def _prune_dead(ops: list[Op], inputs: list[np.ndarray]) -> tuple[list[Op], list[np.ndarray]]:
     """Drop draws whose removal leaves every output unchanged; return the live draws and the outputs."""
+    ops, prefixes = _prune_dead_states(ops, inputs)
+    return ops, prefixes[-1]
+
+
+def _prune_dead_states(ops: list[Op], inputs: list[np.ndarray]) -> tuple[list[Op], list[list[np.ndarray]]]:
+    """``_prune_dead``, returning every intermediate grid: ``prefixes[i][k]`` = input k after the live ``ops[:i]``."""
     while True:
         # prefixes[i][k] = input k after ops[:i], so each leave-one-out only replays the suffix.
         prefixes = [[g.copy() for g in inputs]]
@@ -305,20 +314,30 @@ def _prune_dead(ops: list[Op], inputs: list[np.ndarray]) -> tuple[list[Op], list
                 ops = ops[:i] + ops[i + 1 :]
                 break
         else:
-            return ops, outputs
+            return ops, prefixes
 
 
 class GateRejection(Exception):
     """A sampled program failed the gate; the reason is the message."""
 
 
-def _gate(ops: list[Op], inputs: list[np.ndarray], cfg: GeneratorConfig) -> tuple[list[Op], str, list[np.ndarray]]:
-    """Prune dead draws, then check the rendered code runs, reproduces the draws and changes an input."""
-    ops, outputs = _prune_dead(ops, inputs)
+def _gate(ops: list[Op], inputs: list[np.ndarray], cfg: GeneratorConfig,
+          canonical: bool = True) -> tuple[list[Op], str, list[np.ndarray]]:
+    """Prune dead draws, make the program canonical, then check the rendered code runs, reproduces the draws
+    and changes an input.
+
+    Canonicalisation (arc25.canonical) gives each task ONE program: it keeps every intermediate grid's outputs
+    and the number of draws, and uses no randomness, so the grids and the random stream are those of
+    ``canonical=False`` (which exists to measure the ambiguity it removes: scripts/report_ambiguity.py).
+    """
+    ops, prefixes = _prune_dead_states(ops, inputs)
+    outputs = prefixes[-1]
     if len(ops) < cfg.min_draws:
         raise GateRejection("too_few_live_draws")
     if all(np.array_equal(a, b) for a, b in zip(inputs, outputs)):
         raise GateRejection("no_change")
+    if canonical:  # after the checks it cannot change (same number of draws, same outputs)
+        ops = canonicalize(ops, inputs, prefixes, cfg.functions)
     code = _render_code(ops)
     try:
         # A second, independent run through the source text: proves the code says what the draws did
@@ -331,8 +350,12 @@ def _gate(ops: list[Op], inputs: list[np.ndarray], cfg: GeneratorConfig) -> tupl
     return ops, code, outputs
 
 
-def sample_task(rng: random.Random, name: str, cfg: GeneratorConfig, rejections: Counter | None = None) -> Task:
-    """Sample one gated task from a generator, retrying up to MAX_ATTEMPTS times."""
+def sample_task(rng: random.Random, name: str, cfg: GeneratorConfig, rejections: Counter | None = None,
+                canonical: bool = True) -> Task:
+    """Sample one gated task from a generator, retrying up to MAX_ATTEMPTS times.
+
+    ``canonical=False`` keeps the sampled program (same grids, same random stream): for measuring ambiguity.
+    """
     for _ in range(MAX_ATTEMPTS):
         inputs = [
             _sample_grid(rng, (rng.randint(cfg.min_side, cfg.max_side), rng.randint(cfg.min_side, cfg.max_side)), cfg.background)
@@ -340,20 +363,24 @@ def sample_task(rng: random.Random, name: str, cfg: GeneratorConfig, rejections:
         ]
         ops = _sample_ops(rng, cfg, inputs, rng.randint(cfg.min_draws, cfg.max_draws))
         try:
-            ops, code, outputs = _gate(ops, inputs, cfg)
+            ops, code, outputs = _gate(ops, inputs, cfg, canonical)
         except GateRejection as reason:
             if rejections is not None:
                 rejections[f"{name}/{reason}"] += 1
             continue
-        return Task(inputs=inputs, outputs=outputs, code=code, generator=name, n_draws=len(ops))
+        return Task(inputs=inputs, outputs=outputs, code=code, generator=name, n_draws=len(ops), meta={"ops": ops})
     raise RuntimeError(
         f"generator {name!r} produced no valid task in {MAX_ATTEMPTS} attempts with {cfg}; "
         "widen its sides or draws, or add draw functions"
     )
 
 
-def task_stream(seed: int, mixture: str | Mixture = "default", rejections: Counter | None = None) -> Iterator[Task]:
-    """Yield an endless, deterministic stream of gated tasks; ``rejections`` (if given) counts gate failures."""
+def task_stream(seed: int, mixture: str | Mixture = "default", rejections: Counter | None = None,
+                canonical: bool = True) -> Iterator[Task]:
+    """Yield an endless, deterministic stream of gated tasks; ``rejections`` (if given) counts gate failures.
+
+    ``canonical=False`` yields the same grids with the programs as sampled (see ``_gate``).
+    """
     mix = make_mixture(mixture) if isinstance(mixture, str) else mixture
     rng = random.Random(seed)
     names = mix.names
@@ -361,4 +388,4 @@ def task_stream(seed: int, mixture: str | Mixture = "default", rejections: Count
     configs = {name: cfg for name, _, cfg in mix.generators}
     while True:
         name = rng.choices(names, weights)[0]
-        yield sample_task(rng, name, configs[name], rejections)
+        yield sample_task(rng, name, configs[name], rejections, canonical)
