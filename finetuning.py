@@ -357,7 +357,7 @@ def prepare(cfg: Config) -> SimpleNamespace:
     if cfg.adapter_path:
         # The check evaluation and merging make: the recorded base and seed, then the tensor shapes.
         lora.check_adapter(cfg.model_path, tokenizer, cfg.adapter_path, model_seed=cfg.random_seed)
-        models.check_prompt_style_matches(cfg.adapter_path, cfg.prompt_style)
+        models.check_matches_training(cfg.adapter_path, cfg.prompt_style, cfg.grid_encoder)
     spec = data.StreamSpec(cfg.task_mixture(), cfg.grid_encoder, cfg.max_seq_len, cfg.prompt_style)
     fit = data.probe(tokenizer, spec, cfg.random_seed)  # raises if nothing fits
     if fit["fit_fraction"] < 0.25:

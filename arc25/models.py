@@ -191,12 +191,14 @@ def read_training_info(folder) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def check_prompt_style_matches(folder, prompt_style: str) -> None:
-    """Warn when a model is used with another prompt style than the one it was trained with."""
-    trained = read_training_info(folder).get("prompt_style")
-    if trained is not None and trained != prompt_style:
-        warnings.warn(f"{folder} was trained with --prompt-style {trained} but is used with --prompt-style "
-                      f"{prompt_style}; its programs will suffer")
+def check_matches_training(folder, prompt_style: str, grid_encoder: str | None = None) -> None:
+    """Warn when a model is used with another prompt style or grid encoder than the ones it was trained with."""
+    info = read_training_info(folder)
+    for flag, used in (("prompt-style", prompt_style), ("grid-encoder", grid_encoder)):
+        trained = info.get(flag.replace("-", "_"))
+        if used is not None and trained is not None and trained != used:
+            warnings.warn(f"{folder} was trained with --{flag} {trained} but is used with --{flag} {used}; "
+                          "its programs will suffer")
 
 
 def count_parameters(model) -> tuple[int, int]:

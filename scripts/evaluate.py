@@ -115,7 +115,7 @@ def prepare(args: Args):
     dtype = args.torch_dtype
     if dtype == "auto":
         dtype = "bfloat16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "float32"
-    models.check_prompt_style_matches(args.adapter_path or args.model_path, args.prompt_style)
+    models.check_matches_training(args.adapter_path or args.model_path, args.prompt_style, args.grid_encoder)
     tokenizer = models.load_tokenizer(args.model_path)
     seed = args.model_seed or 0
     if args.adapter_path:

@@ -8,10 +8,11 @@ from conftest import ROOT
 
 import finetuning
 from arc25.cli import parse
-from scripts import evaluate
+from scripts import evaluate, learning_ladder
 
 RECIPES = sorted((ROOT / "configs" / "recipes").glob("*.yaml"))
-COMMANDS = {"arc25-finetune": finetuning.Config, "arc25-evaluate": evaluate.Args}
+COMMANDS = {"arc25-finetune": finetuning.Config, "arc25-evaluate": evaluate.Args,
+            "arc25-learning-ladder": learning_ladder.Args}
 
 
 def command_of(recipe: Path) -> str:

@@ -203,7 +203,7 @@ def prepare(cfg: Config) -> SimpleNamespace:
     use_lora = bool(cfg.adapter_path) or (cfg.use_lora and not from_scratch)
     dtype = cfg.torch_dtype if cfg.torch_dtype != "auto" else ("bfloat16" if bf16 and use_lora else "float32")
     autocast_dtype = torch.bfloat16 if bf16 and dtype == "float32" else None
-    models.check_prompt_style_matches(cfg.adapter_path or cfg.model_path, cfg.prompt_style)
+    models.check_matches_training(cfg.adapter_path or cfg.model_path, cfg.prompt_style, cfg.grid_encoder)
     recorded = models.read_training_info(cfg.adapter_path) if cfg.adapter_path else info
     encoder = cfg.grid_encoder or recorded.get("grid_encoder") or DEFAULT_ENCODER_SPEC
     tokenizer = models.builtin_tokenizer() if origin in models.BUILTIN_MODELS else models.load_tokenizer(cfg.model_path)
