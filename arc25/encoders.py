@@ -20,6 +20,7 @@ __all__ = [
     "ENCODERS",
     "GridEncoder",
     "ChangesEncoder",
+    "ChangesOnlyEncoder",
     "GridShapeEncoder",
     "MinimalGridEncoder",
     "RowNumberEncoder",
@@ -201,6 +202,7 @@ class GridShapeEncoder(_WrapperEncoder):
 
 
 _CHANGES_HEADER = "changes:"
+_RUN = re.compile(r"\((\d+), (\d+)\)(?:-\((\d+), (\d+)\))?: (\d)")
 
 
 def _changed_runs(grid_in: np.ndarray, grid_out: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -235,17 +237,20 @@ class ChangesEncoder(_WrapperEncoder):
         """Decode the inner text, ignoring a changes section."""
         return self.inner.to_grid(text.split("\n" + _CHANGES_HEADER, 1)[0])
 
+    # Whether the output grid is written above its changes (ChangesOnlyEncoder leaves it out).
+    show_output: ClassVar[bool] = True
+
     def output_text(self, grid_in, grid_out) -> str:
         """The inner text of the output, then ``changes:`` and one line per run of changed cells."""
-        text = self.inner.to_text(grid_out)
         grid_in, grid_out = np.asarray(grid_in), np.asarray(grid_out)
         if grid_in.shape != grid_out.shape:
-            return text
-        lines = [text, _CHANGES_HEADER]
+            return self.inner.to_text(grid_out)
+        lines = [self.inner.to_text(grid_out)] if self.show_output else []
+        lines.append(_CHANGES_HEADER)
         for row, first, last, color in _changed_runs(grid_in, grid_out):
             cells = f"({row}, {first})" if first == last else f"({row}, {first})-({row}, {last})"
             lines.append(f"{cells}: {color}")
-        if len(lines) == 2:
+        if lines[-1] == _CHANGES_HEADER:
             lines.append("none")
         return "\n".join(lines)
 
@@ -263,11 +268,45 @@ class ChangesEncoder(_WrapperEncoder):
         return grid
 
 
+class ChangesOnlyEncoder(ChangesEncoder):
+    """Like ChangesEncoder, but an output of its input's shape is only its changes: the input and the changes
+    determine it, and the prompt is shorter. Outputs of another shape are the inner text."""
+
+    name = "ChangesOnlyEncoder"
+    show_output = False
+
+    def output_grid(self, grid_in, text: str) -> np.ndarray:
+        """Apply the listed changes to the input (or decode an output of another shape)."""
+        text = text.strip()
+        if not text.startswith(_CHANGES_HEADER):
+            grid = self.inner.to_grid(text)
+            if grid.shape == np.shape(grid_in):
+                raise ValueError("output of the input's shape without a 'changes:' section")
+            return grid
+        grid = np.array(grid_in, dtype=np.int64, copy=True)
+        body = text[len(_CHANGES_HEADER):].strip()
+        for line in [] if body == "none" else body.split("\n"):
+            match = _RUN.fullmatch(line.strip())
+            if match is None:
+                raise ValueError(f"bad changes line {line[:40]!r}; expected '(row, col): colour' or "
+                                 "'(row, first col)-(row, last col): colour'")
+            row, first, row2, last, color = match.groups()
+            last = first if last is None else last
+            if row2 is not None and row2 != row:
+                raise ValueError(f"a run stays in one row, got {line[:40]!r}")
+            row, first, last = int(row), int(first), int(last)
+            if not (row < grid.shape[0] and first <= last < grid.shape[1]):
+                raise ValueError(f"changes line {line[:40]!r} is outside the {grid.shape} input")
+            grid[row, first : last + 1] = int(color)
+        return grid
+
+
 ENCODERS: dict[str, type[GridEncoder]] = {
     "MinimalGridEncoder": MinimalGridEncoder,
     "RowNumberEncoder": RowNumberEncoder,
     "GridShapeEncoder": GridShapeEncoder,
     "ChangesEncoder": ChangesEncoder,
+    "ChangesOnlyEncoder": ChangesOnlyEncoder,
 }
 
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|([()])|(\S))")

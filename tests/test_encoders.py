@@ -260,3 +260,34 @@ def test_changes_reach_the_prompt_and_name_the_program_arguments():
     grid_out[3, :] = 8  # draw_horizontal_line(img, 3, color=8)
     user = prompt_messages([grid_in], [grid_out], CHANGES)[1]["content"]
     assert user.endswith("### Output\nshape: 4x5\n0 22222\n1 22222\n2 22222\n3 88888\nchanges:\n(3, 0)-(3, 4): 8")
+
+
+CHANGES_ONLY = "ChangesOnlyEncoder(GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder())))"
+
+
+def test_changes_only_writes_just_the_changes_and_round_trips():
+    encoder = get_encoder(CHANGES_ONLY)
+    grid_in = np.zeros((3, 4), dtype=np.int64)
+    grid_out = grid_in.copy()
+    grid_out[1, :] = 7
+    grid_out[2, 3] = 1
+    assert encoder.output_text(grid_in, grid_out) == "changes:\n(1, 0)-(1, 3): 7\n(2, 3): 1"
+    assert encoder.output_text(grid_in, grid_in) == "changes:\nnone"
+    rng = np.random.default_rng(2)
+    for rows, cols in [(1, 1), (5, 9), (30, 30)]:
+        a = rng.integers(0, 10, size=(rows, cols))
+        b = np.where(rng.random((rows, cols)) < 0.4, rng.integers(0, 10, size=(rows, cols)), a)
+        assert np.array_equal(encoder.output_grid(a, encoder.output_text(a, b)), b)
+        other = rng.integers(0, 10, size=(2, 3))
+        assert np.array_equal(encoder.output_grid(a, encoder.output_text(a, other)), other)
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("changes:\n(1, 0)-(2, 3): 7", "a run stays in one row"),
+    ("changes:\n(9, 0): 7", "outside"),
+    ("changes:\n(1, 0) 7", "bad changes line"),
+    ("shape: 3x4\n0 0000\n1 0000\n2 0000", "without a 'changes:' section"),
+])
+def test_changes_only_malformed(text, problem):
+    with pytest.raises(ValueError, match=problem):
+        get_encoder(CHANGES_ONLY).output_grid(np.zeros((3, 4), dtype=np.int64), text)
