@@ -432,12 +432,13 @@ def _enter_namespaces(flags: int, is_root: bool, uid: int, gid: int) -> bool:
 # --------------------------------------------------------------------------- the worker's generations
 
 
-def confine(root_dir: str, memory_limit_mb: int, wanted=OS_LAYERS) -> tuple[dict[str, str], int]:
+def confine(root_dir: str, memory_limit_mb: int, wanted=OS_LAYERS, parent: int | None = None) -> tuple[dict[str, str], int]:
     """Set up every ``wanted`` layer, fork the zygote and return *in the zygote* (report, lifeline fd).
 
     Called by the (single-threaded, set-up) outer worker process; that process never returns from
     here: it waits for the zygote and exits with its status. The lifeline fd reads EOF (hangs up) when
-    the outer process is gone.
+    the outer process is gone. ``parent``: the caller's pid, whose death must end the worker (Linux
+    forgets a parent-death signal when credentials change, so it is set again once they have).
     """
     report = {name: "off: not asked for" for name in LAYERS}
     vm = _vm_bytes()
@@ -533,6 +534,8 @@ def confine(root_dir: str, memory_limit_mb: int, wanted=OS_LAYERS) -> tuple[dict
     except (OSError, ValueError) as exc:
         report["limits"] = f"off: {_reason(exc)}"
     _STATE["processes"] = "processes" in wanted
+    if parent is not None:
+        die_with_parent(parent)  # again: unsharing a user namespace or changing uid cleared it
     if "seccomp" in wanted:
         try:
             report["seccomp"] = _install_seccomp()

@@ -221,7 +221,7 @@ def run_in_child(prepared, grids, timeout_s: float, lifeline: int, *, probe: boo
     return {"ok": False, "err": header["err"], "msg": header["msg"]}, b""
 
 
-def set_up(memory_limit_mb: int, root_dir: str, layers: tuple[str, ...]) -> tuple[dict[str, str], int]:
+def set_up(memory_limit_mb: int, root_dir: str, layers: tuple[str, ...], parent: int | None = None) -> tuple[dict[str, str], int]:
     """Trusted start-up and confinement; returns, in the zygote, the isolation report and the lifeline fd."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -240,7 +240,7 @@ def set_up(memory_limit_mb: int, root_dir: str, layers: tuple[str, ...]) -> tupl
     result = run_program(compile_untrusted(_WARMUP_PROGRAM), [grid])
     if result[0] != "ok":
         raise RuntimeError(f"warm-up program failed: {result}")
-    report, lifeline = confinement.confine(root_dir, memory_limit_mb, layers)
+    report, lifeline = confinement.confine(root_dir, memory_limit_mb, layers, parent)
     _prepare.cache_clear()
     gc.collect()
     gc.freeze()  # children never collect the start-up objects, so they copy fewer pages
@@ -303,7 +303,7 @@ def main(argv: list[str]) -> None:
     cmd_fd, reply_fd = int(cmd_fd), int(reply_fd)
     try:
         confinement.die_with_parent(int(caller))
-        layers, lifeline = set_up(int(memory_limit_mb), root_dir, tuple(filter(None, wanted.split(","))))
+        layers, lifeline = set_up(int(memory_limit_mb), root_dir, tuple(filter(None, wanted.split(","))), int(caller))
     except BaseException as exc:  # noqa: BLE001 - report whatever stopped start-up, then go
         try:
             wire.write_all(reply_fd, wire.pack({"fatal": describe(exc)}))

@@ -1,0 +1,529 @@
+"""Attacks on the sandbox, one class per test, each beside a control that shows the probe would see a breach.
+
+Most attacks assume the worst: a program that already broke out of Python's restrictions (arbitrary
+code in its process, ctypes and raw system calls at hand). The harness below runs the real worker
+start-up (``worker.set_up``: warm-up, every OS layer, the zygote) in a subprocess and then hands
+``worker.run_in_child`` — the zygote's own path — code compiled *without* the static check, whose
+first lines climb from ``()`` to ``sys.modules``. Each attempt is scored in the grid the program
+returns: 0 allowed, 1 PermissionError, 2 other OSError, 3 other exception.
+
+Classes: poisoning later programs, reaching other processes (signals, priorities, limits, affinity,
+fcntl/ioctl owner tricks), System V IPC and message queues (host objects, leftovers), kernel calls
+the filter refuses, the caller's death, misattribution (a sibling killed, leftover timers), the
+Python-level leak paths (deepcopy's memo, dunder keys, hash, a local named np), a non-root caller.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from arc25.sandbox import ExecutionError, ExecutionRuntimeError, ForbiddenCode, Sandbox, execute
+
+LINUX = sys.platform.startswith("linux")
+ROOT = Path(__file__).resolve().parents[1]
+ALL = ("network", "filesystem", "user", "processes", "seccomp", "pid", "ipc", "uts")
+pytestmark = pytest.mark.skipif(not LINUX, reason="the OS layers are Linux")
+
+_HARNESS = r"""
+import json, os, sys
+import numpy as np
+from arc25.sandbox import worker
+
+cfg = json.loads(sys.argv[1])
+out = os.dup(int(cfg["out"]))
+report, lifeline = worker.set_up(512, cfg["root"], tuple(cfg["layers"]))
+grids = [np.zeros((3, 3), dtype=np.int64)]
+runs = []
+for step in cfg["steps"]:
+    if step["raw"]:
+        prepared = compile(step["code"], "<escaped>", "exec")  # no static check: as if it had been defeated
+    else:
+        prepared = worker._prepare(step["code"])
+    header, blob = worker.run_in_child(prepared, grids, step.get("timeout", 5.0), lifeline)
+    if header.get("ok"):
+        rows, cols = header["shapes"][0]
+        runs.append(np.frombuffer(blob, dtype=np.uint8)[: rows * cols].reshape(rows, cols).tolist())
+    else:
+        runs.append(header["err"] + ": " + header["msg"])
+os.write(out, json.dumps({"report": report, "runs": runs}).encode())
+os._exit(0)
+"""
+
+# Arbitrary code: from () to sys.modules, then ctypes for any system call.
+_ESCAPE = """
+def _modules():
+    for cls in ().__class__.__base__.__subclasses__():
+        if cls.__name__ == "_wrap_close":
+            return cls.__init__.__globals__["sys"].modules
+M = _modules()
+os, ctypes, signal, resource, B = M["os"], M["ctypes"], M["signal"], M["resource"], M["builtins"]
+libc = ctypes.CDLL(None, use_errno=True)
+SCORES = []
+
+def attempt(action):
+    try:
+        result = action()
+        if isinstance(result, int) and result < 0:
+            err = ctypes.get_errno()
+            raise B.OSError(err, os.strerror(err))
+        SCORES.append(0)
+    except B.PermissionError:
+        SCORES.append(1)
+    except (B.OSError, B.ValueError) as exc:  # resource.setrlimit/prlimit say EPERM as ValueError
+        SCORES.append(1 if "not allowed" in B.str(exc) else 2)
+    except B.BaseException:
+        SCORES.append(3)
+
+def task(img):
+    return [SCORES or [0]]
+"""
+
+
+def escaped(body: str) -> str:
+    return _ESCAPE + textwrap.dedent(body)
+
+
+_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+@functools.lru_cache(maxsize=None)
+def nobody_python() -> str | None:
+    """An interpreter that nobody can run and that can start itself again (a venv under /root may not be one)."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        return None
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    for candidate in (sys.executable, getattr(sys, "_base_executable", None), f"/usr/bin/python{version}",
+                      f"/usr/local/bin/python{version}"):
+        if not candidate or not os.path.exists(candidate):
+            continue
+        check = ("import subprocess, sys, numpy, skimage; "
+                 "subprocess.run([sys.executable, '-I', '-c', 'pass'], check=True, cwd='/')")
+        proc = subprocess.run([*_NOBODY, candidate, "-c", check], env=caller_env(), capture_output=True, cwd="/",
+                              timeout=120, check=False)
+        if proc.returncode == 0:
+            return candidate
+    return None
+
+
+def caller_env() -> dict:
+    site = [path for path in sys.path if path.endswith("site-packages")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *site]), "OMP_NUM_THREADS": "1"}
+
+
+def as_caller(nobody: bool) -> list[str]:
+    """The command prefix that starts a caller: this interpreter, or one run as nobody."""
+    if not nobody:
+        return [sys.executable]
+    python = nobody_python()
+    if python is None:
+        pytest.skip("needs root, setpriv and an interpreter that nobody can run")
+    return [*_NOBODY, python]
+
+
+def harness(tmp_path: Path, layers, steps, *, nobody: bool = False, timeout: float = 120) -> dict:
+    """Run ``steps`` ({"code", "raw"}) in a worker set up with ``layers``; returns {"report", "runs"}."""
+    command = as_caller(nobody)
+    root = tempfile.mkdtemp(prefix="arc25-attack-root-")
+    os.chmod(root, 0o755)
+    read_fd, write_fd = os.pipe()
+    cfg = {"out": write_fd, "root": root, "layers": list(layers), "steps": steps}
+    try:
+        proc = subprocess.run([*command, "-c", _HARNESS, json.dumps(cfg)], pass_fds=(write_fd,), cwd="/",
+                              capture_output=True, timeout=timeout, env=caller_env(), check=False)
+    finally:
+        os.close(write_fd)
+        os.rmdir(root)
+    with os.fdopen(read_fd, "rb") as pipe:
+        data = pipe.read()
+    assert proc.returncode == 0 and data, proc.stderr.decode()[-3000:]
+    return json.loads(data)
+
+
+def _all_on(report: dict, layers=ALL) -> None:
+    off = {name: report[name] for name in layers if not report[name].startswith("on")}
+    if off:
+        pytest.skip(f"the kernel refused these layers here: {off}")
+
+
+# --------------------------------------------------------------------------- poisoning later programs
+
+_POISONS = {
+    # The proxies' exports, the DSL's defaults, the restricted builtins: what every later program reads.
+    "numpy_function": 'M["arc25.sandbox.runtime"]._MODULE_EXPORTS["numpy"]["rot90"] = lambda m, *a, **k: m * 0 + 7\n',
+    "dsl_default": 'M["arc25.dsl"].create_img.__defaults__ = (5,)\n',
+    "builtin": 'M["arc25.sandbox.runtime"]._SAFE_BUILTINS["len"] = lambda x: 8\n',
+    # A suspended generator in cyclic garbage: its finally burns the time of whoever collects it.
+    "generator_finally": ("def _g():\n    try:\n        yield 1\n    finally:\n        while True:\n            pass\n"
+                          "def _make():\n    g = _g()\n    next(g)\n    c = [g]\n    c.append(c)\n_make()\n"),
+    # Timers left running: the default action of SIGALRM / SIGPROF kills whoever runs when they fire.
+    "timer": "signal.signal(signal.SIGALRM, signal.SIG_DFL)\nsignal.setitimer(signal.ITIMER_REAL, 0.2)\n",
+    "cpu_timer": "signal.signal(signal.SIGPROF, signal.SIG_DFL)\nsignal.setitimer(signal.ITIMER_PROF, 0.2)\n",
+}
+_CHECK = "def task(img):\n    return np.rot90(create_img((2, 3))) + len([1])\n"
+_CLEAN = [[1, 1], [1, 1], [1, 1]]
+# The control: the check, compiled and run exactly as the worker would, but in the poisoner's own process
+# (after the collector ran and 0.6 s went by, as if later programs had come).
+_SAME_PROCESS = f"""
+_code = M["arc25.sandbox.policy"].compile_untrusted({_CHECK!r})
+def task(img):
+    M["gc"].collect()
+    _until = M["time"].monotonic() + 0.6
+    while M["time"].monotonic() < _until:
+        pass
+    _ns = M["arc25.sandbox.runtime"].untrusted_namespace()
+    M["builtins"].exec(_code, _ns)
+    return _ns["task"](img)
+"""
+
+
+@pytest.mark.parametrize("poison", sorted(_POISONS))
+def test_a_program_cannot_poison_the_next_one_even_with_arbitrary_code(tmp_path, poison):
+    code = escaped(_POISONS[poison])
+    found = harness(tmp_path, ALL, [
+        {"code": code, "raw": True},
+        {"code": _CHECK, "raw": False, "timeout": 3.0},
+        {"code": code + _SAME_PROCESS, "raw": True, "timeout": 3.0},  # control
+    ])
+    assert found["runs"][0] == [[0]], found["runs"]  # the poison itself ran
+    assert found["runs"][1] == _CLEAN, found["runs"]
+    assert found["runs"][2] != _CLEAN, f"control: {poison} did not act in its own process: {found['runs']}"
+
+
+# --------------------------------------------------------------------------- other processes
+
+
+def _victim(user: list[str]) -> subprocess.Popen:
+    return subprocess.Popen([*user, "sleep", "120"])
+
+
+def _state(pid: int) -> dict:
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    limits = [line for line in Path(f"/proc/{pid}/limits").read_text().splitlines() if line.startswith("Max open files")]
+    return {"state": stat[0], "nice": int(stat[16]), "nofile": limits[0].split()[3],
+            "affinity": sorted(os.sched_getaffinity(pid))}
+
+
+def _outside_attacks(victim: int, victim_uid: int, caller: int) -> str:
+    return escaped(f"""
+        V, UID, CALLER = {victim}, {victim_uid}, {caller}
+        attempt(lambda: os.kill(V, 0))
+        attempt(lambda: os.kill(CALLER, 0))
+        attempt(lambda: os.setpriority(os.PRIO_PROCESS, V, 7))
+        attempt(lambda: os.setpriority(os.PRIO_USER, UID, 7))
+        attempt(lambda: resource.prlimit(V, resource.RLIMIT_NOFILE, (5, 5)))
+        attempt(lambda: os.sched_setaffinity(V, {{0}}))
+        attempt(lambda: libc.syscall(251, 1, V, (2 << 13) | 7))  # ioprio_set(IOPRIO_WHO_PROCESS, V, best effort 7)
+        attempt(lambda: libc.syscall(279, V, 0, None, None, None, 0))  # move_pages(V, no pages)
+        _r, _w = os.pipe()
+        attempt(lambda: libc.fcntl(_r, 8, V))  # F_SETOWN: SIGIO to V
+        attempt(lambda: libc.fcntl(_r, 10, 9))  # F_SETSIG: make it SIGKILL
+        attempt(lambda: libc.fcntl(_r, 4, 0o20000))  # F_SETFL O_ASYNC
+        _pid = ctypes.c_int(V)
+        attempt(lambda: libc.ioctl(_r, 0x8901, ctypes.byref(_pid)))  # FIOSETOWN
+        attempt(lambda: os.kill(-1, 0))  # is there anyone at all to signal?
+    """)
+
+
+def _run_outside(tmp_path, layers, *, nobody: bool):
+    as_caller(nobody)  # skips early when there is no way to be nobody
+    victim = _victim(_NOBODY)
+    try:
+        time.sleep(0.2)
+        before = _state(victim.pid)
+        uid = os.stat(f"/proc/{victim.pid}").st_uid
+        found = harness(tmp_path, layers, [{"code": _outside_attacks(victim.pid, uid, os.getpid()), "raw": True}],
+                        nobody=nobody)
+        after = _state(victim.pid) if victim.poll() is None else "dead"
+    finally:
+        victim.kill()
+        victim.wait()
+    return found, before, after
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="runs the victim as nobody")
+def test_an_escaped_program_cannot_reach_another_process(tmp_path):
+    found, before, after = _run_outside(tmp_path, ALL, nobody=False)
+    _all_on(found["report"])
+    assert found["report"]["uid"].startswith("on"), found["report"]
+    scores = found["runs"][0][0]
+    assert len(scores) == 13 and 0 not in scores, scores
+    assert after == before
+    # Control: with no layer the same probe renices, limits, pins and signals the victim.
+    control, before, after = _run_outside(tmp_path, (), nobody=False)
+    scores = control["runs"][0][0]
+    # (prlimit on another process also needs CAP_SYS_RESOURCE, which some containers do not grant)
+    assert scores[:4] == [0, 0, 0, 0] and scores[5] == 0 and scores[8:11] == [0] * 3 and scores[12] == 0, scores
+    assert after == "dead"  # F_SETOWN + F_SETSIG(SIGKILL) + O_ASYNC: the pipe's hang-up killed the victim
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None or os.geteuid() != 0, reason="needs setpriv and root to become nobody")
+def test_a_non_root_caller_is_held_too(tmp_path):
+    """The caller runs as nobody (a user namespace maps only its own uid), and so does the victim: same uid."""
+    found, before, after = _run_outside(tmp_path, ALL, nobody=True)
+    _all_on(found["report"], tuple(name for name in ALL if name != "uid"))
+    report = found["report"]
+    assert report["user"].startswith("on (the caller's uid 65534 alone in a user namespace"), report
+    assert report["uid"].startswith("off: shares the caller's uid 65534"), report  # said, not hidden
+    assert "inside a user namespace" in report["pid"]
+    scores = found["runs"][0][0]
+    assert 0 not in scores, scores
+    assert after == before
+    control, _, after = _run_outside(tmp_path, ("filesystem",), nobody=True)  # not even a pid namespace
+    scores = control["runs"][0][0]
+    assert scores[0] == 0 and scores[2] == 0 and after == "dead", (control, after)  # same uid: signalled and killed
+
+
+# --------------------------------------------------------------------------- System V IPC and message queues
+
+
+def _ipc_ids() -> dict:
+    ids = {}
+    for kind in ("shm", "msg", "sem"):
+        lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]
+        ids[kind] = {int(line.split()[1]) for line in lines if line.strip()}
+    return ids
+
+
+def _remove_ipc(before: dict) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    now = _ipc_ids()
+    for shmid in now["shm"] - before["shm"]:
+        libc.shmctl(shmid, 0, None)  # IPC_RMID
+    for msqid in now["msg"] - before["msg"]:
+        libc.msgctl(msqid, 0, None)
+    for semid in now["sem"] - before["sem"]:
+        libc.semctl(semid, 0, 0)
+    libc.mq_unlink(b"/arc25-probe")
+
+
+_IPC_ATTACKS = """
+    libc.shmat.restype = ctypes.c_void_p
+    def _attach():
+        address = libc.shmat(HOST, None, 0o10000)  # SHM_RDONLY
+        if address in (None, 2 ** 64 - 1):
+            raise B.OSError(ctypes.get_errno(), "shmat")
+    attempt(_attach)
+    attempt(lambda: libc.shmget(0, 4096, 0o1600))  # IPC_PRIVATE, IPC_CREAT | 0600
+    attempt(lambda: libc.msgget(0, 0o1600))
+    attempt(lambda: libc.semget(0, 1, 0o1600))
+    attempt(lambda: libc.mq_open(b"/arc25-probe", 0o102, 0o600, None))  # O_CREAT | O_RDWR
+"""
+
+
+def test_ipc_of_the_host_is_out_of_reach_and_nothing_is_left_behind(tmp_path):
+    libc = ctypes.CDLL(None, use_errno=True)
+    host = libc.shmget(0, 4096, 0o1666)
+    assert host >= 0
+    before = _ipc_ids()
+    try:
+        code = escaped("HOST = %d\n" % host + textwrap.dedent(_IPC_ATTACKS))
+        found = harness(tmp_path, ALL, [{"code": code, "raw": True}])
+        _all_on(found["report"])
+        assert 0 not in found["runs"][0][0], found["runs"]
+        # The IPC namespace alone (no seccomp): the host's segment does not exist there, and what the
+        # program makes there is gone with it.
+        alone = harness(tmp_path, ("ipc",), [{"code": code, "raw": True}])
+        assert alone["runs"][0][0][:4] == [2, 0, 0, 0], alone["runs"]  # EINVAL: no such segment there
+        assert _ipc_ids() == before
+        # Control: without it the program reads the host's segment and leaves its own behind.
+        control = harness(tmp_path, (), [{"code": code, "raw": True}])
+        assert control["runs"][0][0][:4] == [0, 0, 0, 0], control["runs"]  # (mq_open: RLIMIT_MSGQUEUE 0 holds it)
+        left = _ipc_ids()
+        assert all(left[kind] - before[kind] for kind in left), (before, left)
+    finally:
+        _remove_ipc(before)
+        libc.shmctl(host, 0, None)
+
+
+# --------------------------------------------------------------------------- kernel calls the filter refuses
+
+_KERNEL_ATTACKS = escaped("""
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    def _rwx():
+        if libc.mmap(None, 4096, 7, 0x22, -1, 0) in (None, 2 ** 64 - 1):  # PROT_RWX, MAP_PRIVATE|MAP_ANONYMOUS
+            raise B.OSError(ctypes.get_errno(), "mmap")
+    attempt(_rwx)
+    attempt(lambda: libc.memfd_create(b"x", 0))
+    attempt(lambda: libc.syscall(302, 0, 0, None, None))  # prlimit64 (get) on itself
+    attempt(lambda: libc.setpriority(0, 0, 5))
+    attempt(lambda: os.sched_setaffinity(0, {0}))
+    attempt(lambda: libc.syscall(160, 0, None))  # setrlimit
+    attempt(lambda: libc.inotify_init())
+    attempt(lambda: libc.mlockall(1))
+    def _raw_fork():
+        pid = libc.syscall(56, 17, 0, 0, 0, 0)  # clone(SIGCHLD): fork without the C library
+        if pid == 0:
+            os._exit(0)
+        if pid < 0:
+            raise B.OSError(ctypes.get_errno(), "clone")
+        os.waitpid(pid, 0)
+    attempt(_raw_fork)
+    attempt(lambda: libc.unshare(0x20000000))  # CLONE_NEWPID
+    attempt(lambda: libc.prctl(1, 9, 0, 0, 0))  # PR_SET_PDEATHSIG: prctl at all
+    attempt(lambda: libc.fcntl(0, 1031, 1 << 20))  # F_SETPIPE_SZ
+""")
+
+
+def test_the_filter_refuses_the_calls_the_first_attack_used(tmp_path):
+    found = harness(tmp_path, ALL, [{"code": _KERNEL_ATTACKS, "raw": True}])
+    _all_on(found["report"])
+    assert found["runs"][0] == [[1] * 12], found["runs"]
+    control = harness(tmp_path, (), [{"code": _KERNEL_ATTACKS, "raw": True}])
+    assert isinstance(control["runs"][0], list), control["runs"]
+    scores = control["runs"][0][0]
+    assert all(score in (0, 2) for score in scores[:9]), scores  # each reached the kernel (EFAULT for a NULL)
+
+
+# --------------------------------------------------------------------------- the caller's death
+
+_CALLER = """
+from arc25.sandbox import Sandbox
+pool = Sandbox(n_workers=1)
+pool.execute("def task(img):\\n    return img\\n", [[[1]]])
+print(pool.worker_pids()[0], flush=True)
+pool.execute("def task(img):\\n    while True:\\n        pass\\n", [[[1]]], timeout_s=100)
+"""
+
+
+def _descendants(pid: int) -> set[int]:
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parents[int(entry)] = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pids) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                alive.add(pid)
+        except OSError:
+            pass
+    return alive
+
+
+@pytest.mark.parametrize("who", ["root", "nobody"])
+def test_workers_die_with_their_caller(tmp_path, who):
+    command = as_caller(who == "nobody")
+    caller = subprocess.Popen([*command, "-c", _CALLER], stdout=subprocess.PIPE, text=True, env=caller_env(), cwd="/")
+    try:
+        worker = int(caller.stdout.readline())
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(_alive(_descendants(caller.pid))) < 3:
+            time.sleep(0.05)
+        family = _alive(_descendants(caller.pid))
+        # Control: the probe does see the outer worker, its zygote and the looping program's process.
+        assert worker in family and len(family) >= 3, family
+        if who == "root":
+            uid = int(Path(f"/proc/{worker}/status").read_text().split("Uid:")[1].split()[0])
+            assert uid == (1 << 30) + worker
+        caller.kill()
+        caller.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _alive(family):
+            time.sleep(0.05)
+        assert not _alive(family)
+    finally:
+        caller.kill()
+        caller.wait()
+
+
+# --------------------------------------------------------------------------- misattribution
+
+_LONG = "def task(img):\n    s = 0\n    for i in range(4 * 10 ** 6):\n        s += i\n    return img * 0 + s % 10\n"
+
+
+def test_an_escaped_program_cannot_kill_a_sibling_worker_so_nobody_is_blamed_for_it(tmp_path):
+    import threading
+
+    with Sandbox(n_workers=1) as pool:
+        pool.execute("def task(img):\n    return img\n", [[[1]]])
+        sibling = pool.worker_pids()[0]
+        expected = sum(range(4 * 10 ** 6)) % 10
+        results = []
+        thread = threading.Thread(target=lambda: results.append(pool.execute_batch([_LONG] * 6, [[[1]]], timeout_s=30)))
+        thread.start()
+        kill = escaped(f"""
+            attempt(lambda: os.kill({sibling}, 9))
+            attempt(lambda: os.kill(-1, 9))
+            _r, _w = os.pipe()
+            attempt(lambda: libc.fcntl(_r, 8, {sibling}))
+            attempt(lambda: libc.fcntl(_r, 10, 9))
+            attempt(lambda: libc.fcntl(_r, 4, 0o20000))
+            os.write(_w, b"x")
+        """)
+        found = harness(tmp_path, ALL, [{"code": kill, "raw": True}])
+        thread.join()
+        _all_on(found["report"])
+        assert 0 not in found["runs"][0][0], found["runs"]
+        assert [r[0].tolist() for r in results[0]] == [[[expected]]] * 6
+        assert pool.worker_pids() == [sibling]
+        # Control: with no layer the same program does kill the sibling (the pool then replaces it).
+        control = harness(tmp_path, (), [{"code": escaped(f"attempt(lambda: os.kill({sibling}, 9))\n"), "raw": True}])
+        assert control["runs"][0] == [[0]]
+        time.sleep(0.2)
+        assert not _alive([sibling])
+        assert pool.execute("def task(img):\n    return img\n", [[[1]]])[0].tolist() == [[1]]
+        assert pool.worker_pids() != [sibling]
+
+
+# --------------------------------------------------------------------------- the Python layer (a filter)
+
+_LEAKS = {
+    # deepcopy with a caller's memo kept the originals it copied alive there: the real instance __dict__.
+    "deepcopy_memo": ("import copy\nclass B:\n    def __init__(self):\n        self.v = 1\n"
+                      "def task(img):\n    b = B()\n    m = {}\n    copy.deepcopy(b, m)\n"
+                      "    for kept in m.values():\n        if isinstance(kept, list):\n            for o in kept:\n"
+                      "                if isinstance(o, dict) and 'v' in o:\n                    o['w'] = 5\n"
+                      "    return [[b.w]]\n", [[5]]),
+    # A dunder key made at run time, for a dict that might be an object's __dict__.
+    "dunder_key": ("def task(img):\n    d = {}\n    d['_' * 2 + 'array_interface' + '_' * 2] = 1\n    return [[len(d)]]\n",
+                   [[1]]),
+    # hash of an object is its address.
+    "hash_address": ("def task(img):\n    return [[hash(task) % 10 * 0 + 1]]\n", [[1]]),
+    # a parameter named np is an array, and ndarray.resize(refcheck=False) frees memory views still use.
+    "np_parameter": ("def task(np):\n    np.resize((9,), refcheck=False)\n    return [[len(np)]]\n", [[9]]),
+    # a nested def named self rebinds it, so the attribute store lands on a function.
+    "nested_self": ("class E:\n    def m(self):\n        def self():\n            pass\n        self.x = 1\n        return self\n"
+                    "def task(img):\n    return [[E().m().x]]\n", [[1]]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_LEAKS))
+def test_python_level_leak_paths_are_closed(name):
+    code, unsandboxed = _LEAKS[name]
+    with pytest.raises(ExecutionError) as info:
+        execute(code, [np.zeros((3, 3), dtype=np.int64)])
+    assert isinstance(info.value, (ForbiddenCode, ExecutionRuntimeError))
+    # Control: in-process (real builtins, real copy, no check) the same code does what it set out to.
+    assert execute(code, [np.zeros((3, 3), dtype=np.int64)], untrusted=False)[0].tolist() == unsandboxed
+
+
+def test_non_ascii_identifiers_work_in_the_sandbox():
+    code = "café = 3\ndef task(img):\n    naïve = img * 0 + café\n    return naïve\n"
+    assert execute(code, [[[1]]])[0].tolist() == [[3]]
+    assert execute(code, [[[1]]], untrusted=False)[0].tolist() == [[3]]
