@@ -244,7 +244,14 @@ def apply_op(op: Op, grid: np.ndarray) -> np.ndarray:
     elif name == "flood_fill":
         fill(grid, *args)
     else:
-        _DSL[name](grid, *args)
+        (r1, c1), (r2, c2), color = args
+        dr, dc = abs(r2 - r1), abs(c2 - c1)
+        if dr == 0 or dc == 0 or dr == dc:  # straight: the cells are exact, no Bresenham needed
+            rr, cc = _segment_cells((r1, c1), (r2, c2))
+            inside = (rr >= 0) & (rr < grid.shape[0]) & (cc >= 0) & (cc < grid.shape[1])
+            grid[rr[inside], cc[inside]] = color
+        else:
+            _DSL[name](grid, *args)
     return grid
 
 
@@ -300,8 +307,7 @@ def _reorder(ops: list[Op], states, inputs) -> list[Op]:
     """The lexicographically smallest order by (name, args) that gives the same outputs.
 
     A depth-first search in key order, so the first complete order that reproduces the outputs is the smallest.
-    A prefix is dropped as soon as a cell that no remaining draw can paint differs from the output (only known
-    once no flood fill remains). Past ``SEARCH_BUDGET`` draws applied it settles for the constraint order
+    A prefix is dropped as soon as a cell that no remaining draw can set right differs from the output. Past ``SEARCH_BUDGET`` draws applied it settles for the constraint order
     (``_constraint_order``), which is valid by construction but can depend on the order it started from.
     """
     n = len(ops)
@@ -309,18 +315,23 @@ def _reorder(ops: list[Op], states, inputs) -> list[Op]:
         return ops  # already the smallest order of these draws
     outputs = states[-1]
     keyed = sorted(range(n), key=lambda i: (ops[i], i))
-    masks = [None if op[0] == "flood_fill" else [_paint_mask(op, g.shape) for g in outputs] for op in ops]
+    # Per draw and input, the cells it can still set right: its cells, or for a fill those whose output is its
+    # colour (a fill only ever paints its colour).
+    masks = [[o == op[1][1] for o in outputs] if op[0] == "flood_fill" else [_paint_mask(op, o.shape) for o in outputs]
+             for op in ops]
     budget = [SEARCH_BUDGET]
 
     def search(prefix: list[int], grids: list[np.ndarray]):
         left = [i for i in keyed if i not in prefix]
         if not left:
             return list(prefix) if all(np.array_equal(g, o) for g, o in zip(grids, outputs)) else None
-        if all(masks[i] is not None for i in left):
-            for k, (g, o) in enumerate(zip(grids, outputs)):
-                free = np.logical_or.reduce([masks[i][k] for i in left])
-                if not np.array_equal(g[~free], o[~free]):
-                    return None
+        # A cell no remaining draw can still set right must be right already.
+        for k, (g, o) in enumerate(zip(grids, outputs)):
+            wrong = g != o
+            for i in left:
+                wrong &= ~masks[i][k]
+            if wrong.any():
+                return None
         for i in left:
             if budget[0] <= 0:
                 return None
@@ -336,7 +347,7 @@ def _reorder(ops: list[Op], states, inputs) -> list[Op]:
     return [ops[i] for i in order]
 
 
-SEARCH_BUDGET = 40
+SEARCH_BUDGET = 24
 
 
 def _constraint_order(ops: list[Op], states) -> list[Op]:
@@ -394,18 +405,57 @@ def canonicalize(ops: list[Op], inputs: list[np.ndarray], states: list[list[np.n
 
 
 def _rounds(ops: list[Op], inputs, states, keep_fills: bool, functions: tuple[str, ...]):
-    """Steps 1-2 of the module docstring until nothing changes; returns the program and its states."""
+    """Steps 1-2 of the module docstring until nothing changes; returns the program and its states.
+
+    A first round keeps fills as fills, and writes a paint of a whole one-colour grid as the fill it equals,
+    before ordering: a fill can then move to the end, where it is a fill of what the other draws left (the
+    background around them) rather than, at the front, a rectangle the size of the grid that they paint over.
+    Both programs are valid; this picks one, whichever order the draws came in.
+    """
     outputs = states[-1]
+    if "flood_fill" in functions and any((op[0] == "flood_fill" and i < len(ops) - 1) or _paints_whole_grid(op, inputs)
+                                         for i, op in enumerate(ops)):
+        movable = [_movable_draw(op, states[i], states[i + 1], functions) for i, op in enumerate(ops)]
+        ops, states = _ordered(movable, states, inputs, outputs)
+    searched = None  # the program whose order the last search chose: already the smallest valid one
     for _ in range(MAX_ROUNDS):
         ops = _canonical_draws(ops, states, keep_fills, functions)  # same effect per draw: states unchanged
-        reordered = _reorder(ops, states, inputs)
+        if ops == searched:
+            return ops, states
+        reordered, new_states = _ordered(ops, states, inputs, outputs)
         if reordered == ops:
             return ops, states
-        new_states = _states(reordered, inputs)
-        if not all(np.array_equal(a, b) for a, b in zip(new_states[-1], outputs)):
-            return ops, states  # a conflict the footprints missed: keep this order
         ops, states = reordered, new_states
+        searched = reordered
     return _canonical_draws(ops, states, keep_fills, functions), states
+
+
+def _ordered(ops: list[Op], states, inputs, outputs):
+    """``_reorder`` with its states, replayed to make sure; the same program if the replay disagrees."""
+    reordered = _reorder(ops, states, inputs)
+    if reordered == ops:
+        return ops, states
+    new_states = _states(reordered, inputs)
+    if not all(np.array_equal(a, b) for a, b in zip(new_states[-1], outputs)):
+        return ops, states  # a conflict the constraints missed: keep this order
+    return reordered, new_states
+
+
+def _paints_whole_grid(op: Op, inputs) -> bool:
+    if op[0] != "draw_rectangle":
+        return False
+    (r1, c1), (r2, c2), _ = op[1]
+    return all(min(r1, r2) <= 0 and min(c1, c2) <= 0 and max(r1, r2) >= g.shape[0] - 1
+               and max(c1, c2) >= g.shape[1] - 1 for g in inputs)
+
+
+def _movable_draw(op: Op, befores, afters, functions) -> Op:
+    """A fill stays a fill (its seed and connectivity canonical); a draw that repaints every cell of one-colour
+    grids becomes the fill from (0, 0); anything else is canonical as usual."""
+    if op[0] != "flood_fill" and all((b != a).all() for b, a in zip(befores, afters)):
+        if all((b == b[0, 0]).all() for b in befores):
+            return "flood_fill", ((0, 0), draw_color(op))
+    return canonical_draw(op, befores, afters, True, functions)
 
 
 # --- equivalent programs (for measuring ambiguity: scripts/report_ambiguity.py and the tests) ---------------
