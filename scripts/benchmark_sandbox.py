@@ -6,7 +6,8 @@
 Prints one JSON object: programs/s of plain in-process exec on one core (the trusted path with a
 cold compile cache), of a cold pool (start-up included) and of a warm pool on different programs of
 the same kind, the pool's start-up time, and the same for each OS isolation layer switched off
-("layers_off": "none" is every layer on, "all" is none). Each warm round is timed right after one core
+("layers_off": "none" is every layer on, "all" is none), and with ``Sandbox(fresh="chunk")`` (one process per
+chunk of programs on the same inputs instead of one per program: "fresh_chunk"). Each warm round is timed right after one core
 runs the same programs in-process, and the median of --repeats rounds is reported with every round's
 ratio ("warm_vs_inprocess_rounds"). Wall-clock rates depend on what else the
 machine runs; the CPU figures (parent and workers, per program) do not, and "warm_vs_inprocess_by_cpu"
@@ -110,14 +111,14 @@ def _warm_run(pool, programs: list[str], grids, timeout_s: float) -> tuple[float
     return len(programs) / seconds, cpu_us, results
 
 
-def pool_rates(cold: list[str], rounds: list[list[str]], grids, cfg: Args, layers) -> dict:
+def pool_rates(cold: list[str], rounds: list[list[str]], grids, cfg: Args, layers, fresh: str = "program") -> dict:
     """Cold: a new pool runs ``cold`` (start-up included). Warm: the same pool then runs each round's programs,
     each right after one core runs them in-process; the median round's figures are reported."""
     from arc25.sandbox import Sandbox
 
     start = time.perf_counter()
     paired = []
-    with Sandbox(cfg.n_workers, layers=layers) as pool:
+    with Sandbox(cfg.n_workers, layers=layers, fresh=fresh) as pool:
         pool.execute_batch(cold, grids, timeout_s=cfg.timeout_s)
         cold_s = time.perf_counter() - start
         for programs in rounds:
@@ -126,7 +127,7 @@ def pool_rates(cold: list[str], rounds: list[list[str]], grids, cfg: Args, layer
             paired.append({"inprocess": inprocess, "inprocess_cpu_us": inprocess_cpu_us, "warm": warm,
                            "cpu_us": cpu_us, "ok": sum(isinstance(r, list) for r in results)})
         report = pool.isolation()
-    with Sandbox(cfg.n_workers, layers=layers) as pool:
+    with Sandbox(cfg.n_workers, layers=layers, fresh=fresh) as pool:
         start = time.perf_counter()
         pool.execute_batch(["def task(img):\n    return img\n"] * cfg.n_workers, grids, timeout_s=cfg.timeout_s)
         ready_s = time.perf_counter() - start
@@ -175,6 +176,11 @@ def measure(cfg: Args) -> dict:
         rates = pool_rates(cold_all[:size], [programs[:size] for programs in rounds_all], grids, cfg, OS_LAYERS)
         out["isolation"] = rates.pop("isolation")
         out["sizes"][str(size)] = rates
+    # The same programs with one process per chunk of programs on the same inputs instead of one per program.
+    first = cfg.sizes[0]
+    rates = pool_rates(cold_all[:first], [programs[:first] for programs in rounds_all], grids, cfg, OS_LAYERS, "chunk")
+    rates.pop("isolation")
+    out["fresh_chunk"] = {str(first): rates}
     n = cfg.layer_programs
     configurations = [("none", OS_LAYERS)] + [(name, tuple(x for x in OS_LAYERS if x != name)) for name in OS_LAYERS]
     for label, layers in configurations + [("all", ())]:

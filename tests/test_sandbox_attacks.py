@@ -527,3 +527,22 @@ def test_non_ascii_identifiers_work_in_the_sandbox():
     code = "café = 3\ndef task(img):\n    naïve = img * 0 + café\n    return naïve\n"
     assert execute(code, [[[1]]])[0].tolist() == [[3]]
     assert execute(code, [[[1]]], untrusted=False)[0].tolist() == [[3]]
+
+
+# --------------------------------------------------------------------------- fresh="chunk"
+
+
+def test_chunk_mode_charges_a_program_its_own_garbage_and_reports_itself():
+    """In a shared process a generator's finally, found by the collector, used to burn the next program's time."""
+    burner = ("def g():\n    try:\n        yield 1\n    finally:\n        while True:\n            pass\n"
+              "def task(img):\n    it = g()\n    next(it)\n    loop = [it]\n    loop.append(loop)\n    return img\n")
+    ok = "def task(img):\n    return img + 1\n"
+    with Sandbox(n_workers=1, fresh="chunk") as pool:
+        results = pool.execute_batch([ok, burner, ok, ok] * 8, [[[1]]], timeout_s=0.5)  # chunks of several programs
+        assert pool.isolation().layers["fresh"].startswith("off: programs on the same inputs share a process")
+    assert [type(r).__name__ for r in results] == ["list", "ExecutionTimeout", "list", "list"] * 8
+    assert all(r[0].tolist() == [[2]] for r in results if isinstance(r, list))
+    with Sandbox(n_workers=1) as pool:
+        assert pool.isolation().layers["fresh"].startswith("on (a new process")
+    with pytest.raises(ValueError, match="fresh must be one of program, chunk"):
+        Sandbox(fresh="never")

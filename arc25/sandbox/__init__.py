@@ -2,52 +2,57 @@
 
 Threat model
 ------------
-A model-written program is arbitrary Python. By mistake or by design it may try to:
+A model-written program is arbitrary Python, and we assume the worst: that it breaks out of the
+Python-level restrictions and runs arbitrary code (any system call the filter allows, ctypes,
+raw memory) inside its process. It may then try to:
 
-* read or write files (``open``, ``np.save``, ``/proc``, ``/etc``), or list directories;
-* reach the network (sockets, DNS), or other processes (``os.kill`` of its parent, ptrace);
-* start processes (``os.system``, ``subprocess``, ``fork``, ``exec``) or fork-bomb;
-* change its limits, its credentials, or escape its namespaces (``setrlimit``, ``unshare``, mounts);
-* escape the restricted runtime in-process (``__subclasses__``, frames, ``__globals__``, ctypes,
-  ``eval``/``exec``) to do any of the above, or to tamper with later programs in the same worker;
-* exhaust the machine: infinite loops, CPU-bound C calls, huge integers, memory bombs, recursion,
-  print floods;
-* lie about its result (ill-formed grids) or crash its worker.
+* read or write files, reach the network, start processes, or change its limits or credentials;
+* reach other processes: signal, renice, re-limit, pin or trace them (directly or through
+  ``fcntl``/``ioctl`` owner tricks), including the caller, sibling workers and processes of the
+  same uid; use the host's System V IPC or POSIX message queues, or leave objects behind there;
+* change the result of another program: poison the state the next program starts from
+  (modules, proxies, builtins, caches, generators, timers), kill the worker running another
+  program so that it is blamed, or answer in another program's name;
+* outlive its deadline or its caller; exhaust the machine (loops, C calls, memory, recursion,
+  huge integers, print floods); lie about its result or crash its worker.
 
-Which layer stops what, outermost first:
+Which layer stops what, outermost first (``arc25/sandbox/confinement.py`` has the details):
 
-1. The caller's process never runs untrusted code: programs run in worker processes, fresh
-   interpreters started by ``subprocess`` (``pool``), that answer over pipes in a JSON + raw bytes
-   format (``wire``, never pickle); the parent re-validates every grid it is sent. A wall-clock
-   deadline per program: the parent kills and replaces a worker that passes it or dies, and
-   blames the program it was running.
-2. The operating system (``confinement``), each layer where the kernel allows it, reported where it
-   does not (``isolation()``; a one-line warning on first use): no network (an empty network
-   namespace), no filesystem (an empty read-only root in its own mount namespace), an
-   unprivileged user (``nobody`` as root, else a user namespace), no new processes
-   (RLIMIT_NPROC 0), a seccomp filter refusing sockets, fork/exec, signals to other processes,
-   ``open``, namespace, mount and credential calls; and resource limits (address space, CPU
-   seconds, no file growth, no core dumps, no new privileges).
-3. A static check of the program's syntax (``policy``): a whitelist of modules (numpy, the DSL,
-   math, itertools, collections, functools, copy, typing) and of their names, no dunder names or
-   attributes except the dunder methods of the program's own classes, attribute assignment only on
-   ``self`` in those methods, no reflective builtins, no attributes that lead to files, memory,
-   frames or code objects.
-4. A restricted runtime (``runtime``): fresh builtins and a class registry per program, read-only
-   module proxies holding only the whitelisted names; ``**`` and ``<<`` on ints guarded against
-   huge results; ``print`` swallowed; an in-worker alarm that turns an overrun into ``ExecutionTimeout``.
+1. The caller's process never runs untrusted code: programs run in worker processes (fresh
+   interpreters started by ``subprocess`` from one long-lived thread) that answer over pipes in a
+   JSON + raw bytes format (``wire``, never pickle); the parent re-validates every grid. A worker is
+   an outer process that only waits, a zygote (pid 1 of the worker's own pid namespace) that
+   checks and compiles programs, and **one process per program** forked from the zygote, which
+   enforces its wall-clock deadline (SIGKILL) and relays its one reply under the job id it forked
+   it for: no program starts from state another left, and none can answer for another.
+2. The operating system, each layer where the kernel allows it and reported where it does not
+   (``isolation()``; a one-line warning on first use): own network, mount (empty read-only root),
+   pid, IPC and UTS namespaces; a uid (and gid) no other process has, no groups, no capabilities
+   (as root; a non-root caller's workers keep its uid inside a user namespace, and the report says
+   so); seccomp filters refusing sockets, exec, signals, open, namespaces, mounts, credentials,
+   ptrace, keyrings, bpf, io_uring, memfd, System V IPC, message queues, priorities, affinities,
+   I/O priorities, NUMA moves, inotify, mlock, ``fcntl``/``ioctl`` beyond a few harmless commands,
+   writable+executable mappings, and in a program's process also fork/clone, kill, prctl and
+   rlimit changes; limits (address space, a hard CPU limit per program, RLIMIT_NPROC 0, no files,
+   no core dumps, no locked memory); death with the caller (parent-death signals on every
+   generation, a lifeline pipe, the pid namespace's teardown).
+3. A static check of the program's syntax (``policy``) and 4. a restricted runtime (``runtime``):
+   a filter, not the boundary. Whitelisted modules and names, no dunders, attribute stores only on
+   ``self``, guarded ``**``/``<<``, item stores that refuse dunder keys, ``deepcopy`` without a memo,
+   ``hash`` without addresses, new builtins and module proxies per program, silent ``print``.
 
-Layers 3-4 keep programs from reaching the worker's internals (and from tampering with the next
-program in the same worker); layer 2 confines a worker that got there anyway. Layer 2 replaced the
-audit hook (``sys.addaudithook``) that used to refuse file, socket, process and import events: the
-kernel now refuses those for the whole process, including C code the hook never saw, and
-CPython's documentation says audit hooks are not a sandbox.
+Tested as an attacker would (``tests/test_sandbox_attacks.py``, ``tests/test_sandbox_os.py``):
+each class of attack runs with arbitrary code inside a worker set up like a real one, beside a
+control without the layers that shows the same probe does the damage.
 
-Out of scope: kernel exploits and CPU side channels (a program that breaks the kernel breaks every
-layer of 2); a program that escapes layers 3-4 can still spend its CPU and memory allowance and
-corrupt the results of the programs that run after it in the same worker; the trusted path
-(``arc25.trusted``, ``execute(..., untrusted=False)``) has no isolation at all and is only for
-our own generated programs. Without Linux only layers 1, 3 and 4 and the resource limits apply.
+Out of scope: kernel exploits and CPU side channels; memory, CPU and wall time within a program's
+own allowance; a non-root caller's uid is shared with its workers (per-user kernel counters such
+as inotify or pipe quotas are shared; the pid namespace hides every process of that uid);
+``Sandbox(fresh="chunk")`` trades the per-program process for speed (an escaped program can then
+affect the programs after it in its chunk, which share its inputs); seccomp is x86-64 only; the
+trusted path (``arc25.trusted``, ``execute(..., untrusted=False)``) has no isolation at all and is
+only for our own generated programs. Without Linux only layers 1, 3 and 4 and the resource limits
+apply.
 """
 
 from arc25.sandbox.api import default_sandbox, execute, execute_batch, isolation

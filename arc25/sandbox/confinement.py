@@ -56,7 +56,7 @@ except ImportError:  # not POSIX: the trusted path still imports this package; w
 LINUX = sys.platform.startswith("linux")
 # The layers a caller may switch off (to measure them); uid, limits and lifetime follow from the others.
 OS_LAYERS = ("network", "filesystem", "user", "processes", "seccomp", "pid", "ipc", "uts")
-LAYERS = (*OS_LAYERS, "uid", "limits", "lifetime")
+LAYERS = (*OS_LAYERS, "uid", "limits", "lifetime", "fresh")  # "fresh": the pool's choice (``Sandbox(fresh=...)``)
 NOBODY = 65534
 UID_BASE = 1 << 30  # + a pid (< 2**22): far above every uid a distribution hands out
 HOSTNAME = b"arc25-sandbox"

@@ -52,6 +52,10 @@ _READ_BYTES = 1 << 16
 _WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "LC_ALL": "C"}
 _BOOT = "import sys, json; sys.path[:0] = json.loads(sys.argv[1]); from arc25.sandbox.worker import main; main(sys.argv[2:])"
 _warned = False
+_FRESH = {
+    "program": "on (a new process, forked from the zygote, for every program)",
+    "chunk": "off: programs on the same inputs share a process, in chunks (Sandbox(fresh='chunk'))",
+}
 
 
 def _caller_stacklevel() -> int:
@@ -203,6 +207,13 @@ class Sandbox:
     up to ``n_workers`` (default ``os.cpu_count()``). Calls are serialised by
     a lock, so a Sandbox may be shared between threads. ``layers`` picks the OS
     isolation layers to set up (all by default; fewer only to measure them).
+
+    ``fresh="program"`` (the default) runs every program in its own process, forked from the
+    worker's clean zygote: nothing a program does, even with arbitrary code, reaches another
+    program. ``fresh="chunk"`` runs consecutive programs on the same inputs (one task's
+    candidates) in one process, with fresh Python state for each: faster where fork is dear,
+    but a program that escapes the Python layer can then change or forge the results of the
+    programs after it in that chunk (never those of other inputs, calls or callers).
     """
 
     def __init__(
@@ -211,7 +222,11 @@ class Sandbox:
         *,
         memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB,
         layers: tuple[str, ...] = OS_LAYERS,
+        fresh: str = "program",
     ) -> None:
+        if fresh not in _FRESH:
+            raise ValueError(f"fresh must be one of {', '.join(_FRESH)}; got {fresh!r}")
+        self.fresh = fresh
         if os.name != "posix":
             raise RuntimeError(f"the sandbox needs a POSIX system (Linux for OS isolation); this is {sys.platform}")
         if n_workers is not None and (not isinstance(n_workers, int) or n_workers < 1):
@@ -424,10 +439,13 @@ class Sandbox:
 
     def _note_isolation(self, layers) -> None:
         global _warned
+        if isinstance(layers, dict):
+            layers = {**layers, "fresh": _FRESH[self.fresh]}
         report = _parse_layers(layers)
         if self._isolation is None:
             self._isolation = report
-            if any(name in self.layers for name in report.missing) and not _warned:
+            wanted = (*self.layers, "uid") if "user" in self.layers else self.layers
+            if any(name in wanted for name in report.missing) and not _warned:
                 _warned = True
                 warnings.warn(report.summary(), RuntimeWarning, stacklevel=_caller_stacklevel())
 
@@ -533,6 +551,7 @@ class Sandbox:
                     used_sets = sorted({set_of_job[j] for j in chunk})
                     local = {s: i for i, s in enumerate(used_sets)}
                     header = {
+                        "fresh": self.fresh,
                         "timeout": timeout_s,
                         "sets": [sets[s][0] for s in used_sets],
                         "jobs": [[j, programs[j], local[set_of_job[j]]] for j in chunk],

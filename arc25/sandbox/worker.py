@@ -20,6 +20,7 @@ import gc
 import os
 import select
 import signal
+import struct
 import sys
 import time
 import unicodedata  # noqa: F401 - the parser imports it for non-ASCII identifiers, which it could not once confined
@@ -124,26 +125,35 @@ def _error(cls: str, message: str) -> tuple[dict, bytes]:
     return {"ok": False, "err": cls, "msg": one_line(message)}, b""
 
 
-def _child_main(write_fd: int, keep: int, prepared, grids, timeout_s: float, probe: bool) -> None:
-    """A program child: jail itself, run, write one frame, exit (never returns, never runs finalizers)."""
+def _child_main(write_fd: int, programs: list, grids, timeout_s: float, probe: bool, shared: bool) -> None:
+    """A program child: jail itself, run its program(s), one frame each, and exit (never returns, runs no finalizers)."""
     try:
-        for fd in range(3, confinement._MAX_OPEN_FILES + 64):  # the pool's pipes and the lifeline stay with the zygote
-            if fd != write_fd and fd != keep:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        confinement.jail_program(timeout_s)
-        if probe:
-            processes = confinement.probe_processes()
+        os.closerange(3, write_fd)  # the pool's pipes and the lifeline stay with the zygote
+        os.closerange(write_fd + 1, confinement._MAX_OPEN_FILES + 64)
+        confinement.jail_program(timeout_s * len(programs))
+        processes = confinement.probe_processes() if probe else None
+        for index, prepared in enumerate(programs):
             header, blob = _reply_of(run_program(prepared, grids))
-            header["processes"] = processes
+            if shared:
+                # A chunk shares this process: the next program must not find this one's garbage,
+                # finalizers (a generator's finally) or cache entries, and must not pay for them.
+                gc.collect()
+                for clear in _TYPING_CACHES:
+                    clear()
+            if probe:
+                header["processes"] = processes
             wire.write_all(write_fd, wire.pack(header, blob))
-        else:
-            wire.write_all(write_fd, wire.pack(*_reply_of(run_program(prepared, grids))))
     except BaseException:  # noqa: BLE001 - the zygote reports a child that exits without a reply
         pass
     os._exit(0)
+
+
+try:
+    import typing
+
+    _TYPING_CACHES = tuple(typing._cleanups)
+except (ImportError, AttributeError):  # a Python without the private list: nothing to clear
+    _TYPING_CACHES = ()
 
 
 def _death(status: int, timeout_s: float) -> tuple[dict, bytes]:
@@ -161,31 +171,71 @@ def _death(status: int, timeout_s: float) -> tuple[dict, bytes]:
     return _error("ExecutionRuntimeError", f"program's process exited without a result (status {os.waitstatus_to_exitcode(status)})")
 
 
-def run_in_child(prepared, grids, timeout_s: float, lifeline: int, *, probe: bool = False) -> tuple[dict, bytes]:
-    """Fork a child for one program, wait for its reply until ``timeout_s``, and reap it; returns the reply."""
-    read_fd, write_fd = os.pipe()
+def _checked(frame: bytes, n_grids: int, probe: bool) -> tuple[dict, bytes]:
+    """A child's frame as a clean reply (only the known fields), or the error that it is malformed."""
     try:
-        pid = os.fork()
-    except OSError as exc:
-        os.close(read_fd)
+        header, blob = wire.unpack(frame)
+        wire.decode_reply(header, blob, n_grids)  # raises on anything malformed
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError, RecursionError, struct.error):
+        return _error("ExecutionRuntimeError", "program's process sent a malformed reply")
+    if header.get("ok") is True:
+        clean = {"ok": True, "shapes": header["shapes"]}
+        if probe:
+            clean["processes"] = header.get("processes")
+        return clean, bytes(blob)
+    return {"ok": False, "err": header["err"], "msg": header["msg"]}, b""
+
+
+def run_in_children(programs: list, grids, timeout_s: float, lifeline: int, *, probe: bool = False,
+                    shared: bool = False) -> list:
+    """Run ``programs`` (code objects) in forked children, in order; returns one reply per program.
+
+    One child runs them all, one frame each, and each gets ``timeout_s`` of wall-clock time from the
+    previous frame; a child that overruns, dies or misbehaves is killed, the program it was running
+    gets the error, and the rest start again in a fresh child. With one program, one child per program.
+    """
+    replies: list = []
+    while len(replies) < len(programs):
+        todo = programs[len(replies):]
+        read_fd, write_fd = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            os.close(read_fd)
+            os.close(write_fd)
+            replies.append(_error("ExecutionRuntimeError", f"sandbox could not start the program's process ({describe(exc)})"))
+            continue
+        if pid == 0:
+            os.close(read_fd)
+            _child_main(write_fd, todo, grids, timeout_s, probe, shared)
         os.close(write_fd)
-        return _error("ExecutionRuntimeError", f"sandbox could not start the program's process ({describe(exc)})")
-    if pid == 0:
-        os.close(read_fd)
-        _child_main(write_fd, -1, prepared, grids, timeout_s, probe)
-    os.close(write_fd)
+        outcome = _collect(pid, read_fd, len(todo), len(grids), timeout_s, lifeline, probe, replies)
+        if outcome != "done":
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        if outcome == "timeout":
+            replies.append(_error("ExecutionTimeout", f"program exceeded the {timeout_s:g} s time limit"))
+        elif outcome == "oversized":
+            replies.append(_error("ExecutionRuntimeError", "program's process sent an oversized reply"))
+        elif outcome == "eof":
+            replies.append(_death(status, timeout_s))
+    return replies
+
+
+def _collect(pid: int, read_fd: int, expected: int, n_grids: int, timeout_s: float, lifeline: int, probe: bool,
+             replies: list) -> str:
+    """Read a child's frames into ``replies``; returns "done", "timeout", "oversized" or "eof" (died early)."""
     deadline = time.monotonic() + timeout_s
     data = bytearray()
-    outcome = "eof"
+    got = 0
     poller = select.poll()
     poller.register(read_fd, select.POLLIN)
     poller.register(lifeline, select.POLLIN)
     try:
-        while True:
+        while got < expected:
             left = deadline - time.monotonic()
             if left <= 0:
-                outcome = "timeout"
-                break
+                return "timeout"
             events = poller.poll(left * 1000)
             if any(fd == lifeline for fd, _ in events):
                 os.kill(pid, signal.SIGKILL)
@@ -194,31 +244,28 @@ def run_in_child(prepared, grids, timeout_s: float, lifeline: int, *, probe: boo
                 continue
             chunk = os.read(read_fd, 1 << 16)
             if not chunk:
-                break
+                return "eof"
             data += chunk
+            while got < expected:
+                size = wire.frame_size(data)
+                if size is not None and size > wire.MAX_REPLY_BYTES:
+                    return "oversized"
+                if size is None or len(data) < size:
+                    break
+                replies.append(_checked(bytes(data[:size]), n_grids, probe))
+                del data[:size]
+                got += 1
+                deadline = time.monotonic() + timeout_s
             if len(data) > wire.MAX_REPLY_BYTES:
-                outcome = "oversized"
-                break
+                return "oversized"
+        return "done"
     finally:
         os.close(read_fd)
-    if outcome != "eof":
-        os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
-    if outcome == "timeout":
-        return _error("ExecutionTimeout", f"program exceeded the {timeout_s:g} s time limit")
-    if outcome == "oversized" or not data:
-        return _death(status, timeout_s) if not data else _error("ExecutionRuntimeError", "program's process sent an oversized reply")
-    try:
-        header, blob = wire.unpack(bytes(data))
-        wire.decode_reply(header, blob, len(grids))  # raises on anything malformed
-    except (ValueError, TypeError, KeyError, UnicodeDecodeError, RecursionError):
-        return _error("ExecutionRuntimeError", "program's process sent a malformed reply")
-    if header.get("ok") is True:
-        clean = {"ok": True, "shapes": header["shapes"]}
-        if probe:
-            clean["processes"] = header.get("processes")
-        return clean, bytes(blob)
-    return {"ok": False, "err": header["err"], "msg": header["msg"]}, b""
+
+
+def run_in_child(prepared, grids, timeout_s: float, lifeline: int, *, probe: bool = False) -> tuple[dict, bytes]:
+    """Fork a child for one program, wait for its reply until ``timeout_s``, and reap it; returns the reply."""
+    return run_in_children([prepared], grids, timeout_s, lifeline, probe=probe)[0]
 
 
 def set_up(memory_limit_mb: int, root_dir: str, layers: tuple[str, ...], parent: int | None = None) -> tuple[dict[str, str], int]:
@@ -275,21 +322,31 @@ def serve(cmd_fd: int, reply_fd: int, lifeline: int) -> None:
         for shapes in header["sets"]:
             grids, offset = wire.decode_grids(shapes, blob, offset, "<i8")
             sets.append(grids)
+        shared = header.get("fresh") == "chunk"
         held: list[bytes] = []
         oldest = 0.0
-        for job_id, code, set_index in header["jobs"]:
+        jobs = [(job_id, _prepare(code), set_index) for job_id, code, set_index in header["jobs"]]
+        start = 0
+        while start < len(jobs):
             if held and time.monotonic() - oldest > _FLUSH_AFTER_S:
                 wire.write_all(reply_fd, b"".join(held))
                 held.clear()
-            prepared = _prepare(code)
-            if isinstance(prepared, tuple):
-                reply, out_blob = _error(*prepared)
+            job_id, prepared, set_index = jobs[start]
+            if isinstance(prepared, tuple):  # refused or not valid Python: no process needed
+                group, replies = [job_id], [_error(*prepared)]
             else:
-                reply, out_blob = run_in_child(prepared, sets[set_index], timeout_s, lifeline)
-            reply["id"] = job_id
-            if not held:
-                oldest = time.monotonic()
-            held.append(wire.pack(reply, out_blob))
+                end = start + 1
+                while shared and end < len(jobs) and jobs[end][2] == set_index and not isinstance(jobs[end][1], tuple):
+                    end += 1  # fresh="chunk": one process for consecutive programs on the same inputs
+                group = [job[0] for job in jobs[start:end]]
+                replies = run_in_children([job[1] for job in jobs[start:end]], sets[set_index], timeout_s, lifeline,
+                                          shared=shared)
+            start += len(group)
+            for job, (reply, out_blob) in zip(group, replies):
+                reply["id"] = job
+                if not held:
+                    oldest = time.monotonic()
+                held.append(wire.pack(reply, out_blob))
             if len(held) >= _FLUSH_EVERY:
                 wire.write_all(reply_fd, b"".join(held))
                 held.clear()
