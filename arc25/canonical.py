@@ -7,25 +7,36 @@ trained on one of them at random learns a blur of them. ``canonicalize`` maps a 
 a function of what the draws *do* to the grids rather than of how they were sampled:
 
 1. **Each draw by its effect** (``canonical_draw``): the draw is replaced by the smallest draw, by ``_draw_key``,
-   that turns every grid at that step into exactly the same grid. The grids seen by every later draw are then
-   unchanged, so the outputs, and which draws are dead, cannot change. Rules, each a consequence of that key:
+   that turns every grid at that step into exactly the same grid, so the grids every later draw sees, and the
+   outputs, cannot change. Rules, each a consequence of that key:
    - function preference ``draw_pixel < draw_horizontal_line < draw_vertical_line < draw_line <
      draw_rectangle < flood_fill``: the fewest coordinates to read, and flood_fill (the only draw whose cells
      depend on the grid) last. So a 1-cell line or rectangle is a pixel; a line or one-row rectangle covering
      a whole row of every input (or the row but for cells already of its colour) is a horizontal line; a
-     one-column rectangle is a vertical ``draw_line`` segment; a fill whose region is a segment or a box is a
-     ``draw_line`` or ``draw_rectangle``.
+     one-column rectangle is a vertical ``draw_line`` segment; a fill whose region is a cell, a row, a segment
+     or a box is that draw. Only the generator's own functions are candidates.
    - within a function, the fewest painted cells: a line or rectangle is cut to the changed cells' extent (on a
      noisy grid it does not run over cells that already had its colour), so it can be read off the diff;
    - line endpoints in row-major order, rectangle corners top-left then bottom-right;
-   - flood_fill from the first row-major cell of its region that reproduces it on every input, with
-     connectivity 4 (argument omitted) wherever 4 and 8 fill the same cells.
-2. **Commuting draws in one order** (``_reorder``): draw i must stay before draw j (i < j) when they conflict:
-   both paint a shared cell in different colours, or one is a flood fill whose region (grown by one cell)
-   meets the other's cells. The program is emitted as the lexicographically smallest topological order by
-   ``(function name, args)``; the outputs are replayed and, if they differ, the original order is kept.
+   - flood_fill from the first row-major cell of its region that reproduces it on every input and still shows
+     its colour in every output (else the first cell of its region), with connectivity 4 (argument omitted)
+     wherever 4 and 8 fill the same cells.
+2. **Draws in one order** (``_reorder``): the lexicographically smallest order by ``(function name, args)``
+   among all orders that give the same outputs (commuting draws sorted, draws whose overlap a later draw hides
+   too), found by a pruned depth-first search; past a small budget, the smallest topological order of
+   pairwise conflicts (``_constraint_order``). Replayed: an order that changed an output is never kept.
 3. Steps 1-2 repeat until nothing changes (reordering changes what each draw paints over, so step 1 may
-   shorten a draw, which may free another order); a few rounds at most.
+   shorten a draw, which may free another order); a few rounds at most. Before them, one round orders the
+   program with fills kept as fills (and a whole-grid paint of a one-colour grid written as the fill it is), so
+   a background fill ends up last, around the shapes, however the draws came: otherwise a fill moved first would
+   turn into a grid-sized rectangle and the two forms would both be "canonical".
+4. **No dead draws**: a substitution with the same effect at its step can still make *another* draw removable
+   (a fill that became a line no longer depends on the draw that shaped its region; a full-row line now paints
+   over a pixel drawn before it). Then the program is redone keeping fills as fills, and failing that only the
+   arguments are put in order: the number of draws, hence the gate's decisions and the stream, never change.
+
+What is left ambiguous, measured by ``scripts/report_ambiguity.py``: programs that need a fill re-seeded to
+move (a fill's seed depends on where it stands), and the fallbacks of rule 4.
 
 Nothing here touches a random generator: canonicalisation changes programs only, never grids.
 """
@@ -146,13 +157,16 @@ def _flood_seeds(befores, musts, color: int, connectivity: int, rows: int, cols:
 
 
 def canonical_draw(op: Op, befores: list[np.ndarray], afters: list[np.ndarray], keep_fills: bool = False,
-                   functions: tuple[str, ...] = tuple(FUNCTION_RANK)) -> Op:
+                   functions: tuple[str, ...] = tuple(FUNCTION_RANK), finals: list[np.ndarray] | None = None) -> Op:
     """The smallest draw (by ``_draw_key``) turning every ``befores[k]`` into ``afters[k]``; ``op`` does.
 
     Arguments stay on the smallest grid, as the generator's do. A draw is valid on grid k exactly when it paints
     every changed cell (``must``) and nothing that does not end up in its colour (``allowed``); for the
     geometric draws that is read off masks, with no replay. ``keep_fills``: a flood fill stays a flood fill.
     Only ``functions`` are candidates (a generator restricted to some functions stays within them).
+    ``finals``: the program's outputs; a fill's seed is then the first cell of its region that still shows the
+    fill's colour in every output, if there is one (a seed that later draws leave alone, so it stays valid
+    wherever the fill moves among them, and can be read off the output), else the first cell of its region.
     """
     color = draw_color(op)
     rows = min(g.shape[0] for g in befores)
@@ -196,12 +210,19 @@ def canonical_draw(op: Op, befores: list[np.ndarray], afters: list[np.ndarray], 
                     return "draw_line", (ends[0], ends[1], color)
         if box_ok and "draw_rectangle" in functions:
             return "draw_rectangle", ((top, left), (bottom, right), color)
+    # Straight geometric draws found themselves above (cut to the changed cells); what reaches here is a fill,
+    # or a draw outside that set (a non-straight Bresenham line), which becomes the fill it equals if any.
     own = _connectivity(op) if op[0] == "flood_fill" else None
     for connectivity in (4, 8):
-        if own is None:
-            break  # a geometric draw always has a geometric equivalent (itself, cut to the changed cells)
+        if own is None and "flood_fill" not in functions:
+            break
         seeds = _flood_seeds(befores, musts, color, connectivity, rows, cols, known=connectivity == own)
         if seeds is not None:
+            if finals is not None:
+                shown = seeds.copy()
+                for final in finals:
+                    shown &= final[:rows, :cols] == color
+                seeds = shown if shown.any() else seeds
             r, c = np.argwhere(seeds)[0]
             seed = (int(r), int(c))
             return "flood_fill", (seed, color) if connectivity == 4 else (seed, color, 8)
@@ -280,7 +301,8 @@ def _has_dead_draw(ops: list[Op], states) -> bool:
 
 def _canonical_draws(ops: list[Op], states, keep_fills: bool = False,
                      functions: tuple[str, ...] = tuple(FUNCTION_RANK)) -> list[Op]:
-    return [canonical_draw(op, states[i], states[i + 1], keep_fills, functions) for i, op in enumerate(ops)]
+    return [canonical_draw(op, states[i], states[i + 1], keep_fills, functions, states[-1])
+            for i, op in enumerate(ops)]
 
 
 def _footprints(ops: list[Op], states) -> list[list[np.ndarray]]:
@@ -415,7 +437,7 @@ def _rounds(ops: list[Op], inputs, states, keep_fills: bool, functions: tuple[st
     outputs = states[-1]
     if "flood_fill" in functions and any((op[0] == "flood_fill" and i < len(ops) - 1) or _paints_whole_grid(op, inputs)
                                          for i, op in enumerate(ops)):
-        movable = [_movable_draw(op, states[i], states[i + 1], functions) for i, op in enumerate(ops)]
+        movable = [_movable_draw(op, states[i], states[i + 1], functions, states[-1]) for i, op in enumerate(ops)]
         ops, states = _ordered(movable, states, inputs, outputs)
     searched = None  # the program whose order the last search chose: already the smallest valid one
     for _ in range(MAX_ROUNDS):
@@ -449,13 +471,18 @@ def _paints_whole_grid(op: Op, inputs) -> bool:
                and max(c1, c2) >= g.shape[1] - 1 for g in inputs)
 
 
-def _movable_draw(op: Op, befores, afters, functions) -> Op:
+def _movable_draw(op: Op, befores, afters, functions, finals) -> Op:
     """A fill stays a fill (its seed and connectivity canonical); a draw that repaints every cell of one-colour
-    grids becomes the fill from (0, 0); anything else is canonical as usual."""
+    grids becomes that fill (seeded as ``canonical_draw`` seeds fills); anything else is canonical as usual."""
     if op[0] != "flood_fill" and all((b != a).all() for b, a in zip(befores, afters)):
         if all((b == b[0, 0]).all() for b in befores):
-            return "flood_fill", ((0, 0), draw_color(op))
-    return canonical_draw(op, befores, afters, True, functions)
+            color = draw_color(op)
+            rows = min(g.shape[0] for g in befores)
+            cols = min(g.shape[1] for g in befores)
+            shown = np.logical_and.reduce([f[:rows, :cols] == color for f in finals])
+            seed = tuple(int(v) for v in np.argwhere(shown)[0]) if shown.any() else (0, 0)
+            return "flood_fill", (seed, color)
+    return canonical_draw(op, befores, afters, True, functions, finals)
 
 
 # --- equivalent programs (for measuring ambiguity: scripts/report_ambiguity.py and the tests) ---------------

@@ -211,3 +211,26 @@ def test_equivalent_multi_draw_programs_mostly_map_to_the_canonical_one(stream_t
         variant = C.random_equivalent(task.meta["ops"], task.inputs, rng)
         same += C.has_dead_draw(variant, task.inputs) or C.canonicalize(variant, task.inputs) == task.meta["ops"]
     assert same / len(multi) >= 0.85
+
+
+# --- the report -------------------------------------------------------------------------------------------
+
+
+def test_report_ambiguity_prints_json_and_a_table(capsys):
+    from scripts.report_ambiguity import Args, main
+
+    results = main(Args(n=12, variants=1, max_side=8))
+    out = capsys.readouterr().out
+    assert "| source |" in out and "| default |" in out and "| three_random |" in out
+    for source in ("default", "one_empty", "one_random", "two_empty", "three_random"):
+        one, multi = results[source]["one_draw"], results[source]["multi_draw"]
+        assert one["n"] + multi["n"] == 12
+        assert one["ambiguous_after_pct"] in (None, 0.0)
+
+
+def test_report_ambiguity_bad_input_exits_2(capsys):
+    from scripts.report_ambiguity import cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli(["--n", "0"])
+    assert exit_info.value.code == 2 and "--n must be >= 1" in capsys.readouterr().err
