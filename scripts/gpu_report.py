@@ -14,7 +14,7 @@ One H100, everything in one call (a 1-minute learning run and the main speed var
     python scripts/gpu_report.py --output-dir runs/gpu-report
 Speed alone, every variant:            python scripts/gpu_report.py --parts env,speed --output-dir runs/gpu-speed
 Where a step's time goes (profiler):   python scripts/gpu_report.py --parts env,profile --output-dir runs/gpu-profile
-Learning alone (small, from scratch):  python scripts/gpu_report.py --parts learn,sample --learn-minutes 7
+Learning alone (the ladder's GPU preset): python scripts/gpu_report.py --parts learn,sample --learn-minutes 9
 CPU rehearsal of every part with the tiny model (CI runs it):
     python scripts/gpu_report.py --smoke --output-dir runs/gpu-report-smoke
 """
@@ -91,7 +91,8 @@ class ReportConfig(CliConfig):
     learn_model_path: str = "small"
     """Model the learning part trains from scratch."""
     learn_minutes: Optional[float] = None
-    """Training minutes of the learning part; default 1 when every part runs, else 5."""
+    """Training minutes of the learning part (the ladder's GPU preset, split over its rungs); default 2 when every
+    part runs, else 9."""
     variants: Optional[str] = None
     """Comma-separated speed variants MODE/DATA/OPTION (e.g. lora/mixture/liger); default: all when speed runs
     alone, a short list when every part runs together."""
@@ -104,8 +105,8 @@ class ReportConfig(CliConfig):
     """Optimizer steps per speed variant (the first are left out of the figures, more with torch.compile)."""
     lora_r: int = 32
     """LoRA rank of the LoRA speed variants."""
-    n_eval_tasks: int = 200
-    """Held-out synthetic tasks the learnt model is evaluated on (greedy)."""
+    n_eval_tasks: int = 128
+    """Held-out synthetic tasks per ladder rung the learnt model is evaluated on (greedy and 8 samples)."""
     dataloader_num_workers: int = 4
     """Data workers per training run (the GPU box has 16 cores)."""
     random_seed: int = DEFAULT_RANDOM_SEED
@@ -257,7 +258,8 @@ def part_env(cfg: ReportConfig, clock: Clock, out: Path) -> tuple[list[dict], di
     if cuda:
         torch.cuda.synchronize()
     seconds = time.perf_counter() - started
-    env["matmul_tflops"] = round(2 * n**3 * repeats / seconds / 1e12, 1)
+    # Three significant figures: a busy CPU manages well under 0.1 TFLOP/s, which one decimal would call 0.
+    env["matmul_tflops"] = float(f"{2 * n**3 * repeats / seconds / 1e12:.3g}")
     env["matmul"] = f"{n}^3 {str(dtype).removeprefix('torch.')}"
     del a, b
     if cuda:
@@ -317,67 +319,65 @@ def part_profile(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float, c
     return _run_variants("profile", cfg.profile_variant_list(), clock, reserve_s, cuda, measure)
 
 
-def learn_flags(cfg: ReportConfig, minutes: float) -> list[str]:
-    flags = [*_common_flags(cfg), "--model-path", cfg.learn_model_path, "--max-steps", "1000000",
-             "--max-minutes", str(minutes), "--lr-scheduler-type", "constant_with_warmup", "--warmup-ratio", "0.0002",
-             "--logging-steps", "25", "--group-by-length-window", "256"]
+LADDER_GPU = ROOT / "configs" / "recipes" / "ladder_gpu.yaml"
+
+
+def learn_command(cfg: ReportConfig, minutes_per_rung: float, out_dir: Path) -> list[str]:
+    """The learning ladder's GPU preset (one warm-up and LR schedule, defined once there); the smoke: 1 tiny rung."""
+    command = [sys.executable, str(ROOT / "scripts" / "learning_ladder.py"), "--config", str(LADDER_GPU),
+               "--output-dir", str(out_dir), "--model-path", cfg.learn_model_path,
+               "--random-seed", str(cfg.random_seed), "--max-minutes", f"{minutes_per_rung:.2f}"]
     if cfg.smoke:
-        return flags + ["--per-device-train-batch-size", "4", "--batch-size", "4", "--max-side", "6",
-                        "--max-seq-len", "1024", "--logging-steps", "2"]
-    # Solve rate on 32 held-out tasks every 250 steps: the curve in learning.png.
-    # Batch 64: on an H100 a step of `small` costs about the same wall time at 16 as at 64 (per-step overhead).
-    return flags + ["--per-device-train-batch-size", "64", "--batch-size", "64", "--max-seq-len", "4096",
-                    "--eval-steps", "250", "--n-solve-rate-tasks", "32"]
+        command += ["--rungs", "h-line", "--max-steps", "4", "--batch-size", "4", "--per-device-train-batch-size", "4",
+                    "--max-seq-len", "1024", "--curve-steps", "2", "--n-curve-tasks", "2", "--n-eval-tasks", "4",
+                    "--n-samples", "1"]
+    else:
+        command += ["--n-eval-tasks", str(cfg.n_eval_tasks)]
+    return command
+
+
+def _ladder_rungs(cfg: ReportConfig) -> list[str]:
+    from arc25.cli import load_recipe
+    from scripts.learning_ladder import Args
+
+    return ["h-line"] if cfg.smoke else load_recipe(Args, LADDER_GPU)["rungs"]
 
 
 def part_learn(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float) -> list[dict]:
-    """Train the learn model from scratch for --learn-minutes, then its greedy solve rate on held-out tasks."""
-    minutes = cfg.learn_minutes or (0.1 if cfg.smoke else 1.0 if len(cfg.part_list()) == len(PARTS) else 5.0)
+    """The learning ladder's GPU preset within --learn-minutes of training (split over its rungs), scored on
+    held-out tasks beside the guessing baseline."""
+    from arc25.ladder import percent
+
+    minutes = cfg.learn_minutes or (0.1 if cfg.smoke else 2.0 if len(cfg.part_list()) == len(PARTS) else 9.0)
     run_dir = out / "learn"
-    minutes = min(minutes, max(0.1, (clock.left() - reserve_s - 120) / 60))
-    train = run_training(learn_flags(cfg, minutes), run_dir, timeout_s=minutes * 60 + 150)
-    rows = [{"part": "learn", "name": f"train {cfg.learn_model_path} {minutes:.1f} min", **train}]
-    print(f"learn: {train['status']} step {train.get('global_step')} loss {train.get('train_loss')}", flush=True)
-    if not (run_dir / "final").is_dir():
-        return rows
-    import torch
-
-    from arc25 import models
-    from arc25.evaluation import EvalSettings, evaluate, summarize
-    from arc25.tasksets import load_task_set
-
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    started = time.perf_counter()
-    tokenizer = models.load_tokenizer(str(run_dir / "final"))
-    model = models.load_model(str(run_dir / "final"), tokenizer, dtype="bfloat16" if device == "cuda" else "float32")
-    model.to(device)
-    n_tasks = 4 if cfg.smoke else cfg.n_eval_tasks
-    overrides = {"max_side": 6} if cfg.smoke else {}
-    tasks = load_task_set("synthetic", n=n_tasks, seed=cfg.random_seed, **overrides)
-    settings = EvalSettings(max_new_tokens=48 if cfg.smoke else 512, max_seq_len=1024 if cfg.smoke else 4608,
-                            batch_size=64 if device == "cuda" else 8, random_seed=cfg.random_seed)
-    results = evaluate(model, tokenizer, tasks, settings, progress=False)
-    totals = summarize(results)
-    seconds = round(time.perf_counter() - started, 1)
-    (run_dir / "eval_summary.json").write_text(json.dumps(totals, indent=2, default=str))
-    for group, values in _solve_groups(totals):
-        rows.append({"part": "learn", "name": f"solve rate {group}", "status": "ok", "seconds": seconds, **values})
-    del model
-    if device == "cuda":
-        torch.cuda.empty_cache()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    rungs = _ladder_rungs(cfg)
+    # Each rung also pays start-up and its evaluation (about a minute on a GPU) beside its training minutes.
+    minutes = min(minutes, max(0.1, (clock.left() - reserve_s - 120 - 90 * len(rungs)) / 60))
+    per_rung = minutes / len(rungs)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    timeout_s = minutes * 60 + 240 * len(rungs)
+    rc, timed_out, seconds = run_logged(learn_command(cfg, per_rung, run_dir), run_dir / "run.log", timeout_s,
+                                        cwd=ROOT, env=env)
+    report = _read_json(run_dir / "ladder.json")
+    status, error = classify(rc, timed_out, (run_dir / "run.log").read_text(errors="replace"), bool(report))
+    if status != "ok":
+        return [{"part": "learn", "name": f"ladder {cfg.learn_model_path} {minutes:.1f} min",
+                 "status": f"{status}: {error}" if error else status, "seconds": round(seconds, 1)}]
+    rows = []
+    for row in report["rows"]:
+        model, guess = row["scores"]["model"]["all"], row["scores"]["guess"]["all"]
+        pass_key = next((k for k in model if k.startswith("pass@")), None)
+        rows.append({"part": "learn", "name": f"{row['rung']} ({cfg.learn_model_path}, {row['train_minutes']:.1f} min)",
+                     "status": "ok", "seconds": round(seconds, 1), "run_dir": str(run_dir / row["rung"]),
+                     "global_step": row["steps"], "samples": row["samples"], "train_loss": row["train_loss"],
+                     "tasks": model["n"], "greedy_solve_rate": model.get("greedy"),
+                     "guess_solve_rate": guess.get("greedy"), "pass_key": pass_key,
+                     "pass_solve_rate": model.get(pass_key), "guess_pass_solve_rate": guess.get(pass_key),
+                     "by_draws": " ".join(f"{k}:{percent(v.get('greedy'))}"
+                                          for k, v in row["scores"]["model"]["by_draws"].items())})
     return rows
-
-
-def _solve_groups(totals: dict):
-    """(group name, figures) for every group in evaluation's summary: all, then per number of draws."""
-    def figures(t: dict) -> dict:
-        return {"tasks": t["n_tasks"], "parsed": t["parse_rate"], "ran": t["run_rate"],
-                "pixel_accuracy": t["pixel_accuracy"], "train_solved": t["n_train_solved"],
-                "train_solve_rate": t["train_solve_rate"]}
-
-    yield "all", figures(totals["all"])
-    for name, value in totals["by_draws"].items():
-        yield f"draws={name}", figures(value)
 
 
 def part_sample(cfg: ReportConfig, clock: Clock, out: Path) -> list[dict]:
@@ -399,7 +399,9 @@ def part_sample(cfg: ReportConfig, clock: Clock, out: Path) -> list[dict]:
     rows = []
     tasks = load_task_set("synthetic", n=8 if cfg.smoke else 64, seed=cfg.random_seed, max_side=6 if cfg.smoke else 10)
     candidates = [("speed model", cfg.model_path, 16 if cfg.smoke else 128)]
-    learnt = out / "learn" / "final"
+    # The ladder's last rung trained the model that has seen the most.
+    rungs = [r["rung"] for r in _read_json(out / "learn" / "ladder.json").get("rows", [])]
+    learnt = out / "learn" / rungs[-1] / "final" if rungs else out / "learn" / "missing"
     if learnt.is_dir():
         candidates.append(("learnt model", str(learnt), 32 if cfg.smoke else 512))
     for label, path, new_tokens in candidates:
@@ -508,13 +510,15 @@ def write_report(out: Path, cfg: ReportConfig, env: dict, rows: list[dict], seco
             lines.append("")
     learn = [r for r in rows if r["part"] == "learn"]
     if learn:
-        lines += [f"## Learning (`{cfg.learn_model_path}` from scratch on the default mixture, then greedy on "
-                  f"held-out synthetic tasks)\n",
-                  _table(["what", "status", "steps", "loss", "tasks", "parsed", "ran", "pixel acc", "solved"],
-                         [[r["name"], r["status"], _fmt(r.get("global_step")), _fmt(r.get("train_loss")),
-                           _fmt(r.get("tasks")), _fmt(r.get("parsed"), "pct"), _fmt(r.get("ran"), "pct"),
-                           _fmt(r.get("pixel_accuracy"), "pct"), _fmt(r.get("train_solve_rate"), "pct")]
-                          for r in learn]), ""]
+        lines += [f"## Learning (the learning ladder's GPU preset, `{cfg.learn_model_path}` from scratch; held-out "
+                  "tasks, guessing in brackets; see learn/ladder.md and learn/ladder.png)\n",
+                  _table(["rung", "status", "steps", "samples", "loss", "tasks", "greedy (guess)", "pass@N (guess)",
+                          "greedy by draws"],
+                         [[r["name"], r["status"], _fmt(r.get("global_step")), _fmt(r.get("samples")),
+                           _fmt(r.get("train_loss")), _fmt(r.get("tasks")),
+                           f"{_fmt(r.get('greedy_solve_rate'), 'pct')} ({_fmt(r.get('guess_solve_rate'), 'pct')})",
+                           f"{_fmt(r.get('pass_solve_rate'), 'pct')} ({_fmt(r.get('guess_pass_solve_rate'), 'pct')})",
+                           r.get("by_draws") or "-"] for r in learn]), ""]
     sample = [r for r in rows if r["part"] == "sample"]
     if sample:
         lines += ["## Sampling and execution\n",
@@ -522,7 +526,8 @@ def write_report(out: Path, cfg: ReportConfig, env: dict, rows: list[dict], seco
                          [[r["name"], r["status"], _fmt(r.get("programs_per_s")), _fmt(r.get("tokens_per_s")),
                            _fmt(r.get("batch")), _fmt(r.get("max_new_tokens"))] for r in sample]), ""]
     (out / "report.md").write_text("\n".join(lines) + "\n")
-    _plot(out, speed, out / "learn" / "log_history.jsonl")
+    first_rung = next((Path(r["run_dir"]) for r in rows if r["part"] == "learn" and r.get("run_dir")), out / "learn")
+    _plot(out, speed, first_rung / "log_history.jsonl")
 
 
 def _device_name() -> str:

@@ -37,9 +37,11 @@ def test_smoke_report_has_every_part_and_file(tmp_path):
     (profiled,) = by_part["profile"]
     assert profiled["status"] == "ok" and float(profiled["step_wall_ms"]) > 0, profiled
     assert (Path(profiled["run_dir"]) / "profile" / "trace.json").is_file()
-    learn = by_part["learn"]
-    assert learn[0]["status"] == "ok" and int(learn[0]["global_step"]) > 0
-    assert any(r["name"] == "solve rate all" and r["tasks"] == "4" for r in learn)
+    # The learn part is the learning ladder's preset: a rung trained, scored beside guessing.
+    (learn,) = by_part["learn"]
+    assert learn["status"] == "ok" and int(learn["global_step"]) > 0 and learn["tasks"] == "4", learn
+    assert learn["greedy_solve_rate"] != "" and learn["guess_solve_rate"] != ""
+    assert (out / "learn" / "ladder.md").is_file() and (out / "learn" / "h-line" / "final").is_dir()
     assert all(r["status"] == "ok" and float(r["programs_per_s"]) > 0 for r in by_part["sample"])
     report = (out / "report.md").read_text()
     for heading in ("## Environment", "## Where a step's time goes", "## Training speed", "## Learning", "## Sampling and execution"):
