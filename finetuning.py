@@ -126,6 +126,9 @@ class Config(CliConfig):
     """Samples per eval forward; default = per-device train batch size."""
     max_seq_len: int = 8192
     """Longest sample in tokens; longer samples are skipped and counted, never truncated."""
+    completion_only_loss: bool = True
+    """Train on the program's tokens only (trl's default); --no-completion-only-loss also trains on the prompt's
+    (grids and changes), whose prediction needs the same reading of positions. Evaluation always scores programs."""
     packing: bool = False
     """Padding-free batches: samples concatenated with restarting position ids (no attention across them)."""
     dataloader_num_workers: int = 1
@@ -358,7 +361,8 @@ def prepare(cfg: Config) -> SimpleNamespace:
         # The check evaluation and merging make: the recorded base and seed, then the tensor shapes.
         lora.check_adapter(cfg.model_path, tokenizer, cfg.adapter_path, model_seed=cfg.random_seed)
         models.check_matches_training(cfg.adapter_path, cfg.prompt_style, cfg.grid_encoder)
-    spec = data.StreamSpec(cfg.task_mixture(), cfg.grid_encoder, cfg.max_seq_len, cfg.prompt_style)
+    spec = data.StreamSpec(cfg.task_mixture(), cfg.grid_encoder, cfg.max_seq_len, cfg.prompt_style,
+                           completion_only_loss=cfg.completion_only_loss)
     fit = data.probe(tokenizer, spec, cfg.random_seed)  # raises if nothing fits
     if fit["fit_fraction"] < 0.25:
         logger.warning(

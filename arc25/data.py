@@ -154,6 +154,8 @@ class StreamSpec:
     encoder_spec: str
     max_seq_len: int
     prompt_style: str = DEFAULT_PROMPT_STYLE
+    # trl's name: False trains on the prompt's tokens too (the grids, the changes), not only on the program's.
+    completion_only_loss: bool = True
 
 
 def _tokenised(tokenizer, spec: StreamSpec, seed: int) -> Iterator[dict]:
@@ -214,6 +216,9 @@ def _shard_generator(seeds: list[int], tokenizer, spec: StreamSpec, group_window
     # shards one after another, so an endless shard must be a worker's only one: see train_dataset).
     (seed,) = seeds
     stream = examples(tokenizer, spec, seed)
+    if not spec.completion_only_loss:
+        # Training only: validation keeps the program's loss alone, comparable across runs and token classes.
+        stream = (dict(ex, labels=list(ex["input_ids"])) for ex in stream)
     if group_window > 0:
         stream = group_by_length(stream, group_window, batch_size, derive_seed(seed, GROUP_KEY))
     yield from stream
