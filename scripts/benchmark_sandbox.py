@@ -90,14 +90,19 @@ def in_process_rate(programs: list[str], grids: list[np.ndarray]) -> tuple[float
 
 
 def workers_cpu_s(pids: list[int]) -> float:
-    """CPU seconds the given processes have used so far (0 for one that is gone)."""
+    """CPU seconds the given workers have used so far, with their descendants (a worker is an outer process, its
+    zygote and one short-lived process per program, which the zygote reaps: its cutime/cstime); 0 for one that is gone."""
     total = 0
-    for pid in pids:
+    pending = list(pids)
+    while pending:
+        pid = pending.pop()
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
+        total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])  # utime stime cutime cstime
+        pending += [int(child) for child in children]
     return total / os.sysconf("SC_CLK_TCK")
 
 

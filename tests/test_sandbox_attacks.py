@@ -429,6 +429,7 @@ def _alive(pids) -> set[int]:
 @pytest.mark.parametrize("who", ["root", "nobody"])
 def test_workers_die_with_their_caller(tmp_path, who):
     command = as_caller(who == "nobody")
+    roots_before = set(Path(tempfile.gettempdir()).glob("arc25-sandbox-root-*"))
     caller = subprocess.Popen([*command, "-c", _CALLER], stdout=subprocess.PIPE, text=True, env=caller_env(), cwd="/")
     try:
         worker = int(caller.stdout.readline())
@@ -447,6 +448,8 @@ def test_workers_die_with_their_caller(tmp_path, who):
         while time.monotonic() < deadline and _alive(family):
             time.sleep(0.05)
         assert not _alive(family)
+        # Nothing left on the host: the worker's empty root directory went as soon as it was confined.
+        assert set(Path(tempfile.gettempdir()).glob("arc25-sandbox-root-*")) <= roots_before
     finally:
         caller.kill()
         caller.wait()

@@ -44,6 +44,7 @@ from arc25.sandbox.policy import MAX_SOURCE_CHARS
 DEFAULT_MEMORY_LIMIT_MB = 1024
 _STARTUP_TIMEOUT_S = 60.0
 _MAX_CHUNK = 16
+_MAX_SHARED_CHUNK = 64  # fresh="chunk": one process per chunk, so longer chunks spread its fork further
 _REFILL_AT = _MAX_CHUNK  # replies come in batches, so keep a whole chunk queued behind the running one
 _MAX_STARTUP_FAILURES = 3
 _READ_BYTES = 1 << 16
@@ -123,9 +124,10 @@ def _worker_env() -> dict:
 
 
 class _Worker:
-    __slots__ = ("cmd_fd", "deadline", "inbox", "outbox", "pending", "process", "ready", "reply_fd", "started")
+    __slots__ = ("cmd_fd", "deadline", "inbox", "outbox", "pending", "process", "ready", "reply_fd", "root_dir", "started")
 
-    def __init__(self, process, cmd_fd: int, reply_fd: int) -> None:
+    def __init__(self, process, cmd_fd: int, reply_fd: int, root_dir: str) -> None:
+        self.root_dir = root_dir  # the empty directory it confines itself to; removed once it is ready
         self.process = process
         self.cmd_fd = cmd_fd
         self.reply_fd = reply_fd
@@ -144,7 +146,18 @@ def _close(fd: int) -> None:
         pass
 
 
+def _remove_root_dir(worker: _Worker) -> None:
+    """The worker's root lives on in its own mount namespace (or as its chroot): the host keeps nothing of it."""
+    if worker.root_dir:
+        try:
+            os.rmdir(worker.root_dir)
+        except OSError:
+            pass
+        worker.root_dir = ""
+
+
 def _stop_worker(worker: _Worker, *, kill: bool) -> None:
+    _remove_root_dir(worker)
     _close(worker.cmd_fd)  # EOF: an idle worker exits on its own
     _close(worker.reply_fd)
     process = worker.process
@@ -162,7 +175,7 @@ def _stop_worker(worker: _Worker, *, kill: bool) -> None:
         pass
 
 
-def _shutdown(workers: list, owner_pid: int, root_dir: list) -> None:
+def _shutdown(workers: list, owner_pid: int) -> None:
     if os.getpid() != owner_pid:  # a forked copy of the pool: the workers are not its children
         workers.clear()
         return
@@ -171,11 +184,6 @@ def _shutdown(workers: list, owner_pid: int, root_dir: list) -> None:
     for worker in workers:
         _stop_worker(worker, kill=False)
     workers.clear()
-    if root_dir:
-        try:
-            os.rmdir(root_dir.pop())
-        except OSError:
-            pass
 
 
 def _exit_error(returncode) -> ExecutionError:
@@ -238,13 +246,12 @@ class Sandbox:
         self.n_workers = n_workers or os.cpu_count() or 1
         self.memory_limit_mb = int(memory_limit_mb)
         self._workers: list[_Worker] = []
-        self._root_dir: list[str] = []  # a list so that the finalizer sees it once created
         self._selector = selectors.DefaultSelector()
         self._isolation: Isolation | None = None
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._closed = False
-        self._finalizer = weakref.finalize(self, _shutdown, self._workers, self._pid, self._root_dir)
+        self._finalizer = weakref.finalize(self, _shutdown, self._workers, self._pid)
 
     # -- lifecycle
 
@@ -351,15 +358,14 @@ class Sandbox:
     # -- workers
 
     def _spawn(self) -> _Worker:
-        if not self._root_dir:
-            self._root_dir.append(tempfile.mkdtemp(prefix="arc25-sandbox-root-"))
+        root_dir = tempfile.mkdtemp(prefix="arc25-sandbox-root-")
         path = [os.path.abspath(entry) for entry in sys.path if entry]
         cmd_r, cmd_w = os.pipe()
         reply_r, reply_w = os.pipe()
         try:
             process = _spawner().call(lambda: subprocess.Popen(
                 [sys.executable, "-I", "-c", _BOOT, json.dumps(path), str(cmd_r), str(reply_w),
-                 str(self.memory_limit_mb), self._root_dir[0], ",".join(self.layers), str(os.getpid())],
+                 str(self.memory_limit_mb), root_dir, ",".join(self.layers), str(os.getpid())],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 pass_fds=(cmd_r, reply_w),
@@ -370,12 +376,13 @@ class Sandbox:
         except BaseException:
             for fd in (cmd_r, cmd_w, reply_r, reply_w):
                 _close(fd)
+            os.rmdir(root_dir)
             raise
         _close(cmd_r)
         _close(reply_w)
         os.set_blocking(cmd_w, False)
         os.set_blocking(reply_r, False)
-        worker = _Worker(process, cmd_w, reply_r)
+        worker = _Worker(process, cmd_w, reply_r, root_dir)
         self._selector.register(reply_r, selectors.EVENT_READ, worker)
         self._workers.append(worker)
         return worker
@@ -495,6 +502,7 @@ class Sandbox:
                     last_failure = str(exc)
                     return "broken"
                 worker.ready = True
+                _remove_root_dir(worker)
                 failures = 0
                 return "keep"
             if not worker.pending or header.get("id") != worker.pending[0]:
@@ -542,7 +550,8 @@ class Sandbox:
                     if queue[0] in solo:
                         chunk = [queue.popleft()]
                     else:
-                        size = max(1, min(_MAX_CHUNK, len(queue) // (4 * len(self._workers))))
+                        most = _MAX_SHARED_CHUNK if self.fresh == "chunk" else _MAX_CHUNK
+                        size = max(1, min(most, len(queue) // (4 * len(self._workers))))
                         chunk = []
                         while queue and len(chunk) < size and queue[0] not in solo:
                             chunk.append(queue.popleft())
