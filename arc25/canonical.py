@@ -336,6 +336,8 @@ def _reorder(ops: list[Op], states, inputs) -> list[Op]:
     if all(ops[i] <= ops[i + 1] for i in range(n - 1)):
         return ops  # already the smallest order of these draws
     outputs = states[-1]
+    if not any(op[0] == "flood_fill" for op in ops):
+        return [ops[i] for i in _smallest_geometric_order(ops, outputs)]
     keyed = sorted(range(n), key=lambda i: (ops[i], i))
     # Per draw and input, the cells it can still set right: its cells, or for a fill those whose output is its
     # colour (a fill only ever paints its colour).
@@ -370,6 +372,49 @@ def _reorder(ops: list[Op], states, inputs) -> list[Op]:
 
 
 SEARCH_BUDGET = 24
+
+
+def _smallest_geometric_order(ops: list[Op], outputs) -> list[int]:
+    """``_reorder`` for programs without fills, from masks alone (no replay).
+
+    With geometric draws an order gives the outputs exactly when every cell's last painter has the cell's output
+    colour. Built from the end, a draw can go before those already placed when each of its wrong-coloured cells
+    (``bad``) is painted by one of them; placing draws only ever helps the others, so placing any placeable one
+    finds an order whenever there is one (``completable``). Going forwards, the smallest draw whose wrong cells
+    the rest will paint, and whose removal leaves the rest completable, comes next: no backtracking.
+    """
+    out = np.concatenate([o.ravel() for o in outputs])
+    paints = [np.concatenate([_paint_mask(op, o.shape).ravel() for o in outputs]) for op in ops]
+    bad = [p & (out != draw_color(op)) for p, op in zip(paints, ops)]
+
+    def completable(rest: list[int]) -> bool:
+        claimed = np.zeros(out.shape, dtype=bool)
+        rest = list(rest)
+        while rest:
+            for j in rest:
+                if not (bad[j] & ~claimed).any():
+                    claimed |= paints[j]
+                    rest.remove(j)
+                    break
+            else:
+                return False
+        return True
+
+    order: list[int] = []
+    remaining = sorted(range(len(ops)), key=lambda i: (ops[i], i))
+    while remaining:
+        for d in remaining:
+            others = [j for j in remaining if j != d]
+            cover = np.zeros(out.shape, dtype=bool)
+            for j in others:
+                cover |= paints[j]
+            if not (bad[d] & ~cover).any() and completable(others):
+                order.append(d)
+                remaining = others
+                break
+        else:  # cannot happen for a program that gives ``outputs``; keep what is left as it came
+            return order + sorted(remaining)
+    return order
 
 
 def _constraint_order(ops: list[Op], states) -> list[Op]:

@@ -234,3 +234,17 @@ def test_report_ambiguity_bad_input_exits_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli(["--n", "0"])
     assert exit_info.value.code == 2 and "--n must be >= 1" in capsys.readouterr().err
+
+
+def test_geometric_order_is_the_smallest_valid_permutation():
+    rng = random.Random(1)
+    cfg = GeneratorConfig(functions=("draw_pixel", "draw_line", "draw_rectangle", "draw_horizontal_line",
+                                     "draw_vertical_line"), min_side=3, max_side=6, min_draws=2, max_draws=4,
+                          n_inputs=2, background="noise")
+    for _ in range(60):
+        task = sample_task(rng, "geometric", cfg, canonical=False)
+        ops = [C.normalize_args(op) for op in task.meta["ops"]]
+        outputs = [C.apply_ops(ops, g.copy()) for g in task.inputs]
+        valid = [list(p) for p in itertools.permutations(ops)
+                 if all(np.array_equal(C.apply_ops(list(p), g.copy()), o) for g, o in zip(task.inputs, outputs))]
+        assert [ops[i] for i in C._smallest_geometric_order(ops, outputs)] == min(valid)
