@@ -126,9 +126,10 @@ class Config(CliConfig):
     """Samples per eval forward; default = per-device train batch size."""
     max_seq_len: int = 8192
     """Longest sample in tokens; longer samples are skipped and counted, never truncated."""
-    completion_only_loss: bool = True
-    """Train on the program's tokens only (trl's default); --no-completion-only-loss also trains on the prompt's
-    (grids and changes), whose prediction needs the same reading of positions. Evaluation always scores programs."""
+    completion_only_loss: Optional[bool] = None
+    """True: train on the program's tokens only (trl's default); False: on the prompt's too (grids and changes),
+    whose prediction needs the same reading of positions. Default: False for tiny/small from scratch (measured
+    faster to read grids: README "Does it learn?"), True otherwise. Evaluation always scores the program alone."""
     packing: bool = False
     """Padding-free batches: samples concatenated with restarting position ids (no attention across them)."""
     dataloader_num_workers: int = 1
@@ -361,8 +362,9 @@ def prepare(cfg: Config) -> SimpleNamespace:
         # The check evaluation and merging make: the recorded base and seed, then the tensor shapes.
         lora.check_adapter(cfg.model_path, tokenizer, cfg.adapter_path, model_seed=cfg.random_seed)
         models.check_matches_training(cfg.adapter_path, cfg.prompt_style, cfg.grid_encoder)
+    completion_only = cfg.completion_only_loss if cfg.completion_only_loss is not None else not from_scratch
     spec = data.StreamSpec(cfg.task_mixture(), cfg.grid_encoder, cfg.max_seq_len, cfg.prompt_style,
-                           completion_only_loss=cfg.completion_only_loss)
+                           completion_only_loss=completion_only)
     fit = data.probe(tokenizer, spec, cfg.random_seed)  # raises if nothing fits
     if fit["fit_fraction"] < 0.25:
         logger.warning(
@@ -375,7 +377,8 @@ def prepare(cfg: Config) -> SimpleNamespace:
 
     resolved = dict(
         dataclasses.asdict(cfg), world_size=world, gradient_accumulation_steps=grad_accum, learning_rate=lr,
-        use_lora=use_lora, torch_dtype=dtype, bf16=bf16, resume_from=str(resume[0]) if resume else None,
+        use_lora=use_lora, torch_dtype=dtype, bf16=bf16, completion_only_loss=completion_only,
+        resume_from=str(resume[0]) if resume else None,
         resume_step=resume_step, tracker=tracker, git_commit=training.git_commit(),
         versions={m.__name__: m.__version__ for m in (torch, transformers)},
         probe=fit,
@@ -384,6 +387,7 @@ def prepare(cfg: Config) -> SimpleNamespace:
         (output_dir / "cfg.json").write_text(json.dumps(resolved, indent=2))
     logger.info("run: %s", json.dumps({k: resolved[k] for k in (
         "model_path", "world_size", "gradient_accumulation_steps", "learning_rate", "use_lora", "torch_dtype",
+        "completion_only_loss",
         "resume_step", "tracker", "probe")}))
 
     return SimpleNamespace(

@@ -112,19 +112,15 @@ def program_functions(code: str) -> list[str]:
 
 def guess_programs(tasks, rung: Rung, k: int, seed: int) -> list[list[str]]:
     """k programs per task drawn from the rung's own generator on the task's inputs: what guessing gets."""
+    from arc25.tasks import random_program
+
     mixture = rung_mixture(rung)
     rng = random.Random(seed)
     out = []
     for task in tasks:
         configs = [cfg for _, _, cfg in mixture.generators]
-        out.append([_random_program(rng, rng.choice(configs), task.train_inputs) for _ in range(k)])
+        out.append([random_program(rng, rng.choice(configs), task.train_inputs) for _ in range(k)])
     return out
-
-
-def _random_program(rng: random.Random, cfg, inputs) -> str:
-    from arc25 import tasks
-
-    return tasks._render_code(tasks._sample_ops(rng, cfg, inputs, rng.randint(cfg.min_draws, cfg.max_draws)))
 
 
 def _rate(values: list[bool]) -> float | None:

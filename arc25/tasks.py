@@ -270,6 +270,11 @@ def _sample_ops(rng: random.Random, cfg: GeneratorConfig, inputs: list[np.ndarra
     return ops
 
 
+def random_program(rng: random.Random, cfg: GeneratorConfig, inputs: list[np.ndarray]) -> str:
+    """A program drawn the way ``cfg`` draws them, for these inputs, ungated: what guessing from the prior writes."""
+    return _render_code(_sample_ops(rng, cfg, inputs, rng.randint(cfg.min_draws, cfg.max_draws)))
+
+
 _DSL = {name: getattr(dsl, name) for name in DRAW_FUNCTIONS}
 
 

@@ -246,8 +246,10 @@ def main(args: Args) -> list[dict]:
         recipe = ladder.train_recipe(rung, settings)
         if args.curriculum and previous is not None:
             # A trained folder is not a builtin, so say what the builtin meant: full training at its rate.
+            from_scratch = args.model_path in models.TRAINED_FROM_SCRATCH
             recipe.update(model_path=str(previous), use_lora=False)
-            recipe.setdefault("learning_rate", 1e-3 if models.is_builtin(args.model_path) else 2e-5)
+            recipe.setdefault("learning_rate", 1e-3 if from_scratch else 2e-5)
+            recipe.setdefault("completion_only_loss", not from_scratch)
         print(f"[ladder] rung {index + 1}/{len(args.rung_names)} {name}: {rung.description}", flush=True)
         mixture = ladder.rung_mixture(rung)
         tasks = synthetic_tasks(mixture, args.random_seed, args.n_eval_tasks)

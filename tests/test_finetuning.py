@@ -296,3 +296,21 @@ def test_incomplete_checkpoints_are_not_resumed(tmp_path):
     (done / "trainer_state.json").write_text(json.dumps({"global_step": 4}))
     (tmp_path / "checkpoint-8").mkdir()  # a save killed halfway: no state, no weights
     assert training.find_checkpoint(tmp_path) == (done, 4)
+
+
+def test_completion_only_loss_resolution_and_labels(tmp_path):
+    """From scratch, the prompt is trained on too (its grids teach positions); validation scores programs only."""
+    common = dict(max_steps=2, max_side=5, max_seq_len=1024, log_to_wandb=False, eval_steps=0)
+    run = finetuning.prepare(finetuning.Config(output_dir=str(tmp_path / "a"), **common))
+    assert run.spec.completion_only_loss is False
+    assert json.loads((tmp_path / "a" / "cfg.json").read_text())["completion_only_loss"] is False
+    run = finetuning.prepare(finetuning.Config(output_dir=str(tmp_path / "b"), completion_only_loss=True, **common))
+    assert run.spec.completion_only_loss is True
+    tok = models.load_tokenizer("tiny")
+    for only in (True, False):
+        spec = dataclasses.replace(run.spec, completion_only_loss=only)
+        (train,) = itertools.islice(data._shard_generator([3], tok, spec), 1)
+        masked = sum(label == -100 for label in train["labels"])
+        assert (masked > 0) if only else (train["labels"] == train["input_ids"])
+        (valid,) = data.eval_dataset(tok, spec, 3, 1)
+        assert valid["labels"][0] == -100, "validation keeps the prompt masked whatever the training loss"
