@@ -48,17 +48,25 @@ out = os.dup(int(cfg["out"]))
 report, lifeline = worker.set_up(512, cfg["root"], tuple(cfg["layers"]))
 grids = [np.zeros((3, 3), dtype=np.int64)]
 runs = []
-for step in cfg["steps"]:
+def prepare(step):
     if step["raw"]:
-        prepared = compile(step["code"], "<escaped>", "exec")  # no static check: as if it had been defeated
-    else:
-        prepared = worker._prepare(step["code"])
-    header, blob = worker.run_in_child(prepared, grids, step.get("timeout", 5.0), lifeline)
+        return compile(step["code"], "<escaped>", "exec")  # no static check: as if it had been defeated
+    return worker._prepare(step["code"])
+
+def record(header, blob):
     if header.get("ok"):
         rows, cols = header["shapes"][0]
         runs.append(np.frombuffer(blob, dtype=np.uint8)[: rows * cols].reshape(rows, cols).tolist())
     else:
         runs.append(header["err"] + ": " + header["msg"])
+
+for step in cfg["steps"]:
+    if "chunk" in step:  # several programs in one process, as Sandbox(fresh="chunk") runs them
+        replies = worker.run_in_children([prepare(s) for s in step["chunk"]], grids, 5.0, lifeline, shared=True)
+        for header, blob in replies:
+            record(header, blob)
+        continue
+    record(*worker.run_in_child(prepare(step), grids, step.get("timeout", 5.0), lifeline))
 os.write(out, json.dumps({"report": report, "runs": runs}).encode())
 os._exit(0)
 """
@@ -492,6 +500,28 @@ def test_an_escaped_program_cannot_kill_a_sibling_worker_so_nobody_is_blamed_for
         assert not _alive([sibling])
         assert pool.execute("def task(img):\n    return img\n", [[[1]]])[0].tolist() == [[1]]
         assert pool.worker_pids() != [sibling]
+
+
+_FORGER = escaped("""
+    # Answer for the next program too: a well-formed frame claiming the grid [[7]], written twice, and the same
+    # into every descriptor this process might share with the zygote or the pool.
+    _wire = M["arc25.sandbox.wire"]
+    _forged = _wire.pack({"ok": True, "shapes": [[1, 1]], "id": 1}, bytes([7]))
+    for _fd in range(3, 64):
+        attempt(lambda: os.write(_fd, _forged + _forged))
+    def task(img):
+        return [[7]]
+""")
+_HONEST = "def task(img):\n    return [[3]]\n"
+
+
+def test_a_program_cannot_answer_for_the_next_one(tmp_path):
+    found = harness(tmp_path, ALL, [{"code": _FORGER, "raw": True}, {"code": _HONEST, "raw": False}])
+    _all_on(found["report"])
+    assert found["runs"][0] == [[7]] and found["runs"][1] == [[3]], found["runs"]
+    # Control: when two programs share a process (fresh="chunk"), the forged frame is taken as the next one's answer.
+    control = harness(tmp_path, ALL, [{"chunk": [{"code": _FORGER, "raw": True}, {"code": _HONEST, "raw": False}]}])
+    assert control["runs"][1] == [[7]], control["runs"]
 
 
 # --------------------------------------------------------------------------- the Python layer (a filter)
