@@ -524,6 +524,27 @@ def test_a_program_cannot_answer_for_the_next_one(tmp_path):
     assert control["runs"][1] == [[7]], control["runs"]
 
 
+_LINGERERS = {
+    # Answer, then keep the process busy: the zygote must not wait for it (the next program would be blamed).
+    "answer_then_spin": "_frame = M['arc25.sandbox.wire'].pack({'ok': True, 'shapes': [[1, 1]]}, bytes([4]))\n"
+                        "for _fd in range(3, 64):\n    attempt(lambda: os.write(_fd, _frame))\nwhile True:\n    pass\n",
+    # Close every descriptor, so the zygote sees end of file, and keep running.
+    "close_then_spin": "os.closerange(3, 64)\nwhile True:\n    pass\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(_LINGERERS))
+def test_a_program_that_lingers_after_its_pipe_is_done_delays_nobody(tmp_path, name):
+    start = time.monotonic()
+    found = harness(tmp_path, ALL, [{"code": escaped(_LINGERERS[name]), "raw": True, "timeout": 20.0},
+                                    {"code": _HONEST, "raw": False, "timeout": 20.0}])
+    _all_on(found["report"])
+    expected = [[4]] if name == "answer_then_spin" else "ExecutionRuntimeError"
+    assert found["runs"][0] == expected or str(found["runs"][0]).startswith(str(expected)), found["runs"]
+    assert found["runs"][1] == [[3]]
+    assert time.monotonic() - start < 15  # neither waited for its 20 s limit
+
+
 # --------------------------------------------------------------------------- the Python layer (a filter)
 
 _LEAKS = {

@@ -37,7 +37,7 @@ from arc25.sandbox.runtime import untrusted_namespace
 _FLUSH_EVERY = 8
 _FLUSH_AFTER_S = 0.005
 _RECURSION_LIMIT = 3000
-_KILL_GRACE_S = 0.05  # a child that has replied gets this long to exit before it is killed
+_EXIT_GRACE_S = 0.05  # a child whose pipe closed without a reply gets this long to exit (and say why) before SIGKILL
 
 _WARMUP_PROGRAM = """
 import math, itertools, copy
@@ -210,16 +210,31 @@ def run_in_children(programs: list, grids, timeout_s: float, lifeline: int, *, p
             _child_main(write_fd, todo, grids, timeout_s, probe, shared)
         os.close(write_fd)
         outcome = _collect(pid, read_fd, len(todo), len(grids), timeout_s, lifeline, probe, replies)
-        if outcome != "done":
-            os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
+        status = _reap(pid, wait_s=_EXIT_GRACE_S if outcome == "eof" else 0.0)
         if outcome == "timeout":
             replies.append(_error("ExecutionTimeout", f"program exceeded the {timeout_s:g} s time limit"))
         elif outcome == "oversized":
             replies.append(_error("ExecutionRuntimeError", "program's process sent an oversized reply"))
         elif outcome == "eof":
-            replies.append(_death(status, timeout_s))
+            replies.append(_death(status, timeout_s) if status is not None else
+                           _error("ExecutionRuntimeError", "program's process closed its reply pipe without a result"))
     return replies
+
+
+def _reap(pid: int, wait_s: float) -> int | None:
+    """Reap a child, killing it unless it exits within ``wait_s``: a program that answered (or closed its pipe)
+    and keeps running must not hold the zygote, or the next program would be blamed for the wait."""
+    until = time.monotonic() + wait_s
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        if time.monotonic() >= until:
+            break
+        time.sleep(0.001)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return None  # killed here: its own status says nothing
 
 
 def _collect(pid: int, read_fd: int, expected: int, n_grids: int, timeout_s: float, lifeline: int, probe: bool,
