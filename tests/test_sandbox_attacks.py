@@ -600,3 +600,15 @@ def test_chunk_mode_charges_a_program_its_own_garbage_and_reports_itself():
         assert pool.isolation().layers["fresh"].startswith("on (a new process")
     with pytest.raises(ValueError, match="fresh must be one of program, chunk"):
         Sandbox(fresh="never")
+
+
+def test_chunk_mode_answers_as_it_goes_so_a_long_chunk_is_not_taken_for_a_hang():
+    """A chunk's process runs many programs; the parent, which allows one time limit (plus grace) between replies,
+    must hear each answer when it is ready, not at the end of the chunk."""
+    slow = "def task(img):\n    s = 0\n    for i in range(4 * 10 ** 5):\n        s += i\n    return img * 0 + s % 10\n"
+    with Sandbox(n_workers=1, fresh="chunk") as pool:
+        pool.execute("def task(img):\n    return img\n", [[[1]]])
+        pid = pool.worker_pids()[0]
+        results = pool.execute_batch([slow] * 64, [[[1]]], timeout_s=1.0)  # chunks of 16: longer than 1 s + grace
+        assert pool.worker_pids() == [pid]  # never killed as hung
+    assert all(isinstance(r, list) for r in results), [r for r in results if not isinstance(r, list)][:3]

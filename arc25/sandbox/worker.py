@@ -37,6 +37,7 @@ from arc25.sandbox.runtime import untrusted_namespace
 _FLUSH_EVERY = 8
 _FLUSH_AFTER_S = 0.005
 _RECURSION_LIMIT = 3000
+_MAX_GROUP_CHARS = 200_000
 _EXIT_GRACE_S = 0.05  # a child whose pipe closed without a reply gets this long to exit (and say why) before SIGKILL
 
 _WARMUP_PROGRAM = """
@@ -187,14 +188,15 @@ def _checked(frame: bytes, n_grids: int, probe: bool) -> tuple[dict, bytes]:
 
 
 def run_in_children(programs: list, grids, timeout_s: float, lifeline: int, *, probe: bool = False,
-                    shared: bool = False) -> list:
+                    shared: bool = False, on_reply=None) -> list:
     """Run ``programs`` (code objects) in forked children, in order; returns one reply per program.
 
     One child runs them all, one frame each, and each gets ``timeout_s`` of wall-clock time from the
     previous frame; a child that overruns, dies or misbehaves is killed, the program it was running
     gets the error, and the rest start again in a fresh child. With one program, one child per program.
+    ``on_reply(index, reply)`` hears each reply as soon as it is known.
     """
-    replies: list = []
+    replies = _Replies(on_reply)
     while len(replies) < len(programs):
         todo = programs[len(replies):]
         read_fd, write_fd = os.pipe()
@@ -218,7 +220,20 @@ def run_in_children(programs: list, grids, timeout_s: float, lifeline: int, *, p
         elif outcome == "eof":
             replies.append(_death(status, timeout_s) if status is not None else
                            _error("ExecutionRuntimeError", "program's process closed its reply pipe without a result"))
-    return replies
+    return list(replies)
+
+
+class _Replies(list):
+    """A list of replies that tells ``on_reply`` of each one as it is appended."""
+
+    def __init__(self, on_reply) -> None:
+        super().__init__()
+        self.on_reply = on_reply
+
+    def append(self, reply) -> None:
+        super().append(reply)
+        if self.on_reply is not None:
+            self.on_reply(len(self) - 1, reply)
 
 
 def _reap(pid: int, wait_s: float) -> int | None:
@@ -339,32 +354,42 @@ def serve(cmd_fd: int, reply_fd: int, lifeline: int) -> None:
             sets.append(grids)
         shared = header.get("fresh") == "chunk"
         held: list[bytes] = []
-        oldest = 0.0
-        jobs = [(job_id, _prepare(code), set_index) for job_id, code, set_index in header["jobs"]]
+        oldest = [0.0]
+
+        def deliver(job_id: int, reply: tuple[dict, bytes]) -> None:
+            """Queue one reply; send what is queued once there are enough or the oldest has waited long enough."""
+            header, out_blob = reply
+            header["id"] = job_id
+            if not held:
+                oldest[0] = time.monotonic()
+            held.append(wire.pack(header, out_blob))
+            if len(held) >= _FLUSH_EVERY or time.monotonic() - oldest[0] > _FLUSH_AFTER_S:
+                wire.write_all(reply_fd, b"".join(held))
+                held.clear()
+
+        jobs = header["jobs"]
         start = 0
         while start < len(jobs):
-            if held and time.monotonic() - oldest > _FLUSH_AFTER_S:
-                wire.write_all(reply_fd, b"".join(held))
-                held.clear()
-            job_id, prepared, set_index = jobs[start]
+            job_id, code, set_index = jobs[start]
+            prepared = _prepare(code)  # compiled when its turn comes, so a slow compile delays only its own reply
             if isinstance(prepared, tuple):  # refused or not valid Python: no process needed
-                group, replies = [job_id], [_error(*prepared)]
-            else:
-                end = start + 1
-                while shared and end < len(jobs) and jobs[end][2] == set_index and not isinstance(jobs[end][1], tuple):
-                    end += 1  # fresh="chunk": one process for consecutive programs on the same inputs
-                group = [job[0] for job in jobs[start:end]]
-                replies = run_in_children([job[1] for job in jobs[start:end]], sets[set_index], timeout_s, lifeline,
-                                          shared=shared)
+                deliver(job_id, _error(*prepared))
+                start += 1
+                continue
+            group, programs, chars = [job_id], [prepared], len(code)
+            # fresh="chunk": one process for consecutive programs on the same inputs (a bounded amount of source,
+            # so that compiling the group before its process starts stays short).
+            while shared and start + len(group) < len(jobs) and chars < _MAX_GROUP_CHARS:
+                next_id, next_code, next_set = jobs[start + len(group)]
+                next_prepared = _prepare(next_code) if next_set == set_index else None
+                if next_prepared is None or isinstance(next_prepared, tuple):
+                    break
+                group.append(next_id)
+                programs.append(next_prepared)
+                chars += len(next_code)
+            run_in_children(programs, sets[set_index], timeout_s, lifeline, shared=shared,
+                            on_reply=lambda index, reply, group=group: deliver(group[index], reply))
             start += len(group)
-            for job, (reply, out_blob) in zip(group, replies):
-                reply["id"] = job
-                if not held:
-                    oldest = time.monotonic()
-                held.append(wire.pack(reply, out_blob))
-            if len(held) >= _FLUSH_EVERY:
-                wire.write_all(reply_fd, b"".join(held))
-                held.clear()
         if held:
             wire.write_all(reply_fd, b"".join(held))
 
