@@ -6,12 +6,13 @@
 Prints one JSON object: programs/s of plain in-process exec on one core (the trusted path with a
 cold compile cache), of a cold pool (start-up included) and of a warm pool on different programs of
 the same kind, the pool's start-up time, and the same for each OS isolation layer switched off
-("layers_off": "none" is every layer on, "all" is none), and with ``Sandbox(fresh="chunk")`` (one process per
-chunk of programs on the same inputs instead of one per program: "fresh_chunk"). Each warm round is timed right after one core
-runs the same programs in-process, and the median of --repeats rounds is reported with every round's
-ratio ("warm_vs_inprocess_rounds"). Wall-clock rates depend on what else the
-machine runs; the CPU figures (parent and workers, per program) do not, and "warm_vs_inprocess_by_cpu"
-is the ratio the pool reaches when its cores are idle.
+("layers_off": "none" is every layer on, "all" is none), and with ``Sandbox(fresh="chunk")`` (one
+process per chunk of programs on the same inputs instead of one per program: "fresh_chunk"). Each
+warm round is timed right after one core runs the same programs in-process, and the median of
+--repeats rounds is reported with every round's ratio ("warm_vs_inprocess_rounds"). Wall-clock
+rates depend on what else the machine runs; the CPU figures (parent and workers with their
+zygotes and program processes, per program) do not, and "warm_vs_inprocess_by_cpu" is the ratio
+the pool reaches when its cores are idle.
 """
 
 from __future__ import annotations

@@ -3,8 +3,11 @@
 Workers are fresh interpreters started with ``subprocess`` (``python -I``), never through
 multiprocessing: nothing of the caller (its ``__main__``, threads, open files) reaches them, so
 the pool works from unguarded scripts, ``python -c``, notebooks, pytest, DataLoader workers and
-every accelerate rank. The parent talks to them over two pipes each (``wire``), enforces a
-wall-clock deadline per program, and kills and replaces a worker that passes it or dies.
+every accelerate rank. They are started from one long-lived thread per process (``_Spawner``),
+because each asks to be killed when the thread that started it ends (the caller's death). The
+parent talks to them over two pipes each (``wire``), enforces a wall-clock deadline between
+replies as a backstop (each worker's zygote enforces every program's own, see ``worker``), and
+kills and replaces a worker that passes it or dies.
 """
 
 from __future__ import annotations
