@@ -17,6 +17,7 @@ import numpy as np
 
 __all__ = [
     "DEFAULT_ENCODER_SPEC",
+    "JOURNAL_ENCODER_SPEC",
     "ENCODERS",
     "GridEncoder",
     "ChangesEncoder",
@@ -27,7 +28,11 @@ __all__ = [
     "get_encoder",
 ]
 
-DEFAULT_ENCODER_SPEC = "GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder()))"
+# The research journal's encoding: a shape header and numbered rows of digits.
+JOURNAL_ENCODER_SPEC = "GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder()))"
+# The journal's grids plus, under each output, the cells it changed with their coordinates: the builtin models
+# learn to read positions from it several times faster (README "Does it learn?", docs/results/).
+DEFAULT_ENCODER_SPEC = f"ChangesEncoder({JOURNAL_ENCODER_SPEC})"
 
 _ZERO = ord("0")
 _NEWLINE = ord("\n")

@@ -196,7 +196,7 @@ def test_cli_end_to_end_on_tiny(tmp_path, python):
     assert "train solved" in proc.stdout and "draws=" in proc.stdout and "arc-agi-1-training" in proc.stdout
     assert proc.stdout.count("sandbox isolation:") == 1  # the layers that guard this run, printed once
     summary = json.loads((out / "summary.json").read_text())
-    assert set(summary["config"]["sandbox_isolation"]) == {"network", "filesystem", "user", "processes", "seccomp", "limits"}
+    assert {"network", "filesystem", "user", "processes", "seccomp", "limits", "pid", "ipc"} <= set(summary["config"]["sandbox_isolation"])
     totals = summary["totals"]
     assert totals["all"]["n_tasks"] == 5 and totals["all"]["n_programs"] == 10
     assert totals["by_task_set"]["arc-agi-1-training"]["n_test_tasks"] == 2
