@@ -207,7 +207,7 @@ class GridShapeEncoder(_WrapperEncoder):
 
 
 _CHANGES_HEADER = "changes:"
-_RUN = re.compile(r"\((\d+), (\d+)\)(?:-\((\d+), (\d+)\))?: (\d)")
+_RUN = re.compile(r"\((\d+), (\d+)\)(?:-\((\d+), (\d+)\))? color=(\d)")
 
 
 def _changed_runs(grid_in: np.ndarray, grid_out: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -227,7 +227,9 @@ class ChangesEncoder(_WrapperEncoder):
 
     A program's arguments are positions, which a model must otherwise count out cell by cell in a grid. Here
     every changed cell is named in the same ``(row, col)`` form the DSL's points take, one row-major run of
-    equal colour per line: ``(2, 0)-(2, 5): 7`` is row 2's cells 0-5 turned to colour 7. Inputs, and outputs of
+    equal colour per line: ``(2, 0)-(2, 5) color=7`` is row 2's cells 0-5 turned to colour 7. The colour is
+    written as programs write it (``color=7``): a model copies it after the same tokens, which `tiny` learnt
+    several times faster than after ``: 7`` (docs/results/2026-11-30-learning-ladder.md). Inputs, and outputs of
     another shape than their input, are the inner text alone.
     """
 
@@ -254,7 +256,7 @@ class ChangesEncoder(_WrapperEncoder):
         lines.append(_CHANGES_HEADER)
         for row, first, last, color in _changed_runs(grid_in, grid_out):
             cells = f"({row}, {first})" if first == last else f"({row}, {first})-({row}, {last})"
-            lines.append(f"{cells}: {color}")
+            lines.append(f"{cells} color={color}")
         if lines[-1] == _CHANGES_HEADER:
             lines.append("none")
         return "\n".join(lines)
@@ -293,8 +295,8 @@ class ChangesOnlyEncoder(ChangesEncoder):
         for line in [] if body == "none" else body.split("\n"):
             match = _RUN.fullmatch(line.strip())
             if match is None:
-                raise ValueError(f"bad changes line {line[:40]!r}; expected '(row, col): colour' or "
-                                 "'(row, first col)-(row, last col): colour'")
+                raise ValueError(f"bad changes line {line[:40]!r}; expected '(row, col) color=K' or "
+                                 "'(row, first col)-(row, last col) color=K'")
             row, first, row2, last, color = match.groups()
             last = first if last is None else last
             if row2 is not None and row2 != row:

@@ -218,7 +218,8 @@ def test_changes_exact_format():
     grid_out[2, 1:3] = [5, 6]
     assert encoder.to_text(grid_in) == "shape: 3x4\n0 0000\n1 0000\n2 0000"
     assert encoder.output_text(grid_in, grid_out) == (
-        "shape: 3x4\n0 0030\n1 7777\n2 0560\nchanges:\n(0, 2): 3\n(1, 0)-(1, 3): 7\n(2, 1): 5\n(2, 2): 6"
+        "shape: 3x4\n0 0030\n1 7777\n2 0560\nchanges:\n(0, 2) color=3\n(1, 0)-(1, 3) color=7\n(2, 1) color=5\n"
+        "(2, 2) color=6"
     )
     assert encoder.output_text(grid_in, grid_in).endswith("changes:\nnone")
 
@@ -242,7 +243,7 @@ def test_changes_section_must_agree_with_grid():
     grid_out = np.array([[0, 1], [0, 0]])
     text = encoder.output_text(grid_in, grid_out)
     with pytest.raises(ValueError, match="disagrees"):
-        encoder.output_grid(grid_in, text.replace("(0, 1): 1", "(1, 1): 1"))
+        encoder.output_grid(grid_in, text.replace("(0, 1) color=1", "(1, 1) color=1"))
     with pytest.raises(ValueError, match="without a 'changes:' section"):
         encoder.output_grid(grid_in, text.split("\nchanges:")[0])
 
@@ -259,7 +260,7 @@ def test_changes_reach_the_prompt_and_name_the_program_arguments():
     grid_out = grid_in.copy()
     grid_out[3, :] = 8  # draw_horizontal_line(img, 3, color=8)
     user = prompt_messages([grid_in], [grid_out], CHANGES)[1]["content"]
-    assert user.endswith("### Output\nshape: 4x5\n0 22222\n1 22222\n2 22222\n3 88888\nchanges:\n(3, 0)-(3, 4): 8")
+    assert user.endswith("### Output\nshape: 4x5\n0 22222\n1 22222\n2 22222\n3 88888\nchanges:\n(3, 0)-(3, 4) color=8")
 
 
 CHANGES_ONLY = "ChangesOnlyEncoder(GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder())))"
@@ -271,7 +272,7 @@ def test_changes_only_writes_just_the_changes_and_round_trips():
     grid_out = grid_in.copy()
     grid_out[1, :] = 7
     grid_out[2, 3] = 1
-    assert encoder.output_text(grid_in, grid_out) == "changes:\n(1, 0)-(1, 3): 7\n(2, 3): 1"
+    assert encoder.output_text(grid_in, grid_out) == "changes:\n(1, 0)-(1, 3) color=7\n(2, 3) color=1"
     assert encoder.output_text(grid_in, grid_in) == "changes:\nnone"
     rng = np.random.default_rng(2)
     for rows, cols in [(1, 1), (5, 9), (30, 30)]:
@@ -283,9 +284,9 @@ def test_changes_only_writes_just_the_changes_and_round_trips():
 
 
 @pytest.mark.parametrize("text, problem", [
-    ("changes:\n(1, 0)-(2, 3): 7", "a run stays in one row"),
-    ("changes:\n(9, 0): 7", "outside"),
-    ("changes:\n(1, 0) 7", "bad changes line"),
+    ("changes:\n(1, 0)-(2, 3) color=7", "a run stays in one row"),
+    ("changes:\n(9, 0) color=7", "outside"),
+    ("changes:\n(1, 0): 7", "bad changes line"),
     ("shape: 3x4\n0 0000\n1 0000\n2 0000", "without a 'changes:' section"),
 ])
 def test_changes_only_malformed(text, problem):

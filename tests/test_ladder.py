@@ -101,10 +101,14 @@ def test_tiny_learns_to_read_the_easiest_rung(python, tmp_path):
     A seeded run of a few minutes on one-horizontal-line tasks must solve held-out tasks far more often than
     guessing (right function, random row and colour: a few percent) does.
     """
-    _ladder(python, tmp_path, "--rungs", "h-line", "--max-steps", "250", "--max-minutes", "20",
+    _ladder(python, tmp_path, "--rungs", "h-line", "--max-steps", "300", "--max-minutes", "30",
             "--curve-steps", "0", "--n-eval-tasks", "48", "--n-samples", "0", "--max-seq-len", "1024",
-            timeout=1800)
+            timeout=2400)
     [row] = json.loads((tmp_path / "ladder.json").read_text())["rows"]
     model, guess = row["scores"]["model"]["all"]["greedy"], row["scores"]["guess"]["all"]["greedy"]
     assert guess < 0.1, guess
-    assert model >= 0.4 and model >= guess + 0.3, (model, guess)
+    # Measured 100% at 300 steps on 2026-11-30 (docs/results/2026-11-30-learning-ladder.md); the journal's encoding
+    # with program-only loss got 5%.
+    assert model >= 0.5 and model >= guess + 0.4, (model, guess)
+    losses = row["losses"]
+    assert losses["loss_row"] < 0.5 * losses["guess_row"] and losses["loss_color"] < 0.5 * losses["guess_color"], losses
