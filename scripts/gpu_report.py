@@ -192,8 +192,12 @@ def _read_json(path: Path) -> dict:
 
 
 def _common_flags(cfg: ReportConfig) -> list[str]:
+    from arc25.encoders import JOURNAL_ENCODER_SPEC
+
+    # Speed runs keep the journal's grid encoding, so their tokens per sample match the earlier reports'.
     return ["--no-log-to-wandb", "--no-resume-from-checkpoint", "--eval-steps", "0", "--save-steps", "1000000000",
-            "--random-seed", str(cfg.random_seed), "--dataloader-num-workers", str(cfg.dataloader_num_workers)]
+            "--random-seed", str(cfg.random_seed), "--dataloader-num-workers", str(cfg.dataloader_num_workers),
+            "--grid-encoder", JOURNAL_ENCODER_SPEC]
 
 
 def variant_flags(cfg: ReportConfig, variant: str) -> list[str]:
