@@ -92,7 +92,7 @@ def test_seeded_loss_falls_into_its_band(tmp_path):
     """Tiny's loss after 40 seeded steps: 6.2 -> 2.63 here. The band misses a learning rate 100x too small
     (6.26) and labels that leak onto the prompt (3.24), yet leaves room for other torch builds' arithmetic."""
     cfg = _small_config(tmp_path, max_steps=40, batch_size=4, per_device_train_batch_size=4, max_side=5, n_inputs=1,
-                        mixture="empty", logging_steps=5, save_steps=1000, random_seed=7)
+                        mixture="empty", logging_steps=5, save_steps=1000, random_seed=7, completion_only_loss=True)
     finetuning.main(cfg)
     # The trainer saves at the last step whatever --save-steps says.
     state = json.loads((tmp_path / "checkpoint-40" / "trainer_state.json").read_text())

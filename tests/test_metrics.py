@@ -15,7 +15,7 @@ def test_short_run_logs_sane_throughput(tmp_path):
     cfg = finetuning.Config(
         output_dir=str(tmp_path), max_side=5, max_seq_len=1024, max_steps=3, batch_size=2,
         per_device_train_batch_size=2, log_to_wandb=False, eval_steps=0, dataloader_num_workers=0,
-        save_steps=3, logging_steps=1, peak_tflops=1.0,
+        save_steps=3, logging_steps=1, peak_tflops=1.0, completion_only_loss=True,
     )
     finetuning.main(cfg)
     summary = json.loads((tmp_path / "throughput.json").read_text())

@@ -128,8 +128,11 @@ def nobody_python() -> str | None:
 
 
 def caller_env() -> dict:
-    site = [path for path in sys.path if path.endswith("site-packages")]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *site]), "OMP_NUM_THREADS": "1"}
+    import site
+
+    # The venv's packages, for an interpreter outside it that runs as nobody.
+    packages = [path for path in site.getsitepackages() if path.endswith("site-packages")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *packages]), "OMP_NUM_THREADS": "1"}
 
 
 def as_caller(nobody: bool) -> list[str]:
