@@ -244,16 +244,21 @@ def main(args: Args) -> list[dict]:
         rung = ladder.RUNGS[name]
         run_dir = out / name
         recipe = ladder.train_recipe(rung, settings)
+        start = Path(args.model_path)
         if args.curriculum and previous is not None:
-            # A trained folder is not a builtin, so say what the builtin meant: full training at its rate.
-            from_scratch = args.model_path in models.TRAINED_FROM_SCRATCH
-            recipe.update(model_path=str(previous), use_lora=False)
-            recipe.setdefault("learning_rate", 1e-3 if from_scratch else 2e-5)
-            recipe.setdefault("completion_only_loss", not from_scratch)
+            start = previous
+            if (previous / "adapter_config.json").is_file():
+                # A LoRA run continues its adapter on the same base.
+                recipe["adapter_path"] = str(previous)
+            else:
+                # A trained folder is not a builtin, so say what the builtin meant: full training at its rate.
+                from_scratch = args.model_path in models.TRAINED_FROM_SCRATCH
+                recipe.update(model_path=str(previous), use_lora=False)
+                recipe.setdefault("learning_rate", 1e-3 if from_scratch else 2e-5)
+                recipe.setdefault("completion_only_loss", not from_scratch)
         print(f"[ladder] rung {index + 1}/{len(args.rung_names)} {name}: {rung.description}", flush=True)
         mixture = ladder.rung_mixture(rung)
         tasks = synthetic_tasks(mixture, args.random_seed, args.n_eval_tasks)
-        start = Path(recipe["model_path"])
         model, tokenizer = _load_trained(start, args.model_path, device, seed=args.random_seed)
         # Room for twice the longest true program: a model that writes it another way still fits.
         longest = max(len(tokenizer(t.code, add_special_tokens=False)["input_ids"]) for t in tasks)

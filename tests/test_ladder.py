@@ -112,3 +112,21 @@ def test_tiny_learns_to_read_the_easiest_rung(python, tmp_path):
     assert model >= 0.5 and model >= guess + 0.4, (model, guess)
     losses = row["losses"]
     assert losses["loss_row"] < 0.5 * losses["guess_row"] and losses["loss_color"] < 0.5 * losses["guess_color"], losses
+
+
+def test_curriculum_continues_a_lora_adapter_on_a_pretrained_folder(python, tmp_path):
+    """A pretrained folder trains LoRA; with --curriculum the next rung continues that adapter on the same base."""
+    from arc25 import models
+
+    tok = models.load_tokenizer("tiny")
+    base = tmp_path / "base"
+    models.load_model("tiny", tok, seed=3).save_pretrained(str(base))
+    tok.save_pretrained(str(base))
+    out = tmp_path / "ladder"
+    _ladder(python, out, "--model-path", str(base), "--rungs", "pixel", "--rungs", "v-line", "--curriculum",
+            "--max-steps", "2", "--curve-steps", "0", "--n-eval-tasks", "2", "--n-samples", "0")
+    recipe = (out / "v-line" / "recipe.yaml").read_text()
+    assert f"adapter_path: {out / 'pixel' / 'final'}" in recipe and f"model_path: {base}" in recipe
+    assert (out / "v-line" / "final" / "adapter_config.json").is_file()
+    rows = json.loads((out / "ladder.json").read_text())["rows"]
+    assert [r["rung"] for r in rows] == ["pixel", "v-line"] and all(r["scores"]["model"]["all"]["n"] == 2 for r in rows)
