@@ -19,7 +19,9 @@ if [[ -z "${PYTHON:-}" ]]; then
 fi
 name=${1:?usage: $0 batch|input|draws|mixed|packing|liger|all [finetuning flags...]}
 shift
-common=(--model-path "$MODEL" --batch-size 16 --max-steps "$STEPS" --logging-steps 5 "$@")
+# The journal's grid encoding, so tokens per sample match the journal's sweeps (flags after the name override it).
+common=(--model-path "$MODEL" --batch-size 16 --max-steps "$STEPS" --logging-steps 5
+        --grid-encoder "GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder()))" "$@")
 
 sweep() {  # sweep NAME [sweep.py flags...] -- (common flags follow)
   local out="$OUT/$1"
