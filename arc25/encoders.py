@@ -235,6 +235,8 @@ class ChangesEncoder(_WrapperEncoder):
 
     name = "ChangesEncoder"
     outermost_only = True
+    # Whether the output grid is written above its changes (ChangesOnlyEncoder leaves it out).
+    show_output: ClassVar[bool] = True
 
     def to_text(self, grid) -> str:
         """The inner encoder's text (inputs have nothing to compare with)."""
@@ -243,9 +245,6 @@ class ChangesEncoder(_WrapperEncoder):
     def to_grid(self, text: str) -> np.ndarray:
         """Decode the inner text, ignoring a changes section."""
         return self.inner.to_grid(text.split("\n" + _CHANGES_HEADER, 1)[0])
-
-    # Whether the output grid is written above its changes (ChangesOnlyEncoder leaves it out).
-    show_output: ClassVar[bool] = True
 
     def output_text(self, grid_in, grid_out) -> str:
         """The inner text of the output, then ``changes:`` and one line per run of changed cells."""

@@ -114,11 +114,10 @@ def guess_programs(tasks, rung: Rung, k: int, seed: int) -> list[list[str]]:
     """k programs per task drawn from the rung's own generator on the task's inputs: what guessing gets."""
     from arc25.tasks import random_program
 
-    mixture = rung_mixture(rung)
+    configs = [cfg for _, _, cfg in rung_mixture(rung).generators]
     rng = random.Random(seed)
     out = []
     for task in tasks:
-        configs = [cfg for _, _, cfg in mixture.generators]
         out.append([random_program(rng, rng.choice(configs), task.train_inputs) for _ in range(k)])
     return out
 

@@ -16,7 +16,7 @@ Writes <output-dir>/ladder.json, ladder.md (the table) and ladder.png (solve rat
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -265,16 +265,14 @@ def main(args: Args) -> list[dict]:
         eval_settings = args.eval_settings(max_new_tokens=2 * longest + 32)
         before = dict(losses=class_losses(model, tokenizer, tasks, args.grid_encoder, args.prompt_style,
                                           mixture=mixture))
+        guess_seed = derive_seed(args.random_seed, index)
         if args.score_start:
-            start_settings = args.eval_settings(max_new_tokens=2 * longest + 32)
-            start_settings.n_samples = 0
-            before["scores"] = ladder.score_rung(model, tokenizer, tasks, start_settings, rung,
-                                                 seed=derive_seed(args.random_seed, index))
+            before["scores"] = ladder.score_rung(model, tokenizer, tasks, replace(eval_settings, n_samples=0), rung,
+                                                 seed=guess_seed)
         del model
         metrics = ladder.run_training(recipe, run_dir, timeout_s=60 * args.max_minutes + 600)
         model, tokenizer = _load_trained(run_dir / "final", args.model_path, device)
-        scores = ladder.score_rung(model, tokenizer, tasks, eval_settings, rung,
-                                   seed=derive_seed(args.random_seed, index))
+        scores = ladder.score_rung(model, tokenizer, tasks, eval_settings, rung, seed=guess_seed)
         after = class_losses(model, tokenizer, tasks, args.grid_encoder, args.prompt_style, mixture=mixture)
         row = dict(rung=name, description=rung.description, model=Path(args.model_path).name,
                    steps=metrics["global_step"], samples=metrics["global_step"] * args.batch_size,
