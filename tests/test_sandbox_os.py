@@ -220,7 +220,7 @@ def test_bad_pool_settings_are_clear_errors():
 
 _USER_SCRIPT = """\
 import numpy as np
-from arc25.execution import execute
+from arc25.sandbox import execute
 print("top-level side effect")
 print(execute("def task(img):\\n    img[0, 0] = 1\\n    return img", [np.zeros((2, 2), dtype=int)]))
 """

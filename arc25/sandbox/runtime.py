@@ -1,7 +1,9 @@
 """The restricted runtime an untrusted program runs in: its builtins, module proxies and guards.
 
-Every program gets a fresh namespace, a new builtins dict, new read-only module proxies (holding only
-the whitelisted names) and a new registry of the classes it defines. This is a filter that keeps
+Every program starts from a namespace no other program has used: its own builtins dict, read-only
+module proxies (holding only the names ``policy.ALLOWED_MODULES`` lists) and registry of the classes
+it defines. (A program process's first program gets its copy of one the zygote built and never ran
+anything in; later programs of a ``fresh="chunk"`` process get new ones.) This is a filter that keeps
 honest mistakes and the known tricks out; what keeps one program from another is that each runs in
 its own process, forked from a clean zygote (``worker``). Known leak paths are closed at the root:
 ``copy.deepcopy`` takes no memo (a caller-supplied memo hands back the originals it keeps alive,
@@ -13,13 +15,9 @@ a program's classes get a ``repr`` without an address.
 from __future__ import annotations
 
 import builtins
-import collections
 import copy
-import functools
-import itertools
-import math
+import importlib
 import sys
-import typing
 
 import numpy as np
 
@@ -175,18 +173,9 @@ class _SandboxNdarray(metaclass=_NdarrayCheck):
     """Stands in for ``numpy.ndarray`` in sandboxed programs (isinstance checks and annotations)."""
 
 
-_REAL_MODULES = {
-    "numpy": np,
-    DSL_MODULE: dsl,
-    "math": math,
-    "itertools": itertools,
-    "collections": collections,
-    "functools": functools,
-    "copy": copy,
-    "typing": typing,
-}
+# policy.ALLOWED_MODULES is the one list of what programs may import; every module in it is already loaded.
 _MODULE_EXPORTS = {
-    module: {name: getattr(_REAL_MODULES[module], name) for name in sorted(names)}
+    module: {name: getattr(importlib.import_module(module), name) for name in sorted(names)}
     for module, names in ALLOWED_MODULES.items()
 }
 _MODULE_EXPORTS["numpy"]["ndarray"] = _SandboxNdarray
