@@ -29,7 +29,8 @@ Layers, in the order they are set up (each where the kernel allows it, reported 
   workers from one long-lived thread, so this is the caller's death), the outer process keeps a
   pipe whose hang-up also stops the zygote, and the zygote's death ends its pid namespace;
 * seccomp: a BPF filter on the outer process and the zygote, and a second, stricter one on each
-  program child (filters only ever add up). Refused (EPERM): sockets, exec, signals to other
+  program child (filters only ever add up). A system call of another architecture or of the x32 ABI
+  (numbers from 2**30) kills the process. Refused (EPERM): sockets, exec, signals to other
   processes, open, namespaces, mounts, credentials, ptrace, keyrings, bpf, io_uring, memfd_create,
   System V IPC, POSIX message queues, priorities, affinities, I/O priorities, NUMA page moves,
   inotify, mlock; ``fcntl`` and ``ioctl`` only with a few harmless commands (no F_SETOWN, F_SETSIG,

@@ -232,12 +232,13 @@ def untrusted_namespace() -> dict:
     proxies = _fresh_proxies()
 
     def restricted_import(name, globals=None, locals=None, fromlist=(), level=0):
-        """Program imports resolve to this run's proxies (the static check allowed only those).
+        """An allowed module resolves to this namespace's proxy (the DSL only through ``from``, as the static
+        check demands); never to a real module.
 
         numpy's C code also comes here: ``PyImport_Import`` (its lazy ``import
         numpy._core.arrayprint`` behind ``repr(array)``, say) calls the running frame's
-        ``__import__``, discards the result and reads ``sys.modules``. So an already-loaded module
-        gets ``None`` back (no module object flows out) and anything else is refused.
+        ``__import__``, discards the result and reads ``sys.modules``. So any other module that is
+        already loaded gets ``None`` back (no module object flows out) and anything else is refused.
         """
         if level == 0:
             if name == "__future__" and fromlist:
