@@ -401,6 +401,20 @@ def test_the_filter_refuses_the_calls_the_first_attack_used(tmp_path):
     assert all(score in (0, 2) for score in scores[:9]), scores  # each reached the kernel (EFAULT for a NULL)
 
 
+_X32_CALL = escaped("""
+    libc.syscall(0x40000000 | 39)  # getpid through the x32 ABI, which the filter's table does not cover
+""")
+
+
+def test_a_system_call_of_another_abi_kills_the_program(tmp_path):
+    found = harness(tmp_path, ALL, [{"code": _X32_CALL, "raw": True}])
+    _all_on(found["report"])
+    assert found["runs"][0] == "ExecutionRuntimeError: program's process crashed (SIGSYS)", found["runs"]
+    # Control: without the filter the same call reaches the kernel (ENOSYS where x32 is off) and the program lives.
+    control = harness(tmp_path, (), [{"code": _X32_CALL, "raw": True}])
+    assert control["runs"][0] == [[0]], control["runs"]
+
+
 # --------------------------------------------------------------------------- the caller's death
 
 _CALLER = """
