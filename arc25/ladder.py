@@ -156,7 +156,8 @@ def solve_rates(tasks, solved: list[list[bool]], greedy: bool) -> dict:
 
 def score_rung(model, tokenizer, tasks, settings, rung: Rung, seed: int) -> dict:
     """The model's solve rates on held-out tasks, beside those of as many programs guessed from the generator."""
-    from arc25.evaluation import evaluate, score_tasks
+    from arc25.evaluation import evaluate
+    from arc25.scoring import score_tasks
 
     started = time.perf_counter()
     results = evaluate(model, tokenizer, tasks, settings, progress=False)

@@ -392,7 +392,7 @@ def part_sample(cfg: ReportConfig, clock: Clock, out: Path) -> list[dict]:
 
     from arc25 import models
     from arc25.encoders import DEFAULT_ENCODER_SPEC
-    from arc25.evaluation import encode_prompts
+    from arc25.generation import encode_prompts
     from arc25.sandbox import execute_batch
     from arc25.generation import generate_completions
     from arc25.tasks import make_mixture, task_stream
