@@ -10,7 +10,6 @@ generator (right functions, right number of draws, random arguments) scored on t
 from __future__ import annotations
 
 import json
-import math
 import random
 import re
 import sys
@@ -174,7 +173,3 @@ def score_rung(model, tokenizer, tasks, settings, rung: Rung, seed: int) -> dict
         "examples": [{"task_id": r.task.task_id, "code": r.task.code,
                       "greedy": r.programs[0].code if r.programs else None} for r in results[:8]],
     }
-
-
-def percent(value: float | None) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.0f}%"

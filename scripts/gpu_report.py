@@ -280,8 +280,6 @@ def _ladder_rungs(cfg: ReportConfig) -> list[str]:
 def part_learn(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float) -> list[dict]:
     """The learning ladder's GPU preset within --learn-minutes of training (split over its rungs), scored on
     held-out tasks beside the guessing baseline."""
-    from arc25.ladder import percent
-
     minutes = cfg.learn_minutes or (0.1 if cfg.smoke else 2.0 if len(cfg.part_list()) == len(PARTS) else 9.0)
     run_dir = out / "learn"
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -309,7 +307,7 @@ def part_learn(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float) -> 
                      "tasks": model["n"], "greedy_solve_rate": model.get("greedy"),
                      "guess_solve_rate": guess.get("greedy"), "pass_key": pass_key,
                      "pass_solve_rate": model.get(pass_key), "guess_pass_solve_rate": guess.get(pass_key),
-                     "by_draws": " ".join(f"{k}:{percent(v.get('greedy'))}"
+                     "by_draws": " ".join(f"{k}:{percent(v.get('greedy'), 0)}"
                                           for k, v in row["scores"]["model"]["by_draws"].items())})
     return rows
 

@@ -219,7 +219,7 @@ class Args(CliConfig):
     n_processes: Optional[str] = None
     """Axis (comma list): processes (GPUs) per run."""
     set: Annotated[list[str], tyro.conf.UseAppendAction] = field(default_factory=list)
-    """Any other finetuning flag as an axis: FIELD=v1,v2 (repeatable)."""
+    """Any other finetuning flag as an axis, or a preset's named axis: FIELD=v1,v2 (repeatable)."""
     zip: bool = False
     """Pair the axes' i-th values instead of every combination (a preset may ask for it too)."""
     mixed_min_side: Optional[int] = None
@@ -264,8 +264,9 @@ def parse_grid(args: Args, preset: Preset | None = None) -> dict[str, list[str]]
     for item in args.set or []:
         key, sep, text = item.partition("=")
         key = key.strip().lstrip("-").replace("-", "_")
-        if not sep or key not in fields:
-            raise ValueError(f"--set {item!r} must be FIELD=v1,v2 with FIELD a finetuning.py flag")
+        if not sep or (key not in fields and key not in preset.groups):
+            named = f" or one of the preset's named axes ({', '.join(preset.groups)})" if preset.groups else ""
+            raise ValueError(f"--set {item!r} must be FIELD=v1,v2 with FIELD a finetuning.py flag{named}")
         grid[key] = values(_values(text))
     for name, found in grid.items():
         if not found:
