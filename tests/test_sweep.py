@@ -76,14 +76,17 @@ def test_a_timed_out_run_is_killed_with_its_children(tmp_path):
 
 @pytest.mark.parametrize("name", sweep.preset_names())
 def test_every_preset_plans_runs_finetuning_accepts(name):
-    """Each point of each preset is a finetuning.py command line that parses and validates (no run)."""
+    """Each point of each preset is a finetuning.py command line that parses and validates (no run); the speed
+    presets keep the journal's grid encoding, so their tokens per sample stay comparable with its tables."""
     import finetuning
+    from arc25.encoders import JOURNAL_ENCODER_SPEC
 
     points = sweep.plan(_args(["--preset", name]))
     assert points and len({p.name for p in points}) == len(points)
     for point in points:
         command = point.command(sweep.ROOT / "runs" / "x", [])
         cfg = parse(finetuning.Config, command[command.index("--output-dir"):])
+        assert name == "smoke" or cfg.grid_encoder == JOURNAL_ENCODER_SPEC, point.name
         for field, value in point.fields.items():
             got = getattr(cfg, field)
             if isinstance(got, bool):
