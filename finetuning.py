@@ -52,7 +52,8 @@ def _liger_by_default() -> bool:
 # Config fields that mean exactly what trl's SFTConfig fields of the same name mean: copied by name (see
 # sft_config), so each is declared once, here, with its help; tests check that SFTConfig still has them all.
 SFT_FIELDS = ("max_steps", "per_device_train_batch_size", "logging_steps", "save_steps", "lr_scheduler_type",
-              "max_grad_norm", "weight_decay", "optim", "use_liger_kernel", "torch_compile", "dataloader_num_workers")
+              "max_grad_norm", "weight_decay", "optim", "use_liger_kernel", "torch_compile", "dataloader_num_workers",
+              "ddp_timeout")
 # Config field -> peft LoraConfig field, for those that mean the same there.
 LORA_FIELDS = {"lora_r": "r", "lora_dropout": "lora_dropout", "use_rslora": "use_rslora", "use_dora": "use_dora"}
 
@@ -118,6 +119,9 @@ class Config(CliConfig):
     # --- optimisation ---
     n_gpus: int = 1
     """GPUs you meant to use; only checked against the launched world size (a warning if they differ)."""
+    ddp_timeout: int = 1800
+    """Seconds a rank waits in a collective (or at start-up for the others) before the run fails: bounds the hang
+    when a node stops answering. A rank that dies outright fails the others within seconds regardless."""
     batch_size: int = 16
     """Global effective batch per optimizer step; gradient accumulation makes up the rest."""
     per_device_train_batch_size: int = 1
@@ -197,7 +201,7 @@ class Config(CliConfig):
     def validate(self) -> None:
         """Raise a one-line ValueError for any flag value we can check without loading anything heavy."""
         for name in ("max_steps", "save_steps", "logging_steps", "batch_size", "per_device_train_batch_size",
-                     "n_gpus", "lora_r", "n_eval_tasks"):
+                     "n_gpus", "lora_r", "n_eval_tasks", "ddp_timeout"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
         if self.max_minutes is not None and not self.max_minutes > 0:
@@ -324,7 +328,7 @@ def prepare(cfg: Config) -> SimpleNamespace:
     import torch
     import transformers
 
-    from arc25 import data, lora, models, training
+    from arc25 import data, distributed, lora, models, training
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     transformers.logging.set_verbosity_warning()
@@ -342,6 +346,8 @@ def prepare(cfg: Config) -> SimpleNamespace:
     if cfg.n_gpus != world and cfg.device_map == "None":
         warnings.warn(f"--n-gpus {cfg.n_gpus} but {world} process(es) were launched; the launch wins")
     cuda = torch.cuda.is_available()
+    distributed.check_launch(world, cuda)
+    distributed.join_cpu_group(world, cuda, cfg.ddp_timeout)
     if cfg.group_by_length_window is None:
         cfg.group_by_length_window = CUDA_GROUP_WINDOW if cuda else 0
     if cfg.use_liger_kernel:
@@ -400,7 +406,7 @@ def main(cfg: Config, run: SimpleNamespace | None = None) -> dict:
     """Train; returns the final train metrics for callers such as tests and sweeps."""
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
-    from arc25 import data, lora, models, training
+    from arc25 import data, distributed, lora, models, training
 
     run = run or prepare(cfg)
     output_dir, tokenizer, spec, resume, resume_step = run.output_dir, run.tokenizer, run.spec, run.resume, run.resume_step
@@ -459,6 +465,7 @@ def main(cfg: Config, run: SimpleNamespace | None = None) -> dict:
         dump_samples=cfg.dump_samples, dump_dir=output_dir / "samples", run_start_step=resume_step,
         token_classes=token_classes,
     )
+    distributed.check_group(trainer.accelerator, run.world, resume_step)
     if solve_rate is not None:
         solve_rate.bind(trainer)  # it logs through the trainer, so the rates reach the console and every tracker
     result = trainer.train(resume_from_checkpoint=str(resume[0]) if resume else None)

@@ -1,0 +1,289 @@
+"""Beyond one process group on one box: launches finetuning.py must refuse (FSDP on CPU, a world the ranks
+disagree on), two simulated nodes on 127.0.0.1, and the SLURM script's per-node commands."""
+
+import importlib.util
+import json
+import os
+import re
+import signal
+import socket
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import ROOT, run_script, script_env
+
+import finetuning
+
+TINY_RUN = ["--max-side", "6", "--max-seq-len", "1024", "--batch-size", "4", "--per-device-train-batch-size", "2",
+            "--no-log-to-wandb", "--eval-steps", "0", "--dataloader-num-workers", "1"]
+LAUNCH_ENV_NAMES = ("ACCELERATE_USE_FSDP", "ACCELERATE_USE_DEEPSPEED", "WORLD_SIZE", "RANK", "MASTER_ADDR",
+                    "MASTER_PORT", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
+
+
+@pytest.fixture
+def launch_env(monkeypatch):
+    """A clean slate of launcher variables, and a tokenizer that must not load: every refusal comes first."""
+    for name in LAUNCH_ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the launch should have been refused before anything loads")
+
+    monkeypatch.setattr("arc25.models.load_tokenizer", no_model)
+    return monkeypatch
+
+
+def _config(out: Path) -> finetuning.Config:
+    return finetuning.Config(output_dir=str(out), max_side=6, max_seq_len=1024, log_to_wandb=False)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the refusal is for CPU launches")
+def test_fsdp_on_cpu_is_refused_before_loading(tmp_path, launch_env):
+    launch_env.setenv("ACCELERATE_USE_FSDP", "true")
+    with pytest.raises(ValueError, match=r"FSDP needs CUDA GPUs.*configs/cpu_2proc.yaml"):
+        finetuning.prepare(_config(tmp_path))
+
+
+def test_deepspeed_without_the_package_is_refused(tmp_path, launch_env):
+    if importlib.util.find_spec("deepspeed") is not None:
+        pytest.skip("deepspeed is installed here")
+    launch_env.setenv("ACCELERATE_USE_DEEPSPEED", "true")
+    with pytest.raises(ValueError, match=re.escape("pip install 'arc25[deepspeed]'")):
+        finetuning.prepare(_config(tmp_path))
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"WORLD_SIZE": "2"}, "WORLD_SIZE=2 but RANK, MASTER_ADDR, MASTER_PORT unset"),
+    ({"OMPI_COMM_WORLD_SIZE": "2"}, "OMPI_COMM_WORLD_SIZE=2 but WORLD_SIZE says 1"),
+], ids=["world-size-without-launcher", "mpi-world-without-world-size"])
+def test_a_world_the_ranks_cannot_agree_on_is_refused(tmp_path, launch_env, env, message):
+    """Trained on anyway, the first would wait for ranks that never come, the second would give every rank
+    rank 0's shards of the stream."""
+    for name, value in env.items():
+        launch_env.setenv(name, value)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        finetuning.prepare(_config(tmp_path))
+
+
+def test_ddp_timeout_must_be_positive(tmp_path):
+    with pytest.raises(ValueError, match="--ddp-timeout must be >= 1, got 0"):
+        finetuning.Config(output_dir=str(tmp_path), ddp_timeout=0).validate()
+
+
+# --- SLURM: the batch script's per-node commands, rendered with fake srun, scontrol and accelerate ---
+
+def _fake_tool(folder: Path, name: str, body: str) -> None:
+    path = folder / name
+    path.write_text("#!/bin/bash\n" + body)
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+
+
+def _render_sbatch(tmp_path: Path, args: list[str], nodes: int = 2) -> subprocess.CompletedProcess:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    # srun: one task per node, each with its own SLURM_NODEID, as SLURM runs them.
+    _fake_tool(bin_dir, "srun", 'while [[ "$1" == --* ]]; do shift; done\n'
+                                'for ((i = 0; i < SLURM_NNODES; i++)); do SLURM_NODEID=$i "$@" || exit; done\n')
+    _fake_tool(bin_dir, "scontrol", 'printf "gpu-node-07\\ngpu-node-08\\n"\n')
+    _fake_tool(bin_dir, "accelerate", 'printf "%s\\x1f" "$@"; echo\n')
+    env = dict(script_env(), PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", SLURM_NNODES=str(nodes),
+               SLURM_JOB_NODELIST="gpu-node-[07-08]", GPUS_PER_NODE="4", MAIN_PORT="29611")
+    return subprocess.run(["bash", str(ROOT / "configs" / "slurm_multi_node.sbatch"), *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_slurm_script_starts_one_launch_per_node_with_its_rank(tmp_path):
+    flags = ["--output-dir", "/shared/runs/my run", "--n-gpus", "8", "--batch-size", "64"]
+    proc = _render_sbatch(tmp_path, flags)
+    assert proc.returncode == 0, proc.stderr
+    commands = [line.rstrip("\x1f").split("\x1f") for line in proc.stdout.splitlines()]
+    assert len(commands) == 2
+    for node, argv in enumerate(commands):
+        script = argv.index("finetuning.py")
+        launch = dict(zip(argv[1:script:2], argv[2:script:2]))
+        assert argv[0] == "launch" and launch == {
+            "--config_file": "configs/multi_node.yaml", "--num_machines": "2", "--num_processes": "8",
+            "--machine_rank": str(node), "--main_process_ip": "gpu-node-07", "--main_process_port": "29611"}
+        assert argv[script + 1:] == flags, "finetuning.py's flags must arrive unsplit and in order"
+    assert (ROOT / "configs" / "multi_node.yaml").is_file()
+
+
+def test_slurm_script_without_flags_says_how_to_call_it(tmp_path):
+    proc = _render_sbatch(tmp_path, [])
+    assert proc.returncode == 2 and "usage: sbatch" in proc.stderr and not proc.stdout
+
+
+# --- launches (slow): FSDP refused through accelerate, two simulated nodes ---
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the refusal is for CPU launches")
+def test_fsdp_config_on_cpu_exits_with_one_line(tmp_path, python):
+    cfg = tmp_path / "fsdp_cpu.yaml"
+    text = (ROOT / "configs" / "fsdp.yaml").read_text()
+    cfg.write_text(text.replace("num_processes: 4", "num_processes: 2").replace("mixed_precision: bf16",
+                                                                                "mixed_precision: 'no'"))
+    proc = run_script([python, "-m", "accelerate.commands.launch", "--config_file", str(cfg),
+                       "--main_process_port", str(_free_port()), "finetuning.py", "--output-dir",
+                       str(tmp_path / "out"), *TINY_RUN], check=False, timeout=300)
+    assert proc.returncode != 0
+    assert "error: distributed_type FSDP needs CUDA GPUs" in proc.stderr
+    assert not (tmp_path / "out" / "cfg.json").exists()
+
+
+class Nodes:
+    """Two accelerate launches of configs/multi_node.yaml on 127.0.0.1 (machine_rank 0 and 1, one CPU process
+    each), every process they start tracked so the test can end them by pid, whatever happens."""
+
+    def __init__(self, tmp_path: Path, python: str, out_dirs: list[Path], args: list[str], tag: str):
+        port = _free_port()
+        self.logs = [tmp_path / f"{tag}-node{rank}.log" for rank in (0, 1)]
+        self.procs = []
+        for rank, (out, log) in enumerate(zip(out_dirs, self.logs)):
+            command = [python, "-m", "accelerate.commands.launch", "--config_file", "configs/multi_node.yaml",
+                       "--num_processes", "2", "--machine_rank", str(rank), "--main_process_ip", "127.0.0.1",
+                       "--main_process_port", str(port), "--mixed_precision", "no",
+                       "finetuning.py", "--output-dir", str(out), *TINY_RUN, *args]
+            with open(log, "w") as f:
+                self.procs.append(subprocess.Popen(command, cwd=ROOT, env=script_env(), stdout=f,
+                                                   stderr=subprocess.STDOUT, start_new_session=True))
+        self.seen: set = set()
+
+    def rank_process(self, node: int):
+        """The training process of ``node`` (torchrun starts it in a session of its own)."""
+        import psutil
+
+        for child in psutil.Process(self.procs[node].pid).children(recursive=True):
+            if "finetuning.py" in " ".join(child.cmdline()) and "finetuning.py" not in " ".join(
+                    child.parent().cmdline()):
+                return child
+        raise AssertionError(f"node {node} has no training process")
+
+    def track(self) -> None:
+        import psutil
+
+        for proc in self.procs:
+            try:
+                self.seen.update(psutil.Process(proc.pid).children(recursive=True))
+            except psutil.NoSuchProcess:
+                pass
+
+    def wait(self, timeout: float) -> list[int]:
+        deadline = time.monotonic() + timeout
+        codes = []
+        for proc in self.procs:
+            try:
+                codes.append(proc.wait(timeout=max(deadline - time.monotonic(), 1)))
+            except subprocess.TimeoutExpired:
+                self.stop()
+                pytest.fail(f"the nodes did not end within {timeout}s:\n{self.tail()}")
+        return codes
+
+    def log_text(self, node: int) -> str:
+        return self.logs[node].read_text(errors="replace")
+
+    def tail(self) -> str:
+        return "\n".join(f"--- node {n}:\n{self.log_text(n)[-3000:]}" for n in (0, 1))
+
+    def stop(self) -> None:
+        self.track()
+        for proc in [*self.seen, *self.procs]:
+            try:
+                proc.send_signal(signal.SIGCONT)
+                proc.kill()
+            except Exception:  # already gone
+                pass
+        for proc in self.procs:
+            proc.wait()
+
+
+def run_nodes(tmp_path, python, out_dirs, args, tag, timeout=300) -> tuple[list[int], Nodes]:
+    nodes = Nodes(tmp_path, python, out_dirs, args, tag)
+    try:
+        return nodes.wait(timeout), nodes
+    finally:
+        nodes.stop()
+
+
+def _dumped(out: Path, rank: int) -> list[dict]:
+    return [json.loads(line) for line in (out / "samples" / f"rank{rank}.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.slow
+def test_two_nodes_read_disjoint_shards_save_once_and_resume_together(tmp_path, python):
+    out = tmp_path / "shared"
+    codes, nodes = run_nodes(tmp_path, python, [out, out], ["--max-steps", "2", "--save-steps", "2",
+                                                            "--dump-samples", "8"], "first")
+    assert codes == [0, 0], nodes.tail()
+    assert json.loads((out / "cfg.json").read_text())["world_size"] == 2
+    first = {rank: _dumped(out, rank) for rank in (0, 1)}
+    assert all(s["rank"] == rank for rank in (0, 1) for s in first[rank])
+    codes_by_rank = [{s["code"] for s in first[rank]} for rank in (0, 1)]
+    assert not codes_by_rank[0] & codes_by_rank[1], "the two nodes trained on the same samples"
+    assert (out / "checkpoint-2" / "model.safetensors").is_file()
+
+    codes, nodes = run_nodes(tmp_path, python, [out, out], ["--max-steps", "4", "--save-steps", "2",
+                                                            "--dump-samples", "8"], "resumed")
+    assert codes == [0, 0], nodes.tail()
+    resolved = json.loads((out / "cfg.json").read_text())
+    assert resolved["resume_step"] == 2 and resolved["world_size"] == 2
+    assert json.loads((out / "train_metrics.json").read_text())["global_step"] == 4
+    for rank in (0, 1):
+        again = [s for s in _dumped(out, rank) if s["run_start_step"] == 2]
+        assert again, f"rank {rank} dumped nothing after resuming"
+        assert not {s["code"] for s in again} & {s["code"] for s in first[rank]}, "resume replayed samples"
+
+
+@pytest.mark.slow
+def test_nodes_with_their_own_output_dirs_save_once_then_refuse_to_resume_apart(tmp_path, python):
+    """Checkpoints are written by global rank 0 alone, so a node whose folder is not shared holds none of the
+    weights, and a relaunch would resume rank 0 and restart rank 1: refused instead."""
+    dirs = [tmp_path / "node0", tmp_path / "node1"]
+    codes, nodes = run_nodes(tmp_path, python, dirs, ["--max-steps", "2", "--save-steps", "2"], "apart")
+    assert codes == [0, 0], nodes.tail()
+    assert (dirs[0] / "checkpoint-2" / "model.safetensors").is_file()
+    assert not list(dirs[1].rglob("*.safetensors")), "only global rank 0 writes weights"
+
+    codes, nodes = run_nodes(tmp_path, python, dirs, ["--max-steps", "4", "--save-steps", "2"], "apart-again")
+    assert codes[0] != 0 and codes[1] != 0
+    assert "ranks would resume from different steps [2, 0]" in nodes.log_text(0) + nodes.log_text(1)
+    assert not (dirs[0] / "checkpoint-4").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how, seen", [
+    (signal.SIGKILL, r"Connection reset by peer|Connection closed by peer"),
+    (signal.SIGSTOP, r"Timed out waiting 20000ms"),
+], ids=["node-dies", "node-stops-answering"])
+def test_a_lost_node_ends_the_run_on_the_other_with_an_error(tmp_path, python, how, seen):
+    """A dead rank's sockets close, so the other fails at its next collective; a rank that stops answering
+    holds them open, and --ddp-timeout bounds the wait."""
+    out = tmp_path / "lost"
+    nodes = Nodes(tmp_path, python, [out, out], ["--max-steps", "500", "--save-steps", "500", "--ddp-timeout", "20"],
+                  "lost")
+    try:
+        deadline = time.monotonic() + 240
+        while not re.search(r" [3-9]/500 \[", nodes.log_text(0)):
+            if time.monotonic() > deadline or any(p.poll() is not None for p in nodes.procs):
+                pytest.fail(f"the two nodes never trained together:\n{nodes.tail()}")
+            time.sleep(1)
+        nodes.track()
+        nodes.rank_process(1).send_signal(how)
+        lost_at = time.monotonic()
+        code = nodes.procs[0].wait(timeout=120)
+        waited = time.monotonic() - lost_at
+    finally:
+        nodes.stop()
+    assert code != 0
+    assert re.search(seen, nodes.log_text(0)), nodes.tail()
+    assert waited < 90, f"node 0 took {waited:.0f}s to give up"
