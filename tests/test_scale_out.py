@@ -164,8 +164,9 @@ class Nodes:
         import psutil
 
         for child in psutil.Process(self.procs[node].pid).children(recursive=True):
-            if "finetuning.py" in " ".join(child.cmdline()) and "finetuning.py" not in " ".join(
-                    child.parent().cmdline()):
+            command, parent = " ".join(child.cmdline()), " ".join(child.parent().cmdline())
+            # The rank, not the launcher above it nor its data worker below.
+            if "finetuning.py" in command and "accelerate" not in command and "accelerate" in parent:
                 return child
         raise AssertionError(f"node {node} has no training process")
 
