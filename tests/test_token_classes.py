@@ -197,6 +197,7 @@ def _check_logged_against_recomputed(out, cfg: finetuning.Config) -> tuple[dict,
     return logged, recomputed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("packing", [False, True], ids=["padded", "packed"])
 def test_finetuning_logs_class_losses_at_each_evaluation(tmp_path, packing):
     cfg = finetuning.Config(
@@ -210,6 +211,7 @@ def test_finetuning_logs_class_losses_at_each_evaluation(tmp_path, packing):
     assert logged["eval_loss"] == pytest.approx(recomputed["loss"], abs=1e-3)
 
 
+@pytest.mark.slow
 def test_two_ranks_sum_their_shares(tmp_path, python):
     """2 CPU ranks each evaluate half the set; the logged figures are those of the whole set (no deadlock)."""
     out = tmp_path / "ddp"
