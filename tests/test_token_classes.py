@@ -199,14 +199,9 @@ def _check_logged_against_recomputed(out, cfg: finetuning.Config) -> tuple[dict,
 
 @pytest.mark.slow
 @pytest.mark.parametrize("packing", [False, True], ids=["padded", "packed"])
-def test_finetuning_logs_class_losses_at_each_evaluation(tmp_path, packing):
-    cfg = finetuning.Config(
-        output_dir=str(tmp_path), max_steps=4, eval_steps=2, n_eval_tasks=6, per_device_eval_batch_size=6, packing=packing,
-        batch_size=2, per_device_train_batch_size=2, save_steps=100, max_side=12, max_seq_len=4096,
-        log_to_wandb=False, dataloader_num_workers=0, solve_rate_steps=1000, n_solve_rate_tasks=1,
-    )
-    finetuning.main(cfg)
-    logged, recomputed = _check_logged_against_recomputed(tmp_path, cfg)
+def test_finetuning_logs_class_losses_at_each_evaluation(tiny_run, packing):
+    run = tiny_run(packing)
+    logged, recomputed = _check_logged_against_recomputed(run.out, run.cfg)
     # One batch holds the whole eval set, so the trainer's own eval_loss is the token mean the classes split.
     assert logged["eval_loss"] == pytest.approx(recomputed["loss"], abs=1e-3)
 
