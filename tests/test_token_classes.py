@@ -137,6 +137,31 @@ def test_class_losses_on_a_model_and_tasks():
     assert model.training is True
 
 
+def test_class_losses_on_a_model_class_without_logits_to_keep():
+    """A forward that cannot cut its logits to the completion gets full logits: the same figures."""
+    import torch
+
+    from arc25 import compat
+    from arc25.tasksets import synthetic_tasks
+
+    class WithoutKeep(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask=None, position_ids=None):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids)
+
+    tok = models.load_tokenizer("tiny")
+    model = models.load_model("tiny", tok, seed=1)
+    wrapped = WithoutKeep(model)
+    assert compat.accepts_logits_to_keep(model) and not compat.accepts_logits_to_keep(wrapped)
+    tasks = synthetic_tasks(make_mixture("default", max_side=6), seed=3, n=3)
+    spec = finetuning.Config.grid_encoder
+    expected = tc.class_losses(model, tok, tasks, spec, batch_size=3)
+    assert tc.class_losses(wrapped, tok, tasks, spec, batch_size=3) == pytest.approx(expected, abs=1e-5)
+
+
 def test_eval_collector_reads_fused_outputs_and_plain_logits_alike():
     """trl's fused head gives each label's log-prob; a model without it gives logits: the same figures either way."""
     import torch
