@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 from conftest import ROOT, run_script
 
 import finetuning
-from arc25 import data, models
+from arc25 import data, loading, models
 
 JOURNAL = ROOT.parent / "shared" / "seed" / "iteration_09_improve_training_script.md"
 
@@ -117,8 +117,8 @@ def test_lora_on_a_saved_pretrained_folder_then_resume_from_its_adapter(tmp_path
     assert adapter and all("lora_" in name for name in adapter)
     assert any(name.endswith("lora_B.weight") and value.abs().sum() > 0 for name, value in adapter.items()), \
         "LoRA B starts at zero; training must have moved it"
-    assert models.read_training_info(first / "final")["model_path"] == str(base)
-    assert models.read_training_info(first / "checkpoint-2")["random_seed"] == 7
+    assert loading.read_training_info(first / "final")["model_path"] == str(base)
+    assert loading.read_training_info(first / "checkpoint-2")["random_seed"] == 7
     assert all(torch.equal(v, load_file(base / "model.safetensors")[k]) for k, v in base_weights.items())
 
     second = tmp_path / "second"
@@ -173,14 +173,12 @@ def test_help_lists_every_flag(capsys):
 
 
 def test_settings_passed_through_by_name_exist_in_trl_and_peft():
-    """SFT_FIELDS and LORA_FIELDS copy Config fields onto trl's and peft's configs by name: a rename there fails here."""
-    from peft import LoraConfig
+    """SFT_FIELDS copies Config fields onto trl's config by name (a rename there fails here); every LoRA flag
+    reaches peft's config."""
     from trl import SFTConfig
 
     sft = {f.name for f in dataclasses.fields(SFTConfig)}
     assert set(finetuning.SFT_FIELDS) <= sft, set(finetuning.SFT_FIELDS) - sft
-    lora = {f.name for f in dataclasses.fields(LoraConfig)}
-    assert set(finetuning.LORA_FIELDS.values()) <= lora
     cfg = finetuning.Config(lora_r=8, lora_dropout=0.1, use_dora=True, use_rslora=True, lora_weight_initialization="pissa")
     built = cfg.lora_config()
     assert (built.r, built.lora_alpha, built.lora_dropout, built.use_dora, built.use_rslora, built.init_lora_weights) == \
