@@ -312,3 +312,31 @@ def test_completion_only_loss_resolution_and_labels(tmp_path):
         assert (masked > 0) if only else (train["labels"] == train["input_ids"])
         (valid,) = data.eval_dataset(tok, spec, 3, 1)
         assert valid["labels"][0] == -100, "validation keeps the prompt masked whatever the training loss"
+
+
+def test_solve_rate_is_not_timed_as_training(tmp_path, monkeypatch):
+    """The solve rate generates and runs programs at a step's end; the throughput clock must be closed by then."""
+    import time
+
+    from arc25.metrics import ThroughputCallback
+    from arc25.solve_rate import SolveRateCallback
+
+    pause, calls = 2.0, []
+
+    def slow_measure(self, model):
+        calls.append(time.sleep(pause))
+        return {"eval_solve_rate": 0.0}
+
+    monkeypatch.setattr(SolveRateCallback, "measure", slow_measure)
+    cfg = _small_config(tmp_path, max_steps=3, solve_rate_steps=1, n_solve_rate_tasks=1, throughput_skip_steps=0)
+    trainer = finetuning.build_trainer(cfg, finetuning.prepare(cfg))
+    kinds = [type(c) for c in trainer.callback_handler.callbacks]
+    assert kinds.index(ThroughputCallback) < kinds.index(SolveRateCallback)
+    started = time.perf_counter()
+    trainer.train()
+    wall = time.perf_counter() - started
+    (throughput,) = [c for c in trainer.callback_handler.callbacks if isinstance(c, ThroughputCallback)]
+    assert len(calls) == 3
+    # Step times vary with the machine's load, so compare within the run: the timed steps and the pauses must both
+    # fit in the wall time; had the pauses been timed as training, they would be counted twice here.
+    assert throughput.summary()["totals"]["seconds"] + pause * len(calls) <= wall
