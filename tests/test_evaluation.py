@@ -313,7 +313,7 @@ def test_cli_builds_a_builtin_base_from_the_seed_its_adapter_records(tmp_path, c
     adapter = tmp_path / "adapter"
     adapted.save_pretrained(str(adapter))
     loading.write_training_info(adapter, model_path="tiny", random_seed=5, prompt_style="compact",
-                               grid_encoder=DEFAULT_ENCODER_SPEC)
+                                grid_encoder=DEFAULT_ENCODER_SPEC)
     args = evaluate_script.Args(output_dir=str(tmp_path / "out"), adapter_path=str(adapter), n=[1], max_side=5)
     *_, model, resolved = evaluate_script.prepare(args)
     assert resolved["model_seed"] == 5

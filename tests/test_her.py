@@ -348,7 +348,7 @@ def test_a_folder_trained_from_scratch_is_fine_tuned_in_full_with_the_builtin_to
     folder = tmp_path / "final"
     model.save_pretrained(folder)
     loading.write_training_info(folder, model_path="tiny", random_seed=7, prompt_style="compact",
-                               grid_encoder="MinimalGridEncoder()")
+                                grid_encoder="MinimalGridEncoder()")
     run = _prepare(tmp_path, model_path=str(folder))
     assert run.resolved["use_lora"] is False and run.resolved["trained_from"] == "tiny"
     assert run.resolved["grid_encoder"] == "MinimalGridEncoder()"  # the model's own, unless --grid-encoder says

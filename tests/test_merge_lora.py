@@ -88,7 +88,7 @@ def test_adapter_knows_its_builtin_base_and_seed(tmp_path, capsys):
     adapted = get_peft_model(models.load_model("tiny", tok, seed=5), LoraConfig(r=2, target_modules=["q_proj"]))
     adapted.save_pretrained(str(tmp_path / "adapter"))
     loading.write_training_info(tmp_path / "adapter", model_path="tiny", random_seed=5, prompt_style="compact",
-                               grid_encoder="MinimalGridEncoder()")
+                                grid_encoder="MinimalGridEncoder()")
     adapter = str(tmp_path / "adapter")
     assert loading.check_adapter("tiny", tok, adapter) == 5
     with pytest.raises(ValueError, match="built from seed 5, but seed 0 was given"):
