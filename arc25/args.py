@@ -91,8 +91,8 @@ class OutputArgs(CliConfig):
 @dataclass(kw_only=True)
 class SeedArgs(CliConfig):
     random_seed: int = DEFAULT_RANDOM_SEED
-    """Seeds everything random: a builtin model's init, the task streams, the held-out tasks and sampling (each
-    rank, worker, task and epoch derives its own seed from it)."""
+    """Seeds the run's randomness: task streams, held-out tasks, sampling and, where a command trains, a builtin
+    model's init (each rank, worker, task and epoch derives its own seed from it)."""
 
 
 @dataclass(kw_only=True)
@@ -131,8 +131,8 @@ class ModelArgs(CliConfig):
 @dataclass(kw_only=True)
 class AdapterArgs(CliConfig):
     adapter_path: Optional[str] = None
-    """A LoRA adapter folder on --model-path (checked against the base weights and seed it records); training
-    continues it."""
+    """A LoRA adapter folder on --model-path (checked against the base weights and seed it records); a training
+    command continues it."""
 
     def validate(self) -> None:
         super().validate()
