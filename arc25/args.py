@@ -36,10 +36,14 @@ __all__ = [
 CUDA_GROUP_WINDOW = 256
 
 
+# Device nodes a GPU driver creates (NVIDIA, WSL2, ROCm): torch.cuda cannot work without one of them.
+_GPU_DRIVER_PATHS = ("/dev/nvidiactl", "/proc/driver/nvidia", "/dev/dxg", "/dev/kfd")
+
+
 @functools.cache
 def cuda_visible() -> bool:
     """Whether torch sees a CUDA GPU; without a GPU driver on the machine, answered without importing torch."""
-    if not (os.path.exists("/proc/driver/nvidia") or os.path.exists("/dev/nvidiactl")):
+    if not any(os.path.exists(path) for path in _GPU_DRIVER_PATHS):
         return False
     import torch
 
