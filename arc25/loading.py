@@ -37,7 +37,6 @@ __all__ = ["ModelPlan", "TRAINED_FROM_SCRATCH", "TRAINING_INFO", "check_adapter"
 TRAINING_INFO = "arc25_training.json"
 # Random-init builtins meant to learn from scratch: LoRA on random weights would learn next to nothing.
 TRAINED_FROM_SCRATCH = ("tiny", "small")
-_WEIGHT_SUFFIXES = (".safetensors", ".bin")
 # A fingerprint reads this many evenly spaced slices of each weight file: training moves every layer, so two
 # trained models differ in them, and the check stays quick on multi-gigabyte folders.
 _SLICES, _SLICE_BYTES = 64, 1 << 16
@@ -78,6 +77,12 @@ def lineage(model_path: str) -> str | None:
     return recorded if isinstance(recorded, str) and models.is_builtin(recorded) else None
 
 
+def _is_weights(name: str) -> bool:
+    # Not training_args.bin (it names the run's folders) nor an adapter's own weights.
+    return (name.startswith("model") and name.endswith(".safetensors")) or \
+        (name.startswith("pytorch_model") and name.endswith(".bin"))
+
+
 def fingerprint(model_path: str) -> str:
     """What identifies a folder's weights wherever it lives: a hash of its config and of slices of its weights."""
     folder = Path(model_path).expanduser()
@@ -85,7 +90,7 @@ def fingerprint(model_path: str) -> str:
     config = folder / "config.json"
     if config.is_file():
         digest.update(config.read_bytes())
-    for file in sorted(p for p in folder.iterdir() if p.suffix in _WEIGHT_SUFFIXES and "adapter" not in p.name):
+    for file in sorted(p for p in folder.iterdir() if _is_weights(p.name)):
         size = file.stat().st_size
         digest.update(f"{file.name}:{size}".encode())
         with open(file, "rb") as f:

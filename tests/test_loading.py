@@ -47,6 +47,7 @@ def test_fingerprint_follows_the_weights_not_the_path(tmp_path):
     _save(tmp_path / "x", seed=1)
     _save(tmp_path / "y", seed=1)
     _save(tmp_path / "z", seed=2)
+    (tmp_path / "y" / "training_args.bin").write_bytes(b"another run's folders")  # not weights
     assert loading.fingerprint(str(tmp_path / "x")) == loading.fingerprint(str(tmp_path / "y"))
     assert loading.fingerprint(str(tmp_path / "x")) != loading.fingerprint(str(tmp_path / "z"))
 
