@@ -32,6 +32,7 @@ import numpy as np
 import pytest
 
 from arc25.sandbox import ExecutionError, ExecutionRuntimeError, ForbiddenCode, Sandbox, execute
+from arc25.trusted import execute_trusted
 
 LINUX = sys.platform.startswith("linux")
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +46,7 @@ from arc25.sandbox import worker
 
 cfg = json.loads(sys.argv[1])
 out = os.dup(int(cfg["out"]))
-report, lifeline = worker.set_up(512, cfg["root"], tuple(cfg["layers"]))
+report, lifeline = worker.set_up(512, tuple(cfg["layers"]))
 grids = [np.zeros((3, 3), dtype=np.int64)]
 runs = []
 def prepare(step):
@@ -118,7 +119,7 @@ def nobody_python() -> str | None:
                       f"/usr/local/bin/python{version}"):
         if not candidate or not os.path.exists(candidate):
             continue
-        check = ("import subprocess, sys, numpy, skimage; "
+        check = ("import subprocess, sys, numpy; "
                  "subprocess.run([sys.executable, '-I', '-c', 'pass'], check=True, cwd='/')")
         proc = subprocess.run([*_NOBODY, candidate, "-c", check], env=caller_env(), capture_output=True, cwd="/",
                               timeout=120, check=False)
@@ -148,16 +149,13 @@ def as_caller(nobody: bool) -> list[str]:
 def harness(tmp_path: Path, layers, steps, *, nobody: bool = False, timeout: float = 120) -> dict:
     """Run ``steps`` ({"code", "raw"}) in a worker set up with ``layers``; returns {"report", "runs"}."""
     command = as_caller(nobody)
-    root = tempfile.mkdtemp(prefix="arc25-attack-root-")
-    os.chmod(root, 0o755)
     read_fd, write_fd = os.pipe()
-    cfg = {"out": write_fd, "root": root, "layers": list(layers), "steps": steps}
+    cfg = {"out": write_fd, "layers": list(layers), "steps": steps}
     try:
         proc = subprocess.run([*command, "-c", _HARNESS, json.dumps(cfg)], pass_fds=(write_fd,), cwd="/",
                               capture_output=True, timeout=timeout, env=caller_env(), check=False)
     finally:
         os.close(write_fd)
-        os.rmdir(root)
     with os.fdopen(read_fd, "rb") as pipe:
         data = pipe.read()
     assert proc.returncode == 0 and data, proc.stderr.decode()[-3000:]
@@ -400,6 +398,20 @@ def test_the_filter_refuses_the_calls_the_first_attack_used(tmp_path):
     assert all(score in (0, 2) for score in scores[:9]), scores  # each reached the kernel (EFAULT for a NULL)
 
 
+_X32_CALL = escaped("""
+    libc.syscall(0x40000000 | 39)  # getpid through the x32 ABI, which the filter's table does not cover
+""")
+
+
+def test_a_system_call_of_another_abi_kills_the_program(tmp_path):
+    found = harness(tmp_path, ALL, [{"code": _X32_CALL, "raw": True}])
+    _all_on(found["report"])
+    assert found["runs"][0] == "ExecutionRuntimeError: program's process crashed (SIGSYS)", found["runs"]
+    # Control: without the filter the same call reaches the kernel (ENOSYS where x32 is off) and the program lives.
+    control = harness(tmp_path, (), [{"code": _X32_CALL, "raw": True}])
+    assert control["runs"][0] == [[0]], control["runs"]
+
+
 # --------------------------------------------------------------------------- the caller's death
 
 _CALLER = """
@@ -464,6 +476,42 @@ def test_workers_die_with_their_caller(tmp_path, who):
     finally:
         caller.kill()
         caller.wait()
+
+
+_STARTING_CALLER = """
+import sys
+from arc25.sandbox import Sandbox
+pool = Sandbox(n_workers=2)
+print("go", flush=True)
+pool.execute("def task(img):\\n    return img\\n", [[[1]]])
+"""
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.1, 0.3])
+def test_a_caller_killed_while_its_workers_start_leaves_nothing_on_the_host(delay):
+    tmp = Path(tempfile.gettempdir())
+    started = time.time()
+    before = set(tmp.glob("arc25-sandbox-root-*"))
+    # Control: the probe sees a directory of that name made now.
+    marker = Path(tempfile.mkdtemp(prefix="arc25-sandbox-root-"))
+    assert marker in set(tmp.glob("arc25-sandbox-root-*")) - before
+    marker.rmdir()
+    caller = subprocess.Popen([sys.executable, "-c", _STARTING_CALLER], stdout=subprocess.PIPE, text=True,
+                              env=caller_env(), cwd="/")
+    try:
+        assert caller.stdout.readline().strip() == "go"
+        time.sleep(delay)
+        family = _descendants(caller.pid)
+        caller.kill()
+        caller.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _alive(family):
+            time.sleep(0.05)
+        assert not _alive(family)
+        left = {path for path in set(tmp.glob("arc25-sandbox-root-*")) - before if path.stat().st_mtime >= started - 1}
+        assert not left
+    finally:
+        caller.kill()
 
 
 # --------------------------------------------------------------------------- misattribution
@@ -577,13 +625,13 @@ def test_python_level_leak_paths_are_closed(name):
         execute(code, [np.zeros((3, 3), dtype=np.int64)])
     assert isinstance(info.value, (ForbiddenCode, ExecutionRuntimeError))
     # Control: in-process (real builtins, real copy, no check) the same code does what it set out to.
-    assert execute(code, [np.zeros((3, 3), dtype=np.int64)], untrusted=False)[0].tolist() == unsandboxed
+    assert execute_trusted(code, [np.zeros((3, 3), dtype=np.int64)])[0].tolist() == unsandboxed
 
 
 def test_non_ascii_identifiers_work_in_the_sandbox():
     code = "café = 3\ndef task(img):\n    naïve = img * 0 + café\n    return naïve\n"
     assert execute(code, [[[1]]])[0].tolist() == [[3]]
-    assert execute(code, [[[1]]], untrusted=False)[0].tolist() == [[3]]
+    assert execute_trusted(code, [[[1]]])[0].tolist() == [[3]]
 
 
 # --------------------------------------------------------------------------- fresh="chunk"
