@@ -149,14 +149,14 @@ def make_trainer_class():
     from trl import SFTTrainer
 
     class TrainingInfoCallback(TrainerCallback):
-        """Records beside every checkpoint what a later run must match (see arc25.models.write_training_info)."""
+        """Records beside every checkpoint what a later run must match (see arc25.loading.write_training_info)."""
 
         def __init__(self, info: dict):
             self.info = info
 
         def on_save(self, args, state, control, **kwargs):
             if state.is_world_process_zero:
-                from arc25.models import write_training_info
+                from arc25.loading import write_training_info
 
                 write_training_info(Path(args.output_dir) / f"checkpoint-{state.global_step}", **self.info)
 

@@ -318,7 +318,7 @@ def part_sample(cfg: ReportConfig, clock: Clock, out: Path) -> list[dict]:
 
     import torch
 
-    from arc25 import models
+    from arc25 import loading
     from arc25.encoders import DEFAULT_ENCODER_SPEC
     from arc25.generation import encode_prompts
     from arc25.sandbox import execute_batch
@@ -339,9 +339,8 @@ def part_sample(cfg: ReportConfig, clock: Clock, out: Path) -> list[dict]:
     for label, path, new_tokens in candidates:
         row = {"part": "sample", "name": f"generate {label} ({Path(path).name if label == 'learnt model' else path})"}
         try:
-            tokenizer = models.load_tokenizer(path)
-            model = models.load_model(path, tokenizer, dtype="bfloat16" if cuda else "float32", seed=cfg.random_seed)
-            model.to(device)
+            plan = loading.prepare(*loading.split_trained(path), bf16=cuda, default_seed=cfg.random_seed)
+            tokenizer, model = plan.tokenizer, loading.load_model(plan).to(device)
             prompts = encode_prompts(tokenizer, tasks, DEFAULT_ENCODER_SPEC)
             generate_completions(model, tokenizer, prompts[:2], max_new_tokens=4, temperature=1.0)  # warm-up
             if cuda:

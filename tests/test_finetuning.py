@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 from conftest import ROOT, run_script
 
 import finetuning
-from arc25 import data, models
+from arc25 import data, loading, models
 
 JOURNAL = ROOT.parent / "shared" / "seed" / "iteration_09_improve_training_script.md"
 
@@ -121,8 +121,8 @@ def test_lora_on_a_saved_pretrained_folder_then_resume_from_its_adapter(tmp_path
     assert adapter and all("lora_" in name for name in adapter)
     assert any(name.endswith("lora_B.weight") and value.abs().sum() > 0 for name, value in adapter.items()), \
         "LoRA B starts at zero; training must have moved it"
-    assert models.read_training_info(first / "final")["model_path"] == str(base)
-    assert models.read_training_info(first / "checkpoint-2")["random_seed"] == 7
+    assert loading.read_training_info(first / "final")["model_path"] == str(base)
+    assert loading.read_training_info(first / "checkpoint-2")["random_seed"] == 7
     assert all(torch.equal(v, load_file(base / "model.safetensors")[k]) for k, v in base_weights.items())
 
     second = tmp_path / "second"
@@ -178,14 +178,12 @@ def test_help_lists_every_flag(capsys):
 
 
 def test_settings_passed_through_by_name_exist_in_trl_and_peft():
-    """SFT_FIELDS and LORA_FIELDS copy Config fields onto trl's and peft's configs by name: a rename there fails here."""
-    from peft import LoraConfig
+    """SFT_FIELDS copies Config fields onto trl's config by name (a rename there fails here); every LoRA flag
+    reaches peft's config."""
     from trl import SFTConfig
 
     sft = {f.name for f in dataclasses.fields(SFTConfig)}
     assert set(finetuning.SFT_FIELDS) <= sft, set(finetuning.SFT_FIELDS) - sft
-    lora = {f.name for f in dataclasses.fields(LoraConfig)}
-    assert set(finetuning.LORA_FIELDS.values()) <= lora
     cfg = finetuning.Config(lora_r=8, lora_dropout=0.1, use_dora=True, use_rslora=True, lora_weight_initialization="pissa")
     built = cfg.lora_config()
     assert (built.r, built.lora_alpha, built.lora_dropout, built.use_dora, built.use_rslora, built.init_lora_weights) == \
@@ -320,3 +318,31 @@ def test_completion_only_loss_resolution_and_labels(tmp_path):
         assert (masked > 0) if only else (train["labels"] == train["input_ids"])
         (valid,) = data.eval_dataset(tok, spec, 3, 1)
         assert valid["labels"][0] == -100, "validation keeps the prompt masked whatever the training loss"
+
+
+def test_solve_rate_is_not_timed_as_training(tmp_path, monkeypatch):
+    """The solve rate generates and runs programs at a step's end; the throughput clock must be closed by then."""
+    import time
+
+    from arc25.metrics import ThroughputCallback
+    from arc25.solve_rate import SolveRateCallback
+
+    pause, calls = 2.0, []
+
+    def slow_measure(self, model):
+        calls.append(time.sleep(pause))
+        return {"eval_solve_rate": 0.0}
+
+    monkeypatch.setattr(SolveRateCallback, "measure", slow_measure)
+    cfg = _small_config(tmp_path, max_steps=3, solve_rate_steps=1, n_solve_rate_tasks=1, throughput_skip_steps=0)
+    trainer = finetuning.build_trainer(cfg, finetuning.prepare(cfg))
+    kinds = [type(c) for c in trainer.callback_handler.callbacks]
+    assert kinds.index(ThroughputCallback) < kinds.index(SolveRateCallback)
+    started = time.perf_counter()
+    trainer.train()
+    wall = time.perf_counter() - started
+    (throughput,) = [c for c in trainer.callback_handler.callbacks if isinstance(c, ThroughputCallback)]
+    assert len(calls) == 3
+    # Step times vary with the machine's load, so compare within the run: the timed steps and the pauses must both
+    # fit in the wall time; had the pauses been timed as training, they would be counted twice here.
+    assert throughput.summary()["totals"]["seconds"] + pause * len(calls) <= wall

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ROOT, run_script, script_env
 
-from arc25 import models
+from arc25 import loading, models
 from arc25.encoders import DEFAULT_ENCODER_SPEC
 from arc25.generation import encode_prompts, generate_completions, sample_completions
 from arc25.her.loop import LoopSettings, ModelSampler, run_task
@@ -337,7 +337,7 @@ def test_family_out_of_range_names_what_is_accepted(spec):
 
 
 def _prepare(tmp_path, **flags):
-    from arc25.her.cli import Config, prepare
+    from scripts.test_time_her import Config, prepare
 
     return prepare(Config(task_set="squares:2", n=1, output_dir=str(tmp_path / "out"), log_to_wandb=False, **flags))
 
@@ -346,8 +346,8 @@ def test_a_folder_trained_from_scratch_is_fine_tuned_in_full_with_the_builtin_to
     tokenizer, model = tiny
     folder = tmp_path / "final"
     model.save_pretrained(folder)
-    models.write_training_info(folder, model_path="tiny", random_seed=7, prompt_style="compact",
-                               grid_encoder="MinimalGridEncoder()")
+    loading.write_training_info(folder, model_path="tiny", random_seed=7, prompt_style="compact",
+                                grid_encoder="MinimalGridEncoder()")
     run = _prepare(tmp_path, model_path=str(folder))
     assert run.resolved["use_lora"] is False and run.resolved["trained_from"] == "tiny"
     assert run.resolved["grid_encoder"] == "MinimalGridEncoder()"  # the model's own, unless --grid-encoder says
@@ -370,7 +370,7 @@ def test_lora_for_pretrained_folders_and_continuing_an_adapter(tiny, tmp_path):
     base = models.load_model("tiny", tokenizer, seed=3)
     adapter = tmp_path / "adapter"
     get_peft_model(base, LoraConfig(r=2, target_modules=["q_proj"], task_type="CAUSAL_LM")).save_pretrained(adapter)
-    models.write_training_info(adapter, model_path="tiny", random_seed=3, prompt_style="compact")
+    loading.write_training_info(adapter, model_path="tiny", random_seed=3, prompt_style="compact")
     run = _prepare(tmp_path, model_path="tiny", adapter_path=str(adapter))
     trainable = [n for n, p in run.model.named_parameters() if p.requires_grad]
     assert trainable and all("lora_" in n and "q_proj" in n for n in trainable)

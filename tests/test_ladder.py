@@ -90,7 +90,10 @@ def test_cli_end_to_end(python, tmp_path):
         assert [s for s, _ in row["curve"]] == [16, 32]
     # The second rung started from the first one's model (--curriculum).
     recipe = (tmp_path / "pixel" / "recipe.yaml").read_text()
-    assert f"model_path: {tmp_path / 'h-line' / 'final'}" in recipe and "use_lora: false" in recipe
+    assert f"model_path: {tmp_path / 'h-line' / 'final'}" in recipe
+    # A folder trained from tiny continues in full at the from-scratch rate: its lineage says so (arc25.loading).
+    resolved = json.loads((tmp_path / "pixel" / "cfg.json").read_text())
+    assert resolved["use_lora"] is False and resolved["from_scratch"] is True and resolved["learning_rate"] == 1e-3
     assert (tmp_path / "ladder.png").stat().st_size > 1000
     table = (tmp_path / "ladder.md").read_text()
     assert table.startswith("| rung | model |") and "| h-line | tiny | 2 | 32 |" in table
