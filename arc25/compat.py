@@ -16,7 +16,7 @@ Branches in this module:
 
 Branches that still live beside the code that uses them:
 
-- ``finetuning.Config.sft_config``: the checkpointing field of SFTConfig. It is ``activation_checkpointing`` in
+- ``finetuning.sft_config``: the checkpointing field of SFTConfig. It is ``activation_checkpointing`` in
   transformers 5.2x, which warns on the old name; 5.17 knows only ``gradient_checkpointing``.
 - ``arc25.generation._cache_kwarg``: the forward argument that takes the KV cache. It is ``cache`` in transformers
   5.2x (5.24 checked) and ``past_key_values`` in 5.17 and before.
