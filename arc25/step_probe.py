@@ -10,7 +10,7 @@ threads, optimizer, collation in the main process) passes through it, on any dev
   boolean indexing (``x[mask]`` reads and writes: their output size depends on the data), ``equal``, and copies
   to the host or blocking copies between devices;
 - ``vocab_wide``: outputs with a vocabulary-sized dimension other than a parameter-shaped tensor (a weight, its
-  gradient, its optimizer state): the logits or their chunks;
+  transpose, its gradient, its optimizer state): the logits or their chunks;
 - ``dense_tt``: outputs whose last two dimensions are both the batch's sequence length (read off each
   embedding lookup's indices): a materialised T x T attention mask or score matrix.
 
@@ -80,7 +80,8 @@ class StepProbe(TorchDispatchMode):
     def __init__(self, vocab_size: int | None = None, parameter_shapes=()):
         super().__init__()
         self.vocab_size = vocab_size
-        self.parameter_shapes = {tuple(s) for s in parameter_shapes}
+        # A weight's transpose (what a Linear multiplies by) is as parameter-shaped as the weight.
+        self.parameter_shapes = {tuple(s) for s in parameter_shapes} | {tuple(s)[::-1] for s in parameter_shapes}
         self.ops: Counter = Counter()
         self.syncs: Counter = Counter()
         self.vocab_wide: Counter = Counter()

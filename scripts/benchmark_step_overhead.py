@@ -19,6 +19,7 @@ parameter-shaped ones) and dense T x T tensors. JSON goes to stdout (and --json-
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import statistics
@@ -195,7 +196,7 @@ def run_plain(args: Args, mode: str, rows: list[dict], tokenizer, lora_config, p
         # The loss is the mean over the step's label tokens, as the trainer computes it.
         n_items = sum((b["labels"][:, 1:] != -100).sum() for b in micro)
         for batch in micro:
-            model(**batch, num_items_in_batch=n_items).loss.backward()
+            model(**batch, use_cache=False, num_items_in_batch=n_items).loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -266,10 +267,9 @@ def table(result: dict) -> str:
 
 def cli(argv: list[str] | None = None) -> None:
     args = parse(Args, argv, description=__doc__)
-    import logging
-
-    result = measure(args)
-    logging.getLogger().setLevel(logging.WARNING)
+    # The trainer prints its final metrics to stdout, which is the JSON's.
+    with contextlib.redirect_stdout(sys.stderr):
+        result = measure(args)
     text = json.dumps(result, indent=2)
     if args.json_out:
         Path(args.json_out).write_text(text + "\n")

@@ -1,0 +1,136 @@
+"""The step probe counts what it claims, the benchmark reports it, and the sync-free trainer trains exactly as trl's."""
+
+import itertools
+import json
+import math
+import warnings
+
+import pytest
+import torch
+
+from arc25 import data, models
+from arc25.step_probe import StepProbe
+
+
+def test_probe_counts_one_scalar_read_per_step():
+    x = torch.randn(8, 8)
+    with StepProbe() as probe:
+        for _ in range(3):
+            (x @ x).sum().item()
+    summary = probe.summary(micro_batches=3)
+    assert summary["syncs_per_micro_batch"] == 1
+    assert summary["syncs_by_op"] == {"_local_scalar_dense": 1}
+    assert summary["ops_per_micro_batch"] == 3  # mm, sum, the read
+
+    with StepProbe() as quiet:
+        for _ in range(3):
+            (x @ x).sum()
+    assert quiet.summary(micro_batches=3)["syncs_per_micro_batch"] == 0
+
+
+def test_probe_counts_boolean_indexing_and_keeps_optimizer_reads_apart():
+    w = torch.nn.Parameter(torch.randn(4, 4))
+    optimizer = torch.optim.AdamW([w], lr=0.1, foreach=False)
+    with StepProbe() as probe:
+        y = w[w > 0].sum()
+        y.backward()
+        optimizer.step()
+    # The read forward, and its gradient's scatter backward; AdamW's host-side step counter is not the step's own.
+    assert probe.syncs == {"index(bool mask)": 1, "index_put(bool mask)": 1}, probe.syncs
+    assert sum(probe.optimizer_syncs.values()) >= 1
+
+
+def test_probe_sees_a_dense_mask_and_the_logits():
+    tok = models.load_tokenizer("tiny")
+    model = models.load_model("tiny", tok, seed=0)
+    ids = torch.randint(3, 100, (2, 12))
+    padded = torch.ones_like(ids)
+    padded[1, 8:] = 0
+    with torch.no_grad():
+        with StepProbe.for_model(model) as unpadded:
+            model(input_ids=ids, use_cache=True)
+        with StepProbe.for_model(model) as masked:
+            model(input_ids=ids, attention_mask=padded, use_cache=True)
+    assert unpadded.dense_tt == {}
+    assert sum(masked.dense_tt.values()) > 0  # sdpa gets a B x 1 x T x T mask once a row is padded
+    assert unpadded.vocab_wide and unpadded.vocab_wide_max_numel == 2 * 12 * len(tok)  # the logits
+
+
+def test_benchmark_reports_its_keys_and_a_sync_free_trainer(capsys):
+    from scripts.benchmark_step_overhead import cli
+
+    cli(["--modes", "lora", "--n-layers", "2", "--batch-size", "2", "--steps", "1", "--warmup-steps", "1",
+         "--repeats", "1", "--max-side", "4"])
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"probe", "steps", "repeats", "modes"}
+    lora = result["modes"]["lora"]
+    assert {"trainer_over_plain", "ratios", "trainer", "plain"} <= set(lora)
+    keys = {"host_ms_per_step", "ops_per_micro_batch", "syncs_per_micro_batch", "syncs_by_op", "sync_sites",
+            "optimizer_syncs_per_micro_batch", "vocab_wide_tensors", "dense_tt_tensors", "micro_batches"}
+    for path in ("trainer", "plain"):
+        assert keys <= set(lora[path]), sorted(keys - set(lora[path]))
+        assert lora[path]["host_ms_per_step"] > 0 and lora[path]["ops_per_micro_batch"] > 100
+    # Issue 17's goal: between logging steps our trainer reads nothing back but the optimizer's step counters.
+    assert lora["trainer"]["syncs_per_micro_batch"] == 0, lora["trainer"]["sync_sites"]
+    assert lora["trainer"]["dense_tt_tensors"] == 0
+
+
+def _rows(n: int) -> list[dict]:
+    import finetuning
+    from arc25.tasks import make_mixture
+
+    tok = models.load_tokenizer("tiny")
+    spec = data.StreamSpec(make_mixture("default", max_side=4), finetuning.Config.grid_encoder, 1024)
+    return list(itertools.islice(data.examples(tok, spec, seed=5), n))
+
+
+def _train(tmp_path, name: str, ours: bool, per_device: int, rows: list[dict]):
+    import datasets
+    from trl import SFTConfig, SFTTrainer
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    from arc25 import training
+
+    tok = models.load_tokenizer("tiny")
+    model = models.load_model("tiny", tok, seed=7)
+    base = DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the old checkpointing flag's rename notice
+        args = SFTConfig(
+            output_dir=str(tmp_path / name), max_steps=3, per_device_train_batch_size=per_device,
+            gradient_accumulation_steps=4 // per_device, learning_rate=1e-3, lr_scheduler_type="constant",
+            logging_steps=1, save_strategy="no", report_to=[], use_cpu=True, bf16=False, gradient_checkpointing=False,
+            dataset_kwargs={"skip_prepare_dataset": True}, remove_unused_columns=False, max_length=None, seed=1,
+            dataloader_num_workers=0, disable_tqdm=True,
+            **(training.step_arguments(cuda=False) if ours else {}),
+        )
+    dataset = datasets.Dataset.from_list(rows).to_iterable_dataset()
+    if ours:
+        trainer = training.make_trainer_class()(model=model, args=args, train_dataset=dataset, processing_class=tok,
+                                                data_collator=data.BatchCollator(base))
+    else:
+        trl_rows = datasets.Dataset.from_list([{"input_ids": r["input_ids"], "labels": r["labels"]} for r in rows])
+        trainer = SFTTrainer(model=model, args=args, train_dataset=trl_rows.to_iterable_dataset(),
+                             processing_class=tok, data_collator=base)
+    trainer.train()
+    logs = [entry for entry in trainer.state.log_history if "loss" in entry]
+    return logs, {name: p.detach().clone() for name, p in model.named_parameters()}
+
+
+@pytest.mark.parametrize("per_device", [1, 2])
+def test_sync_free_trainer_trains_exactly_as_trl(tmp_path, per_device):
+    """Loss, gradient norm and the updated weights of ArcTrainer with our step settings equal trl's own trainer's."""
+    rows = _rows(12)
+    assert len({len(r["input_ids"]) for r in rows[:2]}) == 2, "the padded case needs rows of different lengths"
+    theirs, their_weights = _train(tmp_path, "trl", False, per_device, rows)
+    ours, our_weights = _train(tmp_path, "ours", True, per_device, rows)
+    assert len(ours) == len(theirs) == 3
+    for a, b in zip(ours, theirs):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-5)
+        assert a["grad_norm"] == pytest.approx(b["grad_norm"], rel=1e-4)
+        assert a["num_tokens"] == b["num_tokens"]
+        # Token-weighted over the logging window (trl averages per micro-batch): the same up to that weighting.
+        assert a["mean_token_accuracy"] == pytest.approx(b["mean_token_accuracy"], abs=0.05)
+        assert math.isfinite(a["entropy"]) and a["entropy"] == pytest.approx(b["entropy"], rel=0.05)
+    for name, weight in our_weights.items():
+        torch.testing.assert_close(weight, their_weights[name], rtol=1e-5, atol=1e-6, msg=name)
