@@ -34,6 +34,7 @@ from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig, parse
 
 MODES = ("lora", "full")
 PATHS = ("trainer", "plain")
+OPTIMS = ("adamw_torch", "adamw_torch_fused")
 
 
 @dataclass
@@ -52,6 +53,8 @@ class Args(CliConfig):
     """Samples per micro-batch (finetuning.py's default is 1: every per-micro-batch cost is paid batch-size times)."""
     packing: bool = False
     """Padding-free micro-batches (finetuning.py --packing)."""
+    optim: str = "adamw_torch"
+    """AdamW for both paths: adamw_torch (a foreach loop over tensors) or adamw_torch_fused (one fused kernel)."""
     steps: int = 4
     """Timed optimizer steps per run."""
     warmup_steps: int = 2
@@ -80,6 +83,8 @@ class Args(CliConfig):
             raise ValueError(f"--batch-size {self.batch_size} is not a multiple of --per-device-train-batch-size "
                              f"{self.per_device_train_batch_size}")
         self.mode_list()
+        if self.optim not in OPTIMS:
+            raise ValueError(f"--optim {self.optim!r}: must be one of {', '.join(OPTIMS)}")
 
     def mode_list(self) -> list[str]:
         modes = [m.strip() for m in self.modes.split(",") if m.strip()]
@@ -142,7 +147,7 @@ def run_trainer(args: Args, mode: str, rows: list[dict], workdir: Path, probe: b
         per_device_train_batch_size=args.per_device_train_batch_size, packing=args.packing, lora_r=args.lora_r,
         logging_steps=args.total_steps + 1, save_steps=args.total_steps + 1, eval_steps=0, log_to_wandb=False,
         dataloader_num_workers=0, resume_from_checkpoint=False, random_seed=args.random_seed, max_side=args.max_side,
-        warmup_ratio=0.0,
+        warmup_ratio=0.0, optim=args.optim,
     )
     run = finetuning.prepare(cfg)
     model = probe_model(args, run.tokenizer, mode == "lora", cfg.lora_config())
@@ -182,8 +187,7 @@ def run_plain(args: Args, mode: str, rows: list[dict], tokenizer, lora_config, p
 
     model = probe_model(args, tokenizer, mode == "lora", lora_config).train()
     params = [p for p in model.parameters() if p.requires_grad]
-    lr = 1e-4 if mode == "lora" else 1e-3
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    optimizer = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.0, fused=args.optim == "adamw_torch_fused" or None)
     collator = data.BatchCollator(DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id,
                                                                   padding_free=args.packing))
     batches = iter(rows[i: i + args.per_device_train_batch_size]
@@ -245,6 +249,7 @@ def measure(args: Args) -> dict:
         "probe": {"n_layers": args.n_layers, "hidden_size": args.hidden_size, "vocab_size": len(tokenizer),
                   "lora_r": args.lora_r, "batch_size": args.batch_size,
                   "per_device_train_batch_size": args.per_device_train_batch_size, "packing": args.packing,
+                  "optim": args.optim,
                   "tokens_per_sample_mean": round(sum(tokens) / len(tokens), 1), "max_side": args.max_side},
         "steps": args.steps, "repeats": args.repeats,
         "modes": results,
