@@ -134,3 +134,46 @@ def test_sync_free_trainer_trains_exactly_as_trl(tmp_path, per_device):
         assert math.isfinite(a["entropy"]) and a["entropy"] == pytest.approx(b["entropy"], rel=0.05)
     for name, weight in our_weights.items():
         torch.testing.assert_close(weight, their_weights[name], rtol=1e-5, atol=1e-6, msg=name)
+
+
+class _FakeEvent:
+    """A CUDA event on a scripted device timeline: recorded at the clock's current time."""
+
+    clock_ms = 0.0
+    waits = 0
+
+    def __init__(self):
+        self.at = _FakeEvent.clock_ms
+
+    def synchronize(self):
+        _FakeEvent.waits += 1
+
+    def elapsed_time(self, end) -> float:
+        return end.at - self.at
+
+
+def test_throughput_on_cuda_times_steps_by_events_read_only_at_logs(monkeypatch):
+    from types import SimpleNamespace
+
+    from arc25.metrics import ThroughputCallback
+
+    cb = ThroughputCallback(skip_first_steps=0)
+    monkeypatch.setattr(cb, "_event", lambda: _FakeEvent())
+    cb._cuda = "cuda:0"  # what on_train_begin finds on a GPU
+    _FakeEvent.clock_ms, _FakeEvent.waits = 0.0, 0
+    cb._restart()
+    state = control = SimpleNamespace()
+    stats = SimpleNamespace(n_samples=2, real_tokens=100, padded_tokens=120, label_tokens=30, sum_sq_len=5000)
+    for step_ms, between_ms in ((200.0, 0.0), (300.0, 5000.0), (250.0, 0.0)):
+        cb.observe_fetch(0.0, 0.0)
+        cb.observe_batch(stats)
+        _FakeEvent.clock_ms += step_ms
+        cb.on_step_end(None, state, control)
+        if between_ms:  # an evaluation after the step: not the next step's time
+            _FakeEvent.clock_ms += between_ms
+            cb.on_evaluate(None, state, control)
+    assert _FakeEvent.waits == 0  # nothing read back between logging steps
+    logs = cb.pending_logs()
+    assert _FakeEvent.waits == 1
+    assert cb._all.steps == 3 and cb._all.seconds == pytest.approx(0.75)
+    assert logs["samples_per_s"] == pytest.approx(6 / 0.75)
