@@ -158,6 +158,27 @@ def default_optim(cuda: bool) -> str:
     return "adamw_torch_fused" if cuda else "adamw_torch"
 
 
+def skip_lora_input_casts(model) -> int:
+    """Stop peft casting each LoRA layer's input to the adapter's dtype; returns the layers switched.
+
+    Under mixed precision a bf16 model's LoRA adapters are kept in fp32, and peft casts every LoRA input up to
+    fp32, which autocast then casts back down for the matmul: two copies per layer and direction that change
+    nothing. Only for autocast runs and plain LoRA layers (no DoRA or other variant, no dropout), where the
+    result is the same.
+    """
+    import torch
+
+    switched = 0
+    for module in model.modules():
+        if not hasattr(module, "cast_input_dtype_enabled") or getattr(module, "lora_variant", None):
+            continue
+        dropouts = getattr(module, "lora_dropout", {})
+        if all(isinstance(d, torch.nn.Identity) for d in dropouts.values()):
+            module.cast_input_dtype_enabled = False
+            switched += 1
+    return switched
+
+
 def make_trainer_class():
     """SFTTrainer that takes each batch's BatchStats out and feeds its observers (imported lazily: trl is heavy)."""
     from transformers import TrainerCallback
@@ -213,6 +234,8 @@ def make_trainer_class():
             self._metric_sums: dict = {}  # mode -> device tensor [entropy sum, top-1 hits, label tokens]
             self._tokens_seen = 0  # real training tokens on this rank, from the batches' statistics
             self._flops_per_token: int | None = None
+            if self.args.bf16 or self.args.fp16:
+                skip_lora_input_casts(self.model)
             if self.args.dataloader_pin_memory and self.args.device.type == "cuda":
                 # Pinned batches are what makes a non-blocking copy asynchronous; accelerate reads this at prepare.
                 self.accelerator.dataloader_config.non_blocking = True

@@ -13,7 +13,7 @@ from arc25.step_probe import StepProbe
 
 
 def test_probe_counts_one_scalar_read_per_step():
-    x = torch.randn(8, 8)
+    x = torch.randn(8, 8, generator=torch.Generator().manual_seed(0))
     with StepProbe() as probe:
         for _ in range(3):
             (x @ x).sum().item()
@@ -29,7 +29,7 @@ def test_probe_counts_one_scalar_read_per_step():
 
 
 def test_probe_counts_boolean_indexing_and_keeps_optimizer_reads_apart():
-    w = torch.nn.Parameter(torch.randn(4, 4))
+    w = torch.nn.Parameter(torch.randn(4, 4, generator=torch.Generator().manual_seed(0)))
     optimizer = torch.optim.AdamW([w], lr=0.1, foreach=False)
     with StepProbe() as probe:
         y = w[w > 0].sum()
@@ -43,7 +43,7 @@ def test_probe_counts_boolean_indexing_and_keeps_optimizer_reads_apart():
 def test_probe_sees_a_dense_mask_and_the_logits():
     tok = models.load_tokenizer("tiny")
     model = models.load_model("tiny", tok, seed=0)
-    ids = torch.randint(3, 100, (2, 12))
+    ids = torch.randint(3, 100, (2, 12), generator=torch.Generator().manual_seed(0))
     padded = torch.ones_like(ids)
     padded[1, 8:] = 0
     with torch.no_grad():
@@ -177,3 +177,31 @@ def test_throughput_on_cuda_times_steps_by_events_read_only_at_logs(monkeypatch)
     assert _FakeEvent.waits == 1
     assert cb._all.steps == 3 and cb._all.seconds == pytest.approx(0.75)
     assert logs["samples_per_s"] == pytest.approx(6 / 0.75)
+
+
+def test_lora_without_input_casts_is_the_same_under_autocast_with_fewer_ops():
+    from peft import LoraConfig, get_peft_model
+
+    from arc25.step_probe import StepProbe
+    from arc25.training import skip_lora_input_casts
+
+    tok = models.load_tokenizer("tiny")
+    ids = torch.randint(3, 100, (1, 16), generator=torch.Generator().manual_seed(0))
+    results = []
+    for skip in (False, True):
+        model = models.load_model("tiny", tok, dtype="bfloat16", seed=0)
+        config = LoraConfig(r=4, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"], init_lora_weights="gaussian")
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(1)  # peft draws the adapters' initial weights from torch's global generator
+            model = get_peft_model(model, config)  # adapters upcast to fp32, as in a bf16 LoRA run
+        if skip:
+            assert skip_lora_input_casts(model) == 16  # q, k, v, o in each of tiny's 4 layers
+        with StepProbe() as probe, torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = model(input_ids=ids, labels=ids, use_cache=False).loss
+            loss.backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+        results.append((loss.detach(), grads, sum(probe.ops.values())))
+    (loss_a, grads_a, ops_a), (loss_b, grads_b, ops_b) = results
+    assert torch.equal(loss_a, loss_b)
+    assert grads_a.keys() == grads_b.keys() and all(torch.equal(grads_a[n], grads_b[n]) for n in grads_a)
+    assert ops_b < ops_a
