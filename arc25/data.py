@@ -57,11 +57,14 @@ class ChatFormatter:
             messages.append({"role": "assistant", "content": contents[1]})
         return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt)
 
+    def prompt(self, user: str) -> str:
+        """The prompt text around a user message: what training puts before the code and inference sends."""
+        return self.prompt_head + user + self.prompt_tail
+
     def texts(self, pair: dict) -> tuple[str, str]:
         """(prompt text, completion text) for a prompt/completion pair from arc25.prompting."""
-        user = pair["prompt"][1]["content"]
         code = pair["completion"][0]["content"]
-        return self.prompt_head + user + self.prompt_tail, self.completion_head + code + self.completion_tail
+        return self.prompt(pair["prompt"][1]["content"]), self.completion_head + code + self.completion_tail
 
     def encode(self, text: str) -> list[int]:
         if self._chunked is None:

@@ -1,4 +1,8 @@
-"""Batched sampling from a causal LM: chat-template prompts, left padding, greedy or seeded temperature/top-p sampling.
+"""Prompts in, programs out: a task's inference prompt as tokens, batched greedy or seeded temperature/top-p sampling.
+
+``encode_prompts`` tokenises a task's train pairs exactly as training tokenises the text before the code
+(through ``arc25.data.ChatFormatter``: one path for both), and ``too_long`` is the one check of whether a prompt
+leaves room for the reply.
 
 ``generate_completions`` completes many prompts once each through ``model.generate``. ``sample_completions``
 draws many replies to ONE prompt: it runs the prompt through the model once and copies its key/value cache to
@@ -11,19 +15,44 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from arc25.data import ChatFormatter
+from arc25.encoders import get_encoder
 from arc25.prompting import DEFAULT_PROMPT_STYLE, prompt_messages
 from arc25.tasks import derive_seed
 
 __all__ = [
-    "SAMPLING_METHODS", "Completion", "benchmark_sampling", "generate_completions", "prompt_text", "sample_completions",
-    "sample_token",
+    "Completion", "PromptEncoder", "decode_completion", "encode_prompts", "eos_token_ids", "generate_completions",
+    "sample_completions", "sample_token", "too_long",
 ]
 
 
-def prompt_text(tokenizer, train_inputs, train_outputs, encoder, prompt_style: str = DEFAULT_PROMPT_STYLE) -> str:
-    """The inference prompt: system + user messages through the chat template, ending in the assistant header."""
-    messages = prompt_messages(train_inputs, train_outputs, encoder, prompt_style)
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+class PromptEncoder:
+    """Token ids of a task's inference prompt (its train pairs only), ending in the assistant header.
+
+    Built on training's ChatFormatter, so the ids are the ones a model saw before the code of every training
+    sample. Keep one per tokenizer and style: building one renders the chat template and checks the fast path.
+    """
+
+    def __init__(self, tokenizer, encoder_spec: str, prompt_style: str = DEFAULT_PROMPT_STYLE):
+        self.formatter = ChatFormatter(tokenizer, prompt_style)
+        self.encoder = get_encoder(encoder_spec)
+
+    def __call__(self, task) -> list[int]:
+        messages = prompt_messages(task.train_inputs, task.train_outputs, self.encoder, self.formatter.prompt_style)
+        return self.formatter.encode(self.formatter.prompt(messages[1]["content"]))
+
+
+def encode_prompts(tokenizer, tasks, encoder_spec: str, prompt_style: str = DEFAULT_PROMPT_STYLE) -> list[list[int]]:
+    """Token ids of each task's inference prompt (see PromptEncoder)."""
+    encode = PromptEncoder(tokenizer, encoder_spec, prompt_style)
+    return [encode(task) for task in tasks]
+
+
+def too_long(n_prompt_tokens: int, max_new_tokens: int, max_seq_len: int) -> str | None:
+    """Why a prompt of this length leaves no room for a reply of max_new_tokens within max_seq_len; None if it fits."""
+    if n_prompt_tokens + max_new_tokens <= max_seq_len:
+        return None
+    return f"prompt of {n_prompt_tokens} tokens + {max_new_tokens} new tokens exceeds --max-seq-len {max_seq_len}"
 
 
 @dataclass
@@ -78,7 +107,8 @@ def _seeded_sampler(temperature: float, seed: int, top_p: float = 1.0):
     return SeededSampler()
 
 
-def _eos_ids(model, tokenizer) -> list[int]:
+def eos_token_ids(model, tokenizer) -> list[int]:
+    """Every token id that ends a reply."""
     # Chat models often stop on several tokens (Qwen: <|im_end|> and <|endoftext|>); honour all of them.
     ids = {tokenizer.eos_token_id}
     configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
@@ -97,7 +127,7 @@ def _generation_config(model, tokenizer, max_new_tokens: int, cache_implementati
     # The sampling knobs get their neutral values only so that inherited ones do not trigger warnings.
     return GenerationConfig(
         max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, temperature=1.0, top_k=50, top_p=1.0,
-        repetition_penalty=1.0, no_repeat_ngram_size=0, eos_token_id=_eos_ids(model, tokenizer),
+        repetition_penalty=1.0, no_repeat_ngram_size=0, eos_token_id=eos_token_ids(model, tokenizer),
         pad_token_id=tokenizer.pad_token_id, use_cache=True, cache_implementation=cache_implementation,
     )
 
@@ -111,7 +141,8 @@ def _check_sampling(temperature: float, top_p: float, batch_size: int) -> None:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
 
 
-def _completion(tokenizer, tokens: list[int], eos_ids: set[int]) -> Completion:
+def decode_completion(tokenizer, tokens: list[int], eos_ids: set[int]) -> Completion:
+    """New tokens as a reply: cut at the first end-of-sequence token, which marks it finished."""
     end = next((k for k, t in enumerate(tokens) if t in eos_ids), None)
     kept = tokens if end is None else tokens[:end]
     text = tokenizer.decode(kept, skip_special_tokens=True)
@@ -144,7 +175,7 @@ def generate_completions(
     pad_id = tokenizer.pad_token_id
     if pad_id is None:
         raise ValueError("the tokenizer has no pad token; batched generation needs one")
-    eos_ids = set(_eos_ids(model, tokenizer))
+    eos_ids = set(eos_token_ids(model, tokenizer))
     gen_config = _generation_config(model, tokenizer, max_new_tokens, cache_implementation)
     device = model.get_input_embeddings().weight.device
     # Longest first: similar lengths share a batch (less padding) and an out-of-memory shows up at once.
@@ -173,7 +204,7 @@ def generate_completions(
                 )
             new_tokens = output[:, width:].tolist()
             for r, i in enumerate(rows):
-                results[i] = _completion(tokenizer, new_tokens[r], eos_ids)
+                results[i] = decode_completion(tokenizer, new_tokens[r], eos_ids)
             if progress is not None:
                 progress(len(rows))
     finally:
@@ -219,7 +250,7 @@ def sample_completions(
         raise ValueError("the prompt is empty")
     if n == 0:
         return []
-    eos_ids = set(_eos_ids(model, tokenizer))
+    eos_ids = set(eos_token_ids(model, tokenizer))
     device = model.get_input_embeddings().weight.device
     eos = torch.tensor(sorted(eos_ids), device=device)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else -1
@@ -255,73 +286,10 @@ def sample_completions(
                         alive, chosen = alive[keep], chosen[keep]
                     logits = model(input_ids=chosen[:, None], use_cache=True, **{cache_kwarg: cache}).logits[:, -1, :]
                 del cache
-                results += [_completion(tokenizer, row, eos_ids) for row in tokens.tolist()]
+                results += [decode_completion(tokenizer, row, eos_ids) for row in tokens.tolist()]
                 if progress is not None:
                     progress(rows)
     finally:
         if was_training:
             model.train()
     return results
-
-
-SAMPLING_METHODS = ("generate", "generate-static", "shared-prefill", "continuous-batching")
-
-
-def _continuous_batching(model, tokenizer, prompt: list[int], n: int, max_new_tokens: int) -> list[Completion]:
-    from transformers import GenerationConfig
-
-    config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=_eos_ids(model, tokenizer),
-                              pad_token_id=tokenizer.pad_token_id)
-    was_training = model.training
-    model.eval()
-    try:
-        outputs = model.generate_batch(inputs=[list(prompt)] * n, generation_config=config)
-    finally:
-        if was_training:
-            model.train()
-    eos_ids = set(_eos_ids(model, tokenizer))
-    return [_completion(tokenizer, list(o.generated_tokens), eos_ids) for o in outputs.values()]
-
-
-def benchmark_sampling(
-    model, tokenizer, prompt: list[int], n: int, *, max_new_tokens: int, temperature: float = 0.9,
-    top_p: float = 0.95, batch_size: int = 64, seed: int = 0, methods: tuple[str, ...] = ("generate", "shared-prefill"),
-) -> dict[str, dict]:
-    """Predictions per second of each sampling method on n replies to one prompt (for scripts, never tests).
-
-    generate: generate_completions on the prompt repeated n times (every row re-encodes the prompt);
-    generate-static: the same with a static KV cache; shared-prefill: sample_completions;
-    continuous-batching: transformers' ``generate_batch`` (paged KV cache, CUDA graphs on a GPU). It decodes
-    greedily, since its sampling would draw from the global RNG: fine for a speed figure, not for the loop.
-    """
-    import time
-
-    import torch
-
-    figures = {}
-    for method in methods:
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        started = time.perf_counter()
-        if method == "shared-prefill":
-            done = sample_completions(model, tokenizer, prompt, n, max_new_tokens=max_new_tokens,
-                                      temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size)
-        elif method in ("generate", "generate-static"):
-            done = generate_completions(
-                model, tokenizer, [prompt] * n, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
-                seed=seed, batch_size=batch_size,
-                cache_implementation="static" if method == "generate-static" else None,
-            )
-        elif method == "continuous-batching":
-            done = _continuous_batching(model, tokenizer, prompt, n, max_new_tokens)
-        else:
-            raise ValueError(f"unknown sampling method {method!r}; valid: {', '.join(SAMPLING_METHODS)}")
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        seconds = time.perf_counter() - started
-        figures[method] = {
-            "seconds": round(seconds, 3), "predictions_per_s": round(n / seconds, 2),
-            "new_tokens_per_s": round(sum(c.n_tokens for c in done) / seconds, 1),
-            "mean_new_tokens": round(sum(c.n_tokens for c in done) / max(n, 1), 1),
-        }
-    return figures

@@ -10,7 +10,6 @@ generator (right functions, right number of draws, random arguments) scored on t
 from __future__ import annotations
 
 import json
-import math
 import random
 import re
 import sys
@@ -156,7 +155,8 @@ def solve_rates(tasks, solved: list[list[bool]], greedy: bool) -> dict:
 
 def score_rung(model, tokenizer, tasks, settings, rung: Rung, seed: int) -> dict:
     """The model's solve rates on held-out tasks, beside those of as many programs guessed from the generator."""
-    from arc25.evaluation import evaluate, score_tasks
+    from arc25.evaluation import evaluate
+    from arc25.scoring import score_tasks
 
     started = time.perf_counter()
     results = evaluate(model, tokenizer, tasks, settings, progress=False)
@@ -173,7 +173,3 @@ def score_rung(model, tokenizer, tasks, settings, rung: Rung, seed: int) -> dict
         "examples": [{"task_id": r.task.task_id, "code": r.task.code,
                       "greedy": r.programs[0].code if r.programs else None} for r in results[:8]],
     }
-
-
-def percent(value: float | None) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.0f}%"

@@ -1,4 +1,4 @@
-"""Render tasks and predictions to PNG with the standard ARC palette."""
+"""Render tasks and predictions to PNG with the standard ARC palette, and the GPU report's speed and loss charts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-__all__ = ["ARC_COLORS", "plot_prediction", "plot_task"]
+__all__ = ["ARC_COLORS", "plot_learning_curve", "plot_prediction", "plot_speed", "plot_task"]
 
 ARC_COLORS = (
     "#000000",  # 0 black
@@ -102,5 +102,39 @@ def plot_prediction(input, target, prediction, path, title: str | None = None) -
     _draw_grid(axes[2], prediction, verdict)
     if title:
         fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_speed(names: list[str], tokens_per_s: list[float | None], path) -> None:
+    """Horizontal bars of real tokens/s per speed variant; a variant without a figure is a grey stub."""
+    values = [v or 0 for v in tokens_per_s]
+    fig = Figure(figsize=(8, 0.35 * max(len(names), 2) + 1.2))
+    ax = fig.add_subplot()
+    ax.barh(range(len(names)), values, color=["tab:blue" if v else "lightgray" for v in values])
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("real (non-padding) tokens/s")
+    ax.set_title("training speed per option" if names else "training speed: not run")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_learning_curve(history: list[dict], path) -> None:
+    """Train loss over steps from a trainer's log history, and the greedy solve rate where it was measured."""
+    fig = Figure(figsize=(7, 4))
+    ax = fig.add_subplot()
+    loss = [(h["step"], h["loss"]) for h in history if "loss" in h and "step" in h]
+    if loss:
+        ax.plot(*zip(*loss), label="train loss", color="tab:blue")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    solve = [(h["step"], h["eval_solve_rate"]) for h in history if "eval_solve_rate" in h]
+    if solve:
+        twin = ax.twinx()
+        twin.plot(*zip(*solve), "o-", color="tab:green", label="solve rate")
+        twin.set_ylabel("greedy solve rate")
+        twin.set_ylim(0, 1)
+    ax.set_title("learning run" if loss else "learning run: no history")
     fig.tight_layout()
     _save(fig, path)

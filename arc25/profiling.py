@@ -12,17 +12,25 @@ autotuning, compilation) and one profiler warm-up step are over, on the main pro
 A GPU that is busy for a small part of each step's wall time points at host-side overhead (Python, kernel
 launches, syncs, data) rather than at the kernels. The profiled steps run slower than the others; the
 throughput figures include them, so measure speed in runs without the profiler.
+
+``environment`` describes the machine a figure was measured on: versions, the device and its measured matmul
+rate (the realistic denominator of an MFU).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import platform
 import time
 from pathlib import Path
 
 from transformers import TrainerCallback
 
-__all__ = ["StepProfiler", "summarize_profile"]
+__all__ = ["StepProfiler", "environment", "matmul_tflops", "summarize_profile"]
+
+# Packages whose versions a speed figure depends on.
+VERSIONED = ("transformers", "trl", "peft", "accelerate", "datasets", "liger_kernel", "triton")
 
 # Runtime calls where the host waits for the device (a .item() of a GPU tensor ends in one): the queue of launched
 # kernels drains and the GPU idles until the host launches again.
@@ -127,3 +135,53 @@ class StepProfiler(TrainerCallback):
             tables += ["# by self device time", averages.table(sort_by="self_device_time_total", row_limit=40)]
         (self.folder / "ops.txt").write_text("\n\n".join(tables) + "\n")
         profiler.export_chrome_trace(str(self.folder / "trace.json"))
+
+
+def matmul_tflops(seed: int, seconds: float | None = None) -> tuple[float, str]:
+    """Measured TFLOP/s of a square matmul (bf16 8192^3 on CUDA, fp32 512^3 on CPU) and what was multiplied."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    n, dtype, device = (8192, torch.bfloat16, "cuda") if cuda else (512, torch.float32, "cpu")
+    generator = torch.Generator(device=device).manual_seed(seed)
+    a = torch.randn(n, n, device=device, dtype=dtype, generator=generator)
+    b = torch.randn(n, n, device=device, dtype=dtype, generator=generator)
+    for _ in range(3):
+        a @ b
+    if cuda:
+        torch.cuda.synchronize()
+    repeats, started = 0, time.perf_counter()
+    while time.perf_counter() - started < (seconds or (2.0 if cuda else 0.5)):
+        a @ b
+        repeats += 1
+        if cuda and repeats % 10 == 0:
+            torch.cuda.synchronize()
+    if cuda:
+        torch.cuda.synchronize()
+    elapsed = time.perf_counter() - started
+    del a, b
+    if cuda:
+        torch.cuda.empty_cache()
+    # Three significant figures: a busy CPU manages well under 0.1 TFLOP/s, which one decimal would call 0.
+    return float(f"{2 * n**3 * repeats / elapsed / 1e12:.3g}"), f"{n}^3 {str(dtype).removeprefix('torch.')}"
+
+
+def environment(seed: int) -> dict:
+    """Versions (a package that is not installed: "missing"), the device, and its measured matmul TFLOP/s."""
+    import importlib
+
+    import torch
+
+    env = {"python": platform.python_version(), "torch": torch.__version__}
+    for name in VERSIONED:
+        try:
+            env[name] = getattr(importlib.import_module(name), "__version__", "installed")
+        except ImportError:
+            env[name] = "missing"
+    cuda = torch.cuda.is_available()
+    env["device"] = torch.cuda.get_device_name(0) if cuda else f"cpu ({os.cpu_count()} cores)"
+    if cuda:
+        env["gpu_memory_gib"] = round(torch.cuda.get_device_properties(0).total_memory / 1024**3, 1)
+        env["cuda"] = torch.version.cuda
+    env["matmul_tflops"], env["matmul"] = matmul_tflops(seed)
+    return env

@@ -1,4 +1,8 @@
-"""Score candidate programs on evaluation tasks: does each parse, run, and reproduce the train and test outputs."""
+"""Score candidate programs on evaluation tasks and sum the scores up.
+
+``score_tasks`` runs each task's programs in the sandbox: does each parse, run, and reproduce the train and test
+outputs. ``summarize`` turns the results into totals: overall, per task set and per number of draws. Neither
+needs a model, so ground-truth code and hand-written programs are scored exactly as the model's are."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import numpy as np
 
 from arc25.tasksets import EvalTask
 
-__all__ = ["ProgramScore", "TaskResult", "pixel_accuracy", "score_programs"]
+__all__ = ["ProgramScore", "TaskResult", "pixel_accuracy", "score_tasks", "summarize"]
 
 
 def pixel_accuracy(prediction, target) -> float:
@@ -132,14 +136,15 @@ def _score(task: EvalTask, code: str, outcome) -> ProgramScore:
     )
 
 
-def score_programs(
+def score_tasks(
     tasks: list[EvalTask],
     programs: list[list[str | None]],
     *,
     timeout_s: float = 1.0,
     n_workers: int | None = None,
-) -> list[list[ProgramScore]]:
-    """Run every task's programs (None = no code could be parsed) in the sandbox on train + test inputs and score them.
+) -> list[TaskResult]:
+    """Run every task's programs (None = no code could be parsed) in the sandbox on train + test inputs and score
+    them: one TaskResult per task, its programs in the order given.
 
     Identical programs of one task run once. Hostile or broken programs score zero; nothing they do stops the rest.
     """
@@ -157,7 +162,7 @@ def score_programs(
                 job_codes.append(code)
                 job_inputs.append(list(task.train_inputs) + list(task.test_inputs))
     outcomes = execute_batch(job_codes, job_inputs, timeout_s=timeout_s, n_workers=n_workers) if job_codes else []
-    scores = []
+    results = []
     for t, (task, codes) in enumerate(zip(tasks, programs)):
         row = []
         for code in codes:
@@ -167,5 +172,51 @@ def score_programs(
                                         test_solved=False if task.has_test else None))
             else:
                 row.append(_score(task, code, outcomes[jobs[(t, code)]]))
-        scores.append(row)
-    return scores
+        results.append(TaskResult(task=task, programs=row))
+    return results
+
+
+# --- totals -----------------------------------------------------------------------------------------
+
+
+def _rate(numerator: float, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _group_totals(results: list[TaskResult]) -> dict:
+    programs = [p for r in results for p in r.programs]
+    with_test = [r for r in results if r.task.has_test]
+    n = len(results)
+    # Skipped tasks count as failures: a model whose prompts do not fit has not solved them.
+    best_accuracy = [r.best.mean_train_accuracy if r.best is not None else 0.0 for r in results]
+    n_train_solved = sum(r.train_solved for r in results)
+    n_test_solved = sum(bool(r.test_solved) for r in with_test)
+    return {
+        "n_tasks": n,
+        "n_skipped": sum(r.skipped is not None for r in results),
+        "n_programs": len(programs),
+        "parse_rate": _rate(sum(p.parses for p in programs), len(programs)),
+        "run_rate": _rate(sum(p.runs for p in programs), len(programs)),
+        "pixel_accuracy": float(np.mean(best_accuracy)) if n else None,
+        "n_train_solved": n_train_solved,
+        "train_solve_rate": _rate(n_train_solved, n),
+        "n_test_tasks": len(with_test),
+        "n_test_solved": n_test_solved,
+        "test_solve_rate": _rate(n_test_solved, len(with_test)),
+        "n_test_solved_any": sum(bool(r.test_solved_any) for r in with_test),
+    }
+
+
+def summarize(results: list[TaskResult]) -> dict:
+    """Totals over all tasks, per task set (when there are several) and per number of draws of synthetic tasks."""
+    by_set: dict[str, list[TaskResult]] = {}
+    by_draws: dict[int, list[TaskResult]] = {}
+    for r in results:
+        by_set.setdefault(r.task.task_set, []).append(r)
+        if r.task.n_draws is not None:
+            by_draws.setdefault(r.task.n_draws, []).append(r)
+    return {
+        "all": _group_totals(results),
+        "by_task_set": {name: _group_totals(group) for name, group in by_set.items()} if len(by_set) > 1 else {},
+        "by_draws": {str(k): _group_totals(by_draws[k]) for k in sorted(by_draws)},
+    }

@@ -19,9 +19,9 @@ from contextlib import contextmanager
 
 from transformers import TrainerCallback
 
-from arc25.evaluation import encode_prompts, score_tasks
-from arc25.generation import generate_completions
+from arc25.generation import PromptEncoder, generate_completions, too_long
 from arc25.prompting import DEFAULT_PROMPT_STYLE, parse_code
+from arc25.scoring import score_tasks
 from arc25.tasks import Mixture
 from arc25.tasksets import EvalTask, synthetic_tasks
 from arc25.training import rank_and_world
@@ -69,11 +69,13 @@ class SolveRateCallback(TrainerCallback):
             # one that never stops.
             return max_new_tokens or 2 * len(tokenizer(task.code, add_special_tokens=False)["input_ids"]) + 32
 
+        encode = PromptEncoder(tokenizer, encoder_spec, prompt_style)
+
         def fits(task: EvalTask) -> bool:
-            return len(encode_prompts(tokenizer, [task], encoder_spec, prompt_style)[0]) + budget(task) <= max_seq_len
+            return too_long(len(encode(task)), budget(task), max_seq_len) is None
 
         self.tasks = synthetic_tasks(mixture, seed, n_tasks, accept=fits)
-        self.prompts = encode_prompts(tokenizer, self.tasks, encoder_spec, prompt_style)
+        self.prompts = [encode(task) for task in self.tasks]
         self.max_new_tokens = max(budget(t) for t in self.tasks)
 
     def bind(self, trainer) -> "SolveRateCallback":

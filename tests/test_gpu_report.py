@@ -63,3 +63,20 @@ def test_bad_input_is_one_line(args, message, tmp_path):
     proc = _run(args, tmp_path, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ") and message in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_speed_variants_are_the_sweep_presets_points():
+    """The speed part runs points of configs/sweeps/speed_options.yaml, with its own steps, seed and model."""
+    import finetuning
+    from arc25.cli import parse
+    from scripts import gpu_report
+
+    cfg = parse(gpu_report.ReportConfig, ["--parts", "speed", "--speed-steps", "30"])
+    variants = cfg.variant_list()
+    assert variants[:8] == gpu_report.SHORT_VARIANTS and len(variants) == len(set(variants)) == 26
+    point = gpu_report.speed_points()["lora/journal/batch2x"]
+    command = point.command(Path("x"), [], overrides=gpu_report.point_flags(cfg, point))
+    run = parse(finetuning.Config, command[command.index("--output-dir"):])
+    assert (run.per_device_train_batch_size, run.batch_size, run.max_seq_len, run.n_inputs) == (32, 32, 512, 1)
+    assert run.use_lora and run.lora_r == 32 and run.max_steps == 30 and not run.use_liger_kernel
+    assert run.model_path == "qwen2.5-0.5b-shape" and run.random_seed == cfg.random_seed

@@ -12,12 +12,11 @@ from conftest import ROOT, run_script, script_env
 
 from arc25 import models
 from arc25.encoders import DEFAULT_ENCODER_SPEC
-from arc25.evaluation import encode_prompts, score_tasks
-from arc25.generation import generate_completions, sample_completions
+from arc25.generation import encode_prompts, generate_completions, sample_completions
 from arc25.her.loop import LoopSettings, ModelSampler, run_task
 from arc25.her.relabel import outputs_key, prune_dead_lines, relabel, removable_spans
 from arc25.her.tuning import InMemoryTuner, TuningSettings
-from arc25.scoring import score_programs
+from arc25.scoring import score_tasks
 from arc25.tasksets import FAMILY_LIMITS, EvalTask, load_task_set
 
 BG = 0
@@ -52,8 +51,8 @@ def column_task():
 
 
 def scores_of(task, codes):
-    (row,) = score_programs([task], [codes], timeout_s=2.0)
-    return row
+    (result,) = score_tasks([task], [codes], timeout_s=2.0)
+    return result.programs
 
 
 class ScriptedSampler:

@@ -31,7 +31,7 @@ def test_check_rungs_names_the_bad_one():
 
 
 def test_guesses_come_from_the_rung_and_rarely_solve():
-    from arc25.evaluation import score_tasks
+    from arc25.scoring import score_tasks
 
     rung = ladder.RUNGS["h-line"]
     tasks = synthetic_tasks(ladder.rung_mixture(rung), seed=3, n=40)

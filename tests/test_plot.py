@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from arc25.plot import ARC_COLORS, plot_prediction, plot_task
+from arc25.plot import plot_learning_curve, plot_prediction, plot_speed, plot_task
 from arc25.tasks import Task
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -23,11 +23,6 @@ def hand_task() -> Task:
     outputs = [rng.integers(0, 10, size=(30, 30)), np.ones((1, 1), dtype=int), rng.integers(0, 10, size=(7, 3))]
     code = "def task(img):\n    draw_pixel(img, (0, 0), color=1)\n    return img\n"
     return Task(inputs=inputs, outputs=outputs, code=code, generator="hand", n_draws=1)
-
-
-def test_palette_is_standard_arc():
-    assert len(ARC_COLORS) == 10
-    assert ARC_COLORS[0] == "#000000" and ARC_COLORS[1] == "#0074D9" and ARC_COLORS[9] == "#870C25"
 
 
 def test_plot_task_writes_png(tmp_path):
@@ -57,3 +52,13 @@ def test_plot_prediction_writes_png(tmp_path, prediction):
     path = tmp_path / f"pred_{prediction}.png"
     plot_prediction(grid, target, predictions[prediction], path, title="eval")
     assert_png(path)
+
+
+@pytest.mark.parametrize("empty", [False, True])
+def test_report_charts_write_png_with_or_without_figures(tmp_path, empty):
+    names, speeds = ([], []) if empty else (["lora/mixture/plain", "lora/mixture/liger"], [1234.5, None])
+    plot_speed(names, speeds, tmp_path / "speed.png")
+    history = [] if empty else [{"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.5, "eval_solve_rate": 0.25}]
+    plot_learning_curve(history, tmp_path / "learning.png")
+    assert_png(tmp_path / "speed.png")
+    assert_png(tmp_path / "learning.png")

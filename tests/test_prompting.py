@@ -99,7 +99,7 @@ def test_unknown_prompt_style_is_one_line_listing_the_styles():
 def test_training_and_inference_build_identical_prompt_tokens(style):
     """The tokens a model trains on before its code are exactly the tokens it is prompted with at inference."""
     from arc25.data import ChatFormatter
-    from arc25.evaluation import encode_prompts
+    from arc25.generation import encode_prompts
     from arc25.tasksets import EvalTask
     from arc25.models import builtin_tokenizer
     from arc25.tasks import make_mixture, task_stream

@@ -72,3 +72,61 @@ def test_a_timed_out_run_is_killed_with_its_children(tmp_path):
     assert timed_out and rc != 0 and seconds < 30
     time.sleep(4)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("name", sweep.preset_names())
+def test_every_preset_plans_runs_finetuning_accepts(name):
+    """Each point of each preset is a finetuning.py command line that parses and validates (no run); the speed
+    presets keep the journal's grid encoding, so their tokens per sample stay comparable with its tables."""
+    import finetuning
+    from arc25.encoders import JOURNAL_ENCODER_SPEC
+
+    points = sweep.plan(_args(["--preset", name]))
+    assert points and len({p.name for p in points}) == len(points)
+    for point in points:
+        command = point.command(sweep.ROOT / "runs" / "x", [])
+        cfg = parse(finetuning.Config, command[command.index("--output-dir"):])
+        assert name == "smoke" or cfg.grid_encoder == JOURNAL_ENCODER_SPEC, point.name
+        for field, value in point.fields.items():
+            got = getattr(cfg, field)
+            if isinstance(got, bool):
+                assert got == (value in sweep.TRUE), (point.name, field)
+            else:
+                assert str(got) == value, (point.name, field)
+
+
+def test_speed_options_name_their_points_and_scale_the_batch():
+    points = {p.name: p for p in sweep.plan(_args(["--preset", "speed_options"]))}
+    assert len(points) == 2 * 2 * 7 - 2  # mode x data x option, less journal data grouped by length
+    assert "lora/journal/group" not in points and "full/mixture/compile" in points
+    assert points["lora/mixture/batch2x"].fields["per_device_train_batch_size"] == "16"
+    journal = points["full/journal/batch2x"]
+    assert journal.fields["per_device_train_batch_size"] == journal.fields["batch_size"] == "32"
+    assert journal.recipe == "speed_benchmark" and points["full/mixture/plain"].recipe is None
+    # The command line's axis replaces the preset's.
+    assert [p.name for p in sweep.plan(_args(["--preset", "speed_options", "--set", "option=plain"]))] == [
+        "lora/mixture/plain", "lora/journal/plain", "full/mixture/plain", "full/journal/plain"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--preset", "nope"], "--preset 'nope': no such preset; choose one of batch, draws"),
+    (["--preset", "speed_options", "--set", "option=turbo"], "axis option takes plain, group"),
+    (["--smoke", "--preset", "batch"], "--smoke is --preset smoke"),
+])
+def test_bad_presets_fail_in_one_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        _args(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err and err.count("\n") == 1, err
+
+
+def test_preset_errors_name_the_bad_value(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("axes:\n  per_device_train_batch_size: 1,2\nrun:\n  max_stepz: 3\n")
+    with pytest.raises(ValueError, match="run: max_stepz is not a finetuning.py field"):
+        sweep.load_preset(str(bad))
+    bad.write_text("axis: {}\n")
+    with pytest.raises(ValueError, match="unknown key"):
+        sweep.load_preset(str(bad))
+    with pytest.raises(ValueError, match="no such preset; choose one of"):
+        sweep.load_preset("nope")

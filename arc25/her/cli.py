@@ -145,7 +145,7 @@ class Config(CliConfig):
             raise ValueError("--max-grad-norm and --weight-decay must be >= 0")
         if self.max_seq_len <= self.max_new_tokens:
             raise ValueError(f"--max-seq-len ({self.max_seq_len}) must exceed --max-new-tokens ({self.max_new_tokens})")
-        from arc25.generation import SAMPLING_METHODS
+        from scripts.benchmark_sampling import SAMPLING_METHODS
 
         unknown = [m for m in self.methods() if m not in SAMPLING_METHODS]
         if unknown:
@@ -250,7 +250,7 @@ def _benchmark(cfg: Config, run: SimpleNamespace) -> dict:
 
     import torch
 
-    from arc25.generation import benchmark_sampling
+    from scripts.benchmark_sampling import benchmark_sampling
 
     prompt = run.sampler.prompt(run.tasks[0])
     device = run.model.get_input_embeddings().weight.device
@@ -269,8 +269,8 @@ def _benchmark(cfg: Config, run: SimpleNamespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Run the loop over the task set; 0 when done, 130 when interrupted (results so far written), 2 on bad input."""
     from arc25.her.loop import LoopSettings, TaskOutcome, run_task
-    from arc25.her.report import (RESULTS_FILE, Tracker, append_json, format_table, plot_paths, plot_predictions,
-                                  plot_scores)
+    from arc25.her.report import RESULTS_FILE, Tracker, format_table, plot_paths, plot_predictions, plot_scores
+    from arc25.report import append_jsonl
     from arc25.tasks import derive_seed
 
     cfg = parse(Config, argv, description=__doc__)
@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     records, outcomes = [], []
 
     def finish(outcome: TaskOutcome) -> None:
-        append_json(results, outcome.to_json())
+        append_jsonl(results, outcome.to_json())
         if outcome.epochs:
             scores_png, predictions_png = plot_paths(out_dir, outcome.task.task_id)
             plot_scores(outcome, scores_png)
@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
 
             def on_epoch(record, bar=bar):
                 records.append(record)
-                append_json(results, record.to_json())
+                append_jsonl(results, record.to_json())
                 tracker.log(record)
                 if bar is not None:
                     bar.update(1)

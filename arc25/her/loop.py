@@ -15,7 +15,7 @@ import numpy as np
 
 from arc25.her.relabel import outputs_key, relabel
 from arc25.prompting import parse_code
-from arc25.scoring import ProgramScore, score_programs
+from arc25.scoring import ProgramScore, score_tasks
 from arc25.tasks import derive_seed
 from arc25.tasksets import EvalTask
 
@@ -138,7 +138,8 @@ def run_task(
         replies = sampler(task, epoch, derive_seed(settings.random_seed, epoch))
         t1 = clock()
         codes = [parse_code(r) for r in replies]
-        (scores,) = score_programs([task], [codes], timeout_s=settings.timeout_s, n_workers=settings.n_workers)
+        (result,) = score_tasks([task], [codes], timeout_s=settings.timeout_s, n_workers=settings.n_workers)
+        scores = result.programs
         record.sample_s = t1 - t0
         record.n_sampled = len(replies)
         record.predictions_per_s = len(replies) / record.sample_s if record.sample_s > 0 else None
@@ -196,20 +197,22 @@ class ModelSampler:
         self.groups = [(n_low, low_temperature), (n_high, high_temperature)]
         self.top_p, self.batch_size, self.autocast_dtype = top_p, batch_size, autocast_dtype
         self._prompts: dict[int, list[int]] = {}
+        self._encode = None
 
     def prompt(self, task: EvalTask) -> list[int]:
-        from arc25.evaluation import encode_prompts
+        from arc25.generation import PromptEncoder
 
+        if self._encode is None:
+            self._encode = PromptEncoder(self.tokenizer, self.encoder_spec, self.prompt_style)
         key = id(task)
         if key not in self._prompts:
-            self._prompts = {key: encode_prompts(self.tokenizer, [task], self.encoder_spec, self.prompt_style)[0]}
+            self._prompts = {key: self._encode(task)}
         return self._prompts[key]
 
     def skip_reason(self, task: EvalTask) -> str | None:
-        n = len(self.prompt(task))
-        if n + self.max_new_tokens <= self.max_seq_len:
-            return None
-        return f"prompt of {n} tokens + {self.max_new_tokens} new tokens exceeds --max-seq-len {self.max_seq_len}"
+        from arc25.generation import too_long
+
+        return too_long(len(self.prompt(task)), self.max_new_tokens, self.max_seq_len)
 
     def __call__(self, task: EvalTask, epoch: int, seed: int) -> list[str]:
         import contextlib

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
-import re
 from pathlib import Path
 
 import numpy as np
 
 from arc25.her.loop import EpochRecord, TaskOutcome
+from arc25.report import safe_name, table
 
 __all__ = ["RESULTS_FILE", "Tracker", "format_table", "plot_predictions", "plot_scores", "plot_paths"]
 
 RESULTS_FILE = "results.jsonl"
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 _COLUMNS = (
     ("task", lambda r: r.task_id), ("epoch", lambda r: str(r.epoch)),
     ("best", lambda r: f"{r.best_accuracy:.3f}"), ("mean", lambda r: f"{r.mean_accuracy:.3f}"),
@@ -29,18 +27,11 @@ _COLUMNS = (
 
 def format_table(records: list[EpochRecord]) -> str:
     """One row per task and epoch, columns aligned."""
-    rows = [[name for name, _ in _COLUMNS]] + [[cell(r) for _, cell in _COLUMNS] for r in records]
-    widths = [max(len(row[c]) for row in rows) for c in range(len(_COLUMNS))]
-    lines = []
-    for k, row in enumerate(rows):
-        lines.append("  ".join([row[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(row[1:], widths[1:])]))
-        if k == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return table([name for name, _ in _COLUMNS], [[cell(r) for _, cell in _COLUMNS] for r in records])
 
 
 def plot_paths(out_dir: Path, task_id: str) -> tuple[Path, Path]:
-    name = _UNSAFE.sub("_", task_id)
+    name = safe_name(task_id)
     return out_dir / "plots" / f"{name}_scores.png", out_dir / "plots" / f"{name}_predictions.png"
 
 
@@ -132,8 +123,3 @@ class Tracker:
         if self.writer is not None:
             self.writer.close()
 
-
-def append_json(path: Path, record: dict) -> None:
-    """Append one line and flush it: an interrupted run keeps every finished epoch."""
-    with path.open("a") as f:
-        f.write(json.dumps(record) + "\n")
