@@ -182,10 +182,10 @@ class StepProbeCallback(TrainerCallback):
     holds the result; with ``output_file`` it is also written there as JSON (main process only).
     """
 
-    def __init__(self, n_steps: int, skip_steps: int = 1, grad_accum: int = 1, output_file: str | Path | None = None):
+    def __init__(self, n_steps: int, skip_steps: int = 1, output_file: str | Path | None = None):
         if n_steps < 1:
             raise ValueError(f"n_steps must be >= 1, got {n_steps}")
-        self.n_steps, self.skip_steps, self.grad_accum = n_steps, skip_steps, grad_accum
+        self.n_steps, self.skip_steps = n_steps, skip_steps
         self.output_file = Path(output_file) if output_file else None
         self.probe: StepProbe | None = None
         self.summary: dict | None = None
@@ -202,16 +202,16 @@ class StepProbeCallback(TrainerCallback):
         if state.global_step == self.skip_steps and self.skip_steps > 0:
             self.probe.__enter__()
         elif state.global_step == self.skip_steps + self.n_steps:
-            self._close(state)
+            self._close(args, state)
 
     def on_train_end(self, args, state, control, **kwargs):
         if self.probe is not None and self.summary is None and state.global_step > self.skip_steps:
-            self._close(state)
+            self._close(args, state)
 
-    def _close(self, state) -> None:
+    def _close(self, args, state) -> None:
         self.probe.__exit__(None, None, None)
         steps = min(state.global_step, self.skip_steps + self.n_steps) - self.skip_steps
-        self.summary = dict(self.probe.summary(steps * self.grad_accum), steps=steps)
+        self.summary = dict(self.probe.summary(steps * args.gradient_accumulation_steps), steps=steps)
         if self.output_file is not None and state.is_world_process_zero:
             self.output_file.parent.mkdir(parents=True, exist_ok=True)
             self.output_file.write_text(json.dumps(self.summary, indent=2))

@@ -160,8 +160,7 @@ def run_trainer(args: Args, mode: str, rows: list[dict], workdir: Path, probe: b
     callbacks = [StepClock()]
     counter = None
     if probe:
-        counter = StepProbeCallback(args.probe_steps, skip_steps=args.warmup_steps + args.steps,
-                                    grad_accum=args.grad_accum)
+        counter = StepProbeCallback(args.probe_steps, skip_steps=args.warmup_steps + args.steps)
         callbacks.append(counter)
     collator = data.BatchCollator(DataCollatorForLanguageModeling(pad_token_id=run.tokenizer.pad_token_id,
                                                                   padding_free=cfg.packing))
