@@ -9,8 +9,6 @@ clipped: a negative index never wraps around to the other side.
 from __future__ import annotations
 
 import numpy as np
-from skimage.draw import line as _line_coords
-from skimage.segmentation import flood_fill as _flood_fill
 
 __all__ = [
     "create_img",
@@ -31,7 +29,7 @@ def _check_color(color) -> int:
     return int(color)
 
 
-# Coordinates this far out can only be a bug (or a hostile program asking skimage for a billion-point line).
+# Coordinates this far out can only be a bug (or a hostile program asking for a billion-point line).
 MAX_COORD = 1000
 
 
@@ -49,6 +47,54 @@ def _check_point(point) -> tuple[int, int]:
     except (TypeError, ValueError):
         raise ValueError(f"point must be a (row, col) pair of integers, got {point!r}") from None
     return _check_int(row, "point row"), _check_int(col, "point col")
+
+
+def _line_coords(r1: int, c1: int, r2: int, c2: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bresenham's cells from (r1, c1) to (r2, c2), ends included: one cell per step along the longer axis,
+    the shorter axis rounded half up in the direction of travel (the cells scikit-image's ``draw.line`` gives;
+    kept here so that numpy is the DSL's only dependency and a sandbox worker forks a small process)."""
+    dr, dc = abs(r2 - r1), abs(c2 - c1)
+    sr, sc = (1 if r2 > r1 else -1), (1 if c2 > c1 else -1)
+    steep = dr > dc
+    major, minor = (dr, dc) if steep else (dc, dr)
+    step = np.arange(major + 1, dtype=np.int64)
+    across = (2 * minor * step + major) // (2 * major) if major else step
+    rows, cols = (step, across) if steep else (across, step)
+    return r1 + sr * rows, c1 + sc * cols
+
+
+def _runs(mask: np.ndarray) -> np.ndarray:
+    """Label each horizontal run of True cells of ``mask`` with its own positive number (0 elsewhere)."""
+    starts = mask.copy()
+    starts[:, 1:] &= ~mask[:, :-1]
+    return np.where(mask, np.cumsum(starts).reshape(mask.shape), 0)
+
+
+def _component(mask: np.ndarray, row: int, col: int, diagonal: bool) -> np.ndarray:
+    """The cells of ``mask`` connected to (row, col) through edge neighbours (and corners if ``diagonal``).
+
+    Grows whole row and column runs at a time until nothing changes, so a region takes a few numpy
+    passes (one per turn of its longest path), not one per cell."""
+    row_runs, col_runs = _runs(mask), _runs(mask.T).T
+    region = np.zeros_like(mask)
+    region[row, col] = True
+    while True:
+        grown = region
+        if diagonal:
+            grown = grown.copy()
+            grown[1:, 1:] |= region[:-1, :-1]
+            grown[1:, :-1] |= region[:-1, 1:]
+            grown[:-1, 1:] |= region[1:, :-1]
+            grown[:-1, :-1] |= region[1:, 1:]
+            grown &= mask
+        for runs in (row_runs, col_runs):
+            reached = np.zeros(runs.max() + 1, dtype=bool)
+            reached[runs[grown]] = True
+            reached[0] = False
+            grown = reached[runs]
+        if np.array_equal(grown, region):
+            return region
+        region = grown
 
 
 def create_img(shape, color=0):
@@ -114,6 +160,5 @@ def flood_fill(img, point, color, connectivity=4):
     if connectivity not in (4, 8):
         raise ValueError(f"connectivity must be 4 or 8, got {connectivity!r}")
     if 0 <= row < img.shape[0] and 0 <= col < img.shape[1] and img[row, col] != color:
-        # skimage counts connectivity in steps: 1 = edge neighbours, 2 = also corners.
-        img[...] = _flood_fill(img, (row, col), color, connectivity=1 if connectivity == 4 else 2)
+        img[_component(img == img[row, col], row, col, diagonal=connectivity == 8)] = color
     return img

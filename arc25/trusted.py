@@ -14,10 +14,17 @@ import functools
 import numpy as np
 
 from arc25 import dsl
-from arc25.sandbox.errors import ExecutionMemoryError, ExecutionRuntimeError, InvalidProgram, describe, one_line
-from arc25.sandbox.grids import as_input_grid, validate_grid
-from arc25.sandbox.policy import PROGRAM_FILENAME
-from arc25.sandbox.runtime import ReadOnlyModule
+from arc25.sandbox import (
+    PROGRAM_FILENAME,
+    ExecutionMemoryError,
+    ExecutionRuntimeError,
+    InvalidProgram,
+    ReadOnlyModule,
+    as_input_grid,
+    describe,
+    one_line,
+    validate_grid,
+)
 
 _NUMPY = ReadOnlyModule("numpy", {}, fallback=np)
 _GLOBALS = {

@@ -7,8 +7,9 @@ Prints one JSON object: programs/s of plain in-process exec on one core (the tru
 cold compile cache), of a cold pool (start-up included) and of a warm pool on different programs of
 the same kind, the pool's start-up time, and the same for each OS isolation layer switched off
 ("layers_off": "none" is every layer on, "all" is none), and with ``Sandbox(fresh="chunk")`` (one
-process per chunk of programs on the same inputs instead of one per program: "fresh_chunk"). Each
-warm round is timed right after one core runs the same programs in-process, and the median of
+process per chunk of programs on the same inputs instead of one per program: "fresh_chunk"), and
+where one worker's CPU goes per program ("one_worker_per_program": its zygote, the program processes it
+forks and their page faults). Each warm round is timed right after one core runs the same programs in-process, and the median of
 --repeats rounds is reported with every round's ratio ("warm_vs_inprocess_rounds"). Wall-clock
 rates depend on what else the machine runs; the CPU figures (parent and workers with their
 zygotes and program processes, per program) do not, and "warm_vs_inprocess_by_cpu" is the ratio
@@ -155,6 +156,34 @@ def pool_rates(cold: list[str], rounds: list[list[str]], grids, cfg: Args, layer
     }
 
 
+def _zygote_counters(outer_pid: int) -> tuple[float, float, int]:
+    """(zygote CPU s, CPU s of the program processes it reaped, their page faults) of one worker."""
+    zygote = int(Path(f"/proc/{outer_pid}/task/{outer_pid}/children").read_text().split()[0])
+    fields = Path(f"/proc/{zygote}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick, int(fields[8])
+
+
+def per_program_breakdown(programs: list[str], grids, cfg: Args) -> dict:
+    """Where one warm worker's CPU goes per program: its zygote (checks, compiles, forks, relays) and the program
+    processes (copy-on-write faults, the program, exit), with the faults of those processes."""
+    from arc25.sandbox import Sandbox
+
+    with Sandbox(1) as pool:
+        pool.execute_batch(["def task(img):\n    return img\n"], grids, timeout_s=cfg.timeout_s)
+        outer = pool.worker_pids()[0]
+        zygote_s, children_s, faults = _zygote_counters(outer)
+        pool.execute_batch(programs, grids, timeout_s=cfg.timeout_s)
+        zygote_after, children_after, faults_after = _zygote_counters(outer)
+    n = len(programs)
+    return {
+        "programs": n,
+        "zygote_cpu_us": round((zygote_after - zygote_s) / n * 1e6, 1),
+        "program_processes_cpu_us": round((children_after - children_s) / n * 1e6, 1),
+        "page_faults_per_program_process": round((faults_after - faults) / n, 1),
+    }
+
+
 def measure(cfg: Args) -> dict:
     from arc25.sandbox.confinement import OS_LAYERS
 
@@ -193,6 +222,7 @@ def measure(cfg: Args) -> dict:
         rates = pool_rates(cold_all[:n], [rounds_all[0][:n]], grids, cfg, layers)
         rates.pop("isolation")
         out["layers_off"][label] = rates
+    out["one_worker_per_program"] = per_program_breakdown(rounds_all[0][:n], grids, cfg)
     out["load_average"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     return out
 

@@ -191,3 +191,27 @@ def test_every_public_function_has_a_one_line_docstring():
         doc = inspect.getdoc(func)
         assert doc, f"{name} has no docstring"
         assert "\n" not in doc.strip(), f"{name}'s docstring is not one line"
+
+
+def test_lines_and_fills_match_scikit_image():
+    # The DSL draws with numpy alone (so a sandbox zygote need not load scipy and scikit-image); it must
+    # give exactly the cells scikit-image's line and flood_fill give, which programs were written against.
+    import itertools
+
+    from skimage.draw import line
+    from skimage.segmentation import flood_fill as reference_fill
+
+    from arc25.dsl import _line_coords
+
+    span = range(-4, 7)
+    for r1, c1, r2, c2 in itertools.product(span, span, span, span):
+        ours, theirs = _line_coords(r1, c1, r2, c2), line(r1, c1, r2, c2)
+        assert ours[0].tolist() == theirs[0].tolist() and ours[1].tolist() == theirs[1].tolist(), (r1, c1, r2, c2)
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        rows, cols = (int(v) for v in rng.integers(1, 16, size=2))
+        img = rng.integers(0, int(rng.integers(1, 4)), size=(rows, cols))
+        point = (int(rng.integers(0, rows)), int(rng.integers(0, cols)))
+        for connectivity in (4, 8):
+            expected = reference_fill(img, point, 9, connectivity=1 if connectivity == 4 else 2)
+            np.testing.assert_array_equal(flood_fill(img.copy(), point, 9, connectivity), expected)

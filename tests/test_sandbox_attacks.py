@@ -32,6 +32,7 @@ import numpy as np
 import pytest
 
 from arc25.sandbox import ExecutionError, ExecutionRuntimeError, ForbiddenCode, Sandbox, execute
+from arc25.trusted import execute_trusted
 
 LINUX = sys.platform.startswith("linux")
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,7 +119,7 @@ def nobody_python() -> str | None:
                       f"/usr/local/bin/python{version}"):
         if not candidate or not os.path.exists(candidate):
             continue
-        check = ("import subprocess, sys, numpy, skimage; "
+        check = ("import subprocess, sys, numpy; "
                  "subprocess.run([sys.executable, '-I', '-c', 'pass'], check=True, cwd='/')")
         proc = subprocess.run([*_NOBODY, candidate, "-c", check], env=caller_env(), capture_output=True, cwd="/",
                               timeout=120, check=False)
@@ -400,6 +401,20 @@ def test_the_filter_refuses_the_calls_the_first_attack_used(tmp_path):
     assert all(score in (0, 2) for score in scores[:9]), scores  # each reached the kernel (EFAULT for a NULL)
 
 
+_X32_CALL = escaped("""
+    libc.syscall(0x40000000 | 39)  # getpid through the x32 ABI, which the filter's table does not cover
+""")
+
+
+def test_a_system_call_of_another_abi_kills_the_program(tmp_path):
+    found = harness(tmp_path, ALL, [{"code": _X32_CALL, "raw": True}])
+    _all_on(found["report"])
+    assert found["runs"][0] == "ExecutionRuntimeError: program's process crashed (SIGSYS)", found["runs"]
+    # Control: without the filter the same call reaches the kernel (ENOSYS where x32 is off) and the program lives.
+    control = harness(tmp_path, (), [{"code": _X32_CALL, "raw": True}])
+    assert control["runs"][0] == [[0]], control["runs"]
+
+
 # --------------------------------------------------------------------------- the caller's death
 
 _CALLER = """
@@ -577,13 +592,13 @@ def test_python_level_leak_paths_are_closed(name):
         execute(code, [np.zeros((3, 3), dtype=np.int64)])
     assert isinstance(info.value, (ForbiddenCode, ExecutionRuntimeError))
     # Control: in-process (real builtins, real copy, no check) the same code does what it set out to.
-    assert execute(code, [np.zeros((3, 3), dtype=np.int64)], untrusted=False)[0].tolist() == unsandboxed
+    assert execute_trusted(code, [np.zeros((3, 3), dtype=np.int64)])[0].tolist() == unsandboxed
 
 
 def test_non_ascii_identifiers_work_in_the_sandbox():
     code = "café = 3\ndef task(img):\n    naïve = img * 0 + café\n    return naïve\n"
     assert execute(code, [[[1]]])[0].tolist() == [[3]]
-    assert execute(code, [[[1]]], untrusted=False)[0].tolist() == [[3]]
+    assert execute_trusted(code, [[[1]]])[0].tolist() == [[3]]
 
 
 # --------------------------------------------------------------------------- fresh="chunk"

@@ -220,7 +220,7 @@ def test_bad_pool_settings_are_clear_errors():
 
 _USER_SCRIPT = """\
 import numpy as np
-from arc25.execution import execute
+from arc25.sandbox import execute
 print("top-level side effect")
 print(execute("def task(img):\\n    img[0, 0] = 1\\n    return img", [np.zeros((2, 2), dtype=int)]))
 """
@@ -340,3 +340,5 @@ def test_benchmark_pairs_each_warm_round_with_in_process_exec(tmp_path):
     assert size["inprocess_one_core_per_s"] > 0 and size["warm_per_s"] > 0 and size["pool_ready_s"] > 0
     assert set(report["layers_off"]) == {"none", "all", *OS_LAYERS}
     assert all(row["ok"] == 8 for row in report["layers_off"].values())
+    breakdown = report["one_worker_per_program"]
+    assert breakdown["programs"] == 8 and breakdown["page_faults_per_program_process"] > 0

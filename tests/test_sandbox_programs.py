@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from arc25.trusted import execute_trusted
 from arc25.sandbox import (
     ExecutionError,
     ExecutionMemoryError,
@@ -47,7 +48,10 @@ def small_sandbox():
 
 
 def run(code, grids=GRIDS, *, untrusted=True, sandbox=None, timeout_s=2.0):
-    return execute(code, grids, untrusted=untrusted, timeout_s=timeout_s, sandbox=sandbox)
+    """Through the sandbox, or (``untrusted=False``) the trusted in-process path."""
+    if not untrusted:
+        return execute_trusted(code, grids)
+    return execute(code, grids, timeout_s=timeout_s, sandbox=sandbox)
 
 
 # --------------------------------------------------------------------------- validate_grid
@@ -497,7 +501,7 @@ def _hostile_programs(tmp: Path, port: int) -> dict[str, str]:
         "attribute_store": "def task(img):\n    np.zeros = None\n    return img",
         "builtins_dict": "def task(img):\n    __builtins__['len'] = None\n    return img",
         "relative_import": "from . import execution\ndef task(img):\n    return img",
-        "arc25_execution": "from arc25 import execution\ndef task(img):\n    return img",
+        "arc25_trusted": "from arc25 import trusted\ndef task(img):\n    return img",
         "numpy_submodule": "import numpy.lib\ndef task(img):\n    return img",
         "numpy_star": "from numpy import *\ndef task(img):\n    return img",
         "numpy_testing": "def task(img):\n    np.testing.assert_equal(1, 1)\n    return img",
@@ -664,12 +668,10 @@ def test_rebinding_names_does_not_leak_between_programs():
 
 
 def test_trusted_path_does_not_leak_either():
-    execute("draw_pixel = None\nnp = None\ndef task(img):\n    return img\n", GRIDS[:1], untrusted=False)
+    execute_trusted("draw_pixel = None\nnp = None\ndef task(img):\n    return img\n", GRIDS[:1])
     with pytest.raises(ExecutionRuntimeError, match="read-only"):
-        execute("def task(img):\n    np.zeros = None\n    return img\n", GRIDS[:1], untrusted=False)
-    out = execute(
-        "def task(img):\n    return draw_pixel(np.zeros((2, 2), dtype=int), (0, 0), 3)\n", GRIDS[:1], untrusted=False
-    )
+        execute_trusted("def task(img):\n    np.zeros = None\n    return img\n", GRIDS[:1])
+    out = execute_trusted("def task(img):\n    return draw_pixel(np.zeros((2, 2), dtype=int), (0, 0), 3)\n", GRIDS[:1])
     assert out[0].tolist() == [[3, 0], [0, 0]]
     assert np.zeros is not None
 
@@ -806,6 +808,26 @@ def test_execute_batch_512_programs_mixed(sandbox):
                 np.testing.assert_array_equal(got, exp)
         else:
             assert type(result) is want, f"program {i}: {result!r}"
+
+
+def test_execute_batch_n_workers_caps_a_larger_warm_pool(monkeypatch):
+    from arc25.sandbox import pool as pool_module
+
+    identity = "def task(img):\n    return img\n"
+    with Sandbox(n_workers=2) as pool:
+        pool.execute_batch([identity] * 8, GRIDS[:1])
+        assert len(pool.worker_pids()) == 2
+        used = []
+        send = pool_module._Batch._send
+        monkeypatch.setattr(pool_module._Batch, "_send",
+                            lambda batch, worker, chunk: (used.append(worker.process.pid), send(batch, worker, chunk))[1])
+        results = pool.execute_batch([identity] * 32, GRIDS[:1], n_workers=1)
+        assert all(isinstance(r, list) for r in results)
+        assert len(set(used)) == 1, used
+        # Control: without the cap the same batch is shared by both warm workers.
+        used.clear()
+        pool.execute_batch([identity] * 32, GRIDS[:1])
+        assert len(set(used)) == 2, used
 
 
 def test_execute_batch_with_inputs_per_program(sandbox):

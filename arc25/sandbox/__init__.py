@@ -49,10 +49,11 @@ Out of scope: kernel exploits and CPU side channels; memory, CPU and wall time w
 own allowance; a non-root caller's uid is shared with its workers (per-user kernel counters such
 as inotify or pipe quotas are shared; the pid namespace hides every process of that uid);
 ``Sandbox(fresh="chunk")`` trades the per-program process for speed (an escaped program can then
-affect the programs after it in its chunk, which share its inputs); seccomp is x86-64 only; the
-trusted path (``arc25.trusted``, ``execute(..., untrusted=False)``) has no isolation at all and is
-only for our own generated programs. Without Linux only layers 1, 3 and 4 and the resource limits
-apply.
+affect the programs after it in its chunk, which share its inputs); seccomp is x86-64 only (x32
+and foreign-architecture system calls kill the process); the trusted path (``arc25.trusted``, which
+uses this package's public names: its errors, grid checks and read-only module stand-in) has no
+isolation at all and is only for our own generated programs. Without Linux only layers 1, 3 and 4
+and the resource limits apply.
 """
 
 from arc25.sandbox.api import default_sandbox, execute, execute_batch, isolation
@@ -64,15 +65,19 @@ from arc25.sandbox.errors import (
     ForbiddenCode,
     InvalidOutput,
     InvalidProgram,
+    describe,
+    one_line,
 )
-from arc25.sandbox.grids import validate_grid
+from arc25.sandbox.grids import as_input_grid, validate_grid
 from arc25.sandbox.confinement import Isolation
-from arc25.sandbox.policy import ALLOWED_MODULES, ALLOWED_NUMPY_NAMES, check_program
+from arc25.sandbox.policy import ALLOWED_MODULES, ALLOWED_NUMPY_NAMES, PROGRAM_FILENAME, check_program
 from arc25.sandbox.pool import Sandbox
+from arc25.sandbox.runtime import ReadOnlyModule
 
 __all__ = [
     "ALLOWED_MODULES",
     "ALLOWED_NUMPY_NAMES",
+    "PROGRAM_FILENAME",
     "ExecutionError",
     "ExecutionMemoryError",
     "ExecutionRuntimeError",
@@ -81,11 +86,15 @@ __all__ = [
     "InvalidOutput",
     "InvalidProgram",
     "Isolation",
+    "ReadOnlyModule",
     "Sandbox",
+    "as_input_grid",
     "check_program",
     "default_sandbox",
+    "describe",
     "execute",
     "execute_batch",
     "isolation",
+    "one_line",
     "validate_grid",
 ]

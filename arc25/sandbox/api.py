@@ -25,25 +25,11 @@ def default_sandbox() -> Sandbox:
         return sandbox
 
 
-def execute(
-    code: str,
-    inputs: list[np.ndarray],
-    *,
-    untrusted: bool = True,
-    timeout_s: float = 1.0,
-    sandbox: Sandbox | None = None,
-) -> list[np.ndarray]:
-    """Run ``task`` from ``code`` on a copy of each input and return the validated outputs.
-
-    ``untrusted=False`` runs in-process with no isolation and no timeout (our own generated
-    programs only; see ``arc25.trusted``). Otherwise the program runs in ``sandbox`` (default: the
-    shared pool); ``timeout_s`` bounds the whole program (module code plus ``task`` on every input).
-    Raises an ``ExecutionError`` subclass when the program fails.
-    """
-    if not untrusted:
-        from arc25.trusted import execute_trusted  # the generator's module, not part of the sandbox
-
-        return execute_trusted(code, inputs)
+def execute(code: str, inputs: list[np.ndarray], *, timeout_s: float = 1.0, sandbox: Sandbox | None = None) -> list[np.ndarray]:
+    """Run the untrusted program ``code`` on a copy of each input in ``sandbox`` (default: the shared pool) and
+    return the validated outputs; ``timeout_s`` bounds the whole program (module code plus ``task`` on every
+    input). Raises an ``ExecutionError`` subclass when the program fails. Our own generated programs, which need
+    no isolation, go to ``arc25.trusted.execute_trusted`` instead."""
     return (sandbox or default_sandbox()).execute(code, inputs, timeout_s=timeout_s)
 
 

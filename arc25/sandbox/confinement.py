@@ -29,7 +29,8 @@ Layers, in the order they are set up (each where the kernel allows it, reported 
   workers from one long-lived thread, so this is the caller's death), the outer process keeps a
   pipe whose hang-up also stops the zygote, and the zygote's death ends its pid namespace;
 * seccomp: a BPF filter on the outer process and the zygote, and a second, stricter one on each
-  program child (filters only ever add up). Refused (EPERM): sockets, exec, signals to other
+  program child (filters only ever add up). A system call of another architecture or of the x32 ABI
+  (numbers from 2**30) kills the process. Refused (EPERM): sockets, exec, signals to other
   processes, open, namespaces, mounts, credentials, ptrace, keyrings, bpf, io_uring, memfd_create,
   System V IPC, POSIX message queues, priorities, affinities, I/O priorities, NUMA page moves,
   inotify, mlock; ``fcntl`` and ``ioctl`` only with a few harmless commands (no F_SETOWN, F_SETSIG,
@@ -71,7 +72,7 @@ _MS_REC, _MS_PRIVATE = 0x4000, 1 << 18
 _PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP = 1, 38, 22
 _SECCOMP_MODE_FILTER = 2
 _MAX_OPEN_FILES = 32
-_ZYGOTE_NPROC = 4  # the outer process, the zygote, one program child and one being reaped
+_ZYGOTE_NPROC = 5  # the outer process, the zygote, one program child and two exiting (worker._Exiting)
 
 # x86-64 numbers of the system calls refused outright. A worker needs none of them once it is set up:
 # it reads and writes pipes, maps memory, forks (the zygote only), waits, and exits.
@@ -551,6 +552,10 @@ def _fork_zygote(report: dict) -> int:
     pid = os.fork()
     if pid == 0:
         os.close(lifeline_w)
+        if LINUX:  # a fork child has one thread: see fork_program
+            bare = ctypes.PyDLL(None, use_errno=True).fork
+            bare.restype, bare.argtypes = ctypes.c_int, ()
+            _BARE_FORK[0] = bare
         try:
             die_with_parent()
             # The outer process may have died before the line above: then the lifeline has hung up.
@@ -579,6 +584,29 @@ def _fork_zygote(report: dict) -> int:
         except OSError:
             os._exit(7)
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+
+
+_BARE_FORK: list = [None]
+
+
+def fork_program() -> int:
+    """Fork a program child from the zygote: 0 in the child, its pid in the zygote; OSError if the kernel refuses.
+
+    Python's ``os.fork`` runs the interpreter's after-fork work in the child (thread and lock
+    re-initialisation, at-fork hooks such as ``random``'s reseed), which dirties a couple of hundred
+    copy-on-write pages: more than a typical program does. The zygote is itself a fork child (so it
+    has one thread) and holds no lock across a fork, so it calls libc's ``fork`` directly, through
+    ``PyDLL``: the interpreter lock stays held and the child resumes exactly where the zygote was.
+    Anywhere else (no zygote, not Linux), ``os.fork``.
+    """
+    bare = _BARE_FORK[0]
+    if bare is None:
+        return os.fork()
+    pid = bare()
+    if pid < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return pid
 
 
 def jail_program(timeout_s: float) -> None:

@@ -1,7 +1,7 @@
 """What an untrusted program may say: the static AST check and the compile step that adds runtime guards.
 
-The check is a whitelist over syntax: imports of a few harmless modules (numpy, the DSL, math,
-itertools, collections, functools, copy, typing) and only their listed names; no dunder names or
+The check is a whitelist over syntax: imports of the few harmless modules of ``ALLOWED_MODULES`` (the
+one place they are listed) and only their listed names; no dunder names or
 attributes except the dunder methods of the program's own classes; attribute assignment only on
 ``self`` inside those methods (guarded at run time, see ``runtime.own_instance``); no async code,
 reflective builtins or attributes that lead to files, foreign memory, frames or code objects.

@@ -355,7 +355,7 @@ class Sandbox:
                 if os.getpid() != self._pid:
                     raise RuntimeError("a Sandbox cannot be used from a forked child process; make a new one there")
                 self.n_workers = max(self.n_workers, limit)
-                self._run(programs, runnable, set_of_job, sets, results, float(timeout_s), limit)
+                _Batch(self, programs, set_of_job, sets, results, float(timeout_s), limit).run(runnable)
         return results
 
     # -- workers
@@ -459,157 +459,197 @@ class Sandbox:
                 _warned = True
                 warnings.warn(report.summary(), RuntimeWarning, stacklevel=_caller_stacklevel())
 
-    # -- scheduler
 
-    def _run(self, programs, runnable, set_of_job, sets, results, timeout_s, limit) -> None:
-        queue: deque[int] = deque(runnable)
-        solo: set[int] = set()  # jobs to send one per chunk: a worker that held their replies back died
-        chunk_ends: set[int] = set()  # the last job of each chunk sent
-        remaining = len(runnable)
-        grace = _grace_s(timeout_s)
-        failures = 0
-        last_failure = ""
+class _Batch:
+    """One ``execute_batch`` call's schedule: hand chunks of jobs to at most ``limit`` workers, collect and
+    check their replies, and blame, re-queue or retire on deadlines, deaths and malformed replies.
 
-        def finish(job: int, value) -> None:
-            nonlocal remaining
-            if results[job] is None:
-                results[job] = value
-                remaining -= 1
+    Each turn of ``run``: top up the workers (``_top_up``), give each hungry one a chunk (``_dispatch``),
+    wait for pipes (``_poll``: ``_on_frame`` per reply, ``_settle`` when a worker goes), then enforce
+    deadlines (``_expire``)."""
 
-        def blame_current(worker: _Worker, error: ExecutionError) -> None:
-            if worker.pending:
-                finish(worker.pending.popleft(), error)
+    def __init__(self, pool: Sandbox, programs, set_of_job, sets, results, timeout_s: float, limit: int) -> None:
+        self.pool = pool
+        self.programs = programs
+        self.set_of_job = set_of_job
+        self.sets = sets
+        self.results = results
+        self.timeout_s = timeout_s
+        self.grace = _grace_s(timeout_s)
+        self.limit = limit
+        self.queue: deque[int] = deque()
+        self.solo: set[int] = set()  # jobs to send one per chunk: a worker that held their replies back died
+        self.chunk_ends: set[int] = set()  # the last job of each chunk sent
+        self.remaining = 0
+        self.failures = 0
+        self.last_failure = ""
 
-        def blame_or_isolate(worker: _Worker, error: ExecutionError) -> None:
-            """The worker hung or died: blame the first unanswered job if nothing of its chunk can be
-            held back (it ends its chunk), else re-run the suspects one per chunk."""
-            if not worker.pending or worker.pending[0] in chunk_ends:
-                blame_current(worker, error)
-            else:
-                solo.update(worker.pending)  # _retire puts them back at the front of the queue
-
-        def handle_frame(worker: _Worker, frame: bytes) -> str:
-            """Returns "keep", "retire" (worker goes, nobody to blame) or "broken" (worker goes)."""
-            nonlocal failures, last_failure
-            try:
-                header, blob = wire.unpack(frame)
-            except (ValueError, struct.error, UnicodeDecodeError, RecursionError):
-                blame_current(worker, ExecutionRuntimeError("sandbox worker sent a malformed reply"))
-                return "broken"
-            if not worker.ready:
-                try:
-                    if header.get("ready") is not True:
-                        raise ValueError(one_line(str(header.get("fatal", "no ready message"))))
-                    self._note_isolation(header.get("layers"))
-                except ValueError as exc:
-                    last_failure = str(exc)
-                    return "broken"
-                worker.ready = True
-                _remove_root_dir(worker)
-                failures = 0
-                return "keep"
-            if not worker.pending or header.get("id") != worker.pending[0]:
-                blame_current(worker, ExecutionRuntimeError("sandbox worker sent an unexpected reply"))
-                return "broken"
-            job = worker.pending[0]
-            try:
-                value = wire.decode_reply(header, blob, sets[set_of_job[job]][2])
-            except (ValueError, TypeError, KeyError):
-                blame_current(worker, ExecutionRuntimeError("sandbox worker sent a malformed reply"))
-                return "broken"
-            finish(worker.pending.popleft(), value)
-            worker.deadline = time.monotonic() + timeout_s + grace
-            return "retire" if header.get("retire") is True else "keep"
-
-        def settle(worker: _Worker, status: str) -> None:
-            nonlocal failures, last_failure
-            if status == "oversized":
-                blame_current(worker, ExecutionRuntimeError("sandbox worker sent a malformed reply"))
-            elif status == "eof":
-                try:
-                    returncode = worker.process.wait(1.0)
-                except subprocess.TimeoutExpired:
-                    returncode = None
-                if worker.ready:
-                    blame_or_isolate(worker, _exit_error(returncode))
-                else:
-                    last_failure = last_failure or f"worker exited during start-up (exit code {returncode})"
-            if not worker.ready:
-                failures += 1
-            self._retire(worker, queue, kill=True)
-
+    def run(self, runnable: list[int]) -> None:
+        self.queue.extend(runnable)
+        self.remaining = len(runnable)
         try:
-            while remaining:
-                # Top up the pool, then hand a chunk to every idle worker.
-                wanted = min(limit, len(queue) + sum(1 for w in self._workers if w.pending))
-                while len(self._workers) < wanted:
-                    self._spawn()
-                # A worker gets its next chunk while it still runs this one, so it never waits for the
-                # parent; chunks shrink with the queue, so the tail is still shared out.
-                hungry = [w for w in self._workers if w.ready and len(w.pending) <= _REFILL_AT and not w.outbox]
-                for worker in hungry:
-                    if not queue:
-                        break
-                    if queue[0] in solo:
-                        chunk = [queue.popleft()]
-                    else:
-                        most = _MAX_SHARED_CHUNK if self.fresh == "chunk" else _MAX_CHUNK
-                        size = max(1, min(most, len(queue) // (4 * len(self._workers))))
-                        chunk = []
-                        while queue and len(chunk) < size and queue[0] not in solo:
-                            chunk.append(queue.popleft())
-                    chunk_ends.difference_update(chunk)  # a re-queued job may now sit mid-chunk
-                    chunk_ends.add(chunk[-1])
-                    used_sets = sorted({set_of_job[j] for j in chunk})
-                    local = {s: i for i, s in enumerate(used_sets)}
-                    header = {
-                        "fresh": self.fresh,
-                        "timeout": timeout_s,
-                        "sets": [sets[s][0] for s in used_sets],
-                        "jobs": [[j, programs[j], local[set_of_job[j]]] for j in chunk],
-                    }
-                    worker.outbox = memoryview(wire.pack(header, b"".join(sets[s][1] for s in used_sets)))
-                    if not worker.pending:  # a busy worker's deadline is that of the job it is running
-                        worker.deadline = time.monotonic() + timeout_s + grace
-                    worker.pending.extend(chunk)
-                    if not self._flush(worker):
-                        self._retire(worker, queue, kill=True)  # it died idle: nothing to blame
-
-                now = time.monotonic()
-                deadlines = [w.deadline for w in self._workers if w.ready and w.pending]
-                deadlines += [w.started + _STARTUP_TIMEOUT_S for w in self._workers if not w.ready]
-                wait_s = max(0.0, min(deadlines, default=now + 1.0) - now)
-                for key, events in self._selector.select(timeout=min(wait_s, 5.0)):
-                    worker = key.data
-                    if worker not in self._workers:
-                        continue
-                    if events & selectors.EVENT_WRITE and not self._flush(worker):
-                        self._retire(worker, queue, kill=True)  # it died before reading its jobs
-                        continue
-                    if not events & selectors.EVENT_READ:
-                        continue
-                    frames, status = self._receive(worker)
-                    for frame in frames:
-                        outcome = handle_frame(worker, frame)
-                        if outcome != "keep":
-                            status = "retire" if outcome == "retire" else "broken"
-                            break
-                    if status != "ok":
-                        settle(worker, status)
-
-                now = time.monotonic()
-                for worker in list(self._workers):
-                    if worker.ready and worker.pending and now > worker.deadline:
-                        blame_or_isolate(worker, ExecutionTimeout(f"program exceeded the {timeout_s:g} s time limit"))
-                        self._retire(worker, queue, kill=True)
-                    elif not worker.ready and now > worker.started + _STARTUP_TIMEOUT_S:
-                        failures += 1
-                        last_failure = "worker did not start in time"
-                        self._retire(worker, queue, kill=True)
-                if failures >= _MAX_STARTUP_FAILURES:
-                    raise RuntimeError(f"sandbox workers fail to start: {last_failure}")
+            while self.remaining:
+                self._top_up()
+                self._dispatch()
+                self._poll()
+                self._expire()
+                if self.failures >= _MAX_STARTUP_FAILURES:
+                    raise RuntimeError(f"sandbox workers fail to start: {self.last_failure}")
         finally:
             # Interrupted (Ctrl-C, start-up failure): busy workers hold stale work; drop them.
-            for worker in list(self._workers):
+            for worker in list(self.pool._workers):
                 if worker.pending:
-                    self._retire(worker, deque(), kill=True)
+                    self.pool._retire(worker, deque(), kill=True)
+
+    # -- the steps
+
+    def _workers(self) -> list[_Worker]:
+        """The workers this call may use: the first ``limit`` of the pool (a larger warm pool keeps the rest idle)."""
+        return self.pool._workers[: self.limit]
+
+    def _top_up(self) -> None:
+        busy = sum(1 for w in self._workers() if w.pending)
+        wanted = min(self.limit, len(self.queue) + busy)
+        while len(self.pool._workers) < wanted:
+            self.pool._spawn()
+
+    def _dispatch(self) -> None:
+        """A worker gets its next chunk while it still runs this one, so it never waits for the parent; chunks
+        shrink with the queue, so the tail is still shared out."""
+        workers = self._workers()
+        for worker in [w for w in workers if w.ready and len(w.pending) <= _REFILL_AT and not w.outbox]:
+            if not self.queue:
+                break
+            self._send(worker, self._next_chunk(len(workers)))
+
+    def _next_chunk(self, n_workers: int) -> list[int]:
+        queue = self.queue
+        if queue[0] in self.solo:
+            return [queue.popleft()]
+        most = _MAX_SHARED_CHUNK if self.pool.fresh == "chunk" else _MAX_CHUNK
+        size = max(1, min(most, len(queue) // (4 * n_workers)))
+        chunk = []
+        while queue and len(chunk) < size and queue[0] not in self.solo:
+            chunk.append(queue.popleft())
+        return chunk
+
+    def _send(self, worker: _Worker, chunk: list[int]) -> None:
+        self.chunk_ends.difference_update(chunk)  # a re-queued job may now sit mid-chunk
+        self.chunk_ends.add(chunk[-1])
+        used_sets = sorted({self.set_of_job[j] for j in chunk})
+        local = {s: i for i, s in enumerate(used_sets)}
+        header = {
+            "fresh": self.pool.fresh,
+            "timeout": self.timeout_s,
+            "sets": [self.sets[s][0] for s in used_sets],
+            "jobs": [[j, self.programs[j], local[self.set_of_job[j]]] for j in chunk],
+        }
+        worker.outbox = memoryview(wire.pack(header, b"".join(self.sets[s][1] for s in used_sets)))
+        if not worker.pending:  # a busy worker's deadline is that of the job it is running
+            worker.deadline = time.monotonic() + self.timeout_s + self.grace
+        worker.pending.extend(chunk)
+        if not self.pool._flush(worker):
+            self.pool._retire(worker, self.queue, kill=True)  # it died idle: nothing to blame
+
+    def _poll(self) -> None:
+        pool = self.pool
+        now = time.monotonic()
+        deadlines = [w.deadline for w in pool._workers if w.ready and w.pending]
+        deadlines += [w.started + _STARTUP_TIMEOUT_S for w in pool._workers if not w.ready]
+        wait_s = max(0.0, min(deadlines, default=now + 1.0) - now)
+        for key, events in pool._selector.select(timeout=min(wait_s, 5.0)):
+            worker = key.data
+            if worker not in pool._workers:
+                continue
+            if events & selectors.EVENT_WRITE and not pool._flush(worker):
+                pool._retire(worker, self.queue, kill=True)  # it died before reading its jobs
+                continue
+            if not events & selectors.EVENT_READ:
+                continue
+            frames, status = pool._receive(worker)
+            for frame in frames:
+                outcome = self._on_frame(worker, frame)
+                if outcome != "keep":
+                    status = "retire" if outcome == "retire" else "broken"
+                    break
+            if status != "ok":
+                self._settle(worker, status)
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for worker in list(self.pool._workers):
+            if worker.ready and worker.pending and now > worker.deadline:
+                self._blame_or_isolate(worker, ExecutionTimeout(f"program exceeded the {self.timeout_s:g} s time limit"))
+                self.pool._retire(worker, self.queue, kill=True)
+            elif not worker.ready and now > worker.started + _STARTUP_TIMEOUT_S:
+                self.failures += 1
+                self.last_failure = "worker did not start in time"
+                self.pool._retire(worker, self.queue, kill=True)
+
+    # -- replies and blame
+
+    def _finish(self, job: int, value) -> None:
+        if self.results[job] is None:
+            self.results[job] = value
+            self.remaining -= 1
+
+    def _blame_current(self, worker: _Worker, error: ExecutionError) -> None:
+        if worker.pending:
+            self._finish(worker.pending.popleft(), error)
+
+    def _blame_or_isolate(self, worker: _Worker, error: ExecutionError) -> None:
+        """The worker hung or died: blame the first unanswered job if nothing of its chunk can be held back
+        (it ends its chunk), else re-run the suspects one per chunk."""
+        if not worker.pending or worker.pending[0] in self.chunk_ends:
+            self._blame_current(worker, error)
+        else:
+            self.solo.update(worker.pending)  # _retire puts them back at the front of the queue
+
+    def _on_frame(self, worker: _Worker, frame: bytes) -> str:
+        """Returns "keep", "retire" (worker goes, nobody to blame) or "broken" (worker goes)."""
+        try:
+            header, blob = wire.unpack(frame)
+        except (ValueError, struct.error, UnicodeDecodeError, RecursionError):
+            self._blame_current(worker, ExecutionRuntimeError("sandbox worker sent a malformed reply"))
+            return "broken"
+        if not worker.ready:
+            try:
+                if header.get("ready") is not True:
+                    raise ValueError(one_line(str(header.get("fatal", "no ready message"))))
+                self.pool._note_isolation(header.get("layers"))
+            except ValueError as exc:
+                self.last_failure = str(exc)
+                return "broken"
+            worker.ready = True
+            _remove_root_dir(worker)
+            self.failures = 0
+            return "keep"
+        if not worker.pending or header.get("id") != worker.pending[0]:
+            self._blame_current(worker, ExecutionRuntimeError("sandbox worker sent an unexpected reply"))
+            return "broken"
+        job = worker.pending[0]
+        try:
+            value = wire.decode_reply(header, blob, self.sets[self.set_of_job[job]][2])
+        except (ValueError, TypeError, KeyError):
+            self._blame_current(worker, ExecutionRuntimeError("sandbox worker sent a malformed reply"))
+            return "broken"
+        self._finish(worker.pending.popleft(), value)
+        worker.deadline = time.monotonic() + self.timeout_s + self.grace
+        return "retire" if header.get("retire") is True else "keep"
+
+    def _settle(self, worker: _Worker, status: str) -> None:
+        """A worker's pipe ended ("eof"), overflowed ("oversized") or it misbehaved: blame, then retire it."""
+        if status == "oversized":
+            self._blame_current(worker, ExecutionRuntimeError("sandbox worker sent a malformed reply"))
+        elif status == "eof":
+            try:
+                returncode = worker.process.wait(1.0)
+            except subprocess.TimeoutExpired:
+                returncode = None
+            if worker.ready:
+                self._blame_or_isolate(worker, _exit_error(returncode))
+            else:
+                self.last_failure = self.last_failure or f"worker exited during start-up (exit code {returncode})"
+        if not worker.ready:
+            self.failures += 1
+        self.pool._retire(worker, self.queue, kill=True)

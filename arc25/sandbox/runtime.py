@@ -1,7 +1,9 @@
 """The restricted runtime an untrusted program runs in: its builtins, module proxies and guards.
 
-Every program gets a fresh namespace, a new builtins dict, new read-only module proxies (holding only
-the whitelisted names) and a new registry of the classes it defines. This is a filter that keeps
+Every program starts from a namespace no other program has used: its own builtins dict, read-only
+module proxies (holding only the names ``policy.ALLOWED_MODULES`` lists) and registry of the classes
+it defines. (A program process's first program gets its copy of one the zygote built and never ran
+anything in; later programs of a ``fresh="chunk"`` process get new ones.) This is a filter that keeps
 honest mistakes and the known tricks out; what keeps one program from another is that each runs in
 its own process, forked from a clean zygote (``worker``). Known leak paths are closed at the root:
 ``copy.deepcopy`` takes no memo (a caller-supplied memo hands back the originals it keeps alive,
@@ -13,13 +15,9 @@ a program's classes get a ``repr`` without an address.
 from __future__ import annotations
 
 import builtins
-import collections
 import copy
-import functools
-import itertools
-import math
+import importlib
 import sys
-import typing
 
 import numpy as np
 
@@ -175,18 +173,9 @@ class _SandboxNdarray(metaclass=_NdarrayCheck):
     """Stands in for ``numpy.ndarray`` in sandboxed programs (isinstance checks and annotations)."""
 
 
-_REAL_MODULES = {
-    "numpy": np,
-    DSL_MODULE: dsl,
-    "math": math,
-    "itertools": itertools,
-    "collections": collections,
-    "functools": functools,
-    "copy": copy,
-    "typing": typing,
-}
+# policy.ALLOWED_MODULES is the one list of what programs may import; every module in it is already loaded.
 _MODULE_EXPORTS = {
-    module: {name: getattr(_REAL_MODULES[module], name) for name in sorted(names)}
+    module: {name: getattr(importlib.import_module(module), name) for name in sorted(names)}
     for module, names in ALLOWED_MODULES.items()
 }
 _MODULE_EXPORTS["numpy"]["ndarray"] = _SandboxNdarray
@@ -243,12 +232,13 @@ def untrusted_namespace() -> dict:
     proxies = _fresh_proxies()
 
     def restricted_import(name, globals=None, locals=None, fromlist=(), level=0):
-        """Program imports resolve to this run's proxies (the static check allowed only those).
+        """An allowed module resolves to this namespace's proxy (the DSL only through ``from``, as the static
+        check demands); never to a real module.
 
         numpy's C code also comes here: ``PyImport_Import`` (its lazy ``import
         numpy._core.arrayprint`` behind ``repr(array)``, say) calls the running frame's
-        ``__import__``, discards the result and reads ``sys.modules``. So an already-loaded module
-        gets ``None`` back (no module object flows out) and anything else is refused.
+        ``__import__``, discards the result and reads ``sys.modules``. So any other module that is
+        already loaded gets ``None`` back (no module object flows out) and anything else is refused.
         """
         if level == 0:
             if name == "__future__" and fromlist:

@@ -68,7 +68,7 @@ def task(img):
     pairs = list(itertools.product(range(2), repeat=2)) + list(itertools.combinations(range(3), 2))
     counts = Counter(out.flatten().tolist()).most_common(2)
     queue = deque(copy.deepcopy([Box(1), Box(2)]))
-    dot = np.dot(out, out.T).sum() + (out @ out.T).sum()
+    dot = np.dot(out, out.T).sum() + (out @ out.T).sum() + len(np.unique(out, axis=0))  # axis= imports numpy.ma
     café = {"k": 1}
     try:
         {}["missing"]
@@ -90,11 +90,19 @@ def _prepare(code: str):
         return ("InvalidProgram", f"cannot compile program: {describe(exc)}")
 
 
-def run_program(prepared, grids: list[np.ndarray]):
-    """Run one compiled program on all grids (in its own process); returns ("ok", outputs) or ("err", class, message)."""
+# A program namespace the zygote builds once and never touches: each program child runs its (first) program in
+# its own copy-on-write copy, so it starts from a namespace no program has used, without copying the builtins and
+# module proxies itself (copying them writes the reference count of every exported object: a page fault each).
+_PRISTINE: list = [None]
+
+
+def run_program(prepared, grids: list[np.ndarray], namespace: dict | None = None):
+    """Run one compiled program on all grids (in its own process); returns ("ok", outputs) or ("err", class, message).
+
+    ``namespace``: one no program has used (default: a new one)."""
     phase = "module level"
     try:
-        namespace = untrusted_namespace()
+        namespace = namespace if namespace is not None else untrusted_namespace()
         exec(prepared, namespace)  # noqa: S102 - checked and compiled with guards
         task = namespace.get("task")
         if not callable(task):
@@ -134,7 +142,7 @@ def _child_main(write_fd: int, programs: list, grids, timeout_s: float, probe: b
         confinement.jail_program(timeout_s * len(programs))
         processes = confinement.probe_processes() if probe else None
         for index, prepared in enumerate(programs):
-            header, blob = _reply_of(run_program(prepared, grids))
+            header, blob = _reply_of(run_program(prepared, grids, _PRISTINE[0] if index == 0 else None))
             if shared:
                 # A chunk shares this process: the next program must not find this one's garbage,
                 # finalizers (a generator's finally) or cache entries, and must not pay for them.
@@ -201,7 +209,7 @@ def run_in_children(programs: list, grids, timeout_s: float, lifeline: int, *, p
         todo = programs[len(replies):]
         read_fd, write_fd = os.pipe()
         try:
-            pid = os.fork()
+            pid = confinement.fork_program()
         except OSError as exc:
             os.close(read_fd)
             os.close(write_fd)
@@ -212,6 +220,9 @@ def run_in_children(programs: list, grids, timeout_s: float, lifeline: int, *, p
             _child_main(write_fd, todo, grids, timeout_s, probe, shared)
         os.close(write_fd)
         outcome = _collect(pid, read_fd, len(todo), len(grids), timeout_s, lifeline, probe, replies)
+        if outcome == "done":
+            _EXITING.bury(pid)
+            continue
         status = _reap(pid, wait_s=_EXIT_GRACE_S if outcome == "eof" else 0.0)
         if outcome == "timeout":
             replies.append(_error("ExecutionTimeout", f"program exceeded the {timeout_s:g} s time limit"))
@@ -234,6 +245,31 @@ class _Replies(list):
         super().append(reply)
         if self.on_reply is not None:
             self.on_reply(len(self) - 1, reply)
+
+
+class _Exiting:
+    """Children that answered, killed but not yet reaped: a process's exit (freeing its copied pages) takes
+    longer than a small program, so the zygote forks the next one meanwhile instead of waiting for it."""
+
+    MOST = 2  # then wait for the oldest: RLIMIT_NPROC leaves room for this many (confinement._ZYGOTE_NPROC)
+
+    def __init__(self) -> None:
+        self.pids: list[int] = []
+
+    def bury(self, pid: int) -> None:
+        """SIGKILL ``pid`` (its answer is in: nothing it does from now on may count) and reap it later."""
+        os.kill(pid, signal.SIGKILL)
+        self.pids.append(pid)
+        self.pids = [p for p in self.pids if not os.waitpid(p, os.WNOHANG)[0]]
+        while len(self.pids) >= self.MOST:
+            os.waitpid(self.pids.pop(0), 0)
+
+    def drain(self) -> None:
+        while self.pids:
+            os.waitpid(self.pids.pop(0), 0)
+
+
+_EXITING = _Exiting()
 
 
 def _reap(pid: int, wait_s: float) -> int | None:
@@ -295,7 +331,9 @@ def _collect(pid: int, read_fd: int, expected: int, n_grids: int, timeout_s: flo
 
 def run_in_child(prepared, grids, timeout_s: float, lifeline: int, *, probe: bool = False) -> tuple[dict, bytes]:
     """Fork a child for one program, wait for its reply until ``timeout_s``, and reap it; returns the reply."""
-    return run_in_children([prepared], grids, timeout_s, lifeline, probe=probe)[0]
+    reply = run_in_children([prepared], grids, timeout_s, lifeline, probe=probe)[0]
+    _EXITING.drain()
+    return reply
 
 
 def set_up(memory_limit_mb: int, root_dir: str, layers: tuple[str, ...], parent: int | None = None) -> tuple[dict[str, str], int]:
@@ -319,6 +357,7 @@ def set_up(memory_limit_mb: int, root_dir: str, layers: tuple[str, ...], parent:
         raise RuntimeError(f"warm-up program failed: {result}")
     report, lifeline = confinement.confine(root_dir, memory_limit_mb, layers, parent)
     _prepare.cache_clear()
+    _PRISTINE[0] = untrusted_namespace()
     gc.collect()
     gc.freeze()  # children never collect the start-up objects, so they copy fewer pages
     header, _ = run_in_child(_prepare(_WARMUP_PROGRAM), [grid], 30.0, lifeline, probe=True)
