@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -158,25 +159,30 @@ def default_optim(cuda: bool) -> str:
     return "adamw_torch_fused" if cuda else "adamw_torch"
 
 
-def skip_lora_input_casts(model) -> int:
-    """Stop peft casting each LoRA layer's input to the adapter's dtype; returns the layers switched.
+def lora_cast_layers(model) -> list:
+    """The plain LoRA layers (no DoRA or other variant, no dropout) whose input peft casts to the adapter's dtype.
 
     Under mixed precision a bf16 model's LoRA adapters are kept in fp32, and peft casts every LoRA input up to
-    fp32, which autocast then casts back down for the matmul: two copies per layer and direction that change
-    nothing. Only for autocast runs and plain LoRA layers (no DoRA or other variant, no dropout), where the
-    result is the same.
+    fp32, which autocast then casts back down for the matmul: copies that change nothing. Inside autocast, these
+    layers can go without (``lora_input_casts_off``); outside it (generation without autocast) they need them.
     """
     import torch
 
-    switched = 0
-    for module in model.modules():
-        if not hasattr(module, "cast_input_dtype_enabled") or getattr(module, "lora_variant", None):
-            continue
-        dropouts = getattr(module, "lora_dropout", {})
-        if all(isinstance(d, torch.nn.Identity) for d in dropouts.values()):
-            module.cast_input_dtype_enabled = False
-            switched += 1
-    return switched
+    return [module for module in model.modules()
+            if hasattr(module, "cast_input_dtype_enabled") and not getattr(module, "lora_variant", None)
+            and all(isinstance(d, torch.nn.Identity) for d in getattr(module, "lora_dropout", {}).values())]
+
+
+@contextlib.contextmanager
+def lora_input_casts_off(layers: list):
+    """No input casts in ``layers`` (from lora_cast_layers) for the forwards inside; only under autocast."""
+    for layer in layers:
+        layer.cast_input_dtype_enabled = False
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.cast_input_dtype_enabled = True
 
 
 def make_trainer_class():
@@ -234,8 +240,8 @@ def make_trainer_class():
             self._metric_sums: dict = {}  # mode -> device tensor [entropy sum, top-1 hits, label tokens]
             self._tokens_seen = 0  # real training tokens on this rank, from the batches' statistics
             self._flops_per_token: int | None = None
-            if self.args.bf16 or self.args.fp16:
-                skip_lora_input_casts(self.model)
+            # Training and evaluation forwards run under autocast; generation from callbacks may not.
+            self._cast_layers = lora_cast_layers(self.model) if self.args.bf16 or self.args.fp16 else []
             if self.args.dataloader_pin_memory and self.args.device.type == "cuda":
                 # Pinned batches are what makes a non-blocking copy asynchronous; accelerate reads this at prepare.
                 self.accelerator.dataloader_config.non_blocking = True
@@ -285,9 +291,11 @@ def make_trainer_class():
                                             num_items_in_batch=num_items_in_batch)
             import torch
 
-            if "attention_mask" not in inputs and "position_ids" not in inputs and self._no_mask() is not None:
-                inputs["attention_mask"] = self._no_mask()
-            outputs = model(**inputs, use_cache=False, fused_lm_head=True)
+            no_mask = self._no_mask()
+            if "attention_mask" not in inputs and "position_ids" not in inputs and no_mask is not None:
+                inputs["attention_mask"] = no_mask
+            with lora_input_casts_off(self._cast_layers):
+                outputs = model(**inputs, use_cache=False, fused_lm_head=True)
             num_tokens = outputs.label_mask.sum() if num_items_in_batch is None else num_items_in_batch
             loss = -outputs.log_probs.sum() / torch.as_tensor(num_tokens).clamp(min=1)
             if self.args.average_tokens_across_devices and num_items_in_batch is not None:

@@ -180,10 +180,12 @@ def test_throughput_on_cuda_times_steps_by_events_read_only_at_logs(monkeypatch)
 
 
 def test_lora_without_input_casts_is_the_same_under_autocast_with_fewer_ops():
+    import contextlib
+
     from peft import LoraConfig, get_peft_model
 
     from arc25.step_probe import StepProbe
-    from arc25.training import skip_lora_input_casts
+    from arc25.training import lora_cast_layers, lora_input_casts_off
 
     tok = models.load_tokenizer("tiny")
     ids = torch.randint(3, 100, (1, 16), generator=torch.Generator().manual_seed(0))
@@ -194,11 +196,13 @@ def test_lora_without_input_casts_is_the_same_under_autocast_with_fewer_ops():
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(1)  # peft draws the adapters' initial weights from torch's global generator
             model = get_peft_model(model, config)  # adapters upcast to fp32, as in a bf16 LoRA run
-        if skip:
-            assert skip_lora_input_casts(model) == 16  # q, k, v, o in each of tiny's 4 layers
-        with StepProbe() as probe, torch.autocast("cpu", dtype=torch.bfloat16):
+        layers = lora_cast_layers(model)
+        assert len(layers) == 16  # q, k, v, o in each of tiny's 4 layers
+        casts_off = lora_input_casts_off(layers) if skip else contextlib.nullcontext()
+        with StepProbe() as probe, torch.autocast("cpu", dtype=torch.bfloat16), casts_off:
             loss = model(input_ids=ids, labels=ids, use_cache=False).loss
-            loss.backward()
+        loss.backward()
+        assert all(layer.cast_input_dtype_enabled for layer in layers)  # back on for forwards outside autocast
         grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
         results.append((loss.detach(), grads, sum(probe.ops.values())))
     (loss_a, grads_a, ops_a), (loss_b, grads_b, ops_b) = results
