@@ -10,7 +10,7 @@ A command may give a field another default by redeclaring it with no docstring: 
 (Nested dataclasses with ``tyro.conf.OmitArgPrefixes`` would spell the flags the same, but recipes, sweeps and
 ``Config(max_steps=3)`` in tests would all have to learn the nesting; flat inheritance keeps them as they are.)
 
-Hardware-dependent defaults (liger kernels, length grouping) are resolved one way: at construction, from
+Hardware-dependent defaults (liger kernels, length grouping, the optimizer) are resolved one way: at construction, from
 ``cuda_visible()``, which imports torch only where a GPU driver is present, so ``--help`` stays fast on a CPU machine.
 """
 
@@ -58,6 +58,12 @@ def _liger_by_default() -> bool:
 
 def _group_window_by_default() -> int:
     return CUDA_GROUP_WINDOW if cuda_visible() else 0
+
+
+def _optim_by_default() -> str:
+    # Fused AdamW: one kernel per parameter group and no per-tensor step-counter reads (issue 17's probe: 24 reads
+    # per micro-batch fewer). CPU keeps the foreach loop the seeded loss bands were measured with.
+    return "adamw_torch_fused" if cuda_visible() else "adamw_torch"
 
 
 def _flag(name: str) -> str:
@@ -358,8 +364,9 @@ class TrainingArgs(CliConfig):
     whose prediction needs the same reading of positions. Default: False for a model trained from scratch
     (measured faster to read grids: README "Does it learn?"), True otherwise. Evaluation always scores the program
     alone."""
-    optim: str = "adamw_torch"
-    """A transformers optimizer name (adamw_torch, adamw_torch_fused, adafactor, ...)."""
+    optim: str = field(default_factory=_optim_by_default)
+    """A transformers optimizer name (adamw_torch, adamw_torch_fused, adafactor, ...). Default: adamw_torch_fused
+    where a CUDA GPU is visible, adamw_torch elsewhere."""
 
     def validate(self) -> None:
         super().validate()

@@ -75,7 +75,8 @@ class ReportConfig(CliConfig):
     budget_s: float = 540.0
     """Wall-clock budget for this invocation; parts are time-boxed inside it (540 s fits a 10-minute call)."""
     smoke: bool = False
-    """Rehearse every part on CPU with the tiny model in about a minute (what CI runs)."""
+    """Rehearse every part on CPU with the tiny model in about a minute (what CI runs); replaces --model-path and
+    --learn-model-path with tiny."""
     model_path: str = "qwen2.5-0.5b-shape"
     """Model for the speed and sampling parts (LoRA r=32 and full fine-tuning)."""
     learn_model_path: str = "small"
