@@ -8,7 +8,7 @@ The speed and profile parts run points of the ``speed_options`` sweep preset (co
 MODE/DATA/OPTION, e.g. lora/mixture/liger) through scripts/sweep.py's runner; the learn part runs the learning
 ladder's GPU preset (configs/recipes/ladder_gpu.yaml). This script only picks, time-boxes and reports them.
 
-    report.md      the tables (paste into README)
+    report.md      the tables (for a dated file in docs/results/)
     results.csv    one row per measurement, every part
     results.json   the same rows plus the environment
     speed.png      real tokens/s per speed option;  learning.png  loss and solve rate over the learning run
