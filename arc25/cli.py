@@ -1,10 +1,11 @@
 """The one command-line convention every arc25 entry point follows.
 
-A CLI is a dataclass that subclasses ``CliConfig``: one field is one flag (tyro turns ``output_dir`` into
-``--output-dir`` and the field's docstring into its help), and ``validate()`` holds every check that needs no
-heavy work, raising a one-line ``ValueError``. ``parse(Cls)`` reads the flags, optionally on top of a recipe
-(``--config FILE.yaml``, trl's convention: the file gives defaults, flags override them), validates, and on bad
-input prints ``error: <one line>`` to stderr and exits with status 2 (tyro's own status for an unknown flag).
+A CLI is a dataclass that subclasses ``CliConfig``, usually by composing the argument groups of ``arc25.args``
+(one declaration, help and check per flag, shared by every command). One field is one flag (tyro turns
+``output_dir`` into ``--output-dir`` and the field's docstring into its help), and ``validate()`` holds every check
+that needs no heavy work, raising a one-line ``ValueError``. ``parse(Cls)`` reads the flags, optionally on top of a
+recipe (``--config FILE.yaml``, trl's convention: the file gives defaults, flags override them), validates, and on
+bad input prints ``error: <one line>`` to stderr and exits with status 2 (tyro's own status for an unknown flag).
 """
 
 from __future__ import annotations

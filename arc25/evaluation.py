@@ -8,75 +8,18 @@ together for a loaded model and writes the evaluation's folder.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
-from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig
-from arc25.encoders import DEFAULT_ENCODER_SPEC, get_encoder
+from arc25.args import EvalSettings
 from arc25.generation import Completion, encode_prompts, generate_completions, too_long
-from arc25.prompting import DEFAULT_PROMPT_STYLE, check_prompt_style, parse_code
+from arc25.prompting import parse_code
 from arc25.report import append_jsonl, percent, safe_name, table
 from arc25.scoring import TaskResult, score_tasks
 from arc25.tasksets import EvalTask
 
 __all__ = ["EvalSettings", "evaluate", "format_table", "sample_replies", "write_report"]
-
-
-@dataclass
-class EvalSettings(CliConfig):
-    """How programs are sampled and run; the flags of every command that evaluates (scripts/evaluate.py
-    subclasses it). Validated at construction, before any model loads."""
-
-    greedy: bool = True
-    """Include one greedy program per task."""
-    n_samples: int = 0
-    """Sampled programs per task, besides the greedy one."""
-    temperature: float = 1.0
-    """Sampling temperature for --n-samples."""
-    max_new_tokens: int = 1024
-    """Longest reply in tokens."""
-    max_seq_len: int = 8192
-    """Tasks whose prompt + --max-new-tokens exceed this are reported as skipped."""
-    batch_size: int = 16
-    """Sequences per generate call."""
-    random_seed: int = DEFAULT_RANDOM_SEED
-    """Seeds the held-out synthetic tasks (training's solve rate uses the same ones) and the sampling."""
-    grid_encoder: str = DEFAULT_ENCODER_SPEC
-    """How grids are written as text, as in training."""
-    prompt_style: str = DEFAULT_PROMPT_STYLE
-    """Text around the examples, as in training: compact or describe-dsl."""
-    timeout_s: float = 1.0
-    """Time limit per program run."""
-    n_workers: Optional[int] = None
-    """Sandbox worker processes (default: CPU count)."""
-
-    def validate(self) -> None:
-        if self.n_samples < 0:
-            raise ValueError(f"--n-samples must be >= 0, got {self.n_samples}")
-        if not self.greedy and self.n_samples == 0:
-            raise ValueError("nothing to sample: --no-greedy needs --n-samples >= 1")
-        if self.n_samples and not self.temperature > 0:
-            raise ValueError(f"--temperature must be > 0 for sampling, got {self.temperature}")
-        if self.max_new_tokens < 1:
-            raise ValueError(f"--max-new-tokens must be >= 1, got {self.max_new_tokens}")
-        if self.max_seq_len <= self.max_new_tokens:
-            raise ValueError(f"--max-seq-len ({self.max_seq_len}) must exceed --max-new-tokens ({self.max_new_tokens})")
-        if self.batch_size < 1:
-            raise ValueError(f"--batch-size must be >= 1, got {self.batch_size}")
-        if not self.timeout_s > 0:
-            raise ValueError(f"--timeout-s must be > 0, got {self.timeout_s}")
-        if self.n_workers is not None and self.n_workers < 1:
-            raise ValueError(f"--n-workers must be >= 1, got {self.n_workers}")
-        get_encoder(self.grid_encoder)
-        check_prompt_style(self.prompt_style)
-
-    @property
-    def n_programs(self) -> int:
-        """Programs per task: the greedy one (if any) first, then the samples."""
-        return int(self.greedy) + self.n_samples
 
 
 # --- sampling ---------------------------------------------------------------------------------------

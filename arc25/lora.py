@@ -1,9 +1,9 @@
-"""LoRA adapters: check that one fits a base model, load it, and merge it into the base for serving.
+"""LoRA adapter tensors: whether an adapter's shapes fit a base model's layers, and applying it.
 
-peft reports an adapter trained on another base as a multi-line state-dict dump (or not at all, when
-module names happen to match, as on a builtin base built from another seed). Here an adapter trained by
-arc25 is first compared with the base it records (arc25_training.json: model, init seed), then its tensor
-shapes with the base's layers, on a weightless copy of the model: a mismatch is one line, before any weights load.
+peft reports an adapter trained on another base as a multi-line state-dict dump (or not at all, when module
+names happen to match). Here the adapter's tensor shapes are compared with the base's layers, on a weightless
+copy of the model: a mismatch is one line, before any weights load. Which base an adapter belongs to (its
+recorded base weights and seed) is arc25.loading's rule.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from pathlib import Path
 
 from arc25 import models
 
-__all__ = ["adapter_mismatch", "apply_adapter", "check_adapter", "check_recorded_base", "merge_adapter",
-           "read_adapter_config"]
+__all__ = ["adapter_mismatch", "apply_adapter", "read_adapter_config", "weightless"]
 
 _PREFIX = "base_model.model."
 # Saved tensor name suffix -> (which dimension of the base layer it must match, index in the tensor's shape).
@@ -47,7 +46,7 @@ def _adapter_shapes(adapter_path: str) -> dict[str, tuple[int, ...]] | None:
         return {name: tuple(f.get_slice(name).get_shape()) for name in f.keys()}
 
 
-def _weightless(model_path: str, tokenizer):
+def weightless(model_path: str, tokenizer):
     """The model's module tree on the meta device: shapes without memory or a weight load."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
@@ -86,37 +85,6 @@ def adapter_mismatch(model, adapter_path: str) -> str | None:
     return None
 
 
-def check_recorded_base(adapter_path: str, model_path: str, model_seed: int | None = None) -> int:
-    """The init seed to build ``model_path`` with for this adapter; a one-line ValueError if the adapter records
-    another base, or (for a builtin base, whose weights are that seed) another seed than ``model_seed``.
-
-    Adapters without a record (trained elsewhere) get ``model_seed`` (default 0) and only the shape check.
-    """
-    info = models.read_training_info(adapter_path)
-    trained_on = info.get("model_path")
-    if trained_on is not None and models.base_name(trained_on) != models.base_name(model_path):
-        raise ValueError(f"adapter {adapter_path!r} was trained on base {trained_on!r}, not --model-path {model_path!r}")
-    recorded = info.get("random_seed")
-    if not models.is_builtin(model_path) or recorded is None:
-        return 0 if model_seed is None else model_seed
-    if model_seed is not None and model_seed != recorded:
-        raise ValueError(f"adapter {adapter_path!r} was trained on {model_path} built from seed {recorded}, "
-                         f"but seed {model_seed} was given: its base weights would differ (use {recorded})")
-    return recorded
-
-
-def check_adapter(model_path: str, tokenizer, adapter_path: str, model_seed: int | None = None) -> int:
-    """Raise a one-line ValueError unless the adapter fits the base model; return the base's init seed."""
-    config = read_adapter_config(adapter_path)
-    seed = check_recorded_base(adapter_path, model_path, model_seed)
-    problem = adapter_mismatch(_weightless(model_path, tokenizer), adapter_path)
-    if problem:
-        trained_on = config.get("base_model_name_or_path")
-        hint = f" (it was trained on {trained_on!r})" if trained_on else ""
-        raise ValueError(f"adapter {adapter_path!r} does not fit base model {model_path!r}{hint}: {problem}")
-    return seed
-
-
 def _first_line(message: str) -> str:
     lines = [line.strip() for line in str(message).splitlines() if line.strip()]
     # torch puts the useful part ("size mismatch for ...") on the second line of its load error.
@@ -135,36 +103,3 @@ def apply_adapter(model, adapter_path: str, *, trainable: bool = False):
         return PeftModel.from_pretrained(model, adapter_path, is_trainable=trainable)
     except (RuntimeError, ValueError, KeyError) as err:
         raise ValueError(f"adapter {adapter_path!r} does not fit this base model: {_first_line(err)}") from None
-
-
-def merge_adapter(base_path: str, adapter_path: str, out_dir: str, *, dtype: str = "bfloat16",
-                  model_seed: int | None = None) -> Path:
-    """Fold the adapter into the base's weights (computed in float32) and save model + tokenizer in ``dtype``.
-
-    ``model_seed`` is the init seed of a builtin base; by default the one the adapter records.
-    """
-    import torch
-
-    if dtype not in ("float32", "bfloat16", "float16"):
-        raise ValueError(f"--torch-dtype must be float32, bfloat16 or float16, got {dtype!r}")
-    models.check_model_path(base_path)
-    out = Path(out_dir).expanduser()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ValueError(f"--output-dir {out_dir!r} already exists and is not an empty folder; choose a new one")
-    for source in (base_path, adapter_path):
-        if Path(source).expanduser().resolve() == out.resolve():
-            raise ValueError(f"--output-dir {out_dir!r} must differ from the base model and the adapter folders")
-    tokenizer = models.load_tokenizer(base_path)
-    seed = check_adapter(base_path, tokenizer, adapter_path, model_seed)
-    base = models.load_model(base_path, tokenizer, dtype="float32", seed=seed)
-    merged = apply_adapter(base, adapter_path).merge_and_unload()
-    merged = merged.to(getattr(torch, dtype))
-    out.mkdir(parents=True, exist_ok=True)
-    merged.save_pretrained(str(out))
-    tokenizer.save_pretrained(str(out))
-    info = models.read_training_info(adapter_path)
-    if info:
-        # The merged folder is a plain model now: it keeps the prompt it was trained with, not the base's seed.
-        models.write_training_info(out, **{k: v for k, v in info.items() if k not in ("model_path", "random_seed")},
-                                   merged_from=dict(model_path=base_path, adapter_path=str(adapter_path)))
-    return out

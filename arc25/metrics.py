@@ -3,7 +3,9 @@
 Everything is measured on this rank, per optimizer step, and evaluation and checkpoint saves are left out:
 
 - step time: from the moment the trainer starts fetching a step's micro-batches to the end of its
-  optimizer step (on CUDA the callback synchronises there, so a step owns the kernels it queued).
+  optimizer step. On CUDA it is read off CUDA events on the device's own timeline (from the end of the previous
+  step, or of the log, evaluation or save after it, to the end of this step's kernels), so a step owns the
+  kernels it queued without the host waiting for them: the events are read at logging steps and at the end.
 - data wait fraction: seconds blocked in ``next(dataloader)`` / step time.
 - real tokens: tokens that are not padding (the attention mask's ones; with --packing every token is real).
 - padding fraction: 1 - real tokens / tokens the model ran over (rows x padded width, summed).
@@ -189,6 +191,9 @@ class ThroughputCallback(TrainerCallback):
         self._steady = _Totals()
         self._step_started: float | None = None
         self._steps_seen = 0
+        # CUDA: the event the next step starts from, and the steps whose events are not read yet.
+        self._mark = None
+        self._pending: list[tuple] = []
 
     # --- fed by ArcTrainer ---
     def observe_fetch(self, started: float, wait_seconds: float) -> None:
@@ -207,6 +212,7 @@ class ThroughputCallback(TrainerCallback):
 
     def pending_logs(self) -> dict:
         """Figures for the steps since the previous call (None figures left out: trackers reject them)."""
+        self._settle()
         if self._window.steps == 0:
             return {}
         logs = rates(self._window, self.world_size, self.flops, self.peak_tflops)
@@ -228,6 +234,8 @@ class ThroughputCallback(TrainerCallback):
             self.flops = FlopsModel.from_model(model, attention=self.attention_flops)
         if self._cuda is not None and self.peak_tflops is None:
             logger.warning("no peak bf16 TFLOP/s known for %r; pass --peak-tflops for MFU", self.device_name)
+        if self._cuda is not None:
+            self._mark = self._event()
 
     def on_step_begin(self, args, state, control, **kwargs):
         # Without ArcTrainer's fetch hook, a step starts here and its data wait is unknown (counted as 0).
@@ -235,20 +243,57 @@ class ThroughputCallback(TrainerCallback):
             self._step_started = time.perf_counter()
 
     def on_step_end(self, args, state, control, **kwargs):
-        if self._cuda is not None:
-            import torch
-
-            torch.cuda.synchronize(self._cuda)
         now = time.perf_counter()
         step, self._step = self._step, _Totals()
         step.steps = 1
-        step.seconds = now - self._step_started if self._step_started is not None else 0.0
-        self._step_started = None
         self._steps_seen += 1
+        steady = self._steps_seen > self.skip_first_steps
+        if self._cuda is not None:
+            end = self._event()
+            self._pending.append((self._mark, end, step, steady))
+            self._mark = end
+        else:
+            step.seconds = now - self._step_started if self._step_started is not None else 0.0
+            self._add(step, steady)
+        self._step_started = None
+
+    # Work between steps (logging, evaluation, saving, the solve rate's generation, which logs) is not a step's:
+    # on CUDA the next step starts from an event recorded after it.
+    def on_log(self, args, state, control, **kwargs):
+        self._restart()
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        self._restart()
+
+    def on_save(self, args, state, control, **kwargs):
+        self._restart()
+
+    def _restart(self) -> None:
+        if self._cuda is not None:
+            self._mark = self._event()
+
+    def _event(self):
+        import torch
+
+        event = torch.cuda.Event(enable_timing=True)
+        event.record(torch.cuda.current_stream(self._cuda))
+        return event
+
+    def _add(self, step: _Totals, steady: bool) -> None:
         self._window.add(step)
         self._all.add(step)
-        if self._steps_seen > self.skip_first_steps:
+        if steady:
             self._steady.add(step)
+
+    def _settle(self) -> None:
+        """Read the step times queued on CUDA events since the last read: one wait, for the last of them."""
+        if not self._pending:
+            return
+        self._pending[-1][1].synchronize()
+        for start, end, step, steady in self._pending:
+            step.seconds = start.elapsed_time(end) / 1000
+            self._add(step, steady)
+        self._pending = []
 
     def on_train_end(self, args, state, control, **kwargs):
         if not state.is_world_process_zero:
@@ -269,6 +314,7 @@ class ThroughputCallback(TrainerCallback):
 
     def summary(self) -> dict:
         """The run's figures over its steady steps (all steps if there were too few), plus what they rest on."""
+        self._settle()
         span = self._steady if self._steady.steps else self._all
         allocated, reserved = self._peak_memory()
         out = rates(span, self.world_size, self.flops, self.peak_tflops)

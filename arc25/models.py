@@ -1,14 +1,12 @@
-"""Model and tokenizer loading: builtin random-init models, local Hugging Face folders, LoRA.
+"""Building models and tokenizers: builtin random-init models, local Hugging Face folders.
 
-Builtin models are built locally from a config (no download) and share a
-builtin tokenizer with one token per digit, like Qwen's, so one grid cell is
-one token. Everything here is checked before weights are loaded where it can be.
+Builtin models are built locally from a config (no download) and share a builtin tokenizer with one token per
+digit, like Qwen's, so one grid cell is one token. Which model, tokenizer and adapter a command loads, and with
+which dtype and seed, is decided by arc25.loading.
 """
 
 from __future__ import annotations
 
-import json
-import warnings
 from pathlib import Path
 
 ASSETS = Path(__file__).parent / "assets"
@@ -36,17 +34,8 @@ BUILTIN_MODELS: dict[str, dict] = {
 }
 
 
-# Random-init builtins meant to learn from scratch: LoRA on random weights would learn next to nothing.
-TRAINED_FROM_SCRATCH = ("tiny", "small")
-
-
 def is_builtin(model_path: str) -> bool:
     return model_path in BUILTIN_MODELS
-
-
-def base_name(model_path: str) -> str:
-    """What identifies a base model across machines: a builtin's name, or a folder's own name (not where it lives)."""
-    return model_path if is_builtin(model_path) else Path(model_path).expanduser().resolve().name
 
 
 def check_model_path(model_path: str) -> None:
@@ -173,32 +162,6 @@ def load_model(model_path: str, tokenizer, *, dtype: str = "float32", device_map
     if len(tokenizer) > model.get_input_embeddings().num_embeddings:
         model.resize_token_embeddings(len(tokenizer))
     return model
-
-
-TRAINING_INFO = "arc25_training.json"
-
-
-def write_training_info(folder, **info) -> None:
-    """Record beside saved weights or an adapter what a later run must match (base model, seed, prompt)."""
-    path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
-    (path / TRAINING_INFO).write_text(json.dumps(info, indent=2))
-
-
-def read_training_info(folder) -> dict:
-    """What write_training_info recorded in this folder; {} for folders trained elsewhere."""
-    path = Path(folder) / TRAINING_INFO
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-def check_matches_training(folder, prompt_style: str, grid_encoder: str | None = None) -> None:
-    """Warn when a model is used with another prompt style or grid encoder than the ones it was trained with."""
-    info = read_training_info(folder)
-    for flag, used in (("prompt-style", prompt_style), ("grid-encoder", grid_encoder)):
-        trained = info.get(flag.replace("-", "_"))
-        if used is not None and trained is not None and trained != used:
-            warnings.warn(f"{folder} was trained with --{flag} {trained} but is used with --{flag} {used}; "
-                          "its programs will suffer")
 
 
 def count_parameters(model) -> tuple[int, int]:

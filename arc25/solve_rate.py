@@ -1,13 +1,17 @@
 """A trainer callback that measures what training is for: how many held-out tasks greedy decoding solves.
 
-Every N optimizer steps it greedy-decodes one program per task of a small, fixed, held-out synthetic set
-(the first tasks ``scripts/evaluate.py --task-set synthetic`` would use with the same seed and mixture),
+Every N optimizer steps it greedy-decodes one program per task of a small, fixed, held-out synthetic set,
 runs them in the sandbox and logs ``eval_solve_rate``, ``eval_solve_rate_draws_<k>`` and parse/run/pixel
 figures through the trainer, so they reach the console and every tracker.
 
 With several processes the tasks are split across ranks; each rank generates its share in lockstep
 (``synced_gpus``, so sharded models never wait on a rank that has finished) and the tallies are gathered,
 so every rank logs the same numbers and none is left waiting in a collective.
+
+The tasks come from training's own mixture (its --mixture and overrides) on the held-out stream of --random-seed:
+the tasks ``scripts/evaluate.py --task-set synthetic:MIXTURE`` starts from with the same seed and overrides, except
+that a task whose prompt and program budget would not fit --max-seq-len is passed over here (evaluate reports it
+as skipped instead), so the two sets part at the first such task.
 """
 
 from __future__ import annotations

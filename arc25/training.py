@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -143,22 +144,62 @@ class BatchObserver(Protocol):
         """Figures to add to the next training log entry."""
 
 
+def step_arguments(cuda: bool) -> dict:
+    """SFTConfig settings that keep the host off the device's back between logging steps (issue 17).
+
+    - ``logging_nan_inf_filter`` off: the filter reads every micro-batch's loss back (isnan, isinf: two syncs); a
+      NaN loss then shows in the logged loss instead of being papered over with the running average;
+    - pinned batches, so accelerate's copies to the GPU can be non-blocking (ArcTrainer turns that on).
+    """
+    return dict(logging_nan_inf_filter=False, dataloader_pin_memory=cuda)
+
+
+def lora_cast_layers(model) -> list:
+    """The plain LoRA layers (no DoRA or other variant, no dropout) whose input peft casts to the adapter's dtype.
+
+    Under mixed precision a bf16 model's LoRA adapters are kept in fp32, and peft casts every LoRA input up to
+    fp32, which autocast then casts back down for the matmul: copies that change nothing. Inside autocast, these
+    layers can go without (``lora_input_casts_off``); outside it (generation without autocast) they need them.
+    """
+    import torch
+
+    return [module for module in model.modules()
+            if hasattr(module, "cast_input_dtype_enabled") and not getattr(module, "lora_variant", None)
+            and all(isinstance(d, torch.nn.Identity) for d in getattr(module, "lora_dropout", {}).values())]
+
+
+@contextlib.contextmanager
+def lora_input_casts_off(layers: list):
+    """No input casts in ``layers`` (from lora_cast_layers) for the forwards inside; only under autocast."""
+    for layer in layers:
+        layer.cast_input_dtype_enabled = False
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.cast_input_dtype_enabled = True
+
+
 def make_trainer_class():
     """SFTTrainer that takes each batch's BatchStats out and feeds its observers (imported lazily: trl is heavy)."""
     from transformers import TrainerCallback
     from trl import SFTTrainer
 
     class TrainingInfoCallback(TrainerCallback):
-        """Records beside every checkpoint what a later run must match (see arc25.models.write_training_info)."""
+        """Records beside every checkpoint what a later run must match (see arc25.loading.write_training_info)."""
 
         def __init__(self, info: dict):
             self.info = info
 
         def on_save(self, args, state, control, **kwargs):
             if state.is_world_process_zero:
-                from arc25.models import write_training_info
+                from arc25.loading import write_training_info
 
                 write_training_info(Path(args.output_dir) / f"checkpoint-{state.global_step}", **self.info)
+
+    import torch
+
+    _ONE_TOKEN = torch.zeros(1, 1, dtype=torch.long)
 
     class ArcTrainer(SFTTrainer):
         """Skipped-sample counts and observer figures in the training logs; the first N samples dumped per rank.
@@ -167,6 +208,11 @@ def make_trainer_class():
         callbacks are registered as such. ``training_info`` is recorded beside every checkpoint. ``token_classes``
         (an arc25.token_classes.EvalTokenClasses) adds each evaluation's loss per token class, taken from the
         evaluation's own forwards.
+
+        Between logging steps nothing is read back from the device (issue 17): trl's per-micro-batch metrics
+        (entropy, token accuracy, tokens seen) are summed on the device and read once per log, the token count
+        comes from the batches' own statistics, and the FLOPs estimate is cached instead of walking the model
+        every micro-batch. The loss is trl's, computed the same way (a test holds them equal).
         """
 
         def __init__(self, *args, observers: Sequence[BatchObserver] = (), training_info: dict | None = None,
@@ -186,6 +232,14 @@ def make_trainer_class():
             self.run_start_step = run_start_step
             self.skipped_samples = 0
             self.token_classes = token_classes
+            self._metric_sums: dict = {}  # mode -> device tensor [entropy sum, top-1 hits, label tokens]
+            self._tokens_seen = 0  # real training tokens on this rank, from the batches' statistics
+            self._flops_per_token: int | None = None
+            # Training and evaluation forwards run under autocast; generation from callbacks may not.
+            self._cast_layers = lora_cast_layers(self.model) if self.args.bf16 or self.args.fp16 else []
+            if self.args.dataloader_pin_memory and self.args.device.type == "cuda":
+                # Pinned batches are what makes a non-blocking copy asynchronous; accelerate reads this at prepare.
+                self.accelerator.dataloader_config.non_blocking = True
 
         def get_batch_samples(self, epoch_iterator, *args, **kwargs):
             timed = _TimedIterator(epoch_iterator)
@@ -203,6 +257,7 @@ def make_trainer_class():
             for observer in self.observers:
                 observer.observe_batch(stats)
             self.skipped_samples += stats.skipped
+            self._tokens_seen += stats.real_tokens
             if self.dump_left > 0 and self.dump_path is not None:
                 rows = list(zip(stats.codes, stats.generators, stats.n_draws))[: self.dump_left]
                 with open(self.dump_path, "a") as f:
@@ -213,6 +268,77 @@ def make_trainer_class():
                             "step": self.state.global_step,
                         }) + "\n" for code, generator, n_draws in rows)
                 self.dump_left -= len(rows)
+
+        def _plain_loss(self) -> bool:
+            """Whether trl would take its plain path (nll over the fused head), the one compute_loss mirrors."""
+            parallel = getattr(self.accelerator, "parallelism_config", None)
+            return (self.compute_loss_func is None and self.label_smoother is None and self.args.loss_type == "nll"
+                    and not self.aux_loss_enabled and not getattr(parallel, "sp_enabled", False))
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            if return_outputs or not self._plain_loss():
+                if "attention_mask" not in inputs and "position_ids" not in inputs:
+                    # trl counts tokens from one or the other; BatchCollator drops an all-ones mask.
+                    import torch
+
+                    inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
+                return super().compute_loss(model, inputs, return_outputs=return_outputs,
+                                            num_items_in_batch=num_items_in_batch)
+            import torch
+
+            no_mask = self._no_mask()
+            if "attention_mask" not in inputs and "position_ids" not in inputs and no_mask is not None:
+                inputs["attention_mask"] = no_mask
+            with lora_input_casts_off(self._cast_layers):
+                outputs = model(**inputs, use_cache=False, fused_lm_head=True)
+            num_tokens = outputs.label_mask.sum() if num_items_in_batch is None else num_items_in_batch
+            loss = -outputs.log_probs.sum() / torch.as_tensor(num_tokens).clamp(min=1)
+            if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+                loss = loss * (self.accelerator.num_processes // self.get_tp_size())
+            with torch.no_grad():
+                sums = torch.stack([outputs.entropy.sum(), outputs.is_top1.sum(), outputs.label_mask.sum()]).float()
+            mode = "train" if self.model.training else "eval"
+            self._metric_sums[mode] = sums if mode not in self._metric_sums else self._metric_sums[mode] + sums
+            return loss
+
+        def _no_mask(self) -> dict | None:
+            """For a batch without padding: the per-layer-type masks transformers would build, all None, or None.
+
+            Given as a dict, the model takes them as built: it skips building the mask, which for a mask-less
+            batch still reads its position ids back (a sync) to look for packed sequences there are none of.
+            Only where None means causal attention (sdpa, flash attention) and every layer attends in full.
+            """
+            if not hasattr(self, "_no_mask_value"):
+                config = self.accelerator.unwrap_model(self.model).config
+                types = set(getattr(config, "layer_types", None) or ["full_attention"])
+                causal = getattr(config, "_attn_implementation", None) in ("sdpa", "flash_attention_2")
+                self._no_mask_value = {"full_attention": None} if causal and types == {"full_attention"} else None
+            return self._no_mask_value
+
+        def floating_point_ops(self, inputs) -> int:
+            # Trainer's estimate (6 x tokens x non-embedding parameters) counts the parameters every micro-batch.
+            if self._flops_per_token is None:
+                self._flops_per_token = super().floating_point_ops({"input_ids": _ONE_TOKEN})
+            ids = inputs.get(getattr(self.model, "main_input_name", "input_ids"))
+            return ids.numel() * self._flops_per_token if ids is not None else 0
+
+        def _read_metric_sums(self, mode: str) -> None:
+            """The device-side sums since the last log -> trl's metrics, token-weighted over all ranks (one read)."""
+            import torch
+
+            sums = self._metric_sums.pop(mode, None)
+            if sums is None:
+                return
+            tokens = float(self._tokens_seen) if mode == "train" else 0.0
+            values = torch.cat([sums, torch.tensor([tokens], device=sums.device)])
+            if self.accelerator.num_processes > 1:
+                values = self.accelerator.reduce(values, reduction="sum")
+            entropy, correct, valid, tokens = values.tolist()
+            metrics = self._metrics[mode]
+            metrics["entropy"] = [entropy / valid if valid else 0.0]
+            metrics["mean_token_accuracy"] = [correct / valid if valid else 0.0]
+            if mode == "train":
+                metrics["num_tokens"] = [tokens]
 
         def evaluation_loop(self, *args, metric_key_prefix: str = "eval", **kwargs):
             classes = self.token_classes
@@ -244,6 +370,7 @@ def make_trainer_class():
             return self.accelerator.reduce(tensor, reduction="sum").tolist()
 
         def log(self, logs: dict, *args, **kwargs):
+            self._read_metric_sums("train" if self.model.training else "eval")
             if "loss" in logs:
                 logs["skipped_too_long"] = self.skipped_samples
                 for observer in self.observers:

@@ -16,49 +16,26 @@ import os
 import platform
 import time
 from dataclasses import dataclass
-from typing import Optional
 
-from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig, parse
-from arc25.encoders import DEFAULT_ENCODER_SPEC
-from arc25.prompting import DEFAULT_PROMPT_STYLE
+from arc25.args import PromptArgs, SeedArgs, TaskArgs
+from arc25.cli import parse
 
 
-@dataclass
-class Args(CliConfig):
+@dataclass(kw_only=True)
+class Args(TaskArgs, PromptArgs, SeedArgs):
+    """Data-path throughput; the seed, text and task-override flags are arc25.args' groups."""
+
     n: int = 3000
     """Tasks per measurement."""
-    random_seed: int = DEFAULT_RANDOM_SEED
-    """Task stream seed."""
-    grid_encoder: str = DEFAULT_ENCODER_SPEC
-    """How grids are written as text."""
-    prompt_style: str = DEFAULT_PROMPT_STYLE
-    """Text around the examples: compact or describe-dsl (changes tokens per sample)."""
     mixtures: str = "default"
     """Comma-separated mixtures to measure besides each generator."""
-    n_inputs: Optional[int] = None
-    """Override: input grids per task, for every generator."""
-    min_side: Optional[int] = None
-    """Override: smallest grid side (1-30)."""
-    max_side: Optional[int] = None
-    """Override: largest grid side (1-30)."""
-    min_draws: Optional[int] = None
-    """Override: fewest DSL draws per program."""
-    max_draws: Optional[int] = None
-    """Override: most DSL draws per program."""
-
-    def overrides(self) -> dict:
-        return dict(n_inputs=self.n_inputs, min_side=self.min_side, max_side=self.max_side,
-                    min_draws=self.min_draws, max_draws=self.max_draws)
 
     def validate(self) -> None:
-        from arc25.encoders import get_encoder
-        from arc25.prompting import check_prompt_style
+        super().validate()
         from arc25.tasks import make_mixture
 
         if self.n < 1:
             raise ValueError(f"--n must be >= 1, got {self.n}")
-        get_encoder(self.grid_encoder)
-        check_prompt_style(self.prompt_style)
         for mixture in self.mixtures.split(","):
             make_mixture(mixture, **self.overrides())
 
@@ -98,9 +75,7 @@ def main(args: Args) -> None:
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     from arc25.data import ChatFormatter
     from arc25.models import builtin_tokenizer
-    from arc25.tasks import GENERATORS
-
-    from arc25.tasks import make_mixture
+    from arc25.tasks import GENERATORS, make_mixture
 
     formatter = ChatFormatter(builtin_tokenizer(), args.prompt_style)
     results = {"machine": platform.processor() or platform.machine(), "python": platform.python_version(), "n": args.n,

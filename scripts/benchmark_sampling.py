@@ -77,7 +77,7 @@ def benchmark_sampling(
 
 def cli(argv: list[str] | None = None) -> None:
     """arc25-benchmark-sampling: test-time HER's command in its benchmark mode; bad input exits 2 with one line."""
-    from arc25.her.cli import main
+    from scripts.test_time_her import main
 
     argv = list(sys.argv[1:] if argv is None else argv)
     sys.exit(main([*argv, "--benchmark-sampling"]))

@@ -17,51 +17,28 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import Annotated
 
 import tyro
 
+from arc25.args import (AdapterArgs, DeviceArgs, EvalSettings, ModelArgs, ModelSeedArgs, OutputArgs, ProgressArgs,
+                        TaskArgs)
 from arc25.cli import fail, parse
-from arc25.evaluation import EvalSettings
-
-SYNTHETIC_OVERRIDES = ("n_inputs", "min_side", "max_side", "min_draws", "max_draws")
 
 
+# Bases are listed last-shown-first, as in finetuning.Config.
 @dataclass(kw_only=True)
-class Args(EvalSettings):
-    """Evaluate a model on task sets; the sampling and sandbox flags are EvalSettings' (shared with the library)."""
+class Args(TaskArgs, ProgressArgs, EvalSettings, DeviceArgs, ModelSeedArgs, AdapterArgs, ModelArgs, OutputArgs):
+    """Evaluate a model on task sets; every flag but the task sets' and the plots' is a shared group of arc25.args."""
 
-    output_dir: str
-    """Folder for summary.json, tasks.jsonl and plots/."""
-    model_path: str = "tiny"
-    """A local Hugging Face model folder or a builtin name (tiny, small, qwen2.5-0.5b-shape)."""
-    adapter_path: Optional[str] = None
-    """A LoRA adapter folder to apply to --model-path."""
-    model_seed: Optional[int] = None
-    """Init seed of a builtin --model-path; default: the one the adapter records (its run's --random-seed), else 0."""
+    output_dir: str = field()  # required: a bare annotation would inherit OutputArgs' default
     task_set: Annotated[list[str], tyro.conf.UseAppendAction] = field(default_factory=list)
     """synthetic[:MIXTURE], arc-agi-1-training, arc-agi-1-evaluation, arc-agi-2-training, arc-agi-2-evaluation or
     json:PATH (a folder of ARC task files, or one file); repeat to evaluate several (default: synthetic)."""
     n: Annotated[list[int], tyro.conf.UseAppendAction] = field(default_factory=list)
     """Evaluate the first N tasks of each task set (synthetic default 100; ARC: all); repeat for one N per --task-set."""
-    torch_dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    """Weights dtype; auto = bfloat16 on a bf16 GPU, else float32."""
-    device: Optional[str] = None
-    """Torch device (default: cuda if available, else cpu)."""
     n_plots: int = 8
     """PNGs of the first N evaluated tasks."""
-    progress: bool = True
-    """Show a progress bar."""
-    n_inputs: Optional[int] = None
-    """Synthetic override: input grids per task."""
-    min_side: Optional[int] = None
-    """Synthetic override: smallest grid side."""
-    max_side: Optional[int] = None
-    """Synthetic override: largest grid side."""
-    min_draws: Optional[int] = None
-    """Synthetic override: fewest DSL draws per program."""
-    max_draws: Optional[int] = None
-    """Synthetic override: most DSL draws per program."""
 
     def validate(self) -> None:
         super().validate()
@@ -71,8 +48,9 @@ class Args(EvalSettings):
             raise ValueError(f"got {len(self.n)} --n values for {len(self.task_sets)} --task-set values; "
                              "give one, or one per task set")
         synthetic = any(spec.partition(":")[0].strip() == "synthetic" for spec in self.task_sets)
-        if not synthetic and any(getattr(self, name) is not None for name in SYNTHETIC_OVERRIDES):
-            raise ValueError("--n-inputs/--min-side/--max-side/--min-draws/--max-draws only apply to synthetic task sets")
+        if not synthetic and self.overridden():
+            raise ValueError("--n-inputs/--min-side/--max-side/--min-draws/--max-draws/--draw-functions only apply to "
+                             "synthetic task sets")
 
     @property
     def task_sets(self) -> list[str]:
@@ -81,51 +59,31 @@ class Args(EvalSettings):
 
 def prepare(args: Args):
     """Load the tasks, the model and any adapter; bad input raises a one-line ValueError before weights load."""
-    from arc25 import models
+    from arc25 import loading
     from arc25.tasksets import load_task_set
 
     counts = args.n or [None]
     if len(counts) == 1:
         counts = counts * len(args.task_sets)
-    overrides = {name: getattr(args, name) for name in SYNTHETIC_OVERRIDES}
     tasks = []
     for spec, n in zip(args.task_sets, counts):
         synthetic = spec.partition(":")[0].strip() == "synthetic"
-        tasks += load_task_set(spec, n=n, seed=args.random_seed, **(overrides if synthetic else {}))
+        tasks += load_task_set(spec, n=n, seed=args.random_seed, **(args.overrides() if synthetic else {}))
     ids = [(t.task_set, t.task_id) for t in tasks]
     if len(set(ids)) != len(ids):
         raise ValueError("a task set is given twice; each --task-set must be different")
-    models.check_model_path(args.model_path)
     output_dir = Path(args.output_dir)
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ValueError(f"--output-dir {args.output_dir!r} cannot be created: {err.strerror or err}") from None
-
-    import torch
-
-    from arc25 import lora
-
-    try:
-        device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    except RuntimeError:
-        raise ValueError(f"--device {args.device!r} is not a torch device (e.g. cpu, cuda, cuda:1)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {args.device!r} asks for CUDA, but no GPU is visible")
-    dtype = args.torch_dtype
-    if dtype == "auto":
-        dtype = "bfloat16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "float32"
-    models.check_matches_training(args.adapter_path or args.model_path, args.prompt_style, args.grid_encoder)
-    tokenizer = models.load_tokenizer(args.model_path)
-    seed = args.model_seed or 0
-    if args.adapter_path:
-        # On a weightless copy of the model: a wrong adapter fails before the weights load.
-        seed = lora.check_adapter(args.model_path, tokenizer, args.adapter_path, model_seed=args.model_seed)
-    model = models.load_model(args.model_path, tokenizer, dtype=dtype, seed=seed)
-    if args.adapter_path:
-        model = lora.apply_adapter(model, args.adapter_path)
-    model.to(device)
-    return tasks, tokenizer, model, dict(torch_dtype=dtype, device=str(device), model_seed=seed)
+    device = loading.resolve_device(args.device)
+    # The adapter is checked against its recorded base on a weightless copy: a wrong one fails before weights load.
+    plan = loading.prepare(args.model_path, args.adapter_path, torch_dtype=args.torch_dtype,
+                           bf16=loading.bf16_device(device), model_seed=args.model_seed,
+                           prompt_style=args.prompt_style, grid_encoder=args.grid_encoder)
+    model = loading.load_model(plan).to(device)
+    return tasks, plan.tokenizer, model, dict(torch_dtype=plan.dtype, device=str(device), model_seed=plan.seed)
 
 
 def main(args: Args) -> None:

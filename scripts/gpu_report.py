@@ -8,7 +8,7 @@ The speed and profile parts run points of the ``speed_options`` sweep preset (co
 MODE/DATA/OPTION, e.g. lora/mixture/liger) through scripts/sweep.py's runner; the learn part runs the learning
 ladder's GPU preset (configs/recipes/ladder_gpu.yaml). This script only picks, time-boxes and reports them.
 
-    report.md      the tables (paste into README)
+    report.md      the tables (for a dated file in docs/results/)
     results.csv    one row per measurement, every part
     results.json   the same rows plus the environment
     speed.png      real tokens/s per speed option;  learning.png  loss and solve rate over the learning run
@@ -75,7 +75,8 @@ class ReportConfig(CliConfig):
     budget_s: float = 540.0
     """Wall-clock budget for this invocation; parts are time-boxed inside it (540 s fits a 10-minute call)."""
     smoke: bool = False
-    """Rehearse every part on CPU with the tiny model in about a minute (what CI runs)."""
+    """Rehearse every part on CPU with the tiny model in about a minute (what CI runs); replaces --model-path and
+    --learn-model-path with tiny."""
     model_path: str = "qwen2.5-0.5b-shape"
     """Model for the speed and sampling parts (LoRA r=32 and full fine-tuning)."""
     learn_model_path: str = "small"
@@ -318,7 +319,7 @@ def part_sample(cfg: ReportConfig, clock: Clock, out: Path) -> list[dict]:
 
     import torch
 
-    from arc25 import models
+    from arc25 import loading
     from arc25.encoders import DEFAULT_ENCODER_SPEC
     from arc25.generation import encode_prompts
     from arc25.sandbox import execute_batch
@@ -339,9 +340,8 @@ def part_sample(cfg: ReportConfig, clock: Clock, out: Path) -> list[dict]:
     for label, path, new_tokens in candidates:
         row = {"part": "sample", "name": f"generate {label} ({Path(path).name if label == 'learnt model' else path})"}
         try:
-            tokenizer = models.load_tokenizer(path)
-            model = models.load_model(path, tokenizer, dtype="bfloat16" if cuda else "float32", seed=cfg.random_seed)
-            model.to(device)
+            plan = loading.prepare(*loading.split_trained(path), bf16=cuda, default_seed=cfg.random_seed)
+            tokenizer, model = plan.tokenizer, loading.load_model(plan).to(device)
             prompts = encode_prompts(tokenizer, tasks, DEFAULT_ENCODER_SPEC)
             generate_completions(model, tokenizer, prompts[:2], max_new_tokens=4, temperature=1.0)  # warm-up
             if cuda:

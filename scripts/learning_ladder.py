@@ -22,82 +22,55 @@ from typing import Annotated, Optional
 
 import tyro
 
-from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig, fail, parse
-from arc25.encoders import DEFAULT_ENCODER_SPEC
-from arc25.prompting import DEFAULT_PROMPT_STYLE
+from arc25.args import (ModelArgs, OptimArgs, OutputArgs, PromptArgs, SamplingArgs, ScheduleArgs, SeedArgs,
+                        SeqLenArgs, field_names)
+from arc25.cli import fail, parse
 
 DEFAULT_RUNGS = ["h-line", "1-draw"]
+# The groups every rung's finetuning.py recipe takes as they are.
+SHARED_WITH_TRAINING = (ModelArgs, SeedArgs, ScheduleArgs, OptimArgs, PromptArgs, SeqLenArgs)
 
 
-@dataclass
-class Args(CliConfig):
+# Bases are listed last-shown-first, as in finetuning.Config.
+@dataclass(kw_only=True)
+class Args(SamplingArgs, SeqLenArgs, PromptArgs, OptimArgs, ScheduleArgs, ModelArgs, SeedArgs, OutputArgs):
     """Train and evaluate a model on each rung of the learning ladder."""
 
     output_dir: str = "runs/ladder"
-    """Folder for each rung's run and the ladder's table, JSON and plot."""
+    max_minutes: Optional[float] = 10.0
+    lr_scheduler_type: str = "linear"
+    per_device_train_batch_size: int = 16
+    max_seq_len: int = 2048
+    n_samples: int = 8
+    temperature: float = 0.5
     rungs: Annotated[list[str], tyro.conf.UseAppendAction] = field(default_factory=list)
     """Rungs to climb, in order: h-line, v-line, pixel, 1-draw, 1-3-draws, journal-iter4, default (repeat the flag;
     default: h-line, 1-draw)."""
-    model_path: str = "tiny"
-    """A builtin model (tiny, small: trained from scratch) or a local Hugging Face folder (LoRA)."""
-    random_seed: int = DEFAULT_RANDOM_SEED
-    """Seeds the model, the training streams, the held-out tasks, sampling and the guesses."""
     curriculum: bool = False
     """Start each rung from the previous rung's trained model instead of from --model-path."""
-    max_steps: int = 1000
-    """Optimizer steps per rung (the learning-rate schedule spans them)."""
-    max_minutes: float = 10.0
-    """Stop a rung's training after this many minutes even before --max-steps (saved as at a normal end)."""
-    batch_size: int = 16
-    """Samples per optimizer step."""
-    per_device_train_batch_size: int = 16
-    """Samples per forward pass."""
-    learning_rate: Optional[float] = None
-    """Peak learning rate; default finetuning.py's (1e-3 from scratch, 1e-4 LoRA)."""
-    lr_scheduler_type: str = "linear"
-    """Learning-rate schedule over --max-steps."""
-    warmup_ratio: float = 0.05
-    """Warm-up as a share of --max-steps."""
-    max_seq_len: int = 2048
-    """Longest training sample in tokens (longer ones are skipped)."""
-    grid_encoder: str = DEFAULT_ENCODER_SPEC
-    """How grids are written as text (training and evaluation)."""
-    prompt_style: str = DEFAULT_PROMPT_STYLE
-    """Text around the examples: compact or describe-dsl."""
     curve_steps: int = 100
     """Log the greedy solve rate on --n-curve-tasks held-out tasks every this many steps (the plot's curve); 0 = off."""
     n_curve_tasks: int = 32
     """Held-out tasks of the training curve."""
     n_eval_tasks: int = 64
     """Held-out tasks each rung is scored on after training."""
-    n_samples: int = 8
-    """Sampled programs per held-out task, besides the greedy one (pass@N)."""
-    temperature: float = 0.5
-    """Sampling temperature of the --n-samples programs."""
     score_start: bool = False
     """Also score the model each rung starts from (greedy), for a before/after comparison."""
     extra: Annotated[list[str], tyro.conf.UseAppendAction] = field(default_factory=list)
-    """More finetuning.py settings as KEY=VALUE (recipe keys), e.g. --extra torch_dtype=bfloat16 (repeatable)."""
+    """More finetuning.py settings as KEY=VALUE (recipe keys), e.g. --extra lora_r=16 (repeatable)."""
 
     def validate(self) -> None:
-        from arc25.encoders import get_encoder
-        from arc25.evaluation import EvalSettings
+        super().validate()
         from arc25.ladder import check_rungs
-        from arc25.models import check_model_path
-        from arc25.prompting import check_prompt_style
 
         check_rungs(self.rung_names)
-        check_model_path(self.model_path)
-        get_encoder(self.grid_encoder)
-        check_prompt_style(self.prompt_style)
-        for name in ("max_steps", "batch_size", "per_device_train_batch_size", "n_curve_tasks", "n_eval_tasks"):
+        if self.max_minutes is None:
+            raise ValueError("--max-minutes must be a number: it time-boxes each rung")
+        for name in ("n_curve_tasks", "n_eval_tasks"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-        for name in ("curve_steps", "n_samples"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
-        if not self.max_minutes > 0:
-            raise ValueError(f"--max-minutes must be > 0, got {self.max_minutes}")
+        if self.curve_steps < 0:
+            raise ValueError(f"--curve-steps must be >= 0, got {self.curve_steps}")
         self.extra_settings()
         # The evaluation settings check themselves (temperature, sequence length) on construction.
         self.eval_settings(max_new_tokens=256)
@@ -121,27 +94,22 @@ class Args(CliConfig):
             key = key.strip().replace("-", "_")
             if not sep or key not in known:
                 raise ValueError(f"--extra {item!r} must be KEY=VALUE with KEY one of finetuning.py's settings "
-                                 "(flag names without dashes, e.g. torch_dtype=bfloat16)")
+                                 "(flag names without dashes, e.g. lora_r=16)")
             out[key] = yaml.safe_load(value)
         return out
 
     def train_settings(self) -> dict:
         """The finetuning.py recipe every rung shares (the rung adds its task flags)."""
-        settings = dict(
-            model_path=self.model_path, random_seed=self.random_seed, max_steps=self.max_steps,
-            max_minutes=self.max_minutes, batch_size=self.batch_size,
-            per_device_train_batch_size=self.per_device_train_batch_size, lr_scheduler_type=self.lr_scheduler_type,
-            warmup_ratio=self.warmup_ratio, max_seq_len=self.max_seq_len, grid_encoder=self.grid_encoder,
-            prompt_style=self.prompt_style, eval_steps=self.curve_steps, solve_rate_steps=self.curve_steps,
-            n_eval_tasks=self.n_curve_tasks, n_solve_rate_tasks=self.n_curve_tasks, log_to_wandb=False,
-            save_steps=10 * self.max_steps, resume_from_checkpoint=False, logging_steps=25,
+        settings = {name: getattr(self, name) for name in field_names(*SHARED_WITH_TRAINING)}
+        settings.update(
+            eval_steps=self.curve_steps, solve_rate_steps=self.curve_steps, n_eval_tasks=self.n_curve_tasks,
+            n_solve_rate_tasks=self.n_curve_tasks, log_to_wandb=False, save_steps=10 * self.max_steps,
+            resume_from_checkpoint=False, logging_steps=25,
         )
-        if self.learning_rate is not None:
-            settings["learning_rate"] = self.learning_rate
-        return {**settings, **self.extra_settings()}
+        return {**{k: v for k, v in settings.items() if v is not None}, **self.extra_settings()}
 
     def eval_settings(self, max_new_tokens: int):
-        from arc25.evaluation import EvalSettings
+        from arc25.args import EvalSettings
 
         return EvalSettings(greedy=True, n_samples=self.n_samples, temperature=self.temperature,
                             max_new_tokens=max_new_tokens, max_seq_len=self.max_seq_len + max_new_tokens,
@@ -149,21 +117,14 @@ class Args(CliConfig):
                             prompt_style=self.prompt_style)
 
 
-def _load_trained(folder: Path, recorded_base: str, device, seed: int = 0):
-    """The model a rung trained (a full model folder, or an adapter on its recorded base), or a builtin's init."""
-    from arc25 import lora, models
+def _load_trained(path: str, args: Args, device):
+    """What a rung starts from or trained (a builtin, a full model folder, or an adapter on its recorded base)."""
+    from arc25 import loading
 
-    if models.is_builtin(str(folder)):
-        tokenizer = models.builtin_tokenizer()
-        model = models.load_model(str(folder), tokenizer, seed=seed)
-    elif (folder / "adapter_config.json").is_file():
-        tokenizer = models.load_tokenizer(recorded_base)
-        seed = lora.check_adapter(recorded_base, tokenizer, str(folder))
-        model = lora.apply_adapter(models.load_model(recorded_base, tokenizer, seed=seed), str(folder))
-    else:
-        tokenizer = models.builtin_tokenizer() if models.is_builtin(recorded_base) else models.load_tokenizer(str(folder))
-        model = models.load_model(str(folder), tokenizer)
-    return model.to(device).eval(), tokenizer
+    model_path, adapter_path = loading.split_trained(path)
+    plan = loading.prepare(model_path, adapter_path, torch_dtype=args.torch_dtype, bf16=loading.bf16_device(device),
+                           default_seed=args.random_seed)
+    return loading.load_model(plan).to(device).eval(), plan.tokenizer
 
 
 def _curve(run_dir: Path, batch_size: int) -> list[tuple[int, float]]:
@@ -228,7 +189,7 @@ def main(args: Args) -> list[dict]:
     """Climb every rung; returns one row per rung (also written to <output-dir>/ladder.json)."""
     import torch
 
-    from arc25 import ladder, models
+    from arc25 import ladder
     from arc25.tasks import derive_seed
     from arc25.token_classes import class_losses
     from arc25.tasksets import synthetic_tasks
@@ -244,22 +205,19 @@ def main(args: Args) -> list[dict]:
         rung = ladder.RUNGS[name]
         run_dir = out / name
         recipe = ladder.train_recipe(rung, settings)
-        start = Path(args.model_path)
+        start = args.model_path
         if args.curriculum and previous is not None:
-            start = previous
+            start = str(previous)
+            # A LoRA run continues its adapter on the same base; a full model continues as itself (its recorded
+            # lineage says whether it trains in full, as arc25.loading decides for every command).
             if (previous / "adapter_config.json").is_file():
-                # A LoRA run continues its adapter on the same base.
                 recipe["adapter_path"] = str(previous)
             else:
-                # A trained folder is not a builtin, so say what the builtin meant: full training at its rate.
-                from_scratch = args.model_path in models.TRAINED_FROM_SCRATCH
-                recipe.update(model_path=str(previous), use_lora=False)
-                recipe.setdefault("learning_rate", 1e-3 if from_scratch else 2e-5)
-                recipe.setdefault("completion_only_loss", not from_scratch)
+                recipe["model_path"] = str(previous)
         print(f"[ladder] rung {index + 1}/{len(args.rung_names)} {name}: {rung.description}", flush=True)
         mixture = ladder.rung_mixture(rung)
         tasks = synthetic_tasks(mixture, args.random_seed, args.n_eval_tasks)
-        model, tokenizer = _load_trained(start, args.model_path, device, seed=args.random_seed)
+        model, tokenizer = _load_trained(start, args, device)
         # Room for twice the longest true program: a model that writes it another way still fits.
         longest = max(len(tokenizer(t.code, add_special_tokens=False)["input_ids"]) for t in tasks)
         eval_settings = args.eval_settings(max_new_tokens=2 * longest + 32)
@@ -271,7 +229,7 @@ def main(args: Args) -> list[dict]:
                                                  seed=guess_seed)
         del model
         metrics = ladder.run_training(recipe, run_dir, timeout_s=60 * args.max_minutes + 600)
-        model, tokenizer = _load_trained(run_dir / "final", args.model_path, device)
+        model, tokenizer = _load_trained(str(run_dir / "final"), args, device)
         scores = ladder.score_rung(model, tokenizer, tasks, eval_settings, rung, seed=guess_seed)
         after = class_losses(model, tokenizer, tasks, args.grid_encoder, args.prompt_style, mixture=mixture)
         row = dict(rung=name, description=rung.description, model=Path(args.model_path).name,

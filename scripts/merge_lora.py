@@ -9,28 +9,28 @@ builtin base, another init seed) is refused with one line, before the base's wei
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Optional
+from dataclasses import dataclass, field
+from typing import Literal
 
-from arc25.cli import CliConfig, fail, parse
+from arc25.args import AdapterArgs, ModelArgs, ModelSeedArgs, OutputArgs
+from arc25.cli import fail, parse
 
 
-@dataclass
-class Args(CliConfig):
-    model_path: str
-    """The base model: a local Hugging Face folder (or a builtin name)."""
-    adapter_path: str
-    """The LoRA adapter folder (adapter_config.json + weights)."""
-    output_dir: str
-    """A new (or empty) folder for the merged model."""
+@dataclass(kw_only=True)
+class Args(ModelSeedArgs, AdapterArgs, ModelArgs, OutputArgs):
+    """Merge an adapter into its base: the model flags are arc25.args' groups, all three paths required."""
+
+    # field(): a required field, though the groups give defaults (a bare annotation would inherit them).
+    model_path: str = field()
+    adapter_path: str = field()
+    output_dir: str = field()
+    # Not ModelArgs' dtype: the saved weights' dtype, which has no "auto" (the merge itself is float32).
     torch_dtype: Literal["float32", "bfloat16", "float16"] = "bfloat16"
     """Dtype of the saved weights."""
-    model_seed: Optional[int] = None
-    """Init seed of a builtin --model-path; default: the one the adapter records. Ignored for folders."""
 
 
 def main(args: Args) -> None:
-    from arc25.lora import merge_adapter
+    from arc25.loading import merge_adapter
 
     try:
         out = merge_adapter(args.model_path, args.adapter_path, args.output_dir, dtype=args.torch_dtype,

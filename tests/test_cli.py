@@ -55,14 +55,18 @@ def test_no_import_path_patching():
     assert not offenders
 
 
-def test_literal_choices_are_checked_once_for_every_cli():
+def test_literal_choices_are_checked_once_for_every_cli(tmp_path):
     from scripts import merge_lora
 
+    (tmp_path / "adapter_config.json").write_text("{}")
+    paths = dict(model_path="tiny", adapter_path=str(tmp_path), output_dir="o")
     with pytest.raises(ValueError, match="--torch-dtype 'float8' is not one of float32, bfloat16, float16"):
-        merge_lora.Args(model_path="m", adapter_path="a", output_dir="o", torch_dtype="float8")
-    assert parse(merge_lora.Args, ["--model-path", "m", "--adapter-path", "a", "--output-dir", "o"]).torch_dtype == "bfloat16"
+        merge_lora.Args(**paths, torch_dtype="float8")
+    argv = ["--model-path", "tiny", "--adapter-path", str(tmp_path), "--output-dir", "o"]
+    assert parse(merge_lora.Args, argv).torch_dtype == "bfloat16"
 
 
+@pytest.mark.slow
 def test_installed_console_command_runs(python):
     """`make install` puts the commands beside the interpreter; they run the same code as the scripts."""
     command = Path(sys.executable).parent / "arc25-merge-lora"

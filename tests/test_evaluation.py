@@ -10,7 +10,7 @@ import torch
 
 from conftest import run_script
 
-from arc25 import models
+from arc25 import loading, models
 from arc25.evaluation import EvalSettings, format_table
 from arc25.generation import encode_prompts, generate_completions, too_long
 from arc25.encoders import DEFAULT_ENCODER_SPEC
@@ -214,6 +214,7 @@ def test_settings_reject_bad_values():
 # --- the CLI ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_end_to_end_on_tiny(tmp_path, python):
     out = tmp_path / "eval"
     proc = run_script([
@@ -304,6 +305,7 @@ def test_solve_rate_callback_measures_a_peft_model():
     assert adapted.training, "the callback must hand the model back in training mode"
 
 
+@pytest.mark.slow
 def test_solve_rate_reaches_the_trainer_logs(tmp_path):
     import finetuning
 
@@ -340,8 +342,8 @@ def test_cli_builds_a_builtin_base_from_the_seed_its_adapter_records(tmp_path, c
     adapted = get_peft_model(models.load_model("tiny", tok, seed=5), LoraConfig(r=2, target_modules=["q_proj"]))
     adapter = tmp_path / "adapter"
     adapted.save_pretrained(str(adapter))
-    models.write_training_info(adapter, model_path="tiny", random_seed=5, prompt_style="compact",
-                               grid_encoder=DEFAULT_ENCODER_SPEC)
+    loading.write_training_info(adapter, model_path="tiny", random_seed=5, prompt_style="compact",
+                                grid_encoder=DEFAULT_ENCODER_SPEC)
     args = evaluate_script.Args(output_dir=str(tmp_path / "out"), adapter_path=str(adapter), n=[1], max_side=5)
     *_, model, resolved = evaluate_script.prepare(args)
     assert resolved["model_seed"] == 5

@@ -17,11 +17,12 @@ from safetensors.torch import load_file
 from conftest import ROOT, run_script
 
 import finetuning
-from arc25 import data, models
+from arc25 import data, loading, models
 
 JOURNAL = ROOT.parent / "shared" / "seed" / "iteration_09_improve_training_script.md"
 
 
+@pytest.mark.slow
 def test_main_trains_every_parameter(tmp_path):
     cfg = finetuning.Config(
         output_dir=str(tmp_path), max_steps=3, batch_size=2, per_device_train_batch_size=2, eval_steps=0,
@@ -72,6 +73,7 @@ def _small_config(out: Path, **overrides) -> finetuning.Config:
     return finetuning.Config(**{**settings, **overrides})
 
 
+@pytest.mark.slow
 def test_rerun_resumes_with_fresh_samples(tmp_path):
     out = tmp_path / "run"
     finetuning.main(_small_config(out, max_steps=2, save_steps=2, dump_samples=4))
@@ -88,6 +90,7 @@ def test_rerun_resumes_with_fresh_samples(tmp_path):
     assert not before & {s["code"] for s in after}, "the resumed run replayed samples"
 
 
+@pytest.mark.slow
 def test_seeded_loss_falls_into_its_band(tmp_path):
     """Tiny's loss after 40 seeded steps: 6.2 -> 2.63 here. The band misses a learning rate 100x too small
     (6.26) and labels that leak onto the prompt (3.24), yet leaves room for other torch builds' arithmetic."""
@@ -101,6 +104,7 @@ def test_seeded_loss_falls_into_its_band(tmp_path):
     assert 2.3 < losses[-1] < 2.95, losses
 
 
+@pytest.mark.slow
 def test_lora_on_a_saved_pretrained_folder_then_resume_from_its_adapter(tmp_path):
     """The default path for pretrained models: LoRA on a local folder; then a second run continues its adapter."""
     tok = models.load_tokenizer("tiny")
@@ -117,8 +121,8 @@ def test_lora_on_a_saved_pretrained_folder_then_resume_from_its_adapter(tmp_path
     assert adapter and all("lora_" in name for name in adapter)
     assert any(name.endswith("lora_B.weight") and value.abs().sum() > 0 for name, value in adapter.items()), \
         "LoRA B starts at zero; training must have moved it"
-    assert models.read_training_info(first / "final")["model_path"] == str(base)
-    assert models.read_training_info(first / "checkpoint-2")["random_seed"] == 7
+    assert loading.read_training_info(first / "final")["model_path"] == str(base)
+    assert loading.read_training_info(first / "checkpoint-2")["random_seed"] == 7
     assert all(torch.equal(v, load_file(base / "model.safetensors")[k]) for k, v in base_weights.items())
 
     second = tmp_path / "second"
@@ -136,6 +140,7 @@ def test_lora_on_a_saved_pretrained_folder_then_resume_from_its_adapter(tmp_path
         finetuning.prepare(_small_config(tmp_path / "wrong", model_path="tiny", adapter_path=str(first / "final")))
 
 
+@pytest.mark.slow
 def test_two_ranks_with_two_workers_each_journal_command(tmp_path, python):
     """The journal's 2-GPU command (verbatim but for the model, paths and steps) on 2 CPU ranks x 2 data workers:
     the four streams train on pairwise-disjoint samples, and the solve rate is measured over both ranks."""
@@ -173,14 +178,12 @@ def test_help_lists_every_flag(capsys):
 
 
 def test_settings_passed_through_by_name_exist_in_trl_and_peft():
-    """SFT_FIELDS and LORA_FIELDS copy Config fields onto trl's and peft's configs by name: a rename there fails here."""
-    from peft import LoraConfig
+    """SFT_FIELDS copies Config fields onto trl's config by name (a rename there fails here); every LoRA flag
+    reaches peft's config."""
     from trl import SFTConfig
 
     sft = {f.name for f in dataclasses.fields(SFTConfig)}
     assert set(finetuning.SFT_FIELDS) <= sft, set(finetuning.SFT_FIELDS) - sft
-    lora = {f.name for f in dataclasses.fields(LoraConfig)}
-    assert set(finetuning.LORA_FIELDS.values()) <= lora
     cfg = finetuning.Config(lora_r=8, lora_dropout=0.1, use_dora=True, use_rslora=True, lora_weight_initialization="pissa")
     built = cfg.lora_config()
     assert (built.r, built.lora_alpha, built.lora_dropout, built.use_dora, built.use_rslora, built.init_lora_weights) == \
@@ -216,6 +219,7 @@ def _shrink(line: str, out: Path) -> list[str]:
     return shlex.split(line) + ["--model-path", "tiny", "--eval-steps", "0", "--max-side", "6"]
 
 
+@pytest.mark.slow
 def test_journal_single_gpu_command_runs(tmp_path, python):
     """The journal's first command, verbatim but for the model, paths and a few steps, as `python finetuning.py`."""
     plain = next(line for line in journal_lines() if line.startswith("python finetuning.py"))
@@ -314,3 +318,31 @@ def test_completion_only_loss_resolution_and_labels(tmp_path):
         assert (masked > 0) if only else (train["labels"] == train["input_ids"])
         (valid,) = data.eval_dataset(tok, spec, 3, 1)
         assert valid["labels"][0] == -100, "validation keeps the prompt masked whatever the training loss"
+
+
+def test_solve_rate_is_not_timed_as_training(tmp_path, monkeypatch):
+    """The solve rate generates and runs programs at a step's end; the throughput clock must be closed by then."""
+    import time
+
+    from arc25.metrics import ThroughputCallback
+    from arc25.solve_rate import SolveRateCallback
+
+    pause, calls = 2.0, []
+
+    def slow_measure(self, model):
+        calls.append(time.sleep(pause))
+        return {"eval_solve_rate": 0.0}
+
+    monkeypatch.setattr(SolveRateCallback, "measure", slow_measure)
+    cfg = _small_config(tmp_path, max_steps=3, solve_rate_steps=1, n_solve_rate_tasks=1, throughput_skip_steps=0)
+    trainer = finetuning.build_trainer(cfg, finetuning.prepare(cfg))
+    kinds = [type(c) for c in trainer.callback_handler.callbacks]
+    assert kinds.index(ThroughputCallback) < kinds.index(SolveRateCallback)
+    started = time.perf_counter()
+    trainer.train()
+    wall = time.perf_counter() - started
+    (throughput,) = [c for c in trainer.callback_handler.callbacks if isinstance(c, ThroughputCallback)]
+    assert len(calls) == 3
+    # Step times vary with the machine's load, so compare within the run: the timed steps and the pauses must both
+    # fit in the wall time; had the pauses been timed as training, they would be counted twice here.
+    assert throughput.summary()["totals"]["seconds"] + pause * len(calls) <= wall

@@ -63,6 +63,7 @@ def test_solve_rates_by_draws_and_function():
         assert figures["greedy"] == sum(i % 2 == 0 for i in members) / len(members)
 
 
+@pytest.mark.slow
 def test_bad_flags_fail_in_one_line(python):
     proc = run_script([python, "scripts/learning_ladder.py", "--rungs", "h-lines"], check=False, timeout=120)
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0
@@ -75,6 +76,7 @@ def _ladder(python, out, *flags, timeout=600):
     return run_script([python, "scripts/learning_ladder.py", "--output-dir", str(out), *flags], timeout=timeout)
 
 
+@pytest.mark.slow
 def test_cli_end_to_end(python, tmp_path):
     _ladder(python, tmp_path, "--rungs", "h-line", "--rungs", "pixel", "--curriculum", "--max-steps", "2",
             "--curve-steps", "1", "--n-curve-tasks", "2", "--n-eval-tasks", "3", "--n-samples", "2")
@@ -88,7 +90,10 @@ def test_cli_end_to_end(python, tmp_path):
         assert [s for s, _ in row["curve"]] == [16, 32]
     # The second rung started from the first one's model (--curriculum).
     recipe = (tmp_path / "pixel" / "recipe.yaml").read_text()
-    assert f"model_path: {tmp_path / 'h-line' / 'final'}" in recipe and "use_lora: false" in recipe
+    assert f"model_path: {tmp_path / 'h-line' / 'final'}" in recipe
+    # A folder trained from tiny continues in full at the from-scratch rate: its lineage says so (arc25.loading).
+    resolved = json.loads((tmp_path / "pixel" / "cfg.json").read_text())
+    assert resolved["use_lora"] is False and resolved["from_scratch"] is True and resolved["learning_rate"] == 1e-3
     assert (tmp_path / "ladder.png").stat().st_size > 1000
     table = (tmp_path / "ladder.md").read_text()
     assert table.startswith("| rung | model |") and "| h-line | tiny | 2 | 32 |" in table
@@ -114,6 +119,7 @@ def test_tiny_learns_to_read_the_easiest_rung(python, tmp_path):
     assert losses["loss_row"] < 0.5 * losses["guess_row"] and losses["loss_color"] < 0.5 * losses["guess_color"], losses
 
 
+@pytest.mark.slow
 def test_curriculum_continues_a_lora_adapter_on_a_pretrained_folder(python, tmp_path):
     """A pretrained folder trains LoRA; with --curriculum the next rung continues that adapter on the same base."""
     from arc25 import models

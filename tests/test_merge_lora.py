@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from arc25 import lora, models
+from arc25 import loading, lora, models
 from scripts import merge_lora
 
 
@@ -87,14 +87,14 @@ def test_adapter_knows_its_builtin_base_and_seed(tmp_path, capsys):
     tok = models.load_tokenizer("tiny")
     adapted = get_peft_model(models.load_model("tiny", tok, seed=5), LoraConfig(r=2, target_modules=["q_proj"]))
     adapted.save_pretrained(str(tmp_path / "adapter"))
-    models.write_training_info(tmp_path / "adapter", model_path="tiny", random_seed=5, prompt_style="compact",
-                               grid_encoder="MinimalGridEncoder()")
+    loading.write_training_info(tmp_path / "adapter", model_path="tiny", random_seed=5, prompt_style="compact",
+                                grid_encoder="MinimalGridEncoder()")
     adapter = str(tmp_path / "adapter")
-    assert lora.check_adapter("tiny", tok, adapter) == 5
+    assert loading.check_adapter("tiny", tok, adapter) == 5
     with pytest.raises(ValueError, match="built from seed 5, but seed 0 was given"):
-        lora.check_adapter("tiny", tok, adapter, model_seed=0)
+        loading.check_adapter("tiny", tok, adapter, model_seed=0)
     with pytest.raises(ValueError, match="was trained on base 'tiny', not --model-path 'small'"):
-        lora.check_adapter("small", tok, adapter)
+        loading.check_adapter("small", tok, adapter)
     merge_lora.cli(["--model-path", "tiny", "--adapter-path", adapter, "--output-dir", str(tmp_path / "merged"),
                     "--torch-dtype", "float32"])
     merged = models.load_model(str(tmp_path / "merged"), tok)
@@ -102,4 +102,4 @@ def test_adapter_knows_its_builtin_base_and_seed(tmp_path, capsys):
     ids = torch.tensor([[5, 17, 42]])
     with torch.no_grad():
         torch.testing.assert_close(merged(ids).logits, expected(ids).logits, atol=1e-4, rtol=1e-4)
-    assert models.read_training_info(tmp_path / "merged")["prompt_style"] == "compact"
+    assert loading.read_training_info(tmp_path / "merged")["prompt_style"] == "compact"

@@ -46,7 +46,7 @@ from arc25.sandbox import worker
 
 cfg = json.loads(sys.argv[1])
 out = os.dup(int(cfg["out"]))
-report, lifeline = worker.set_up(512, cfg["root"], tuple(cfg["layers"]))
+report, lifeline = worker.set_up(512, tuple(cfg["layers"]))
 grids = [np.zeros((3, 3), dtype=np.int64)]
 runs = []
 def prepare(step):
@@ -149,16 +149,13 @@ def as_caller(nobody: bool) -> list[str]:
 def harness(tmp_path: Path, layers, steps, *, nobody: bool = False, timeout: float = 120) -> dict:
     """Run ``steps`` ({"code", "raw"}) in a worker set up with ``layers``; returns {"report", "runs"}."""
     command = as_caller(nobody)
-    root = tempfile.mkdtemp(prefix="arc25-attack-root-")
-    os.chmod(root, 0o755)
     read_fd, write_fd = os.pipe()
-    cfg = {"out": write_fd, "root": root, "layers": list(layers), "steps": steps}
+    cfg = {"out": write_fd, "layers": list(layers), "steps": steps}
     try:
         proc = subprocess.run([*command, "-c", _HARNESS, json.dumps(cfg)], pass_fds=(write_fd,), cwd="/",
                               capture_output=True, timeout=timeout, env=caller_env(), check=False)
     finally:
         os.close(write_fd)
-        os.rmdir(root)
     with os.fdopen(read_fd, "rb") as pipe:
         data = pipe.read()
     assert proc.returncode == 0 and data, proc.stderr.decode()[-3000:]
@@ -479,6 +476,42 @@ def test_workers_die_with_their_caller(tmp_path, who):
     finally:
         caller.kill()
         caller.wait()
+
+
+_STARTING_CALLER = """
+import sys
+from arc25.sandbox import Sandbox
+pool = Sandbox(n_workers=2)
+print("go", flush=True)
+pool.execute("def task(img):\\n    return img\\n", [[[1]]])
+"""
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.1, 0.3])
+def test_a_caller_killed_while_its_workers_start_leaves_nothing_on_the_host(delay):
+    tmp = Path(tempfile.gettempdir())
+    started = time.time()
+    before = set(tmp.glob("arc25-sandbox-root-*"))
+    # Control: the probe sees a directory of that name made now.
+    marker = Path(tempfile.mkdtemp(prefix="arc25-sandbox-root-"))
+    assert marker in set(tmp.glob("arc25-sandbox-root-*")) - before
+    marker.rmdir()
+    caller = subprocess.Popen([sys.executable, "-c", _STARTING_CALLER], stdout=subprocess.PIPE, text=True,
+                              env=caller_env(), cwd="/")
+    try:
+        assert caller.stdout.readline().strip() == "go"
+        time.sleep(delay)
+        family = _descendants(caller.pid)
+        caller.kill()
+        caller.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _alive(family):
+            time.sleep(0.05)
+        assert not _alive(family)
+        left = {path for path in set(tmp.glob("arc25-sandbox-root-*")) - before if path.stat().st_mtime >= started - 1}
+        assert not left
+    finally:
+        caller.kill()
 
 
 # --------------------------------------------------------------------------- misattribution

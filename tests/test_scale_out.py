@@ -34,7 +34,7 @@ def launch_env(monkeypatch):
     def no_model(*args, **kwargs):
         raise AssertionError("the launch should have been refused before anything loads")
 
-    monkeypatch.setattr("arc25.models.load_tokenizer", no_model)
+    monkeypatch.setattr("arc25.loading.prepare", no_model)
     return monkeypatch
 
 

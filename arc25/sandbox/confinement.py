@@ -48,6 +48,7 @@ import platform
 import select
 import signal
 import sys
+import tempfile
 
 try:
     import resource
@@ -433,7 +434,19 @@ def _enter_namespaces(flags: int, is_root: bool, uid: int, gid: int) -> bool:
 # --------------------------------------------------------------------------- the worker's generations
 
 
-def confine(root_dir: str, memory_limit_mb: int, wanted=OS_LAYERS, parent: int | None = None) -> tuple[dict[str, str], int]:
+_NAMESPACE_ROOT = b"/tmp"
+
+
+def _enter_removed_directory() -> None:
+    """Make an empty directory, step into it and remove it: the working directory it leaves has no name on the host."""
+    path = tempfile.mkdtemp(prefix="arc25-sandbox-root-")
+    try:
+        os.chdir(path)
+    finally:
+        os.rmdir(path)
+
+
+def confine(memory_limit_mb: int, wanted=OS_LAYERS, parent: int | None = None) -> tuple[dict[str, str], int]:
     """Set up every ``wanted`` layer, fork the zygote and return *in the zygote* (report, lifeline fd).
 
     Called by the (single-threaded, set-up) outer worker process; that process never returns from
@@ -486,16 +499,21 @@ def confine(root_dir: str, memory_limit_mb: int, wanted=OS_LAYERS, parent: int |
             report["uts"] = f"off: cannot set the hostname ({_reason(exc)})"
     if "filesystem" in wanted:
         try:
+            # Nothing of the root may outlive the worker on the host, even when its caller is killed mid-start:
+            # in a mount namespace the tmpfs covers /tmp in that namespace alone; without one, the worker enters
+            # a directory it made and already removed (which also refuses every new entry).
             if flags & _CLONE_NEWNS:
                 _check(libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None))
                 ro = _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
-                _check(libc.mount(b"arc25-sandbox", root_dir.encode(), b"tmpfs", ro, b"size=4k,mode=0555"))
+                _check(libc.mount(b"arc25-sandbox", _NAMESPACE_ROOT, b"tmpfs", ro, b"size=4k,mode=0555"))
+                os.chdir(_NAMESPACE_ROOT)
                 how = "root is an empty read-only tmpfs in its own mount namespace"
             elif is_root:
-                how = "chroot to an empty root-owned directory (no mount namespace)"
+                _enter_removed_directory()
+                how = "chroot to an empty, already removed directory (no mount namespace)"
             else:
                 raise OSError("needs root or a user namespace")
-            os.chroot(root_dir)
+            os.chroot(".")
             os.chdir("/")
             report["filesystem"] = f"on ({how})"
         except OSError as exc:

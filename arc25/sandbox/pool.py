@@ -127,10 +127,9 @@ def _worker_env() -> dict:
 
 
 class _Worker:
-    __slots__ = ("cmd_fd", "deadline", "inbox", "outbox", "pending", "process", "ready", "reply_fd", "root_dir", "started")
+    __slots__ = ("cmd_fd", "deadline", "inbox", "outbox", "pending", "process", "ready", "reply_fd", "started")
 
-    def __init__(self, process, cmd_fd: int, reply_fd: int, root_dir: str) -> None:
-        self.root_dir = root_dir  # the empty directory it confines itself to; removed once it is ready
+    def __init__(self, process, cmd_fd: int, reply_fd: int) -> None:
         self.process = process
         self.cmd_fd = cmd_fd
         self.reply_fd = reply_fd
@@ -149,18 +148,7 @@ def _close(fd: int) -> None:
         pass
 
 
-def _remove_root_dir(worker: _Worker) -> None:
-    """The worker's root lives on in its own mount namespace (or as its chroot): the host keeps nothing of it."""
-    if worker.root_dir:
-        try:
-            os.rmdir(worker.root_dir)
-        except OSError:
-            pass
-        worker.root_dir = ""
-
-
 def _stop_worker(worker: _Worker, *, kill: bool) -> None:
-    _remove_root_dir(worker)
     _close(worker.cmd_fd)  # EOF: an idle worker exits on its own
     _close(worker.reply_fd)
     process = worker.process
@@ -361,14 +349,13 @@ class Sandbox:
     # -- workers
 
     def _spawn(self) -> _Worker:
-        root_dir = tempfile.mkdtemp(prefix="arc25-sandbox-root-")
         path = [os.path.abspath(entry) for entry in sys.path if entry]
         cmd_r, cmd_w = os.pipe()
         reply_r, reply_w = os.pipe()
         try:
             process = _spawner().call(lambda: subprocess.Popen(
                 [sys.executable, "-I", "-c", _BOOT, json.dumps(path), str(cmd_r), str(reply_w),
-                 str(self.memory_limit_mb), root_dir, ",".join(self.layers), str(os.getpid())],
+                 str(self.memory_limit_mb), ",".join(self.layers), str(os.getpid())],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 pass_fds=(cmd_r, reply_w),
@@ -379,13 +366,12 @@ class Sandbox:
         except BaseException:
             for fd in (cmd_r, cmd_w, reply_r, reply_w):
                 _close(fd)
-            os.rmdir(root_dir)
             raise
         _close(cmd_r)
         _close(reply_w)
         os.set_blocking(cmd_w, False)
         os.set_blocking(reply_r, False)
-        worker = _Worker(process, cmd_w, reply_r, root_dir)
+        worker = _Worker(process, cmd_w, reply_r)
         self._selector.register(reply_r, selectors.EVENT_READ, worker)
         self._workers.append(worker)
         return worker
@@ -621,7 +607,6 @@ class _Batch:
                 self.last_failure = str(exc)
                 return "broken"
             worker.ready = True
-            _remove_root_dir(worker)
             self.failures = 0
             return "keep"
         if not worker.pending or header.get("id") != worker.pending[0]:

@@ -336,7 +336,7 @@ def run_in_child(prepared, grids, timeout_s: float, lifeline: int, *, probe: boo
     return reply
 
 
-def set_up(memory_limit_mb: int, root_dir: str, layers: tuple[str, ...], parent: int | None = None) -> tuple[dict[str, str], int]:
+def set_up(memory_limit_mb: int, layers: tuple[str, ...], parent: int | None = None) -> tuple[dict[str, str], int]:
     """Trusted start-up and confinement; returns, in the zygote, the isolation report and the lifeline fd."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -355,7 +355,7 @@ def set_up(memory_limit_mb: int, root_dir: str, layers: tuple[str, ...], parent:
     result = run_program(compile_untrusted(_WARMUP_PROGRAM), [grid])
     if result[0] != "ok":
         raise RuntimeError(f"warm-up program failed: {result}")
-    report, lifeline = confinement.confine(root_dir, memory_limit_mb, layers, parent)
+    report, lifeline = confinement.confine(memory_limit_mb, layers, parent)
     _prepare.cache_clear()
     _PRISTINE[0] = untrusted_namespace()
     gc.collect()
@@ -434,12 +434,12 @@ def serve(cmd_fd: int, reply_fd: int, lifeline: int) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """``argv``: command fd, reply fd, memory limit in MB, empty root directory, OS layers (comma-separated), caller pid."""
-    cmd_fd, reply_fd, memory_limit_mb, root_dir, wanted, caller = argv
+    """``argv``: command fd, reply fd, memory limit in MB, OS layers (comma-separated), caller pid."""
+    cmd_fd, reply_fd, memory_limit_mb, wanted, caller = argv
     cmd_fd, reply_fd = int(cmd_fd), int(reply_fd)
     try:
         confinement.die_with_parent(int(caller))
-        layers, lifeline = set_up(int(memory_limit_mb), root_dir, tuple(filter(None, wanted.split(","))), int(caller))
+        layers, lifeline = set_up(int(memory_limit_mb), tuple(filter(None, wanted.split(","))), int(caller))
     except BaseException as exc:  # noqa: BLE001 - report whatever stopped start-up, then go
         try:
             wire.write_all(reply_fd, wire.pack({"fatal": describe(exc)}))

@@ -1,0 +1,286 @@
+"""Host overhead of a training step: our trainer against a plain PyTorch loop, on a model where compute is negligible.
+
+    arc25-benchmark-step-overhead --modes lora,full --repeats 3
+
+The probe is a deep, narrow Qwen2 (24 layers of width 64 by default, built from a config: no download) fed real
+samples of the task stream. Both paths train it from the same initial weights on the same micro-batches (same
+rows, same order, same collator) with AdamW and gradient clipping:
+
+- ``trainer``: finetuning.py's trainer (its SFTConfig and arc25.training's ArcTrainer, with the throughput
+  observer), logging and saving out of the measured steps;
+- ``plain``: forward with the model's own loss, backward, clip, step, zero_grad.
+
+Per optimizer step it reports host ms (wall time: compute is negligible at this width; measured with nothing
+else attached; runs of the two paths alternate and their ratio is taken per repeat, so compare ratios, not
+milliseconds, on a shared machine), and per micro-batch, counted with arc25.step_probe over separate steps: ops,
+sync-type ops (reads that stall the host on a GPU) by name, tensors with a vocabulary-wide dimension (other than
+parameter-shaped ones) and dense T x T tensors. JSON goes to stdout (and --json-out), the table to stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig, parse
+
+MODES = ("lora", "full")
+PATHS = ("trainer", "plain")
+OPTIMS = ("adamw_torch", "adamw_torch_fused")
+
+
+@dataclass
+class Args(CliConfig):
+    modes: str = "lora,full"
+    """Comma-separated: lora (adapters on q/k/v/o) and/or full (every weight trains)."""
+    n_layers: int = 24
+    """Decoder layers of the probe model."""
+    hidden_size: int = 64
+    """Width of the probe model (its MLP is 2x this; 4 query and 2 key/value heads)."""
+    lora_r: int = 8
+    """LoRA rank."""
+    batch_size: int = 16
+    """Samples per optimizer step."""
+    per_device_train_batch_size: int = 1
+    """Samples per micro-batch (finetuning.py's default is 1: every per-micro-batch cost is paid batch-size times)."""
+    packing: bool = False
+    """Padding-free micro-batches (finetuning.py --packing)."""
+    optim: str = "adamw_torch"
+    """AdamW for both paths: adamw_torch (a foreach loop over tensors) or adamw_torch_fused (one fused kernel)."""
+    steps: int = 4
+    """Timed optimizer steps per run."""
+    warmup_steps: int = 2
+    """Steps before the timed ones (allocator growth, first-call work)."""
+    probe_steps: int = 1
+    """Steps counted with the op probe, after the timed ones."""
+    repeats: int = 2
+    """Runs of each path per mode, alternating; ratios are taken per repeat."""
+    max_side: int = 6
+    """Largest grid side of the sampled tasks (sets the sequence lengths)."""
+    random_seed: int = DEFAULT_RANDOM_SEED
+    """Seeds the probe model's weights and the task stream."""
+    json_out: Optional[str] = None
+    """Also write the JSON here."""
+
+    def validate(self) -> None:
+        for name in ("n_layers", "hidden_size", "lora_r", "batch_size", "per_device_train_batch_size", "steps",
+                     "probe_steps", "repeats", "max_side"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if self.warmup_steps < 0:
+            raise ValueError(f"--warmup-steps must be >= 0, got {self.warmup_steps}")
+        if self.hidden_size % 4:
+            raise ValueError(f"--hidden-size must be a multiple of 4 (4 attention heads), got {self.hidden_size}")
+        if self.batch_size % self.per_device_train_batch_size:
+            raise ValueError(f"--batch-size {self.batch_size} is not a multiple of --per-device-train-batch-size "
+                             f"{self.per_device_train_batch_size}")
+        self.mode_list()
+        if self.optim not in OPTIMS:
+            raise ValueError(f"--optim {self.optim!r}: must be one of {', '.join(OPTIMS)}")
+
+    def mode_list(self) -> list[str]:
+        modes = [m.strip() for m in self.modes.split(",") if m.strip()]
+        bad = [m for m in modes if m not in MODES]
+        if bad or not modes:
+            raise ValueError(f"--modes {self.modes!r}: each must be one of {', '.join(MODES)}")
+        return modes
+
+    @property
+    def grad_accum(self) -> int:
+        return self.batch_size // self.per_device_train_batch_size
+
+    @property
+    def total_steps(self) -> int:
+        return self.warmup_steps + self.steps + self.probe_steps
+
+
+def probe_model(args: Args, tokenizer, lora: bool, lora_config):
+    """The deep, narrow probe: the builtin tiny model's config with more, narrower layers; LoRA applied on request."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from arc25 import models
+
+    config = models.builtin_config("tiny", tokenizer)
+    config.update(dict(num_hidden_layers=args.n_layers, hidden_size=args.hidden_size,
+                       intermediate_size=2 * args.hidden_size, num_attention_heads=4, num_key_value_heads=2,
+                       head_dim=args.hidden_size // 4, layer_types=["full_attention"] * args.n_layers))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(args.random_seed)
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32, attn_implementation="sdpa")
+    if lora:
+        from peft import get_peft_model
+
+        model = get_peft_model(model, lora_config)
+    return model
+
+
+def sample_rows(args: Args, tokenizer, encoder_spec: str) -> list[dict]:
+    from arc25 import data
+    from arc25.tasks import make_mixture
+
+    spec = data.StreamSpec(make_mixture("default", max_side=args.max_side), encoder_spec, max_seq_len=4096)
+    return list(itertools.islice(data.examples(tokenizer, spec, args.random_seed), args.total_steps * args.batch_size))
+
+
+def run_trainer(args: Args, mode: str, rows: list[dict], workdir: Path, probe: bool) -> dict:
+    """finetuning.py's trainer over ``rows``; host ms per timed step, or the probe's counts when ``probe``."""
+    import datasets
+    from transformers import TrainerCallback
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    import finetuning
+    from arc25 import data, training
+    from arc25.metrics import ThroughputCallback
+    from arc25.step_probe import StepProbeCallback
+
+    cfg = finetuning.Config(
+        output_dir=str(workdir), model_path="tiny", max_steps=args.total_steps, batch_size=args.batch_size,
+        per_device_train_batch_size=args.per_device_train_batch_size, packing=args.packing, lora_r=args.lora_r,
+        logging_steps=args.total_steps + 1, save_steps=args.total_steps + 1, eval_steps=0, log_to_wandb=False,
+        dataloader_num_workers=0, resume_from_checkpoint=False, random_seed=args.random_seed, max_side=args.max_side,
+        warmup_ratio=0.0, optim=args.optim,
+    )
+    run = finetuning.prepare(cfg)
+    model = probe_model(args, run.model.tokenizer, mode == "lora", cfg.lora_config())
+    step_ends: list[float] = []
+
+    class StepClock(TrainerCallback):
+        def on_step_end(self, *_args, **_kwargs):
+            step_ends.append(time.perf_counter())
+
+    callbacks = [StepClock()]
+    counter = None
+    if probe:
+        counter = StepProbeCallback(args.probe_steps, skip_steps=args.warmup_steps + args.steps)
+        callbacks.append(counter)
+    collator = data.BatchCollator(DataCollatorForLanguageModeling(pad_token_id=run.model.tokenizer.pad_token_id,
+                                                                  padding_free=cfg.packing))
+    trainer = training.make_trainer_class()(
+        model=model, args=finetuning.sft_config(cfg, run),
+        train_dataset=datasets.Dataset.from_list(rows).to_iterable_dataset(),
+        processing_class=run.model.tokenizer, data_collator=collator,
+        observers=[ThroughputCallback(skip_first_steps=args.warmup_steps)], callbacks=callbacks,
+    )
+    trainer.train()
+    if probe:
+        return counter.summary
+    timed = step_ends[args.warmup_steps - 1 if args.warmup_steps else 0: args.warmup_steps + args.steps]
+    return {"host_ms_per_step": 1000 * (timed[-1] - timed[0]) / (len(timed) - 1) if len(timed) > 1 else None}
+
+
+def run_plain(args: Args, mode: str, rows: list[dict], tokenizer, lora_config, probe: bool) -> dict:
+    """The same model, micro-batches and optimizer in a hand-written loop."""
+    import torch
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    from arc25 import data
+    from arc25.step_probe import StepProbe
+
+    model = probe_model(args, tokenizer, mode == "lora", lora_config).train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.0, fused=args.optim == "adamw_torch_fused" or None)
+    collator = data.BatchCollator(DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id,
+                                                                  padding_free=args.packing))
+    batches = iter(rows[i: i + args.per_device_train_batch_size]
+                   for i in range(0, len(rows), args.per_device_train_batch_size))
+
+    def step():
+        micro = [collator(next(batches)) for _ in range(args.grad_accum)]
+        for batch in micro:
+            batch.pop(data.BatchStats.KEY, None)
+        # The loss is the mean over the step's label tokens, as the trainer computes it.
+        n_items = sum((b["labels"][:, 1:] != -100).sum() for b in micro)
+        for batch in micro:
+            model(**batch, use_cache=False, num_items_in_batch=n_items).loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    for _ in range(args.warmup_steps):
+        step()
+    started = time.perf_counter()
+    for _ in range(args.steps):
+        step()
+    host_ms = 1000 * (time.perf_counter() - started) / args.steps
+    if not probe:
+        return {"host_ms_per_step": host_ms}
+    with StepProbe.for_model(model) as counter:
+        for _ in range(args.probe_steps):
+            step()
+    return dict(counter.summary(args.probe_steps * args.grad_accum), steps=args.probe_steps)
+
+
+def measure(args: Args) -> dict:
+    import finetuning
+    from arc25 import models
+
+    tokenizer = models.load_tokenizer("tiny")
+    encoder = finetuning.Config.grid_encoder
+    lora_config = finetuning.Config(lora_r=args.lora_r).lora_config()
+    rows = sample_rows(args, tokenizer, encoder)
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="arc25-step-overhead-") as tmp:
+        for mode in args.mode_list():
+            times = {path: [] for path in PATHS}
+            for repeat in range(args.repeats):
+                times["trainer"].append(run_trainer(args, mode, rows, Path(tmp) / f"{mode}-{repeat}", False)
+                                        ["host_ms_per_step"])
+                times["plain"].append(run_plain(args, mode, rows, tokenizer, lora_config, False)["host_ms_per_step"])
+            counts = {"trainer": run_trainer(args, mode, rows, Path(tmp) / f"{mode}-probe", True),
+                      "plain": run_plain(args, mode, rows, tokenizer, lora_config, True)}
+            ratios = [t / p for t, p in zip(times["trainer"], times["plain"])]
+            results[mode] = {
+                "trainer_over_plain": round(statistics.median(ratios), 3),
+                "ratios": [round(r, 3) for r in ratios],
+                **{path: dict(host_ms_per_step=round(statistics.median(times[path]), 2), **counts[path])
+                   for path in PATHS},
+            }
+    tokens = [len(r["input_ids"]) for r in rows]
+    return {
+        "probe": {"n_layers": args.n_layers, "hidden_size": args.hidden_size, "vocab_size": len(tokenizer),
+                  "lora_r": args.lora_r, "batch_size": args.batch_size,
+                  "per_device_train_batch_size": args.per_device_train_batch_size, "packing": args.packing,
+                  "optim": args.optim,
+                  "tokens_per_sample_mean": round(sum(tokens) / len(tokens), 1), "max_side": args.max_side},
+        "steps": args.steps, "repeats": args.repeats,
+        "modes": results,
+    }
+
+
+def table(result: dict) -> str:
+    head = ("mode", "path", "host ms/step", "ratio", "ops/mb", "syncs/mb", "vocab-wide", "dense TxT", "syncs by op")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for mode, r in result["modes"].items():
+        for path in PATHS:
+            p = r[path]
+            ratio = r["trainer_over_plain"] if path == "trainer" else 1.0
+            syncs = ", ".join(f"{k} {v:g}" for k, v in p["syncs_by_op"].items()) or "-"
+            lines.append("| " + " | ".join(str(x) for x in (
+                mode, path, p["host_ms_per_step"], ratio, p["ops_per_micro_batch"], p["syncs_per_micro_batch"],
+                p["vocab_wide_tensors"], p["dense_tt_tensors"], syncs)) + " |")
+    return "\n".join(lines)
+
+
+def cli(argv: list[str] | None = None) -> None:
+    args = parse(Args, argv, description=__doc__)
+    # The trainer prints its final metrics to stdout, which is the JSON's.
+    with contextlib.redirect_stdout(sys.stderr):
+        result = measure(args)
+    text = json.dumps(result, indent=2)
+    if args.json_out:
+        Path(args.json_out).write_text(text + "\n")
+    print(text)
+    print(table(result), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    cli()

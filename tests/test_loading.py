@@ -1,0 +1,91 @@
+"""arc25.loading: one set of rules for models, tokenizers and adapters, whichever command loads them."""
+
+import shutil
+
+import pytest
+
+import finetuning
+from arc25 import loading, models
+from scripts import test_time_her
+
+
+def _save(folder, seed: int, **info):
+    """A tiny model saved as finetuning.py saves one (weights, tokenizer, arc25_training.json)."""
+    tok = models.load_tokenizer("tiny")
+    models.load_model("tiny", tok, seed=seed).save_pretrained(str(folder))
+    tok.save_pretrained(str(folder))
+    if info:
+        loading.write_training_info(folder, **info)
+    return tok
+
+
+def _adapter_on(base, out, tok):
+    from peft import LoraConfig, get_peft_model
+
+    plan = loading.prepare(str(base))
+    get_peft_model(loading.load_model(plan), LoraConfig(r=2, target_modules=["q_proj"])).save_pretrained(str(out))
+    loading.write_training_info(out, **plan.training_info(prompt_style="compact", grid_encoder="x"))
+
+
+def test_an_adapter_is_refused_on_other_weights_in_a_folder_of_the_same_name(tmp_path):
+    """Every run saves <output-dir>/final: the base is recognised by its weights, not by the folder's name."""
+    a, b = tmp_path / "a" / "final", tmp_path / "b" / "final"
+    tok = _save(a, seed=1)
+    _save(b, seed=2)
+    adapter = tmp_path / "adapter"
+    _adapter_on(a, adapter, tok)
+    loading.check_adapter(str(a), tok, str(adapter))
+    with pytest.raises(ValueError, match="was trained on base .* not --model-path .*b/final.* weights differ"):
+        loading.check_adapter(str(b), tok, str(adapter))
+    # The same weights moved elsewhere are still the same base.
+    moved = tmp_path / "moved" / "final"
+    shutil.copytree(a, moved)
+    loading.check_adapter(str(moved), tok, str(adapter))
+
+
+def test_fingerprint_follows_the_weights_not_the_path(tmp_path):
+    _save(tmp_path / "x", seed=1)
+    _save(tmp_path / "y", seed=1)
+    _save(tmp_path / "z", seed=2)
+    (tmp_path / "y" / "training_args.bin").write_bytes(b"another run's folders")  # not weights
+    assert loading.fingerprint(str(tmp_path / "x")) == loading.fingerprint(str(tmp_path / "y"))
+    assert loading.fingerprint(str(tmp_path / "x")) != loading.fingerprint(str(tmp_path / "z"))
+
+
+def test_lineage_decides_tokenizer_and_full_training_through_generations(tmp_path):
+    first = tmp_path / "small" / "final"
+    _save(first, seed=1, **loading.training_info("tiny", seed=1, prompt_style="compact", grid_encoder="x"))
+    second = tmp_path / "again" / "final"
+    # A model trained from the first folder records the first folder as its base, and tiny as its lineage.
+    _save(second, seed=2, **loading.training_info(str(first), seed=7, prompt_style="compact", grid_encoder="x"))
+    assert loading.lineage(str(second)) == "tiny"
+    plan = loading.prepare(str(second), training=True, use_lora=True)
+    assert plan.from_scratch and not plan.use_lora and plan.dtype == "float32"
+    assert plan.tokenizer.get_vocab() == models.builtin_tokenizer().get_vocab()
+    pretrained = tmp_path / "pretrained"
+    _save(pretrained, seed=3)
+    plan = loading.prepare(str(pretrained), training=True, use_lora=True)
+    assert loading.lineage(str(pretrained)) is None and plan.new_adapter and not plan.from_scratch
+
+
+def test_finetuning_and_her_treat_a_folder_trained_from_scratch_alike(tmp_path):
+    """`finetuning.py --model-path runs/small/final`: full training at the from-scratch rate, as HER trains it."""
+    folder = tmp_path / "small" / "final"
+    _save(folder, seed=1, **loading.training_info("tiny", seed=1, prompt_style="compact",
+                                                   grid_encoder=finetuning.Config.grid_encoder))
+    run = finetuning.prepare(finetuning.Config(output_dir=str(tmp_path / "ft"), model_path=str(folder), max_steps=2,
+                                               max_side=5, max_seq_len=1024, log_to_wandb=False, eval_steps=0))
+    assert not run.model.use_lora and run.lr == 1e-3 and run.spec.completion_only_loss is False
+    her = test_time_her.prepare(test_time_her.Config(task_set="squares:2", n=1, output_dir=str(tmp_path / "her"),
+                                                     log_to_wandb=False, model_path=str(folder)))
+    assert her.resolved["use_lora"] is False and her.resolved["trainable_parameters"] == \
+        her.resolved["total_parameters"]
+
+
+def test_a_merged_adapter_keeps_its_lineage(tmp_path):
+    tok = models.load_tokenizer("tiny")
+    adapter = tmp_path / "adapter"
+    _adapter_on("tiny", adapter, tok)
+    merged = loading.merge_adapter("tiny", str(adapter), str(tmp_path / "merged"), dtype="float32")
+    assert loading.lineage(str(merged)) == "tiny"
+    assert "base_fingerprint" not in loading.read_training_info(merged)
