@@ -154,11 +154,10 @@ def sft_config(cfg: Config, run: Run):
     """trl's SFTConfig for this run: the shared fields by name, then what arc25 resolves or fixes."""
     from trl import SFTConfig
 
+    from arc25.compat import checkpointing_field
     from arc25.training import step_arguments
 
-    # transformers 5.2x renamed gradient_checkpointing (and warns on the old name); 5.17 knows only the old one.
-    names = {f.name for f in dataclasses.fields(SFTConfig)}
-    checkpointing = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+    checkpointing = checkpointing_field(SFTConfig)
     return SFTConfig(
         **{name: getattr(cfg, name) for name in SFT_FIELDS},
         **step_arguments(run.cuda),

@@ -13,16 +13,13 @@ Branches in this module:
 - ``accepts_logits_to_keep``: transformers' causal LMs take ``logits_to_keep`` at every version arc25 claims
   (>= 4.56; Qwen2 checked at 5.24). A model class whose forward lacks it (another library's, or a custom one)
   gets full logits instead. Used by ``arc25.token_classes.class_losses``.
-
-Branches that still live beside the code that uses them:
-
-- ``finetuning.sft_config``: the checkpointing field of SFTConfig. It is ``activation_checkpointing`` in
-  transformers 5.2x, which warns on the old name; 5.17 knows only ``gradient_checkpointing``.
-- ``arc25.generation._cache_kwarg``: the forward argument that takes the KV cache. It is ``cache`` in transformers
-  5.2x (5.24 checked) and ``past_key_values`` in 5.17 and before.
-- ``arc25.solve_rate.SolveRateCallback._generation_model``: trl's ``unwrap_model_for_generation`` takes
-  ``gradient_checkpointing_kwargs`` in trl 1.16 (checked); the signature check serves trl versions without it. The
-  ImportError fallback serves a trl without ``trl.models.unwrap_model_for_generation``.
+- ``checkpointing_field``: the checkpointing field of trl's SFTConfig. It is ``activation_checkpointing`` in
+  transformers 5.2x, which warns on the old name; 5.17 knows only ``gradient_checkpointing``. Used by
+  ``finetuning.sft_config``.
+- ``cache_argument``: the forward argument that takes the KV cache. It is ``cache`` in transformers 5.2x (5.24
+  checked) and ``past_key_values`` in 5.17 and before. Used by ``arc25.generation``.
+- ``unwrap_for_generation``: trl's ``unwrap_model_for_generation`` takes ``gradient_checkpointing_kwargs`` in trl
+  1.16 (checked); the signature check serves trl 1.x versions without it. Used by ``arc25.solve_rate``.
 
 Floors that need no branch: models load with ``dtype=`` (transformers >= 4.56, which renamed ``torch_dtype``), and
 ``accelerate >= 1.8`` splits an ``IterableDataset`` across ranks by shard (see arc25/data.py).
@@ -42,3 +39,27 @@ def _forward_parameters(model) -> set[str]:
 def accepts_logits_to_keep(model) -> bool:
     """Whether ``model(..., logits_to_keep=k)`` computes logits for only the last k positions."""
     return "logits_to_keep" in _forward_parameters(model)
+
+
+def checkpointing_field(sft_config_class) -> str:
+    """The name under which ``sft_config_class`` (trl's SFTConfig) turns activation checkpointing on."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(sft_config_class)}
+    return "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+
+
+def cache_argument(model) -> str:
+    """The forward argument that takes the KV cache."""
+    return "cache" if "cache" in _forward_parameters(model) else "past_key_values"
+
+
+def unwrap_for_generation(trainer):
+    """trl's context manager that yields the trainer's model ready to generate (unwrapped, ZeRO-3 gathered),
+    bringing checkpointing back with the run's own settings where trl accepts them."""
+    from trl.models import unwrap_model_for_generation
+
+    kwargs = {}
+    if "gradient_checkpointing_kwargs" in inspect.signature(unwrap_model_for_generation).parameters:
+        kwargs["gradient_checkpointing_kwargs"] = trainer.args.gradient_checkpointing_kwargs
+    return unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator, **kwargs)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from arc25.compat import cache_argument
 from arc25.data import ChatFormatter
 from arc25.encoders import get_encoder
 from arc25.prompting import DEFAULT_PROMPT_STYLE, prompt_messages
@@ -213,14 +214,6 @@ def generate_completions(
     return results
 
 
-def _cache_kwarg(model) -> str:
-    """The forward argument that takes the KV cache: ``cache`` from transformers 5.2x, ``past_key_values`` before."""
-    import inspect
-
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return "cache" if "cache" in inspect.signature(type(base).forward).parameters else "past_key_values"
-
-
 def sample_completions(
     model,
     tokenizer,
@@ -262,7 +255,7 @@ def sample_completions(
             from transformers import DynamicCache
 
             prefix = DynamicCache(config=model.config)
-            cache_kwarg = _cache_kwarg(model)
+            cache_kwarg = cache_argument(model)
             first_logits = model(input_ids=torch.tensor([prompt], device=device), use_cache=True,
                                  **{cache_kwarg: prefix}).logits[:, -1, :]
             for batch_index, start in enumerate(range(0, n, batch_size)):

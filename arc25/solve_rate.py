@@ -16,7 +16,6 @@ as skipped instead), so the two sets part at the first such task.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import math
 from contextlib import contextmanager
@@ -95,16 +94,9 @@ class SolveRateCallback(TrainerCallback):
         if trainer is None:
             yield model
             return
-        try:
-            from trl.models import unwrap_model_for_generation
-        except ImportError:
-            yield trainer.accelerator.unwrap_model(trainer.model_wrapped)
-            return
-        kwargs = {}
-        # Where trl accepts them, checkpointing comes back on with the run's own settings, not trl's defaults.
-        if "gradient_checkpointing_kwargs" in inspect.signature(unwrap_model_for_generation).parameters:
-            kwargs["gradient_checkpointing_kwargs"] = trainer.args.gradient_checkpointing_kwargs
-        with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator, **kwargs) as unwrapped:
+        from arc25.compat import unwrap_for_generation
+
+        with unwrap_for_generation(trainer) as unwrapped:
             yield unwrapped
 
     def _local_tallies(self, model, rank: int, world: int) -> list[tuple]:
