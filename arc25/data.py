@@ -347,21 +347,56 @@ def _worker_id() -> int:
     return info.id if info is not None else 0
 
 
+def packed_row(rows: list[dict], pad_token_id: int, pad_to_multiple_of: int | None = None) -> dict:
+    """Samples laid end to end in one row: position ids restart per sample, and the sample offsets go along.
+
+    The offsets (``cu_seq_lens_q``/``_k``, ``max_length_q``/``_k``: flash attention's names, which transformers
+    hands to the attention function) let a varlen attention keep samples apart without a mask. A sample's first
+    label is -100: it would be predicted from the previous sample's last token. Built from the rows' lengths, so
+    nothing reads a tensor back (trl's padding-free collator finds the starts with ``nonzero`` and ``.item()``).
+    Padding up to ``pad_to_multiple_of`` forms a last segment of its own, all labels -100.
+    """
+    import torch
+
+    lengths = [len(r["input_ids"]) for r in rows]
+    ids = [t for r in rows for t in r["input_ids"]]
+    labels = [t if i else -100 for r in rows for i, t in enumerate(r["labels"])]
+    pad = -len(ids) % pad_to_multiple_of if pad_to_multiple_of else 0
+    if pad:
+        lengths.append(pad)
+        ids += [pad_token_id] * pad
+        labels += [-100] * pad
+    offsets = list(itertools.accumulate(lengths, initial=0))
+    cu_seq_lens = torch.tensor(offsets, dtype=torch.int32)
+    return {
+        "input_ids": torch.tensor([ids]),
+        "labels": torch.tensor([labels]),
+        "position_ids": torch.tensor([[i for n in lengths for i in range(n)]]),
+        "cu_seq_lens_q": cu_seq_lens, "cu_seq_lens_k": cu_seq_lens,
+        "max_length_q": max(lengths), "max_length_k": max(lengths),
+        # Which sample each token belongs to: the short convolutions of linear-attention layers read it.
+        "seq_idx": torch.tensor([[k for k, n in enumerate(lengths) for _ in range(n)]], dtype=torch.int32),
+    }
+
+
 class BatchCollator:
-    """trl's collator, plus the batch's BatchStats when the rows come from the training stream.
+    """trl's collator (its padding-free layout from packed_row), plus the batch's BatchStats for training rows.
 
     A batch without padding (one row, or rows of one length) goes without its attention mask: an all-ones mask
     only makes the model check, on the device, that it is all ones (a sync per forward) before taking the
-    causal path it would take without one.
+    causal path it would take without one. Packs from pack_to_budget are taken apart into their samples.
     """
 
     def __init__(self, base):
         self.base = base
 
     def __call__(self, rows: list[dict]) -> dict:
-        if "samples" in rows[0]:  # packs from pack_to_budget: their samples, one row with a padding-free base
+        if "samples" in rows[0]:
             rows = [ex for pack in rows for ex in pack["samples"]]
-        batch = self.base([{"input_ids": r["input_ids"], "labels": r["labels"]} for r in rows])
+        if self.base.padding_free:
+            batch = packed_row(rows, self.base.pad_token_id, self.base.pad_to_multiple_of)
+        else:
+            batch = self.base([{"input_ids": r["input_ids"], "labels": r["labels"]} for r in rows])
         lengths = [len(r["input_ids"]) for r in rows]
         if "attention_mask" in batch and min(lengths) == max(lengths):
             del batch["attention_mask"]

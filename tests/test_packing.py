@@ -47,6 +47,11 @@ def test_packed_batch_equals_samples_alone(attn):
     pad = data.BatchCollator(DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id))
     packed, padded = pack(rows), pad(rows)
     assert packed["input_ids"].shape == (1, sum(len(r["input_ids"]) for r in rows)) and "attention_mask" not in packed
+    # Our layout is trl's padding-free one, built without reading tensors back.
+    trl_layout = DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id, padding_free=True)(rows)
+    assert trl_layout.keys() == packed.keys() - {data.BatchStats.KEY}
+    for name, value in trl_layout.items():
+        assert (torch.equal(value, packed[name]) if isinstance(value, torch.Tensor) else value == packed[name]), name
     key = data.BatchStats.KEY
     assert packed[key].padded_tokens == packed[key].real_tokens
     assert padded[key].padded_tokens > padded[key].real_tokens
@@ -197,3 +202,35 @@ def test_budget_training_run_packs_rows_without_padding(tmp_path):
     totals = json.loads((tmp_path / "throughput.json").read_text())["totals"]
     assert totals["padded_tokens"] == totals["real_tokens"] and totals["real_tokens"] <= 2048 * totals["steps"]
     assert totals["samples"] > 2 * totals["steps"], "rows should hold several whole samples"
+
+
+def test_step_probe_sees_no_dense_mask_and_no_padding_in_a_budget_row():
+    from arc25 import attention
+    from arc25.step_probe import StepProbe
+
+    tok = models.load_tokenizer("tiny")
+    rows = _rows(4)
+    (pack,) = data.pack_to_budget(iter(rows), sum(len(r["input_ids"]) for r in rows))
+    batch = data.BatchCollator(DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id, padding_free=True))([pack])
+    stats = batch.pop(data.BatchStats.KEY)
+    assert stats.padded_tokens == stats.real_tokens and stats.n_samples == 4
+    dense = {}
+    for attn in ("sdpa", attention.register()):
+        model = models.load_model("tiny", tok, dtype="float32", attn_implementation=attn, seed=3)
+        with StepProbe.for_model(model) as probe:
+            model(**batch, use_cache=False).logits.sum().backward()
+        dense[attn] = probe.summary(1)["dense_tt_tensors"]
+    assert dense["sdpa"] > 0, "sdpa builds the block-diagonal T x T mask of a packed row"
+    assert dense[attention.NAME] == 0
+
+
+def test_step_overhead_benchmark_with_a_budget_reads_nothing_back(capsys):
+    from scripts.benchmark_step_overhead import cli
+
+    cli(["--modes", "lora", "--n-layers", "2", "--batch-size", "8", "--steps", "1", "--warmup-steps", "1",
+         "--repeats", "1", "--max-side", "4", "--token-budget", "1024"])
+    result = json.loads(capsys.readouterr().out)
+    assert result["probe"]["attention"] == "sdpa_varlen" and result["probe"]["samples_per_step_mean"] > 2
+    trainer = result["modes"]["lora"]["trainer"]
+    assert trainer["dense_tt_tensors"] == 0
+    assert trainer["syncs_per_micro_batch"] == 0, trainer["sync_sites"]
