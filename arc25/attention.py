@@ -27,16 +27,17 @@ def _segments(cu_seq_lens) -> list[tuple[int, int]]:
 
 @functools.cache
 def _cuda_varlen():
-    """torch's varlen_attn and its causal keyword, or None where this torch has none."""
+    """torch's varlen_attn, its causal keyword (``is_causal`` in torch 2.10, ``window_size`` after) and its other
+    keywords, or None where this torch has none."""
     try:
         from torch.nn.attention.varlen import varlen_attn
     except ImportError:
         return None
-    params = inspect.signature(varlen_attn).parameters
+    params = set(inspect.signature(varlen_attn).parameters)
     if "window_size" in params:
-        return varlen_attn, {"window_size": (-1, 0)}
+        return varlen_attn, {"window_size": (-1, 0)}, params
     if "is_causal" in params:
-        return varlen_attn, {"is_causal": True}
+        return varlen_attn, {"is_causal": True}, params
     return None
 
 
@@ -56,15 +57,20 @@ def varlen_attention(module, query, key, value, attention_mask, dropout: float =
     if query.shape[0] != 1:
         raise ValueError(f"attention {NAME!r} expects one packed row per batch, got {query.shape[0]}")
     gqa = query.shape[1] != key.shape[1]
-    q, k, v = (t[0].transpose(0, 1) for t in (query, key, value))  # (T, H, D)
     cuda = _cuda_varlen() if query.is_cuda and query.dtype in (torch.float16, torch.bfloat16) else None
-    if cuda is not None and not dropout:
-        varlen_attn, causal = cuda
+    if cuda is not None and not dropout and "scale" in cuda[2]:
+        varlen_attn, options, params = cuda
+        q, k, v = (t[0].transpose(0, 1) for t in (query, key, value))  # (T, H, D): the kernel's layout
+        if gqa and "enable_gqa" in params:
+            options = dict(options, enable_gqa=True)
+        elif gqa:
+            groups = q.shape[1] // k.shape[1]
+            k, v = k.repeat_interleave(groups, dim=1), v.repeat_interleave(groups, dim=1)
         cu = cu_seq_lens_q.to(device=query.device, dtype=torch.int32)
-        out = varlen_attn(q, k, v, cu, cu, int(max_length_q), int(max_length_q), scale=scaling, enable_gqa=gqa,
-                          **causal)
+        out = varlen_attn(q, k, v, cu, cu, int(max_length_q), int(max_length_q), scale=scaling, **options)
         return out.unsqueeze(0), None
     outs = []
+    # Reads the offsets on the host: free on CPU, a sync per layer on a GPU without torch's varlen kernel.
     for start, end in _segments(cu_seq_lens_q):
         outs.append(F.scaled_dot_product_attention(
             query[:, :, start:end], key[:, :, start:end], value[:, :, start:end], dropout_p=dropout, scale=scaling,

@@ -234,3 +234,14 @@ def test_step_overhead_benchmark_with_a_budget_reads_nothing_back(capsys):
     trainer = result["modes"]["lora"]["trainer"]
     assert trainer["dense_tt_tensors"] == 0
     assert trainer["syncs_per_micro_batch"] == 0, trainer["sync_sites"]
+
+
+def test_budget_run_resumes_with_fresh_samples(tmp_path):
+    run = dict(TINY_RUN, per_device_train_batch_size=1, batch_size=4, token_budget=2048, dump_samples=40)
+    finetuning.main(finetuning.Config(output_dir=str(tmp_path), **dict(run, max_steps=2, save_steps=2)))
+    finetuning.main(finetuning.Config(output_dir=str(tmp_path), **dict(run, max_steps=4, save_steps=2)))
+    assert json.loads((tmp_path / "cfg.json").read_text())["resume_step"] == 2
+    dumped = [json.loads(line) for line in (tmp_path / "samples" / "rank0.jsonl").read_text().splitlines()]
+    before = {s["code"] for s in dumped if s["run_start_step"] == 0}
+    after = {s["code"] for s in dumped if s["run_start_step"] == 2}
+    assert before and after and not before & after, "the resumed run replayed samples"
