@@ -1,20 +1,25 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: test demo install
+.PHONY: test test-fast demo install
 
 $(PY):
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-# torch first: with 2.13.0 (CPU build) in place, the dependency ranges pull no CUDA wheels.
+# torch first: with 2.13.0 (CPU build) in place, the dependency ranges pull no CUDA wheels. constraints.txt pins
+# the versions CI tests; pyproject.toml's ranges stay wide for machines that bring their own builds.
 install: $(PY)
-	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -c constraints.txt torch==2.13.0
+	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
 
 # One thread per process: on a 2-core runner, torch's spinning thread pools fight the tests' own subprocesses.
 test: install
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q
+
+# The inner loop: everything but the tests marked slow (commands run in a subprocess, whole trainings, soaks).
+test-fast: install
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not slow"
 
 # The main job in miniature: look at the data, measure it, train the tiny model on CPU until it reads grids, and say
 # what changed (loss per program token and solve rate, before and after, beside guessing) and where the pictures are.

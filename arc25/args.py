@@ -32,7 +32,8 @@ __all__ = [
     "field_names",
 ]
 
-# Measured by scripts/gpu_report.py on one H100 (README "GPU figures"): length grouping 1.39x real tokens/s.
+# Measured by scripts/gpu_report.py on one H100 (docs/results/2026-11-28-training-speed.md): length grouping
+# 1.39x real tokens/s.
 CUDA_GROUP_WINDOW = 256
 
 
@@ -381,8 +382,9 @@ class TrainingArgs(CliConfig):
 
 @dataclass(kw_only=True)
 class SpeedArgs(CliConfig):
-    # CUDA defaults from scripts/gpu_report.py on one H100 (qwen2.5-0.5b-shape, LoRA r=32, default mixture, README
-    # "GPU figures"): length grouping 1.39x real tokens/s (padding 48% -> 5%), liger 1.29x, both 1.61x.
+    # CUDA defaults from scripts/gpu_report.py on one H100 (qwen2.5-0.5b-shape, LoRA r=32, default mixture;
+    # docs/results/2026-11-28-training-speed.md): length grouping 1.39x real tokens/s (padding 48% -> 5%), liger
+    # 1.29x, both 1.61x.
     use_liger_kernel: bool = field(default_factory=_liger_by_default)
     """Liger's fused kernels (CUDA and `pip install arc25[liger]`): faster, far less memory for big vocabularies.
     Default: on when liger-kernel is installed and a CUDA GPU is visible."""

@@ -303,6 +303,7 @@ def class_losses(model, tokenizer, tasks, encoder_spec: str, prompt_style: str =
     """
     import torch
 
+    from arc25 import compat
     from arc25.data import ChatFormatter
     from arc25.encoders import get_encoder
     from arc25.prompting import task_to_prompt_completion
@@ -318,7 +319,7 @@ def class_losses(model, tokenizer, tasks, encoder_spec: str, prompt_style: str =
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    keep_arg = True  # transformers' causal LMs take logits_to_keep; dropped below for one that does not
+    keep_arg = compat.accepts_logits_to_keep(model)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     # Longest first, so the first batch shows whether memory suffices; similar lengths share a batch.
     order = sorted(range(len(rows)), key=lambda i: -(len(rows[i][0]) + len(rows[i][1])))
@@ -339,14 +340,7 @@ def class_losses(model, tokenizer, tasks, encoder_spec: str, prompt_style: str =
         if keep_arg:
             kwargs["logits_to_keep"] = keep
         with torch.no_grad():
-            try:
-                logits = model(**kwargs).logits
-            except TypeError:
-                if not keep_arg:
-                    raise
-                keep_arg = False
-                del kwargs["logits_to_keep"]
-                logits = model(**kwargs).logits
+            logits = model(**kwargs).logits
         logits = logits[:, -keep:-1].float()
         log_probs = torch.log_softmax(logits, dim=-1)
         for r, (_, c) in enumerate(batch):

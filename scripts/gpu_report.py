@@ -8,7 +8,7 @@ The speed and profile parts run points of the ``speed_options`` sweep preset (co
 MODE/DATA/OPTION, e.g. lora/mixture/liger) through scripts/sweep.py's runner; the learn part runs the learning
 ladder's GPU preset (configs/recipes/ladder_gpu.yaml). This script only picks, time-boxes and reports them.
 
-    report.md      the tables (paste into README)
+    report.md      the tables (for a dated file in docs/results/)
     results.csv    one row per measurement, every part
     results.json   the same rows plus the environment
     speed.png      real tokens/s per speed option;  learning.png  loss and solve rate over the learning run
@@ -75,7 +75,8 @@ class ReportConfig(CliConfig):
     budget_s: float = 540.0
     """Wall-clock budget for this invocation; parts are time-boxed inside it (540 s fits a 10-minute call)."""
     smoke: bool = False
-    """Rehearse every part on CPU with the tiny model in about a minute (what CI runs)."""
+    """Rehearse every part on CPU with the tiny model in about a minute (what CI runs); replaces --model-path and
+    --learn-model-path with tiny."""
     model_path: str = "qwen2.5-0.5b-shape"
     """Model for the speed and sampling parts (LoRA r=32 and full fine-tuning)."""
     learn_model_path: str = "small"

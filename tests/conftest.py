@@ -43,3 +43,36 @@ def one_torch_thread():
 @pytest.fixture
 def python():
     return sys.executable
+
+
+# One short seeded training of the builtin tiny model on CPU: evaluations at steps 2 and 4 (class losses over one
+# eval batch of 6 tasks, long enough that none is skipped), a log line per step, throughput against a stand-in peak;
+# no solve rate (its greedy decoding would cost more than the training).
+TINY_RUN = dict(
+    max_steps=4, batch_size=2, per_device_train_batch_size=2, eval_steps=2, n_eval_tasks=6,
+    per_device_eval_batch_size=6, max_side=12, max_seq_len=4096, logging_steps=1, save_steps=100, peak_tflops=1.0,
+    solve_rate_steps=1000, n_solve_rate_tasks=1, log_to_wandb=False, dataloader_num_workers=0,
+)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """``tiny_run(packing=False)`` trains TINY_RUN once per session and variant; tests only read what it wrote.
+
+    Returns a namespace with ``cfg`` (the finetuning.Config), ``out`` (its output folder) and ``metrics`` (what
+    ``finetuning.main`` returned). Tests that need other settings start their own run.
+    """
+    from types import SimpleNamespace
+
+    runs = {}
+
+    def run(packing: bool = False) -> SimpleNamespace:
+        if packing not in runs:
+            import finetuning
+
+            out = tmp_path_factory.mktemp("tiny-packed" if packing else "tiny-padded")
+            cfg = finetuning.Config(output_dir=str(out), packing=packing, **TINY_RUN)
+            runs[packing] = SimpleNamespace(cfg=cfg, out=out, metrics=finetuning.main(cfg))
+        return runs[packing]
+
+    return run

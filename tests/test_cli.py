@@ -66,6 +66,7 @@ def test_literal_choices_are_checked_once_for_every_cli(tmp_path):
     assert parse(merge_lora.Args, argv).torch_dtype == "bfloat16"
 
 
+@pytest.mark.slow
 def test_installed_console_command_runs(python):
     """`make install` puts the commands beside the interpreter; they run the same code as the scripts."""
     command = Path(sys.executable).parent / "arc25-merge-lora"

@@ -214,6 +214,7 @@ def test_settings_reject_bad_values():
 # --- the CLI ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_end_to_end_on_tiny(tmp_path, python):
     out = tmp_path / "eval"
     proc = run_script([
@@ -304,6 +305,7 @@ def test_solve_rate_callback_measures_a_peft_model():
     assert adapted.training, "the callback must hand the model back in training mode"
 
 
+@pytest.mark.slow
 def test_solve_rate_reaches_the_trainer_logs(tmp_path):
     import finetuning
 

@@ -22,6 +22,7 @@ from arc25 import data, loading, models
 JOURNAL = ROOT.parent / "shared" / "seed" / "iteration_09_improve_training_script.md"
 
 
+@pytest.mark.slow
 def test_main_trains_every_parameter(tmp_path):
     cfg = finetuning.Config(
         output_dir=str(tmp_path), max_steps=3, batch_size=2, per_device_train_batch_size=2, eval_steps=0,
@@ -72,6 +73,7 @@ def _small_config(out: Path, **overrides) -> finetuning.Config:
     return finetuning.Config(**{**settings, **overrides})
 
 
+@pytest.mark.slow
 def test_rerun_resumes_with_fresh_samples(tmp_path):
     out = tmp_path / "run"
     finetuning.main(_small_config(out, max_steps=2, save_steps=2, dump_samples=4))
@@ -88,6 +90,7 @@ def test_rerun_resumes_with_fresh_samples(tmp_path):
     assert not before & {s["code"] for s in after}, "the resumed run replayed samples"
 
 
+@pytest.mark.slow
 def test_seeded_loss_falls_into_its_band(tmp_path):
     """Tiny's loss after 40 seeded steps: 6.2 -> 2.63 here. The band misses a learning rate 100x too small
     (6.26) and labels that leak onto the prompt (3.24), yet leaves room for other torch builds' arithmetic."""
@@ -101,6 +104,7 @@ def test_seeded_loss_falls_into_its_band(tmp_path):
     assert 2.3 < losses[-1] < 2.95, losses
 
 
+@pytest.mark.slow
 def test_lora_on_a_saved_pretrained_folder_then_resume_from_its_adapter(tmp_path):
     """The default path for pretrained models: LoRA on a local folder; then a second run continues its adapter."""
     tok = models.load_tokenizer("tiny")
@@ -136,6 +140,7 @@ def test_lora_on_a_saved_pretrained_folder_then_resume_from_its_adapter(tmp_path
         finetuning.prepare(_small_config(tmp_path / "wrong", model_path="tiny", adapter_path=str(first / "final")))
 
 
+@pytest.mark.slow
 def test_two_ranks_with_two_workers_each_journal_command(tmp_path, python):
     """The journal's 2-GPU command (verbatim but for the model, paths and steps) on 2 CPU ranks x 2 data workers:
     the four streams train on pairwise-disjoint samples, and the solve rate is measured over both ranks."""
@@ -214,6 +219,7 @@ def _shrink(line: str, out: Path) -> list[str]:
     return shlex.split(line) + ["--model-path", "tiny", "--eval-steps", "0", "--max-side", "6"]
 
 
+@pytest.mark.slow
 def test_journal_single_gpu_command_runs(tmp_path, python):
     """The journal's first command, verbatim but for the model, paths and a few steps, as `python finetuning.py`."""
     plain = next(line for line in journal_lines() if line.startswith("python finetuning.py"))

@@ -20,6 +20,7 @@ def _run(args, tmp_path, timeout=300):
                           capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_smoke_report_has_every_part_and_file(tmp_path):
     out = tmp_path / "report"
     proc = _run(["--smoke", "--out", str(out)], tmp_path)
@@ -50,6 +51,7 @@ def test_smoke_report_has_every_part_and_file(tmp_path):
     assert env["matmul_tflops"] > 0 and env["device"].startswith("cpu")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, message",
     [

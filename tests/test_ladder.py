@@ -63,6 +63,7 @@ def test_solve_rates_by_draws_and_function():
         assert figures["greedy"] == sum(i % 2 == 0 for i in members) / len(members)
 
 
+@pytest.mark.slow
 def test_bad_flags_fail_in_one_line(python):
     proc = run_script([python, "scripts/learning_ladder.py", "--rungs", "h-lines"], check=False, timeout=120)
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0
@@ -75,6 +76,7 @@ def _ladder(python, out, *flags, timeout=600):
     return run_script([python, "scripts/learning_ladder.py", "--output-dir", str(out), *flags], timeout=timeout)
 
 
+@pytest.mark.slow
 def test_cli_end_to_end(python, tmp_path):
     _ladder(python, tmp_path, "--rungs", "h-line", "--rungs", "pixel", "--curriculum", "--max-steps", "2",
             "--curve-steps", "1", "--n-curve-tasks", "2", "--n-eval-tasks", "3", "--n-samples", "2")
@@ -117,6 +119,7 @@ def test_tiny_learns_to_read_the_easiest_rung(python, tmp_path):
     assert losses["loss_row"] < 0.5 * losses["guess_row"] and losses["loss_color"] < 0.5 * losses["guess_color"], losses
 
 
+@pytest.mark.slow
 def test_curriculum_continues_a_lora_adapter_on_a_pretrained_folder(python, tmp_path):
     """A pretrained folder trains LoRA; with --curriculum the next rung continues that adapter on the same base."""
     from arc25 import models

@@ -11,6 +11,7 @@ from arc25 import metrics, models
 from arc25.data import BatchStats
 
 
+@pytest.mark.slow
 def test_short_run_logs_sane_throughput(tmp_path):
     cfg = finetuning.Config(
         output_dir=str(tmp_path), max_side=5, max_seq_len=1024, max_steps=3, batch_size=2,

@@ -79,6 +79,7 @@ def test_packed_batch_equals_samples_alone(attn):
     torch.testing.assert_close(_summed_loss(padded_logits, padded["labels"]), expected, rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_packed_training_run_matches_padded_run(tmp_path):
     packed = finetuning.main(finetuning.Config(output_dir=str(tmp_path / "packed"), packing=True, **TINY_RUN))
     assert packed["global_step"] == 3 and math.isfinite(packed["train_loss"])

@@ -325,6 +325,7 @@ def test_without_cap_sys_admin_namespaces_come_from_a_user_namespace_with_a_uid_
     assert "sandbox isolation:" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_benchmark_pairs_each_warm_round_with_in_process_exec(tmp_path):
     from conftest import run_script
 

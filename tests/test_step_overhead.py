@@ -56,6 +56,7 @@ def test_probe_sees_a_dense_mask_and_the_logits():
     assert unpadded.vocab_wide and unpadded.vocab_wide_max_numel == 2 * 12 * len(tok)  # the logits
 
 
+@pytest.mark.slow
 def test_benchmark_reports_its_keys_and_a_sync_free_trainer(capsys):
     from scripts.benchmark_step_overhead import cli
 
@@ -117,6 +118,7 @@ def _train(tmp_path, name: str, ours: bool, per_device: int, rows: list[dict]):
     return logs, {name: p.detach().clone() for name, p in model.named_parameters()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("per_device", [1, 2])
 def test_sync_free_trainer_trains_exactly_as_trl(tmp_path, per_device):
     """Loss, gradient norm and the updated weights of ArcTrainer with our step settings equal trl's own trainer's."""

@@ -16,6 +16,7 @@ def _args(argv: list[str]) -> sweep.Args:
     return parse(sweep.Args, argv)
 
 
+@pytest.mark.slow
 def test_smoke_sweep_writes_rows_and_plots(tmp_path, python):
     out = tmp_path / "sweep"
     run_script([python, "scripts/sweep.py", "--smoke", "--output-dir", str(out), "--timeout-s", "240"], timeout=400)

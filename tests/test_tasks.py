@@ -70,6 +70,7 @@ def _dead_lines(task):
     return dead
 
 
+@pytest.mark.slow
 def test_ten_thousand_default_tasks_pass_the_gate():
     stream = task_stream(2024)
     for i, task in enumerate(itertools.islice(stream, 10_000)):

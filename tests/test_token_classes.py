@@ -137,6 +137,31 @@ def test_class_losses_on_a_model_and_tasks():
     assert model.training is True
 
 
+def test_class_losses_on_a_model_class_without_logits_to_keep():
+    """A forward that cannot cut its logits to the completion gets full logits: the same figures."""
+    import torch
+
+    from arc25 import compat
+    from arc25.tasksets import synthetic_tasks
+
+    class WithoutKeep(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask=None, position_ids=None):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids)
+
+    tok = models.load_tokenizer("tiny")
+    model = models.load_model("tiny", tok, seed=1)
+    wrapped = WithoutKeep(model)
+    assert compat.accepts_logits_to_keep(model) and not compat.accepts_logits_to_keep(wrapped)
+    tasks = synthetic_tasks(make_mixture("default", max_side=6), seed=3, n=3)
+    spec = finetuning.Config.grid_encoder
+    expected = tc.class_losses(model, tok, tasks, spec, batch_size=3)
+    assert tc.class_losses(wrapped, tok, tasks, spec, batch_size=3) == pytest.approx(expected, abs=1e-5)
+
+
 def test_eval_collector_reads_fused_outputs_and_plain_logits_alike():
     """trl's fused head gives each label's log-prob; a model without it gives logits: the same figures either way."""
     import torch
@@ -197,19 +222,16 @@ def _check_logged_against_recomputed(out, cfg: finetuning.Config) -> tuple[dict,
     return logged, recomputed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("packing", [False, True], ids=["padded", "packed"])
-def test_finetuning_logs_class_losses_at_each_evaluation(tmp_path, packing):
-    cfg = finetuning.Config(
-        output_dir=str(tmp_path), max_steps=4, eval_steps=2, n_eval_tasks=6, per_device_eval_batch_size=6, packing=packing,
-        batch_size=2, per_device_train_batch_size=2, save_steps=100, max_side=12, max_seq_len=4096,
-        log_to_wandb=False, dataloader_num_workers=0, solve_rate_steps=1000, n_solve_rate_tasks=1,
-    )
-    finetuning.main(cfg)
-    logged, recomputed = _check_logged_against_recomputed(tmp_path, cfg)
+def test_finetuning_logs_class_losses_at_each_evaluation(tiny_run, packing):
+    run = tiny_run(packing)
+    logged, recomputed = _check_logged_against_recomputed(run.out, run.cfg)
     # One batch holds the whole eval set, so the trainer's own eval_loss is the token mean the classes split.
     assert logged["eval_loss"] == pytest.approx(recomputed["loss"], abs=1e-3)
 
 
+@pytest.mark.slow
 def test_two_ranks_sum_their_shares(tmp_path, python):
     """2 CPU ranks each evaluate half the set; the logged figures are those of the whole set (no deadlock)."""
     out = tmp_path / "ddp"
