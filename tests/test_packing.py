@@ -193,6 +193,7 @@ def test_bad_token_budget_is_one_line_error(flags, message, capsys):
     assert message in err and "\n" not in err, err
 
 
+@pytest.mark.slow
 def test_budget_training_run_packs_rows_without_padding(tmp_path):
     run = dict(TINY_RUN, per_device_train_batch_size=1, batch_size=4)
     metrics = finetuning.main(finetuning.Config(output_dir=str(tmp_path), token_budget=2048, **run))
@@ -225,6 +226,7 @@ def test_step_probe_sees_no_dense_mask_and_no_padding_in_a_budget_row():
     assert dense[attention.NAME] == 0
 
 
+@pytest.mark.slow
 def test_step_overhead_benchmark_with_a_budget_reads_nothing_back(capsys):
     from scripts.benchmark_step_overhead import cli
 
@@ -237,6 +239,7 @@ def test_step_overhead_benchmark_with_a_budget_reads_nothing_back(capsys):
     assert trainer["syncs_per_micro_batch"] == 0, trainer["sync_sites"]
 
 
+@pytest.mark.slow
 def test_budget_run_resumes_with_fresh_samples(tmp_path):
     run = dict(TINY_RUN, per_device_train_batch_size=1, batch_size=4, token_budget=2048, dump_samples=40)
     finetuning.main(finetuning.Config(output_dir=str(tmp_path), **dict(run, max_steps=2, save_steps=2)))
