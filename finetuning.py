@@ -53,7 +53,14 @@ class Config(SolveRateArgs, SpeedArgs, TrainingArgs, OptimArgs, ScheduleArgs, Se
     def validate(self) -> None:
         """The groups' checks, then what ties them together; nothing heavy loads."""
         super().validate()
-        if self.batch_size % self.per_device_train_batch_size:
+        if self.token_budget:
+            if self.per_device_train_batch_size != 1:
+                raise ValueError(f"--token-budget makes each micro-batch one packed row: leave "
+                                 f"--per-device-train-batch-size at 1, got {self.per_device_train_batch_size}")
+            if self.token_budget < self.max_seq_len:
+                raise ValueError(f"--token-budget {self.token_budget} is below --max-seq-len {self.max_seq_len}: "
+                                 f"every sample must fit a row alone")
+        elif self.batch_size % self.per_device_train_batch_size:
             raise ValueError(f"--batch-size {self.batch_size} is not a multiple of --per-device-train-batch-size "
                              f"{self.per_device_train_batch_size}")
         needed = self.throughput_skip_steps + 1 + self.profile_steps
@@ -99,7 +106,7 @@ def prepare(cfg: Config) -> Run:
     if cfg.device_map != "None" and world > 1:
         raise ValueError(f"--device-map {cfg.device_map} spreads one process over GPUs; launch 1 process, not {world}")
     per_step = cfg.per_device_train_batch_size * world
-    if cfg.batch_size % per_step:
+    if cfg.batch_size % per_step and not cfg.token_budget:
         raise ValueError(f"--batch-size {cfg.batch_size} is not divisible by --per-device-train-batch-size "
                          f"{cfg.per_device_train_batch_size} x {world} processes")
     if cfg.n_gpus != world and cfg.device_map == "None":
@@ -129,9 +136,15 @@ def prepare(cfg: Config) -> Run:
             "only %.1f%% of tasks fit in --max-seq-len %d (mean %d tokens); the rest are skipped, which slows the "
             "data workers: raise --max-seq-len or shrink tasks with --max-side/--n-inputs",
             100 * fit["fit_fraction"], cfg.max_seq_len, fit["tokens_mean"])
+    grad_accum = cfg.batch_size // per_step
+    if cfg.token_budget:
+        grad_accum = data.micro_batches_per_step(cfg.batch_size, world, cfg.token_budget, fit["fit_tokens_mean"])
+        logger.info("--token-budget %d: ~%.1f samples per row, %d rows per step and rank: ~%.0f samples per step "
+                    "(--batch-size %d)", cfg.token_budget, cfg.token_budget / fit["fit_tokens_mean"], grad_accum,
+                    grad_accum * world * cfg.token_budget / fit["fit_tokens_mean"], cfg.batch_size)
     resume = training.find_checkpoint(output_dir) if cfg.resume_from_checkpoint else None
     report_to, tracker = training.setup_tracking(cfg.log_to_wandb, output_dir, cfg.wandb_project)
-    run = Run(output_dir=output_dir, world=world, grad_accum=cfg.batch_size // per_step, cuda=cuda, bf16=bf16, lr=lr,
+    run = Run(output_dir=output_dir, world=world, grad_accum=grad_accum, cuda=cuda, bf16=bf16, lr=lr,
               model=model, spec=spec, resume=resume, report_to=report_to,
               info=model.training_info(prompt_style=cfg.prompt_style, grid_encoder=cfg.grid_encoder))
 
@@ -233,16 +246,23 @@ def build_trainer(cfg: Config, run: Run):
     from arc25.token_classes import EvalTokenClasses
 
     tokenizer = run.model.tokenizer
-    model = loading.load_model(run.model, lora=cfg, trainable=True, attn_implementation=cfg.attn_implementation,
+    padding_free = cfg.packing or bool(cfg.token_budget)
+    attn = cfg.attn_implementation
+    if padding_free and attn == "sdpa":
+        from arc25 import attention
+
+        attn = attention.register()  # sdpa per packed sample, without the dense mask over the row
+    model = loading.load_model(run.model, lora=cfg, trainable=True, attn_implementation=attn,
                                device_map=None if cfg.device_map == "None" else cfg.device_map)
     trainable, total = models.count_parameters(model)
     logger.info("parameters: %s trainable of %s", f"{trainable:,}", f"{total:,}")
 
     train_ds = data.train_dataset(tokenizer, run.spec, cfg.random_seed, run.world, cfg.dataloader_num_workers,
-                                  run.resume_step, cfg.group_by_length_window, cfg.per_device_train_batch_size)
+                                  run.resume_step, cfg.group_by_length_window, cfg.per_device_train_batch_size,
+                                  token_budget=cfg.token_budget)
     eval_ds = data.eval_dataset(tokenizer, run.spec, cfg.random_seed, cfg.n_eval_tasks) if cfg.eval_steps else None
     collator = data.BatchCollator(DataCollatorForLanguageModeling(
-        pad_token_id=tokenizer.pad_token_id, padding_free=cfg.packing, pad_to_multiple_of=cfg.pad_to_multiple_of))
+        pad_token_id=tokenizer.pad_token_id, padding_free=padding_free, pad_to_multiple_of=cfg.pad_to_multiple_of))
     steps = callbacks(cfg, run)
     # Each evaluation also logs the loss per token class (grammar, function, colour, row, column) beside guessing.
     token_classes = EvalTokenClasses(tokenizer, cfg.task_mixture()) if cfg.eval_steps else None

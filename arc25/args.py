@@ -399,6 +399,11 @@ class SpeedArgs(CliConfig):
     """Recompute activations in backward: less memory, ~30% slower. Off, since our sequences are short."""
     packing: bool = False
     """Padding-free batches: samples concatenated with restarting position ids (no attention across them)."""
+    token_budget: Optional[int] = None
+    """Padding-free micro-batches by size: each is one row of whole samples up to this many tokens (>= --max-seq-len;
+    e.g. 16384). --batch-size stays the samples per optimizer step, met on average: the rows per step come from the
+    mean sample length, and the loss is the mean over each step's label tokens. Leaves --per-device-train-batch-size
+    at 1 and length grouping off. sdpa then runs per sample with no mask (arc25.attention). Default: off."""
     torch_compile: bool = False
     """Compile the model with torch.compile (CUDA; the first steps pay the compile time)."""
     pad_to_multiple_of: Optional[int] = None
@@ -419,8 +424,11 @@ class SpeedArgs(CliConfig):
     def validate(self) -> None:
         super().validate()
         _at_least(self, 0, "group_by_length_window", "throughput_skip_steps", "profile_steps")
-        _at_least(self, 1, "pad_to_multiple_of")
+        _at_least(self, 1, "pad_to_multiple_of", "token_budget")
         _positive(self, "peak_tflops")
+        if self.token_budget and self.attn_implementation == "eager":
+            raise ValueError("--token-budget needs an attention that reads the packed rows' boundaries (sdpa, "
+                             "flash_attention_2, flex_attention); eager would build a dense mask over the row")
 
 
 @dataclass(kw_only=True)

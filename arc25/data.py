@@ -213,8 +213,39 @@ def group_by_length(stream: Iterator[dict], window: int, batch_size: int, seed: 
             yield from batch
 
 
+def pack_to_budget(stream: Iterator[dict], token_budget: int) -> Iterator[dict]:
+    """Whole samples, in stream order, gathered into packs of at most ``token_budget`` tokens: {"samples": [...]}.
+
+    A pack closes when the next sample would overflow it, so no sample is split, dropped or repeated; each sample
+    must fit a pack alone (the budget is at least --max-seq-len). BatchCollator lays a pack out as one row.
+    """
+    pack: list[dict] = []
+    filled = 0
+    for ex in stream:
+        n = len(ex["input_ids"])
+        if n > token_budget:
+            raise ValueError(f"a {n}-token sample does not fit --token-budget {token_budget}")
+        if pack and filled + n > token_budget:
+            yield {"samples": pack}
+            pack, filled = [], 0
+        pack.append(ex)
+        filled += n
+    if pack:
+        yield {"samples": pack}
+
+
+def micro_batches_per_step(batch_size: int, world: int, token_budget: int, sample_tokens: float) -> int:
+    """Packed rows per optimizer step and rank so a step holds about ``batch_size`` samples over all ranks.
+
+    A row holds about ``token_budget / sample_tokens`` samples (the mean length of samples that fit); the count
+    varies from step to step, and the loss stays the mean over the step's label tokens whatever it is.
+    """
+    per_row = max(1.0, token_budget / max(sample_tokens, 1.0))
+    return max(1, round(batch_size / (world * per_row)))
+
+
 def _shard_generator(seeds: list[int], tokenizer, spec: StreamSpec, group_window: int = 0,
-                     batch_size: int = 1) -> Iterator[dict]:
+                     batch_size: int = 1, token_budget: int | None = None) -> Iterator[dict]:
     # datasets calls this once per shard with that shard's one-seed slice of the list (it runs a worker's
     # shards one after another, so an endless shard must be a worker's only one: see train_dataset).
     (seed,) = seeds
@@ -224,6 +255,8 @@ def _shard_generator(seeds: list[int], tokenizer, spec: StreamSpec, group_window
         stream = (dict(ex, labels=list(ex["input_ids"])) for ex in stream)
     if group_window > 0:
         stream = group_by_length(stream, group_window, batch_size, derive_seed(seed, GROUP_KEY))
+    if token_budget:
+        stream = pack_to_budget(stream, token_budget)
     yield from stream
 
 
@@ -234,20 +267,22 @@ def shard_seeds(base_seed: int, world_size: int, num_workers: int, resume_step: 
 
 
 def train_dataset(tokenizer, spec: StreamSpec, base_seed: int, world_size: int, num_workers: int, resume_step: int,
-                  group_by_length_window: int = 0, batch_size: int = 1):
+                  group_by_length_window: int = 0, batch_size: int = 1, token_budget: int | None = None):
     """The training stream as an IterableDataset with world_size x workers shards, each its own seed.
 
     With dispatch_batches=False, accelerate (>=1.8) gives each rank n_shards / world_size of them and
     the DataLoader gives each of its workers one, so no two workers on any rank share a stream.
     ``group_by_length_window`` > 0 batches similar lengths together (see group_by_length); ``batch_size``
-    must then be the per-device batch size.
+    must then be the per-device batch size. ``token_budget`` makes each item a pack of whole samples up to that
+    many tokens (pack_to_budget), one padding-free row once collated; grouping is then left off (no padding to cut).
     """
     from datasets import IterableDataset
 
     seeds = shard_seeds(base_seed, world_size, num_workers, resume_step)
     return IterableDataset.from_generator(
         _shard_generator, gen_kwargs={"seeds": seeds, "tokenizer": tokenizer, "spec": spec,
-                                      "group_window": group_by_length_window, "batch_size": batch_size}
+                                      "group_window": 0 if token_budget else group_by_length_window,
+                                      "batch_size": batch_size, "token_budget": token_budget}
     )
 
 
@@ -262,7 +297,7 @@ def eval_dataset(tokenizer, spec: StreamSpec, base_seed: int, n: int):
 
 def probe(tokenizer, spec: StreamSpec, base_seed: int, n_fit: int = 32, max_tries: int = 2000) -> dict:
     """Token lengths of probe-seed tasks: how many fit in max_seq_len; raises if none of max_tries does."""
-    fit, tried = [], []
+    fit, tried = [], []  # token lengths
     for ex in itertools.islice(_tokenised(tokenizer, spec, derive_seed(base_seed, PROBE_KEY)), max_tries):
         n = len(ex["input_ids"])
         tried.append(n)
@@ -275,7 +310,8 @@ def probe(tokenizer, spec: StreamSpec, base_seed: int, n_fit: int = 32, max_trie
             f"--max-seq-len {spec.max_seq_len} fits no sample: none of {len(tried)} was short enough "
             f"(shortest {min(tried)} tokens); raise it or shrink the tasks (--max-side, --n-inputs)"
         )
-    return {"fit_fraction": len(fit) / len(tried), "tokens_mean": sum(tried) / len(tried), "tokens_max": max(tried)}
+    return {"fit_fraction": len(fit) / len(tried), "tokens_mean": sum(tried) / len(tried), "tokens_max": max(tried),
+            "fit_tokens_mean": sum(fit) / len(fit)}
 
 
 @dataclass(frozen=True)
@@ -311,19 +347,56 @@ def _worker_id() -> int:
     return info.id if info is not None else 0
 
 
+def packed_row(rows: list[dict], pad_token_id: int, pad_to_multiple_of: int | None = None) -> dict:
+    """Samples laid end to end in one row: position ids restart per sample, and the sample offsets go along.
+
+    The offsets (``cu_seq_lens_q``/``_k``, ``max_length_q``/``_k``: flash attention's names, which transformers
+    hands to the attention function) let a varlen attention keep samples apart without a mask. A sample's first
+    label is -100: it would be predicted from the previous sample's last token. Built from the rows' lengths, so
+    nothing reads a tensor back (trl's padding-free collator finds the starts with ``nonzero`` and ``.item()``).
+    Padding up to ``pad_to_multiple_of`` forms a last segment of its own, all labels -100.
+    """
+    import torch
+
+    lengths = [len(r["input_ids"]) for r in rows]
+    ids = [t for r in rows for t in r["input_ids"]]
+    labels = [t if i else -100 for r in rows for i, t in enumerate(r["labels"])]
+    pad = -len(ids) % pad_to_multiple_of if pad_to_multiple_of else 0
+    if pad:
+        lengths.append(pad)
+        ids += [pad_token_id] * pad
+        labels += [-100] * pad
+    offsets = list(itertools.accumulate(lengths, initial=0))
+    cu_seq_lens = torch.tensor(offsets, dtype=torch.int32)
+    return {
+        "input_ids": torch.tensor([ids]),
+        "labels": torch.tensor([labels]),
+        "position_ids": torch.tensor([[i for n in lengths for i in range(n)]]),
+        "cu_seq_lens_q": cu_seq_lens, "cu_seq_lens_k": cu_seq_lens,
+        "max_length_q": max(lengths), "max_length_k": max(lengths),
+        # Which sample each token belongs to: the short convolutions of linear-attention layers read it.
+        "seq_idx": torch.tensor([[k for k, n in enumerate(lengths) for _ in range(n)]], dtype=torch.int32),
+    }
+
+
 class BatchCollator:
-    """trl's collator, plus the batch's BatchStats when the rows come from the training stream.
+    """trl's collator (its padding-free layout from packed_row), plus the batch's BatchStats for training rows.
 
     A batch without padding (one row, or rows of one length) goes without its attention mask: an all-ones mask
     only makes the model check, on the device, that it is all ones (a sync per forward) before taking the
-    causal path it would take without one.
+    causal path it would take without one. Packs from pack_to_budget are taken apart into their samples.
     """
 
     def __init__(self, base):
         self.base = base
 
     def __call__(self, rows: list[dict]) -> dict:
-        batch = self.base([{"input_ids": r["input_ids"], "labels": r["labels"]} for r in rows])
+        if "samples" in rows[0]:
+            rows = [ex for pack in rows for ex in pack["samples"]]
+        if self.base.padding_free:
+            batch = packed_row(rows, self.base.pad_token_id, self.base.pad_to_multiple_of)
+        else:
+            batch = self.base([{"input_ids": r["input_ids"], "labels": r["labels"]} for r in rows])
         lengths = [len(r["input_ids"]) for r in rows]
         if "attention_mask" in batch and min(lengths) == max(lengths):
             del batch["attention_mask"]

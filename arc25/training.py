@@ -286,8 +286,8 @@ def make_trainer_class():
                                             num_items_in_batch=num_items_in_batch)
             import torch
 
-            no_mask = self._no_mask()
-            if "attention_mask" not in inputs and "position_ids" not in inputs and no_mask is not None:
+            no_mask = self._no_mask(inputs)
+            if "attention_mask" not in inputs and no_mask is not None:
                 inputs["attention_mask"] = no_mask
             with lora_input_casts_off(self._cast_layers):
                 outputs = model(**inputs, use_cache=False, fused_lm_head=True)
@@ -301,19 +301,25 @@ def make_trainer_class():
             self._metric_sums[mode] = sums if mode not in self._metric_sums else self._metric_sums[mode] + sums
             return loss
 
-        def _no_mask(self) -> dict | None:
+        def _no_mask(self, inputs: dict) -> dict | None:
             """For a batch without padding: the per-layer-type masks transformers would build, all None, or None.
 
             Given as a dict, the model takes them as built: it skips building the mask, which for a mask-less
-            batch still reads its position ids back (a sync) to look for packed sequences there are none of.
-            Only where None means causal attention (sdpa, flash attention) and every layer attends in full.
+            batch still reads its position ids back (a sync) to look for packed sequences. Only where None means
+            causal attention and every layer attends in full; for a packed row, only where the attention reads the
+            row's sample offsets (``cu_seq_lens_q``) instead of a mask (flash attention, arc25.attention's).
             """
-            if not hasattr(self, "_no_mask_value"):
+            if not hasattr(self, "_no_mask_attn"):
+                from arc25.attention import NAME
+
                 config = self.accelerator.unwrap_model(self.model).config
-                types = set(getattr(config, "layer_types", None) or ["full_attention"])
-                causal = getattr(config, "_attn_implementation", None) in ("sdpa", "flash_attention_2")
-                self._no_mask_value = {"full_attention": None} if causal and types == {"full_attention"} else None
-            return self._no_mask_value
+                full = set(getattr(config, "layer_types", None) or ["full_attention"]) == {"full_attention"}
+                attn = getattr(config, "_attn_implementation", None)
+                self._no_mask_attn = {"plain": full and attn in ("sdpa", "flash_attention_2", NAME),
+                                      "packed": full and attn in ("flash_attention_2", NAME)}
+            if "position_ids" not in inputs:
+                return {"full_attention": None} if self._no_mask_attn["plain"] else None
+            return {"full_attention": None} if self._no_mask_attn["packed"] and "cu_seq_lens_q" in inputs else None
 
         def floating_point_ops(self, inputs) -> int:
             # Trainer's estimate (6 x tokens x non-embedding parameters) counts the parameters every micro-batch.

@@ -1,10 +1,12 @@
 """Padding waste of a task mixture, as JSON: padded batches vs length-grouped (--group-by-length-window) vs packed.
 
-    arc25-benchmark-padding --mixture default --batch-sizes 2,4,8,16 --windows 0,64,256,1024
+    arc25-benchmark-padding --mixture default --batch-sizes 2,4,8,16 --windows 0,64,256,1024 --token-budgets 8192,16384
 
 No model runs: the stream is tokenised with the builtin tokenizer and cut into per-device batches the way the
 DataLoader cuts it. For each batch size and window it prints the padding fraction (1 - real tokens / rows x
 padded width) and the tokens the model runs over per real token; padding-free packing (--packing) is 0 and 1.0.
+Rows packed to a token budget (--token-budget) have no padding either; for each budget it prints how full the
+rows come out (real tokens / budget, what the memory sized for the budget holds) and the samples per row.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ class Args(CliConfig):
     """Comma-separated per-device batch sizes."""
     windows: str = "0,64,256,1024"
     """Comma-separated group-by-length windows; 0 = plain stream."""
+    token_budgets: str = ""
+    """Comma-separated token budgets (each >= --max-seq-len) to pack rows to; empty = none."""
     n: int = 4096
     """Samples to measure."""
     random_seed: int = DEFAULT_RANDOM_SEED
@@ -53,6 +57,8 @@ class Args(CliConfig):
 
         _ints(self.batch_sizes, "--batch-sizes", 1)
         _ints(self.windows, "--windows", 0)
+        if self.token_budgets:
+            _ints(self.token_budgets, "--token-budgets", self.max_seq_len)
         if self.n < 1:
             raise ValueError(f"--n must be >= 1, got {self.n}")
         get_encoder(self.grid_encoder)
@@ -65,6 +71,17 @@ def padding(lengths: list[int], batch_size: int) -> dict:
     real = sum(sum(b) for b in batches)
     computed = sum(max(b) * len(b) for b in batches)
     return {"padding_fraction": round(1 - real / computed, 4), "computed_per_real_token": round(computed / real, 3)}
+
+
+def budget_fill(stream: list[dict], token_budget: int) -> dict:
+    """Rows packed to ``token_budget`` as training packs them: how full they are and how many samples each holds."""
+    from arc25 import data
+
+    rows = [[len(ex["input_ids"]) for ex in pack["samples"]] for pack in data.pack_to_budget(iter(stream), token_budget)]
+    full = rows[:-1] or rows  # the stream's last row is cut short by the sample count, not by the budget
+    return {"token_budget": token_budget, "rows": len(rows), "padding_fraction": 0.0,
+            "fill_fraction": round(sum(map(sum, full)) / (len(full) * token_budget), 4),
+            "samples_per_row": round(sum(map(len, full)) / len(full), 2)}
 
 
 def main(args: Args) -> None:
@@ -86,6 +103,8 @@ def main(args: Args) -> None:
         "tokens_mean": round(sum(lengths) / len(lengths), 1), "tokens_min": min(lengths), "tokens_max": max(lengths),
         "packing": {"padding_fraction": 0.0, "computed_per_real_token": 1.0},
         "results": results,
+        "token_budgets": [budget_fill(stream, b) for b in (_ints(args.token_budgets, "--token-budgets", 1)
+                                                          if args.token_budgets else [])],
     }, indent=1))
 
 

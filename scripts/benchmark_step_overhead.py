@@ -20,6 +20,7 @@ parameter-shaped ones) and dense T x T tensors. JSON goes to stdout (and --json-
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import json
 import statistics
@@ -53,6 +54,9 @@ class Args(CliConfig):
     """Samples per micro-batch (finetuning.py's default is 1: every per-micro-batch cost is paid batch-size times)."""
     packing: bool = False
     """Padding-free micro-batches (finetuning.py --packing)."""
+    token_budget: Optional[int] = None
+    """Micro-batches packed to this many tokens (finetuning.py --token-budget): one row of whole samples each,
+    about --batch-size samples per step."""
     optim: str = "adamw_torch"
     """AdamW for both paths: adamw_torch (a foreach loop over tensors) or adamw_torch_fused (one fused kernel)."""
     steps: int = 4
@@ -79,7 +83,11 @@ class Args(CliConfig):
             raise ValueError(f"--warmup-steps must be >= 0, got {self.warmup_steps}")
         if self.hidden_size % 4:
             raise ValueError(f"--hidden-size must be a multiple of 4 (4 attention heads), got {self.hidden_size}")
-        if self.batch_size % self.per_device_train_batch_size:
+        if self.token_budget is not None:
+            if self.token_budget < 32 or self.per_device_train_batch_size != 1:
+                raise ValueError(f"--token-budget {self.token_budget}: must be >= 32, with "
+                                 f"--per-device-train-batch-size 1 (got {self.per_device_train_batch_size})")
+        elif self.batch_size % self.per_device_train_batch_size:
             raise ValueError(f"--batch-size {self.batch_size} is not a multiple of --per-device-train-batch-size "
                              f"{self.per_device_train_batch_size}")
         self.mode_list()
@@ -94,12 +102,21 @@ class Args(CliConfig):
         return modes
 
     @property
-    def grad_accum(self) -> int:
-        return self.batch_size // self.per_device_train_batch_size
-
-    @property
     def total_steps(self) -> int:
         return self.warmup_steps + self.steps + self.probe_steps
+
+    @property
+    def max_seq_len(self) -> int:
+        return self.token_budget or 4096
+
+    @property
+    def attention(self) -> str:
+        """finetuning.py's choice: sdpa, run per sample without a mask on padding-free rows."""
+        if self.packing or self.token_budget:
+            from arc25 import attention
+
+            return attention.register()
+        return "sdpa"
 
 
 def probe_model(args: Args, tokenizer, lora: bool, lora_config):
@@ -115,7 +132,7 @@ def probe_model(args: Args, tokenizer, lora: bool, lora_config):
                        head_dim=args.hidden_size // 4, layer_types=["full_attention"] * args.n_layers))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(args.random_seed)
-        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32, attn_implementation="sdpa")
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32, attn_implementation=args.attention)
     if lora:
         from peft import get_peft_model
 
@@ -123,16 +140,26 @@ def probe_model(args: Args, tokenizer, lora: bool, lora_config):
     return model
 
 
-def sample_rows(args: Args, tokenizer, encoder_spec: str) -> list[dict]:
+def micro_batches(args: Args, tokenizer, encoder_spec: str) -> tuple[list[list[dict]], int]:
+    """Every micro-batch of the run (the rows each collates) and how many make a step: both paths train on these."""
     from arc25 import data
     from arc25.tasks import make_mixture
 
-    spec = data.StreamSpec(make_mixture("default", max_side=args.max_side), encoder_spec, max_seq_len=4096)
-    return list(itertools.islice(data.examples(tokenizer, spec, args.random_seed), args.total_steps * args.batch_size))
+    spec = data.StreamSpec(make_mixture("default", max_side=args.max_side), encoder_spec, args.max_seq_len)
+    stream = data.examples(tokenizer, spec, args.random_seed)
+    if not args.token_budget:
+        per = args.per_device_train_batch_size
+        rows = list(itertools.islice(stream, args.total_steps * args.batch_size))
+        return [rows[i: i + per] for i in range(0, len(rows), per)], args.batch_size // per
+    head = list(itertools.islice(stream, 64))
+    accum = data.micro_batches_per_step(args.batch_size, 1, args.token_budget,
+                                        statistics.mean(len(r["input_ids"]) for r in head))
+    packs = data.pack_to_budget(itertools.chain(head, stream), args.token_budget)
+    return [[pack] for pack in itertools.islice(packs, args.total_steps * accum)], accum
 
 
-def run_trainer(args: Args, mode: str, rows: list[dict], workdir: Path, probe: bool) -> dict:
-    """finetuning.py's trainer over ``rows``; host ms per timed step, or the probe's counts when ``probe``."""
+def run_trainer(args: Args, mode: str, batches: list[list[dict]], accum: int, workdir: Path, probe: bool) -> dict:
+    """finetuning.py's trainer over ``batches``; host ms per timed step, or the probe's counts when ``probe``."""
     import datasets
     from transformers import TrainerCallback
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
@@ -145,11 +172,13 @@ def run_trainer(args: Args, mode: str, rows: list[dict], workdir: Path, probe: b
     cfg = finetuning.Config(
         output_dir=str(workdir), model_path="tiny", max_steps=args.total_steps, batch_size=args.batch_size,
         per_device_train_batch_size=args.per_device_train_batch_size, packing=args.packing, lora_r=args.lora_r,
+        token_budget=args.token_budget, max_seq_len=args.max_seq_len,
         logging_steps=args.total_steps + 1, save_steps=args.total_steps + 1, eval_steps=0, log_to_wandb=False,
         dataloader_num_workers=0, resume_from_checkpoint=False, random_seed=args.random_seed, max_side=args.max_side,
         warmup_ratio=0.0, optim=args.optim,
     )
-    run = finetuning.prepare(cfg)
+    # The step's micro-batches are the plain loop's (prepare estimates them from other samples).
+    run = dataclasses.replace(finetuning.prepare(cfg), grad_accum=accum)
     model = probe_model(args, run.model.tokenizer, mode == "lora", cfg.lora_config())
     step_ends: list[float] = []
 
@@ -163,10 +192,10 @@ def run_trainer(args: Args, mode: str, rows: list[dict], workdir: Path, probe: b
         counter = StepProbeCallback(args.probe_steps, skip_steps=args.warmup_steps + args.steps)
         callbacks.append(counter)
     collator = data.BatchCollator(DataCollatorForLanguageModeling(pad_token_id=run.model.tokenizer.pad_token_id,
-                                                                  padding_free=cfg.packing))
+                                                                  padding_free=cfg.packing or bool(cfg.token_budget)))
     trainer = training.make_trainer_class()(
         model=model, args=finetuning.sft_config(cfg, run),
-        train_dataset=datasets.Dataset.from_list(rows).to_iterable_dataset(),
+        train_dataset=datasets.Dataset.from_list([row for batch in batches for row in batch]).to_iterable_dataset(),
         processing_class=run.model.tokenizer, data_collator=collator,
         observers=[ThroughputCallback(skip_first_steps=args.warmup_steps)], callbacks=callbacks,
     )
@@ -177,7 +206,8 @@ def run_trainer(args: Args, mode: str, rows: list[dict], workdir: Path, probe: b
     return {"host_ms_per_step": 1000 * (timed[-1] - timed[0]) / (len(timed) - 1) if len(timed) > 1 else None}
 
 
-def run_plain(args: Args, mode: str, rows: list[dict], tokenizer, lora_config, probe: bool) -> dict:
+def run_plain(args: Args, mode: str, batches: list[list[dict]], accum: int, tokenizer, lora_config,
+              probe: bool) -> dict:
     """The same model, micro-batches and optimizer in a hand-written loop."""
     import torch
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
@@ -189,12 +219,11 @@ def run_plain(args: Args, mode: str, rows: list[dict], tokenizer, lora_config, p
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.0, fused=args.optim == "adamw_torch_fused" or None)
     collator = data.BatchCollator(DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id,
-                                                                  padding_free=args.packing))
-    batches = iter(rows[i: i + args.per_device_train_batch_size]
-                   for i in range(0, len(rows), args.per_device_train_batch_size))
+                                                                  padding_free=args.packing or bool(args.token_budget)))
+    batches = iter(batches)
 
     def step():
-        micro = [collator(next(batches)) for _ in range(args.grad_accum)]
+        micro = [collator(next(batches)) for _ in range(accum)]
         for batch in micro:
             batch.pop(data.BatchStats.KEY, None)
         # The loss is the mean over the step's label tokens, as the trainer computes it.
@@ -216,7 +245,7 @@ def run_plain(args: Args, mode: str, rows: list[dict], tokenizer, lora_config, p
     with StepProbe.for_model(model) as counter:
         for _ in range(args.probe_steps):
             step()
-    return dict(counter.summary(args.probe_steps * args.grad_accum), steps=args.probe_steps)
+    return dict(counter.summary(args.probe_steps * accum), steps=args.probe_steps)
 
 
 def measure(args: Args) -> dict:
@@ -226,17 +255,18 @@ def measure(args: Args) -> dict:
     tokenizer = models.load_tokenizer("tiny")
     encoder = finetuning.Config.grid_encoder
     lora_config = finetuning.Config(lora_r=args.lora_r).lora_config()
-    rows = sample_rows(args, tokenizer, encoder)
+    batches, accum = micro_batches(args, tokenizer, encoder)
     results = {}
     with tempfile.TemporaryDirectory(prefix="arc25-step-overhead-") as tmp:
         for mode in args.mode_list():
             times = {path: [] for path in PATHS}
             for repeat in range(args.repeats):
-                times["trainer"].append(run_trainer(args, mode, rows, Path(tmp) / f"{mode}-{repeat}", False)
+                times["trainer"].append(run_trainer(args, mode, batches, accum, Path(tmp) / f"{mode}-{repeat}", False)
                                         ["host_ms_per_step"])
-                times["plain"].append(run_plain(args, mode, rows, tokenizer, lora_config, False)["host_ms_per_step"])
-            counts = {"trainer": run_trainer(args, mode, rows, Path(tmp) / f"{mode}-probe", True),
-                      "plain": run_plain(args, mode, rows, tokenizer, lora_config, True)}
+                times["plain"].append(run_plain(args, mode, batches, accum, tokenizer, lora_config, False)
+                                      ["host_ms_per_step"])
+            counts = {"trainer": run_trainer(args, mode, batches, accum, Path(tmp) / f"{mode}-probe", True),
+                      "plain": run_plain(args, mode, batches, accum, tokenizer, lora_config, True)}
             ratios = [t / p for t, p in zip(times["trainer"], times["plain"])]
             results[mode] = {
                 "trainer_over_plain": round(statistics.median(ratios), 3),
@@ -244,11 +274,14 @@ def measure(args: Args) -> dict:
                 **{path: dict(host_ms_per_step=round(statistics.median(times[path]), 2), **counts[path])
                    for path in PATHS},
             }
-    tokens = [len(r["input_ids"]) for r in rows]
+    samples = [r for batch in batches for item in batch for r in item.get("samples", [item])]
+    tokens = [len(r["input_ids"]) for r in samples]
     return {
         "probe": {"n_layers": args.n_layers, "hidden_size": args.hidden_size, "vocab_size": len(tokenizer),
                   "lora_r": args.lora_r, "batch_size": args.batch_size,
                   "per_device_train_batch_size": args.per_device_train_batch_size, "packing": args.packing,
+                  "token_budget": args.token_budget, "micro_batches_per_step": accum,
+                  "samples_per_step_mean": round(len(samples) / args.total_steps, 1), "attention": args.attention,
                   "optim": args.optim,
                   "tokens_per_sample_mean": round(sum(tokens) / len(tokens), 1), "max_side": args.max_side},
         "steps": args.steps, "repeats": args.repeats,

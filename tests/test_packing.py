@@ -47,6 +47,11 @@ def test_packed_batch_equals_samples_alone(attn):
     pad = data.BatchCollator(DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id))
     packed, padded = pack(rows), pad(rows)
     assert packed["input_ids"].shape == (1, sum(len(r["input_ids"]) for r in rows)) and "attention_mask" not in packed
+    # Our layout is trl's padding-free one, built without reading tensors back.
+    trl_layout = DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id, padding_free=True)(rows)
+    assert trl_layout.keys() == packed.keys() - {data.BatchStats.KEY}
+    for name, value in trl_layout.items():
+        assert (torch.equal(value, packed[name]) if isinstance(value, torch.Tensor) else value == packed[name]), name
     key = data.BatchStats.KEY
     assert packed[key].padded_tokens == packed[key].real_tokens
     assert padded[key].padded_tokens > padded[key].real_tokens
@@ -124,3 +129,123 @@ def test_train_dataset_groups_within_its_window():
         window = lengths[8 * w : 8 * w + 8]
         a, b = window[:4], window[4:]
         assert max(a) <= min(b) or max(b) <= min(a), window
+
+
+def _grads(model) -> dict:
+    return {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+
+
+def test_budget_row_loss_and_gradients_equal_the_samples_alone():
+    from arc25 import attention
+
+    tok = models.load_tokenizer("tiny")
+    model = models.load_model("tiny", tok, dtype="float32", attn_implementation=attention.register(), seed=3)
+    rows = _rows(4)
+    budget = sum(len(r["input_ids"]) for r in rows[:3])
+    packs = list(data.pack_to_budget(iter(rows), budget))
+    assert [len(p["samples"]) for p in packs] == [3, 1], "the fourth sample would overflow the first row"
+    collate = data.BatchCollator(DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id, padding_free=True))
+    batch = collate(packs[:1])
+    stats = batch.pop(data.BatchStats.KEY)
+    assert batch["input_ids"].shape == (1, budget) and stats.padded_tokens == stats.real_tokens == budget
+    assert stats.n_samples == 3 and "attention_mask" not in batch
+
+    model.zero_grad()
+    n_labels = int((batch["labels"][:, 1:] != -100).sum())
+    (_summed_loss(model(**batch, use_cache=False).logits, batch["labels"]) / n_labels).backward()
+    packed_grads = _grads(model)
+    model.zero_grad()
+    for row in rows[:3]:
+        logits = model(input_ids=torch.tensor([row["input_ids"]]), use_cache=False).logits
+        (_summed_loss(logits, torch.tensor([row["labels"]])) / n_labels).backward()
+    alone_grads = _grads(model)
+    assert packed_grads.keys() == alone_grads.keys() and packed_grads
+    for name, grad in packed_grads.items():
+        torch.testing.assert_close(grad, alone_grads[name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_pack_to_budget_keeps_every_sample_in_order():
+    rows = _rows(12)
+    budget = max(len(r["input_ids"]) for r in rows) + 50
+    packs = list(data.pack_to_budget(iter(rows), budget))
+    assert [ex["code"] for p in packs for ex in p["samples"]] == [r["code"] for r in rows]
+    sizes = [sum(len(ex["input_ids"]) for ex in p["samples"]) for p in packs]
+    assert max(sizes) <= budget
+    # Greedy: a row closed only because its next sample would not fit.
+    for size, nxt in zip(sizes, packs[1:]):
+        assert size + len(nxt["samples"][0]["input_ids"]) > budget
+    with pytest.raises(ValueError, match="--token-budget 10"):
+        list(data.pack_to_budget(iter(rows), 10))
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--token-budget", "0"], "--token-budget must be >= 1, got 0"),
+    (["--token-budget", "512", "--max-seq-len", "1024"], "--token-budget 512 is below --max-seq-len 1024"),
+    (["--token-budget", "4096", "--max-seq-len", "1024", "--per-device-train-batch-size", "2"],
+     "leave --per-device-train-batch-size at 1, got 2"),
+    (["--token-budget", "4096", "--max-seq-len", "1024", "--attn-implementation", "eager"], "eager would build"),
+])
+def test_bad_token_budget_is_one_line_error(flags, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        finetuning.Config.from_cli(["--output-dir", "unused", *flags])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err, err
+
+
+@pytest.mark.slow
+def test_budget_training_run_packs_rows_without_padding(tmp_path):
+    run = dict(TINY_RUN, per_device_train_batch_size=1, batch_size=4)
+    metrics = finetuning.main(finetuning.Config(output_dir=str(tmp_path), token_budget=2048, **run))
+    assert metrics["global_step"] == 3 and math.isfinite(metrics["train_loss"])
+    cfg = json.loads((tmp_path / "cfg.json").read_text())
+    # ~5.6 samples fit a 2048-token row, so one row per step makes the 4 samples --batch-size asks for, on average.
+    assert cfg["gradient_accumulation_steps"] == 1
+    totals = json.loads((tmp_path / "throughput.json").read_text())["totals"]
+    assert totals["padded_tokens"] == totals["real_tokens"] and totals["real_tokens"] <= 2048 * totals["steps"]
+    assert totals["samples"] > 2 * totals["steps"], "rows should hold several whole samples"
+
+
+def test_step_probe_sees_no_dense_mask_and_no_padding_in_a_budget_row():
+    from arc25 import attention
+    from arc25.step_probe import StepProbe
+
+    tok = models.load_tokenizer("tiny")
+    rows = _rows(4)
+    (pack,) = data.pack_to_budget(iter(rows), sum(len(r["input_ids"]) for r in rows))
+    batch = data.BatchCollator(DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id, padding_free=True))([pack])
+    stats = batch.pop(data.BatchStats.KEY)
+    assert stats.padded_tokens == stats.real_tokens and stats.n_samples == 4
+    dense = {}
+    for attn in ("sdpa", attention.register()):
+        model = models.load_model("tiny", tok, dtype="float32", attn_implementation=attn, seed=3)
+        with StepProbe.for_model(model) as probe:
+            model(**batch, use_cache=False).logits.sum().backward()
+        dense[attn] = probe.summary(1)["dense_tt_tensors"]
+    assert dense["sdpa"] > 0, "sdpa builds the block-diagonal T x T mask of a packed row"
+    assert dense[attention.NAME] == 0
+
+
+@pytest.mark.slow
+def test_step_overhead_benchmark_with_a_budget_reads_nothing_back(capsys):
+    from scripts.benchmark_step_overhead import cli
+
+    cli(["--modes", "lora", "--n-layers", "2", "--batch-size", "8", "--steps", "1", "--warmup-steps", "1",
+         "--repeats", "1", "--max-side", "4", "--token-budget", "1024"])
+    result = json.loads(capsys.readouterr().out)
+    assert result["probe"]["attention"] == "sdpa_varlen" and result["probe"]["samples_per_step_mean"] > 2
+    trainer = result["modes"]["lora"]["trainer"]
+    assert trainer["dense_tt_tensors"] == 0
+    assert trainer["syncs_per_micro_batch"] == 0, trainer["sync_sites"]
+
+
+@pytest.mark.slow
+def test_budget_run_resumes_with_fresh_samples(tmp_path):
+    run = dict(TINY_RUN, per_device_train_batch_size=1, batch_size=4, token_budget=2048, dump_samples=40)
+    finetuning.main(finetuning.Config(output_dir=str(tmp_path), **dict(run, max_steps=2, save_steps=2)))
+    finetuning.main(finetuning.Config(output_dir=str(tmp_path), **dict(run, max_steps=4, save_steps=2)))
+    assert json.loads((tmp_path / "cfg.json").read_text())["resume_step"] == 2
+    dumped = [json.loads(line) for line in (tmp_path / "samples" / "rank0.jsonl").read_text().splitlines()]
+    before = {s["code"] for s in dumped if s["run_start_step"] == 0}
+    after = {s["code"] for s in dumped if s["run_start_step"] == 2}
+    assert before and after and not before & after, "the resumed run replayed samples"
