@@ -248,10 +248,13 @@ def build_trainer(cfg: Config, run: Run):
     tokenizer = run.model.tokenizer
     padding_free = cfg.packing or bool(cfg.token_budget)
     attn = cfg.attn_implementation
-    if padding_free and attn == "sdpa":
+    # sdpa per packed sample, without the dense mask over the row. --packing on CUDA keeps plain sdpa until the
+    # GPU report has measured the varlen path there (its CUDA branch has not run yet); the new --token-budget,
+    # whose long rows make a dense mask costly, takes it everywhere.
+    if attn == "sdpa" and (cfg.token_budget or (cfg.packing and not run.cuda)):
         from arc25 import attention
 
-        attn = attention.register()  # sdpa per packed sample, without the dense mask over the row
+        attn = attention.register()
     model = loading.load_model(run.model, lora=cfg, trainable=True, attn_implementation=attn,
                                device_map=None if cfg.device_map == "None" else cfg.device_map)
     trainable, total = models.count_parameters(model)
