@@ -449,6 +449,16 @@ def _alive(pids) -> set[int]:
     return alive
 
 
+def _kill_and_await(caller, family: set[int]) -> None:
+    """SIGKILL the caller, then give its workers 10 s to die with it."""
+    caller.kill()
+    caller.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(family):
+        time.sleep(0.05)
+    assert not _alive(family)
+
+
 @pytest.mark.parametrize("who", ["root", "nobody"])
 def test_workers_die_with_their_caller(tmp_path, who):
     command = as_caller(who == "nobody")
@@ -465,13 +475,8 @@ def test_workers_die_with_their_caller(tmp_path, who):
         if who == "root":
             uid = int(Path(f"/proc/{worker}/status").read_text().split("Uid:")[1].split()[0])
             assert uid == (1 << 30) + worker
-        caller.kill()
-        caller.wait()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _alive(family):
-            time.sleep(0.05)
-        assert not _alive(family)
-        # Nothing left on the host: the worker's empty root directory went as soon as it was confined.
+        _kill_and_await(caller, family)
+        # Nothing left on the host: no worker makes a directory there.
         assert set(Path(tempfile.gettempdir()).glob("arc25-sandbox-root-*")) <= roots_before
     finally:
         caller.kill()
@@ -501,13 +506,7 @@ def test_a_caller_killed_while_its_workers_start_leaves_nothing_on_the_host(dela
     try:
         assert caller.stdout.readline().strip() == "go"
         time.sleep(delay)
-        family = _descendants(caller.pid)
-        caller.kill()
-        caller.wait()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _alive(family):
-            time.sleep(0.05)
-        assert not _alive(family)
+        _kill_and_await(caller, _descendants(caller.pid))
         left = {path for path in set(tmp.glob("arc25-sandbox-root-*")) - before if path.stat().st_mtime >= started - 1}
         assert not left
     finally:
