@@ -1,7 +1,6 @@
 """The learning ladder: rungs, guessing baselines, solve-rate tallies, the CLI end to end, and the learning check."""
 
 import json
-import sys
 
 import pytest
 
