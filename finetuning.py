@@ -221,6 +221,10 @@ def callbacks(cfg: Config, run: Run) -> list:
         from arc25.time_limit import TimeLimitCallback
 
         out.append(TimeLimitCallback(cfg.max_minutes))
+    if cfg.compile_layers:
+        from arc25.compile import CompileStats
+
+        out.append(CompileStats())
     if cfg.profile_steps:
         from arc25.profiling import StepProfiler
 
@@ -257,6 +261,10 @@ def build_trainer(cfg: Config, run: Run):
         attn = attention.register()
     model = loading.load_model(run.model, lora=cfg, trainable=True, attn_implementation=attn,
                                device_map=None if cfg.device_map == "None" else cfg.device_map)
+    if cfg.compile_layers:
+        from arc25.compile import compile_layers
+
+        compile_layers(model)
     trainable, total = models.count_parameters(model)
     logger.info("parameters: %s trainable of %s", f"{trainable:,}", f"{total:,}")
 

@@ -406,6 +406,10 @@ class SpeedArgs(CliConfig):
     at 1 and length grouping off. sdpa then runs per sample with no mask (arc25.attention). Default: off."""
     torch_compile: bool = False
     """Compile the model with torch.compile (CUDA; the first steps pay the compile time)."""
+    compile_layers: bool = False
+    """Compile each decoder layer in place instead (arc25.compile): one compile per layer class, with dynamic shapes
+    so rows of new lengths (--token-budget, padded batches) do not recompile; LoRA or full fine-tuning. The first
+    step pays the compile time; compile.json in the output folder counts compiles and seconds."""
     pad_to_multiple_of: Optional[int] = None
     """Pad each batch's width up to a multiple of this (e.g. 64): few distinct shapes, so torch.compile rarely
     recompiles."""
@@ -426,6 +430,9 @@ class SpeedArgs(CliConfig):
         _at_least(self, 0, "group_by_length_window", "throughput_skip_steps", "profile_steps")
         _at_least(self, 1, "pad_to_multiple_of", "token_budget")
         _positive(self, "peak_tflops")
+        if self.compile_layers and self.torch_compile:
+            raise ValueError("--compile-layers compiles the decoder layers inside a model that --torch-compile "
+                             "compiles whole: choose one")
         if self.token_budget and self.attn_implementation == "eager":
             raise ValueError("--token-budget needs an attention that reads the packed rows' boundaries (sdpa, "
                              "flash_attention_2, flex_attention); eager would build a dense mask over the row")

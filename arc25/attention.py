@@ -17,6 +17,8 @@ from __future__ import annotations
 import functools
 import inspect
 
+import torch
+
 NAME = "sdpa_varlen"
 
 
@@ -44,8 +46,6 @@ def _cuda_varlen():
 def varlen_attention(module, query, key, value, attention_mask, dropout: float = 0.0, scaling=None,
                      sliding_window=None, cu_seq_lens_q=None, max_length_q=None, **kwargs):
     """transformers' attention signature: query (1, H, T, D), key/value (1, H_kv, T, D) -> ((1, T, H, D), None)."""
-    import torch
-    import torch.nn.functional as F
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     if cu_seq_lens_q is None or attention_mask is not None:
@@ -69,13 +69,22 @@ def varlen_attention(module, query, key, value, attention_mask, dropout: float =
         cu = cu_seq_lens_q.to(device=query.device, dtype=torch.int32)
         out = varlen_attn(q, k, v, cu, cu, int(max_length_q), int(max_length_q), scale=scaling, **options)
         return out.unsqueeze(0), None
+    return _per_sample(query, key, value, cu_seq_lens_q, dropout, scaling, gqa), None
+
+
+# Reads the offsets on the host: free on CPU, a sync per layer on a GPU without torch's varlen kernel. Left out of
+# compiled code (arc25.compile): traced, the read would break the graph and every row's boundaries would be baked
+# into a new compile.
+@torch.compiler.disable
+def _per_sample(query, key, value, cu_seq_lens_q, dropout, scaling, gqa):
+    import torch.nn.functional as F
+
     outs = []
-    # Reads the offsets on the host: free on CPU, a sync per layer on a GPU without torch's varlen kernel.
     for start, end in _segments(cu_seq_lens_q):
         outs.append(F.scaled_dot_product_attention(
             query[:, :, start:end], key[:, :, start:end], value[:, :, start:end], dropout_p=dropout, scale=scaling,
             is_causal=True, enable_gqa=gqa))
-    return torch.cat(outs, dim=2).transpose(1, 2).contiguous(), None
+    return torch.cat(outs, dim=2).transpose(1, 2).contiguous()
 
 
 def _mask(*args, attention_mask=None, **kwargs):

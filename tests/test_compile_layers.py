@@ -1,0 +1,140 @@
+"""--compile-layers (arc25.compile): decoder layers compiled in place, once per layer class, with dynamic shapes.
+
+The compiled tests use dynamo's "aot_eager" backend (the graphs dynamo and AOTAutograd capture, run without code
+generation): what they check (the same numbers as eager, and how often dynamo compiles) does not depend on the
+backend, and inductor's C++ builds would cost minutes on the CI machine. Inductor was checked by hand (the dated
+section of docs/results/2026-11-30-step-overhead.md).
+"""
+
+import itertools
+import json
+import math
+
+import pytest
+import torch
+from conftest import TINY_RUN
+from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+import finetuning
+from arc25 import attention, data, models
+from arc25 import compile as regional
+from arc25.tasks import make_mixture
+
+BACKEND = "aot_eager"
+
+
+def _model(tok, n_layers: int, lora: bool):
+    """The tiny model with ``n_layers`` layers, seeded, sdpa per packed sample; LoRA on q/k/v/o on request."""
+    from transformers import AutoModelForCausalLM
+
+    config = models.builtin_config("tiny", tok)
+    config.update(dict(num_hidden_layers=n_layers, layer_types=["full_attention"] * n_layers))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(5)
+        model = AutoModelForCausalLM.from_config(config, attn_implementation=attention.register())
+        if lora:  # peft draws the adapters' initial weights from the global RNG: inside the fork, seeded
+            from peft import get_peft_model
+
+            model = get_peft_model(model, finetuning.Config(lora_r=4).lora_config())
+    return model
+
+
+def _batches(tok) -> list[dict]:
+    """Two packed rows of different lengths and sample counts, then two padded batches of two widths."""
+    spec = data.StreamSpec(make_mixture("default", max_side=5), finetuning.Config.grid_encoder, 1024)
+    rows = list(itertools.islice(data.examples(tok, spec, 11), 9))
+    packed = data.BatchCollator(DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id, padding_free=True))
+    padded = data.BatchCollator(DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id))
+    batches = [packed(rows[:3]), packed(rows[3:5]), padded(rows[5:7]), padded(rows[7:9])]
+    for batch in batches:
+        batch.pop(data.BatchStats.KEY)
+    assert batches[0]["input_ids"].shape[1] != batches[1]["input_ids"].shape[1]
+    assert batches[2]["input_ids"].shape[1] != batches[3]["input_ids"].shape[1]
+    assert "attention_mask" in batches[2] and "attention_mask" in batches[3], "padded batches need rows of two lengths"
+    return batches
+
+
+def _loss_and_grads(model, batch) -> tuple[torch.Tensor, dict]:
+    model.zero_grad()
+    loss = model(**batch, use_cache=False).loss
+    loss.backward()
+    return loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+
+def test_decoder_layers_are_found_under_the_peft_wrapper():
+    tok = models.load_tokenizer("tiny")
+    bare = _model(tok, 3, lora=False)
+    assert [type(m).__name__ for m in regional.decoder_layers(bare)] == ["Qwen2DecoderLayer"] * 3
+    wrapped = _model(tok, 3, lora=True)
+    layers = regional.decoder_layers(wrapped)
+    assert layers == list(wrapped.get_base_model().model.layers)
+
+
+def test_decoder_layers_one_line_error_without_repeated_blocks():
+    with pytest.raises(ValueError, match="--compile-layers found no decoder layers in Linear"):
+        regional.decoder_layers(torch.nn.Linear(2, 2))
+
+
+def test_compile_layers_with_torch_compile_is_one_line_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        finetuning.Config.from_cli(["--output-dir", "unused", "--compile-layers", "--torch-compile"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "--compile-layers" in err and "--torch-compile" in err and "\n" not in err, err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lora", [True, False], ids=["lora", "full"])
+def test_compiled_layers_equal_eager_and_compile_once_per_layer_class(lora):
+    """Loss and every gradient as eager on packed rows and padded batches; rows and batches of new widths compile
+    nothing new, and a deeper model compiles exactly as often as a shallow one (the layers share the code)."""
+    tok = models.load_tokenizer("tiny")
+    batches = _batches(tok)
+    counts = {}
+    for n_layers in (2, 4):
+        torch._dynamo.reset()  # no code cached from an earlier model or test
+        eager, compiled = _model(tok, n_layers, lora), _model(tok, n_layers, lora)
+        regional.compile_layers(compiled, backend=BACKEND)
+        per_batch = []
+        with regional.CompileStats() as stats:
+            for batch in batches:
+                before = len(stats.events)
+                loss, grads = _loss_and_grads(compiled, batch)
+                per_batch.append(len(stats.events) - before)
+                want_loss, want_grads = _loss_and_grads(eager, batch)
+                torch.testing.assert_close(loss, want_loss, rtol=1e-5, atol=1e-6)
+                assert grads.keys() == want_grads.keys() and grads
+                for name, grad in grads.items():
+                    torch.testing.assert_close(grad, want_grads[name], rtol=1e-4, atol=1e-6, msg=name)
+        # The second packed row and the second padded batch are new widths: no compile at all.
+        assert per_batch[0] > 0 and per_batch[1] == 0 and per_batch[3] == 0, per_batch
+        counts[n_layers] = stats.summary()
+    assert counts[2] == {**counts[4], "compile_s": counts[2]["compile_s"]}, counts
+    # Each frame compiles for the first layer (its input needs no grad under LoRA), the others, and the padded mask.
+    assert counts[4]["compiles"] <= 3 * counts[4]["frames"], counts
+
+
+@pytest.mark.slow
+def test_budget_training_with_compiled_layers_trains_as_eager(tmp_path, monkeypatch):
+    """finetuning.py with --token-budget: the same losses and gradient norms with and without --compile-layers, and
+    once the first step has compiled, later steps' rows of new lengths compile nothing."""
+    run = dict(TINY_RUN, max_steps=3, per_device_train_batch_size=1, batch_size=4, eval_steps=0, max_side=6,
+               max_seq_len=1024)
+    finetuning.main(finetuning.Config(output_dir=str(tmp_path / "eager"), token_budget=1024, **run))
+    monkeypatch.setattr(regional, "BACKEND", BACKEND)
+    torch._dynamo.reset()
+    metrics = finetuning.main(finetuning.Config(output_dir=str(tmp_path / "compiled"), token_budget=1024,
+                                                compile_layers=True, **run))
+    assert metrics["global_step"] == 3 and math.isfinite(metrics["train_loss"])
+
+    def steps(name):
+        lines = (tmp_path / name / "log_history.jsonl").read_text().splitlines()
+        return [(e["loss"], e["grad_norm"]) for e in map(json.loads, lines) if "loss" in e]
+
+    eager, compiled = steps("eager"), steps("compiled")
+    assert len(compiled) == 3
+    for (loss, norm), (want_loss, want_norm) in zip(compiled, eager):
+        assert loss == pytest.approx(want_loss, rel=1e-4) and norm == pytest.approx(want_norm, rel=1e-3)
+    stats = json.loads((tmp_path / "compiled" / "compile.json").read_text())
+    assert stats["first_step_compiles"] > 0 and stats["later_step_compiles"] == 0, stats
+    assert stats["outside_step_compiles"] == 0, stats
