@@ -221,7 +221,7 @@ def callbacks(cfg: Config, run: Run) -> list:
         from arc25.time_limit import TimeLimitCallback
 
         out.append(TimeLimitCallback(cfg.max_minutes))
-    if cfg.compile_layers:
+    if cfg.compile_layers or cfg.torch_compile:
         from arc25.compile import CompileStats
 
         out.append(CompileStats())

@@ -15,6 +15,12 @@ else attached; runs of the two paths alternate and their ratio is taken per repe
 milliseconds, on a shared machine), and per micro-batch, counted with arc25.step_probe over separate steps: ops,
 sync-type ops (reads that stall the host on a GPU) by name, tensors with a vocabulary-wide dimension (other than
 parameter-shaped ones) and dense T x T tensors. JSON goes to stdout (and --json-out), the table to stderr.
+
+With ``--compile-layers`` a third path, ``compiled``, is the trainer with its decoder layers compiled in place
+(finetuning.py --compile-layers, arc25.compile), timed in the same alternation: its host ms per step after the
+warm-up steps (which pay the compile) over the plain loop's of the same repeat, and per run what dynamo compiled
+(seconds, frames, recompiles, compiles in steps after the first: 0 when rows of new lengths reuse the code). Its
+ops are not counted: compiled kernels bypass the op probe.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig, parse
 MODES = ("lora", "full")
 PATHS = ("trainer", "plain")
 OPTIMS = ("adamw_torch", "adamw_torch_fused")
+COMPILE_BACKENDS = ("inductor", "aot_eager")
 
 
 @dataclass
@@ -71,6 +78,11 @@ class Args(CliConfig):
     """Largest grid side of the sampled tasks (sets the sequence lengths)."""
     random_seed: int = DEFAULT_RANDOM_SEED
     """Seeds the probe model's weights and the task stream."""
+    compile_layers: bool = False
+    """Also time the trainer with its decoder layers compiled in place (path ``compiled``), with compile counts."""
+    compile_backend: str = "inductor"
+    """Backend for --compile-layers: inductor (finetuning.py's) or aot_eager (traced graphs run eagerly, no code
+    generation: the compile counts without the C++ build time)."""
     json_out: Optional[str] = None
     """Also write the JSON here."""
 
@@ -93,6 +105,10 @@ class Args(CliConfig):
         self.mode_list()
         if self.optim not in OPTIMS:
             raise ValueError(f"--optim {self.optim!r}: must be one of {', '.join(OPTIMS)}")
+        if self.compile_backend not in COMPILE_BACKENDS:
+            raise ValueError(f"--compile-backend {self.compile_backend!r}: must be one of {', '.join(COMPILE_BACKENDS)}")
+        if self.compile_layers and not self.warmup_steps:
+            raise ValueError("--compile-layers needs --warmup-steps >= 1: the first step compiles, and is not timed")
 
     def mode_list(self) -> list[str]:
         modes = [m.strip() for m in self.modes.split(",") if m.strip()]
@@ -158,8 +174,10 @@ def micro_batches(args: Args, tokenizer, encoder_spec: str) -> tuple[list[list[d
     return [[pack] for pack in itertools.islice(packs, args.total_steps * accum)], accum
 
 
-def run_trainer(args: Args, mode: str, batches: list[list[dict]], accum: int, workdir: Path, probe: bool) -> dict:
-    """finetuning.py's trainer over ``batches``; host ms per timed step, or the probe's counts when ``probe``."""
+def run_trainer(args: Args, mode: str, batches: list[list[dict]], accum: int, workdir: Path, probe: bool,
+                compiled: bool = False) -> dict:
+    """finetuning.py's trainer over ``batches``; host ms per timed step, or the probe's counts when ``probe``; with
+    ``compiled``, its decoder layers compiled in place, and what dynamo compiled."""
     import datasets
     from transformers import TrainerCallback
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
@@ -188,6 +206,15 @@ def run_trainer(args: Args, mode: str, batches: list[list[dict]], accum: int, wo
 
     callbacks = [StepClock()]
     counter = None
+    if compiled:
+        import torch
+
+        from arc25.compile import CompileStats, compile_layers
+
+        torch._dynamo.reset()  # each run compiles afresh (dynamo would reuse code cached by the previous run)
+        compile_layers(model, backend=args.compile_backend)
+        compile_stats = CompileStats()
+        callbacks.append(compile_stats)
     if probe:
         counter = StepProbeCallback(args.probe_steps, skip_steps=args.warmup_steps + args.steps)
         callbacks.append(counter)
@@ -203,7 +230,10 @@ def run_trainer(args: Args, mode: str, batches: list[list[dict]], accum: int, wo
     if probe:
         return counter.summary
     timed = step_ends[args.warmup_steps - 1 if args.warmup_steps else 0: args.warmup_steps + args.steps]
-    return {"host_ms_per_step": 1000 * (timed[-1] - timed[0]) / (len(timed) - 1) if len(timed) > 1 else None}
+    out = {"host_ms_per_step": 1000 * (timed[-1] - timed[0]) / (len(timed) - 1) if len(timed) > 1 else None}
+    if compiled:
+        out["compile"] = compile_stats.summary()
+    return out
 
 
 def run_plain(args: Args, mode: str, batches: list[list[dict]], accum: int, tokenizer, lora_config,
@@ -260,11 +290,15 @@ def measure(args: Args) -> dict:
     with tempfile.TemporaryDirectory(prefix="arc25-step-overhead-") as tmp:
         for mode in args.mode_list():
             times = {path: [] for path in PATHS}
+            compiled = []
             for repeat in range(args.repeats):
                 times["trainer"].append(run_trainer(args, mode, batches, accum, Path(tmp) / f"{mode}-{repeat}", False)
                                         ["host_ms_per_step"])
                 times["plain"].append(run_plain(args, mode, batches, accum, tokenizer, lora_config, False)
                                       ["host_ms_per_step"])
+                if args.compile_layers:
+                    compiled.append(run_trainer(args, mode, batches, accum, Path(tmp) / f"{mode}-compiled-{repeat}",
+                                                False, compiled=True))
             counts = {"trainer": run_trainer(args, mode, batches, accum, Path(tmp) / f"{mode}-probe", True),
                       "plain": run_plain(args, mode, batches, accum, tokenizer, lora_config, True)}
             ratios = [t / p for t, p in zip(times["trainer"], times["plain"])]
@@ -274,6 +308,13 @@ def measure(args: Args) -> dict:
                 **{path: dict(host_ms_per_step=round(statistics.median(times[path]), 2), **counts[path])
                    for path in PATHS},
             }
+            if compiled:
+                over_plain = [c["host_ms_per_step"] / p for c, p in zip(compiled, times["plain"])]
+                results[mode]["compiled"] = {
+                    "host_ms_per_step": round(statistics.median(c["host_ms_per_step"] for c in compiled), 2),
+                    "over_plain": round(statistics.median(over_plain), 3),
+                    "ratios": [round(r, 3) for r in over_plain], "backend": args.compile_backend,
+                    "compile": [c["compile"] for c in compiled]}
     samples = [r for batch in batches for item in batch for r in item.get("samples", [item])]
     tokens = [len(r["input_ids"]) for r in samples]
     return {
@@ -282,7 +323,7 @@ def measure(args: Args) -> dict:
                   "per_device_train_batch_size": args.per_device_train_batch_size, "packing": args.packing,
                   "token_budget": args.token_budget, "micro_batches_per_step": accum,
                   "samples_per_step_mean": round(len(samples) / args.total_steps, 1), "attention": args.attention,
-                  "optim": args.optim,
+                  "optim": args.optim, "compile_layers": args.compile_layers,
                   "tokens_per_sample_mean": round(sum(tokens) / len(tokens), 1), "max_side": args.max_side},
         "steps": args.steps, "repeats": args.repeats,
         "modes": results,
@@ -300,6 +341,12 @@ def table(result: dict) -> str:
             lines.append("| " + " | ".join(str(x) for x in (
                 mode, path, p["host_ms_per_step"], ratio, p["ops_per_micro_batch"], p["syncs_per_micro_batch"],
                 p["vocab_wide_tensors"], p["dense_tt_tensors"], syncs)) + " |")
+        if "compiled" in r:
+            c = r["compiled"]
+            first = c["compile"][0]
+            counts = ", ".join(f"{k} {first[k]}" for k in ("compile_s", "frames", "compiles", "later_step_compiles"))
+            lines.append(f"| {mode} | compiled ({c['backend']}) | {c['host_ms_per_step']} | {c['over_plain']} | - | - "
+                         f"| - | - | {counts} |")
     return "\n".join(lines)
 
 

@@ -44,6 +44,8 @@ PARTS = ("env", "profile", "speed", "learn", "sample")
 SPEED_PRESET = "speed_options"
 # Points that set one of these on need CUDA (liger's triton kernels; torch.compile's inductor is GPU-tuned here).
 CUDA_FIELDS = ("use_liger_kernel", "torch_compile")
+# Points that set one of these on pay a compile in their first steps: a longer time box, more steps left out.
+COMPILE_FIELDS = ("torch_compile", "compile_layers")
 # Run order matters: a budget that runs out cuts the tail. The short list is for a call that runs every part;
 # every point of the preset runs these first.
 SHORT_VARIANTS = ["lora/mixture/plain", "lora/mixture/liger", "lora/mixture/group", "lora/mixture/combined",
@@ -160,9 +162,13 @@ class Clock:
 # --- running the preset's points -------------------------------------------------------------------
 
 
+def compiles(point) -> bool:
+    return any(point.fields.get(name) == "true" for name in COMPILE_FIELDS)
+
+
 def point_flags(cfg: ReportConfig, point) -> list[str]:
     """What this report sets on top of a preset point: the model, step counts, seed and data workers."""
-    compiled = point.fields.get("torch_compile") == "true"
+    compiled = compiles(point)
     steps = 8 if cfg.smoke else cfg.speed_steps
     skip = max(1, steps // (3 if compiled else 6))
     flags = ["--model-path", cfg.model_path, "--max-steps", str(steps), "--logging-steps", str(max(1, steps // 6)),
@@ -188,7 +194,8 @@ def run_point(point, flags: list[str], run_dir: Path, timeout_s: float) -> dict:
     elif status not in ("ok", "oom"):
         status = f"error: {(figures['error'] or '')[:160] or 'no output'}"
     return {"status": status, "seconds": figures["wall_s"], "run_dir": str(run_dir),
-            **{k: figures.get(k) for k in SPEED_FIGURES}}
+            **{k: figures.get(k) for k in SPEED_FIGURES},
+            "compile_s": read_json(run_dir / "compile.json").get("compile_s")}
 
 
 def _run_variants(part: str, variants: list[str], clock: Clock, reserve_s: float, cuda: bool, measure) -> list[dict]:
@@ -204,7 +211,7 @@ def _run_variants(part: str, variants: list[str], clock: Clock, reserve_s: float
         elif left < 30:
             row["status"] = "skipped: budget spent"
         else:
-            row.update(measure(point, min(240.0 if point.fields.get("torch_compile") == "true" else 150.0, left)))
+            row.update(measure(point, min(240.0 if compiles(point) else 150.0, left)))
         rows.append(row)
         figure = row.get("real_tokens_per_s") or row.get("step_wall_ms") or ""
         print(f"{part} {variant}: {row['status']} {figure}", flush=True)
@@ -414,11 +421,12 @@ def write_report(out: Path, cfg: ReportConfig, env: dict, rows: list[dict], seco
     if speed:
         lines += [f"## Training speed (`{cfg.model_path}`, LoRA r={cfg.lora_r} or full fine-tuning)\n",
                   _table(["mode", "data", "option", "status", "real tok/s", "vs plain", "samples/s", "padding",
-                          "data wait", "peak GiB", "MFU", "loss"],
+                          "data wait", "peak GiB", "MFU", "loss", "compile s"],
                          [[r["mode"], r["data"], r["option"], r["status"], _fmt(r.get("real_tokens_per_s")),
                            _fmt(r.get("vs_plain"), "x"), _fmt(r.get("samples_per_s")),
                            _fmt(r.get("padding_fraction"), "pct"), _fmt(r.get("data_wait_fraction"), "pct"),
-                           _fmt(r.get("peak_memory_gib")), _fmt(r.get("mfu"), "pct"), _fmt(r.get("train_loss"))]
+                           _fmt(r.get("peak_memory_gib")), _fmt(r.get("mfu"), "pct"), _fmt(r.get("train_loss")),
+                           _fmt(r.get("compile_s"))]
                           for r in speed]), ""]
     profiled = [r for r in rows if r["part"] == "profile"]
     if profiled:
