@@ -433,6 +433,10 @@ class SpeedArgs(CliConfig):
         if self.compile_layers and self.torch_compile:
             raise ValueError("--compile-layers compiles the decoder layers inside a model that --torch-compile "
                              "compiles whole: choose one")
+        if self.compile_layers and self.gradient_checkpointing:
+            raise ValueError("--compile-layers with --gradient-checkpointing: dynamo compiles a checkpointed layer "
+                             "whole or not at all, and packed rows' attention runs outside compiled code, so the "
+                             "layers would run uncompiled: choose one")
         if self.token_budget and self.attn_implementation == "eager":
             raise ValueError("--token-budget needs an attention that reads the packed rows' boundaries (sdpa, "
                              "flash_attention_2, flex_attention); eager would build a dense mask over the row")

@@ -48,8 +48,13 @@ def decoder_layers(model) -> list:
 def compile_layers(model, backend: str | None = None) -> dict[str, int]:
     """Compile every decoder layer of ``model`` in place (dynamic shapes) with ``backend`` (default ``BACKEND``);
     returns how many layers of each class."""
+    import torch.fx.experimental._config as fx_config
+
     backend = backend or BACKEND
     layers = decoder_layers(model)
+    # Duck sizing gives sizes that happen to be equal one symbol: a packed row of 13 samples (14 offsets) would
+    # tie the offsets' length to a 14-head model's head count, and the next row would recompile.
+    fx_config.use_duck_shape = False
     for layer in layers:
         layer.compile(backend=backend, dynamic=True)
     by_class = Counter(type(layer).__name__ for layer in layers)

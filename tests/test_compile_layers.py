@@ -45,9 +45,8 @@ def _batches(tok) -> list[dict]:
     rows = list(itertools.islice(data.examples(tok, spec, 11), 9))
     packed = data.BatchCollator(DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id, padding_free=True))
     padded = data.BatchCollator(DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id))
-    # Two samples first: with three, the row's offsets would have 4 entries, as many as the model has heads, and
-    # dynamo's duck sizing would tie the two sizes until a row of another sample count recompiled once.
-    batches = [packed(rows[:2]), packed(rows[2:5]), padded(rows[5:7]), padded(rows[7:9])]
+    # Three samples first: the row's 4 offsets are as many as the model's heads, which must not tie their sizes.
+    batches = [packed(rows[:3]), packed(rows[3:5]), padded(rows[5:7]), padded(rows[7:9])]
     for batch in batches:
         batch.pop(data.BatchStats.KEY)
     assert batches[0]["input_ids"].shape[1] != batches[1]["input_ids"].shape[1]
@@ -77,12 +76,13 @@ def test_decoder_layers_one_line_error_without_repeated_blocks():
         regional.decoder_layers(torch.nn.Linear(2, 2))
 
 
-def test_compile_layers_with_torch_compile_is_one_line_error(capsys):
+@pytest.mark.parametrize("other", ["--torch-compile", "--gradient-checkpointing"])
+def test_compile_layers_refuses_what_cannot_work_with_it_in_one_line(other, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        finetuning.Config.from_cli(["--output-dir", "unused", "--compile-layers", "--torch-compile"])
+        finetuning.Config.from_cli(["--output-dir", "unused", "--compile-layers", other])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert "--compile-layers" in err and "--torch-compile" in err and "\n" not in err, err
+    assert "--compile-layers" in err and other in err and "\n" not in err, err
 
 
 @pytest.mark.slow
@@ -141,3 +141,17 @@ def test_budget_training_with_compiled_layers_trains_as_eager(tmp_path, monkeypa
     stats = json.loads((tmp_path / "compiled" / "compile.json").read_text())
     assert stats["first_step_compiles"] > 0 and stats["later_step_compiles"] == 0, stats
     assert stats["outside_step_compiles"] == 0, stats
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--compile-layers", "--warmup-steps", "0"], "--compile-layers needs --warmup-steps >= 1"),
+    (["--compile-layers", "--compile-backend", "eager"], "--compile-backend 'eager': must be one of inductor"),
+])
+def test_benchmark_compile_flags_are_one_line_errors(flags, message, capsys):
+    from scripts.benchmark_step_overhead import cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli(flags)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err, err

@@ -75,7 +75,11 @@ def test_speed_variants_are_the_sweep_presets_points():
 
     cfg = parse(gpu_report.ReportConfig, ["--parts", "speed", "--speed-steps", "30"])
     variants = cfg.variant_list()
-    assert variants[:8] == gpu_report.SHORT_VARIANTS and len(variants) == len(set(variants)) == 26
+    assert variants[:8] == gpu_report.SHORT_VARIANTS and len(variants) == len(set(variants)) == 30
+    # Both compile options pay their compile in the first steps: a third of the steps is left out of the figures.
+    for name, skip in (("lora/mixture/layers", "10"), ("lora/mixture/compile", "10"), ("lora/mixture/plain", "5")):
+        flags = gpu_report.point_flags(cfg, gpu_report.speed_points()[name])
+        assert flags[flags.index("--throughput-skip-steps") + 1] == skip, name
     point = gpu_report.speed_points()["lora/journal/batch2x"]
     command = point.command(Path("x"), [], overrides=gpu_report.point_flags(cfg, point))
     run = parse(finetuning.Config, command[command.index("--output-dir"):])

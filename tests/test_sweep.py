@@ -98,8 +98,8 @@ def test_every_preset_plans_runs_finetuning_accepts(name):
 
 def test_speed_options_name_their_points_and_scale_the_batch():
     points = {p.name: p for p in sweep.plan(_args(["--preset", "speed_options"]))}
-    assert len(points) == 2 * 2 * 7 - 2  # mode x data x option, less journal data grouped by length
-    assert "lora/journal/group" not in points and "full/mixture/compile" in points
+    assert len(points) == 2 * 2 * 8 - 2  # mode x data x option, less journal data grouped by length
+    assert "lora/journal/group" not in points and "full/mixture/compile" in points and "lora/mixture/layers" in points
     assert points["lora/mixture/batch2x"].fields["per_device_train_batch_size"] == "16"
     journal = points["full/journal/batch2x"]
     assert journal.fields["per_device_train_batch_size"] == journal.fields["batch_size"] == "32"
