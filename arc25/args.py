@@ -407,9 +407,10 @@ class SpeedArgs(CliConfig):
     torch_compile: bool = False
     """Compile the model with torch.compile (CUDA; the first steps pay the compile time)."""
     compile_layers: bool = False
-    """Compile each decoder layer in place instead (arc25.compile): one compile per layer class, with dynamic shapes
-    so rows of new lengths (--token-budget, padded batches) do not recompile; LoRA or full fine-tuning. The first
-    step pays the compile time; compile.json in the output folder counts compiles and seconds."""
+    """Compile each decoder layer in place rather than the whole model (arc25.compile): one compile per layer class,
+    with dynamic shapes so rows of new lengths (--token-budget, padded batches) do not recompile; LoRA or full
+    fine-tuning. The first step pays the compile time; compile.json in the output folder counts compiles and
+    seconds."""
     pad_to_multiple_of: Optional[int] = None
     """Pad each batch's width up to a multiple of this (e.g. 64): few distinct shapes, so torch.compile rarely
     recompiles."""
