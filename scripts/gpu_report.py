@@ -19,6 +19,8 @@ One H100, everything in one call (a 1-minute learning run and the main speed var
 Speed alone, every variant:            python scripts/gpu_report.py --parts env,speed --output-dir runs/gpu-speed
 Where a step's time goes (profiler):   python scripts/gpu_report.py --parts env,profile --output-dir runs/gpu-profile
 Learning alone (the ladder's GPU preset): python scripts/gpu_report.py --parts learn,sample --learn-minutes 9
+Sharded full fine-tuning (FSDP2, ZeRO-3) against one plain process, memory per GPU:
+    python scripts/gpu_report.py --parts env,scale --output-dir runs/gpu-scale
 CPU rehearsal of every part with the tiny model (CI runs it):
     python scripts/gpu_report.py --smoke --output-dir runs/gpu-report-smoke
 """
@@ -40,7 +42,7 @@ from arc25.launch import classify, run_logged
 from arc25.report import percent, read_json, read_jsonl, table, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("env", "profile", "speed", "learn", "sample")
+PARTS = ("env", "profile", "speed", "learn", "sample", "scale")
 SPEED_PRESET = "speed_options"
 # Points that set one of these on need CUDA (liger's triton kernels; torch.compile's inductor is GPU-tuned here).
 CUDA_FIELDS = ("use_liger_kernel", "torch_compile")
@@ -71,7 +73,7 @@ class ReportConfig(CliConfig):
     output_dir: Annotated[str, tyro.conf.arg(aliases=("--out",))] = "runs/gpu-report"
     """Folder for report.md, results.csv/json, the PNGs and every run's files."""
     parts: str = ",".join(PARTS)
-    """Comma-separated parts to run, in this order: env, profile, speed, learn, sample."""
+    """Comma-separated parts to run, in this order: env, profile, speed, learn, sample, scale."""
     budget_s: float = 540.0
     """Wall-clock budget for this invocation; parts are time-boxed inside it (540 s fits a 10-minute call)."""
     smoke: bool = False
@@ -252,6 +254,59 @@ def part_profile(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float, c
                     device=trained.get("device"), **summary)
 
     return _run_variants("profile", cfg.profile_variant_list(), clock, reserve_s, cuda, measure)
+
+
+# Sharded full fine-tuning against one plain process (issue 18): name -> accelerate config, or None for plain.
+SCALE_STRATEGIES = {"plain": None, "fsdp": "configs/fsdp.yaml", "zero3": "configs/deepspeed_zero3.yaml"}
+SCALE_POINT = "full/mixture/plain"
+
+
+def part_scale(cfg: ReportConfig, clock: Clock, out: Path, cuda: bool) -> list[dict]:
+    """Full fine-tuning of --model-path as one plain process and sharded by FSDP2 and DeepSpeed ZeRO-3, through
+    the configs users launch: peak memory per GPU and speed. One GPU exercises every code path (a rank holds all
+    of a 1-rank shard); the CPU rehearsal shards 2 gloo ranks and runs FSDP alone (ZeRO's CPU op compiles for
+    minutes)."""
+    import importlib.util
+
+    from arc25.launch import free_port
+
+    point = speed_points()[SCALE_POINT]
+    processes = 1 if cuda else 2
+    rows = []
+    for strategy in (["fsdp"] if cfg.smoke else list(SCALE_STRATEGIES)):
+        config = SCALE_STRATEGIES[strategy]
+        row = {"part": "scale", "name": f"{SCALE_POINT} {strategy}", "strategy": strategy,
+               "processes": 1 if config is None else processes}
+        left = clock.left()
+        if strategy == "zero3" and importlib.util.find_spec("deepspeed") is None:
+            row["status"] = "skipped: deepspeed is not installed (pip install 'arc25[deepspeed]')"
+        elif left < 60:
+            row["status"] = "skipped: budget spent"
+        else:
+            run_dir = out / "scale" / strategy
+            flags = point_flags(cfg, point)
+            per_device = int(flags[flags.index("--per-device-train-batch-size") + 1]) if cfg.smoke else None
+            command = point.command(run_dir, [], overrides=flags)
+            if config is not None:
+                # The same finetuning.py command under the config's launcher; the global batch grows with the ranks.
+                launcher = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(ROOT / config),
+                            "--num_processes", str(processes), "--main_process_port", str(free_port())]
+                if not cuda:
+                    launcher += ["--mixed_precision", "no"]
+                command = [*launcher, *command[1:]]
+                if per_device:
+                    command += ["--batch-size", str(per_device * processes)]
+            from scripts import sweep
+
+            figures = sweep.run_point(command, run_dir, min(200.0, left - 30), log_name="run.log")
+            status = figures["status"]
+            if status not in ("ok", "oom"):
+                status = f"{status}: {(figures['error'] or '')[:160]}" if status != "timeout" else "timeout"
+            row.update(status=status, seconds=figures["wall_s"], run_dir=str(run_dir),
+                       **{k: figures.get(k) for k in SPEED_FIGURES})
+        rows.append(row)
+        print(f"scale {strategy}: {row['status']} {row.get('peak_memory_gib') or ''}", flush=True)
+    return rows
 
 
 LADDER_GPU = ROOT / "configs" / "recipes" / "ladder_gpu.yaml"
@@ -445,6 +500,13 @@ def write_report(out: Path, cfg: ReportConfig, env: dict, rows: list[dict], seco
                            f"{_fmt(r.get('greedy_solve_rate'), 'pct')} ({_fmt(r.get('guess_solve_rate'), 'pct')})",
                            f"{_fmt(r.get('pass_solve_rate'), 'pct')} ({_fmt(r.get('guess_pass_solve_rate'), 'pct')})",
                            r.get("by_draws") or "-"] for r in learn]), ""]
+    scale = [r for r in rows if r["part"] == "scale"]
+    if scale:
+        lines += [f"## Sharded full fine-tuning (`{cfg.model_path}`, {SCALE_POINT}; memory per GPU, rank 0)\n",
+                  _table(["strategy", "processes", "status", "peak GiB", "real tok/s", "samples/s", "loss"],
+                         [[r["strategy"], _fmt(r.get("processes")), r["status"], _fmt(r.get("peak_memory_gib")),
+                           _fmt(r.get("real_tokens_per_s")), _fmt(r.get("samples_per_s")), _fmt(r.get("train_loss"))]
+                          for r in scale]), ""]
     sample = [r for r in rows if r["part"] == "sample"]
     if sample:
         lines += ["## Sampling and execution\n",
@@ -500,8 +562,10 @@ def main(argv: list[str] | None = None) -> int:
                     new = part_speed(cfg, clock, out, reserve["speed"], cuda)
                 elif part == "learn":
                     new = part_learn(cfg, clock, out, reserve["learn"])
-                else:
+                elif part == "sample":
                     new = part_sample(cfg, clock, out)
+                else:
+                    new = part_scale(cfg, clock, out, cuda)
             except Exception as err:  # a part's failure is a row, never the end of the report
                 new = [{"part": part, "name": part, "status": f"error: {type(err).__name__}: {err}"[:300]}]
             rows += new

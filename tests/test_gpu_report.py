@@ -28,7 +28,8 @@ def test_smoke_report_has_every_part_and_file(tmp_path):
     for name in ("report.md", "results.csv", "results.json", "speed.png", "learning.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     rows = list(csv.DictReader(open(out / "results.csv")))
-    by_part = {part: [r for r in rows if r["part"] == part] for part in ("env", "profile", "speed", "learn", "sample")}
+    by_part = {part: [r for r in rows if r["part"] == part]
+               for part in ("env", "profile", "speed", "learn", "sample", "scale")}
     assert all(by_part.values()), {k: len(v) for k, v in by_part.items()}
     # CPU: the plain path trains and is measured; CUDA-only options are rows that say so, not crashes.
     speed = {r["option"]: r for r in by_part["speed"]}
@@ -44,8 +45,13 @@ def test_smoke_report_has_every_part_and_file(tmp_path):
     assert learn["greedy_solve_rate"] != "" and learn["guess_solve_rate"] != ""
     assert (out / "learn" / "ladder.md").is_file() and (out / "learn" / "h-line" / "final").is_dir()
     assert all(r["status"] == "ok" and float(r["programs_per_s"]) > 0 for r in by_part["sample"])
+    # The scale part launches configs/fsdp.yaml as users do: on CPU, 2 gloo ranks that each hold half the model.
+    (sharded,) = by_part["scale"]
+    assert sharded["strategy"] == "fsdp" and sharded["status"] == "ok" and float(sharded["real_tokens_per_s"]) > 0
+    assert "sharded: rank 1 holds" in (Path(sharded["run_dir"]) / "run.log").read_text()
     report = (out / "report.md").read_text()
-    for heading in ("## Environment", "## Where a step's time goes", "## Training speed", "## Learning", "## Sampling and execution"):
+    for heading in ("## Environment", "## Where a step's time goes", "## Training speed", "## Learning", "## Sampling and execution",
+                    "## Sharded full fine-tuning"):
         assert heading in report
     env = json.loads((out / "results.json").read_text())["env"]
     assert env["matmul_tflops"] > 0 and env["device"].startswith("cpu")
@@ -56,7 +62,7 @@ def test_smoke_report_has_every_part_and_file(tmp_path):
     "args, message",
     [
         (["--out", "x"], "no CUDA GPU is visible"),
-        (["--smoke", "--parts", "env,warp"], "unknown part(s) warp; choose from env, profile, speed, learn, sample"),
+        (["--smoke", "--parts", "env,warp"], "unknown part(s) warp; choose from env, profile, speed, learn, sample, scale"),
         (["--smoke", "--variants", "lora/mixture/turbo"], "is not MODE/DATA/OPTION"),
         (["--smoke", "--budget-s", "0"], "--budget-s must be > 0"),
     ],

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import socket
 import stat
 import subprocess
 import time
@@ -20,6 +19,7 @@ from conftest import ROOT, run_script, script_env
 
 import finetuning
 from arc25 import training
+from arc25.launch import free_port
 
 TINY_RUN = ["--max-side", "6", "--max-seq-len", "1024", "--batch-size", "4", "--per-device-train-batch-size", "2",
             "--no-log-to-wandb", "--eval-steps", "0", "--dataloader-num-workers", "1"]
@@ -127,16 +127,10 @@ def test_slurm_script_without_flags_says_how_to_call_it(tmp_path):
 
 # --- launches (slow): FSDP refused through accelerate, two simulated nodes ---
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _fsdp_launch(python: str, out: Path, *args: str) -> list[str]:
     """configs/fsdp.yaml as shipped, on the 2 CPU ranks of its header's CPU command."""
     return [python, "-m", "accelerate.commands.launch", "--config_file", "configs/fsdp.yaml",
-            "--num_processes", "2", "--mixed_precision", "no", "--main_process_port", str(_free_port()),
+            "--num_processes", "2", "--mixed_precision", "no", "--main_process_port", str(free_port()),
             "finetuning.py", "--output-dir", str(out), *TINY_RUN, *args]
 
 
@@ -256,7 +250,7 @@ class Nodes:
     each), every process they start tracked so the test can end them by pid, whatever happens."""
 
     def __init__(self, tmp_path: Path, python: str, out_dirs: list[Path], args: list[str], tag: str):
-        port = _free_port()
+        port = free_port()
         self.logs = [tmp_path / f"{tag}-node{rank}.log" for rank in (0, 1)]
         self.procs = []
         for rank, (out, log) in enumerate(zip(out_dirs, self.logs)):
@@ -412,7 +406,7 @@ def test_deepspeed_zero_on_cpu_saves_zero_state_resumes_and_ends_plain(tmp_path,
 
     out = tmp_path / f"zero{stage}"
     command = [python, "-m", "accelerate.commands.launch", "--config_file", f"configs/deepspeed_zero{stage}.yaml",
-               "--num_processes", "2", "--mixed_precision", "no", "--main_process_port", str(_free_port()),
+               "--num_processes", "2", "--mixed_precision", "no", "--main_process_port", str(free_port()),
                "finetuning.py", "--output-dir", str(out), *TINY_RUN, "--save-steps", "2"]
     run_script(command + ["--max-steps", "2"], timeout=900)  # the first run may compile deepspeed's CPU op
     assert list((out / "checkpoint-2").glob("global_step2/*optim_states.pt")), "no ZeRO optimizer shards"
