@@ -97,8 +97,12 @@ class JournalArgs:
             raise ValueError(f"--journal-modes {self.modes!r}: choose from {', '.join(MODES)} (comma-separated)")
         return modes
 
+    def steps(self) -> int:
+        return 4 if self.smoke else self.max_steps
+
     def skip_steps(self) -> int:
-        return max(1, self.max_steps // 6)
+        """The speed rows' window (scripts/gpu_report.py point_flags): the first sixth of the steps left out."""
+        return max(1, self.steps() // 6)
 
 
 def _dist_name(name: str) -> str:
@@ -201,7 +205,7 @@ def journal_flags(args: JournalArgs, mode: str, bench, model_dir: Path, train_di
     """The journal's finetuning.py flags: its speed table's command with our benchmark's numbers."""
     batch = 2 if args.smoke else bench.per_device_train_batch_size
     flags = ["--output-dir", str(train_dir), "--device-map", "None", "--random-seed", str(args.random_seed),
-             "--max-steps", str(args.max_steps), "--n-gpus", "1", "--per-device-train-batch-size", str(batch),
+             "--max-steps", str(args.steps()), "--n-gpus", "1", "--per-device-train-batch-size", str(batch),
              "--batch-size", str(2 if args.smoke else bench.batch_size), "--max-seq-len", str(bench.max_seq_len),
              "--no-log-to-wandb", "--no-resume-from-checkpoint", "--save-steps", "1000000000",
              "--model-path", str(model_dir)]
@@ -322,10 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as err:
             fail(str(err))
         return 0
-    fields = {k: v for k, v in vars(cfg).items() if k in JournalArgs.__dataclass_fields__}
-    if cfg.smoke:
-        fields["max_steps"] = 4
-    rows = measure(JournalArgs(**fields))
+    rows = measure(JournalArgs(**{k: v for k, v in vars(cfg).items() if k in JournalArgs.__dataclass_fields__}))
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "journal.json").write_text(json.dumps(rows, indent=2, default=str))
