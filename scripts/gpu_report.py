@@ -14,6 +14,25 @@ ladder's GPU preset (configs/recipes/ladder_gpu.yaml). This script only picks, t
     speed.png      real tokens/s per speed option;  learning.png  loss and solve rate over the learning run
     profile/       per profiled variant, torch.profiler's summary.json, ops.txt and trace.json
 
+The journal part times the research journal's own finetuning script on its benchmark (scripts/journal_baseline.py:
+its files and wheels are prepared on the CPU box, never copied into this repository), so the speed part's rows on
+that benchmark get "x journal" columns.
+
+The next GPU session, issue 17 item 5 (15 minutes of device time: two calls). Prepare here first:
+    fetch github:ironbar/arc25      # the session tool; prints e.g. /work/.mirror/ironbar+arc25/repo
+    python scripts/journal_baseline.py --prepare --journal-git /work/.mirror/ironbar+arc25/repo
+    python3 -m pip download ... -d .whl trl datasets ...   # our own wheels: ../shared/NOTES.md
+then `run` with carry [".whl", ".journal"], each command starting with NOTES.md's install line
+(pip install ... --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD || exit;):
+    call 1 (timeout_s 600): python scripts/gpu_report.py --parts env,journal,speed --variants issue17-lora \
+        --speed-steps 30 --budget-s 540 --output-dir $OUT/call1
+    call 2 (what is left): python scripts/gpu_report.py --parts profile,journal,speed --journal-modes full \
+        --variants issue17-full --speed-steps 30 --budget-s 300 --output-dir $OUT/call2
+Issue 17's switches are options of configs/sweeps/speed_options.yaml beside plain: foreach_adamw (the optimizer
+before fused AdamW became the CUDA default), budget16k/budget32k/budget16k_liger (--token-budget against padded
+batches). Its changes without a switch (device-side metrics, no NaN-filter sync, cached FLOPs, LoRA input casts
+off, events instead of synchronize) show in the profile part's syncs and scalar reads per step.
+
 One H100, everything in one call (a 1-minute learning run and the main speed variants):
     python scripts/gpu_report.py --output-dir runs/gpu-report
 Speed alone, every variant:            python scripts/gpu_report.py --parts env,speed --output-dir runs/gpu-speed
