@@ -154,9 +154,9 @@ class ReportConfig(CliConfig):
             raise ValueError(f"--budget-s must be > 0, got {self.budget_s}")
         if self.learn_minutes is not None and not self.learn_minutes > 0:
             raise ValueError(f"--learn-minutes must be > 0, got {self.learn_minutes}")
-        from scripts.journal_baseline import JournalArgs
+        from scripts.journal_baseline import parse_modes
 
-        JournalArgs(modes=self.journal_modes).mode_list()
+        parse_modes(self.journal_modes, "--journal-modes")
         for name in ("speed_steps", "lora_r", "n_eval_tasks", "profile_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
@@ -290,9 +290,9 @@ def part_speed(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float, cud
 def part_journal(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float) -> list[dict]:
     """The research journal's own finetuning script on its benchmark (scripts/journal_baseline.py), one row per
     --journal-modes; a row that says why when its files are not prepared."""
-    from scripts.journal_baseline import JournalArgs, measure
+    from scripts.journal_baseline import JournalArgs, measure, parse_modes
 
-    modes = JournalArgs(modes=cfg.journal_modes).mode_list()
+    modes = parse_modes(cfg.journal_modes, "--journal-modes")
     left = clock.left() - reserve_s
     if left < 60:
         return [{"part": "journal", "name": f"{m}/journal/journal script", "mode": m, "data": "journal",

@@ -48,6 +48,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig, fail, parse
+
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH = ROOT / "scripts" / "journal_launch.py"
 JOURNAL_REPO = "ironbar/arc25"
@@ -72,30 +74,46 @@ BENCHMARK_POINT = "{mode}/journal/plain"
 WANDB_STUB = '"""Stand-in: the journal\'s finetuning.py imports wandb at the top; --no-log-to-wandb never uses it."""\n'
 
 
+def parse_modes(text: str, flag: str = "--modes") -> list[str]:
+    modes = [m.strip() for m in text.split(",") if m.strip()]
+    if not modes or any(m not in MODES for m in modes):
+        raise ValueError(f"{flag} {text!r}: choose from {', '.join(MODES)} (comma-separated)")
+    return modes
+
+
 @dataclass
-class JournalArgs:
-    """What a journal run needs; scripts/gpu_report.py fills it from its own flags."""
+class JournalArgs(CliConfig):
+    """Time the research journal's own finetuning script on its speed benchmark (see the module docstring)."""
 
     output_dir: str = "runs/journal"
+    """Folder for the runs, their logs and journal.json."""
     journal_dir: str = ".journal"
+    """Where the journal's scripts/finetuning.py and arc25/ are (git-ignored)."""
     wheel_dir: str = ".whl/journal"
+    """The pinned wheels (PINS) for this machine's Python."""
     site_dir: Optional[str] = None
-    """Where the wheels are installed (default: a folder in the system temp dir, reused while its wheels match)."""
+    """Install folder for the wheels (default: in the system temp dir, reused while its wheels match)."""
     model_path: str = "qwen2.5-0.5b-shape"
+    """Our builtin model whose shape the journal's script trains (written as a folder for its loader)."""
     modes: str = "lora"
+    """Comma-separated: lora (at --lora-r), full."""
     max_steps: int = 60
+    """Optimizer steps per run; the first sixth is left out of samples/s."""
     lora_r: int = 32
-    random_seed: int = 7
+    """LoRA rank (ours in the speed rows; the journal's default was 16)."""
+    random_seed: int = DEFAULT_RANDOM_SEED
     timeout_s: float = 300.0
+    """Seconds before a run is killed."""
     smoke: bool = False
     """CPU rehearsal: builtin tiny, batch 2, 4 steps (the benchmark's tasks unchanged)."""
 
+    def validate(self) -> None:
+        parse_modes(self.modes)
+        if self.max_steps < 2:
+            raise ValueError(f"--max-steps must be >= 2 (one step is left out), got {self.max_steps}")
+
     def mode_list(self) -> list[str]:
-        modes = [m.strip() for m in self.modes.split(",") if m.strip()]
-        bad = [m for m in modes if m not in MODES]
-        if bad or not modes:
-            raise ValueError(f"--journal-modes {self.modes!r}: choose from {', '.join(MODES)} (comma-separated)")
-        return modes
+        return parse_modes(self.modes)
 
     def steps(self) -> int:
         return 4 if self.smoke else self.max_steps
@@ -193,7 +211,6 @@ def model_spec(model_path: str, seed: int) -> dict:
 def benchmark(mode: str):
     """Our run of the benchmark point (a finetuning.Config): its tasks, batch and sequence length."""
     import finetuning
-    from arc25.cli import parse
     from scripts import sweep
 
     points = {p.name: p for p in sweep.plan(sweep.Args(preset="speed_options"))}
@@ -279,46 +296,22 @@ def measure(args: JournalArgs) -> list[dict]:
     return rows
 
 
+@dataclass
+class Args(JournalArgs):
+    prepare: bool = False
+    """Instead of running: place the journal's files and download the wheels (needs --journal-git)."""
+    journal_git: Optional[str] = None
+    """With --prepare: a git folder of ironbar/arc25 (fetched or cloned)."""
+    python_version: str = "3.12"
+    """With --prepare: the Python the wheels are for (the GPU box runs 3.12)."""
+
+    def validate(self) -> None:
+        super().validate()
+        if self.prepare and not self.journal_git:
+            raise ValueError("--prepare needs --journal-git: a git folder of ironbar/arc25 (fetch or clone it)")
+
+
 def main(argv: list[str] | None = None) -> int:
-    from arc25.cli import CliConfig, fail, parse
-
-    @dataclass
-    class Args(CliConfig):
-        """Time the research journal's own finetuning script on its speed benchmark (see the module docstring)."""
-
-        output_dir: str = "runs/journal"
-        """Folder for the runs, their logs and journal.json."""
-        journal_dir: str = ".journal"
-        """Where the journal's scripts/finetuning.py and arc25/ are (git-ignored)."""
-        wheel_dir: str = ".whl/journal"
-        """The pinned wheels (PINS) for this machine's Python."""
-        site_dir: Optional[str] = None
-        """Install folder for the wheels (default: in the system temp dir)."""
-        modes: str = "lora"
-        """Comma-separated: lora (at --lora-r), full."""
-        max_steps: int = 60
-        """Optimizer steps per run; the first sixth is left out of samples/s."""
-        lora_r: int = 32
-        """LoRA rank (ours in the speed rows; the journal's default was 16)."""
-        random_seed: int = 7
-        timeout_s: float = 300.0
-        """Seconds before a run is killed."""
-        smoke: bool = False
-        """CPU rehearsal with builtin tiny, batch 2, 4 steps."""
-        prepare: bool = False
-        """Instead of running: place the journal's files and download the wheels (needs --journal-git)."""
-        journal_git: Optional[str] = None
-        """With --prepare: a git folder of ironbar/arc25 (fetched or cloned)."""
-        python_version: str = "3.12"
-        """With --prepare: the Python the wheels are for (the GPU box runs 3.12)."""
-
-        def validate(self) -> None:
-            JournalArgs(modes=self.modes).mode_list()
-            if self.prepare and not self.journal_git:
-                raise ValueError("--prepare needs --journal-git: a git folder of ironbar/arc25 (fetch or clone it)")
-            if self.max_steps < 2:
-                raise ValueError(f"--max-steps must be >= 2 (one step is left out), got {self.max_steps}")
-
     cfg = parse(Args, argv, description=__doc__)
     if cfg.prepare:
         try:
@@ -326,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as err:
             fail(str(err))
         return 0
-    rows = measure(JournalArgs(**{k: v for k, v in vars(cfg).items() if k in JournalArgs.__dataclass_fields__}))
+    rows = measure(cfg)
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "journal.json").write_text(json.dumps(rows, indent=2, default=str))
