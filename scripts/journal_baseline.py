@@ -57,7 +57,8 @@ JOURNAL_COMMIT = "128c506e184053779a2e9b5c95c66fca4a309a41"
 JOURNAL_FILES = ("scripts/finetuning.py", "arc25")
 # The journal's library versions (its environment.yml at JOURNAL_COMMIT), plus what they import that the GPU box
 # lacks: trl 0.17 needs transformers < 5 (DataCollatorForCompletionOnlyLM), which needs huggingface-hub < 1
-# (requests), and datasets 3.5 imports aiohttp. tensorboardX: the script logs to tensorboard when W&B is off.
+# (requests); datasets 3.5 imports aiohttp; trl 0.17 and tyro 0.9 import rich (ours do not). tensorboardX and
+# protobuf: the script logs to tensorboard when W&B is off.
 PINS = {
     "transformers": "4.51.3", "tokenizers": "0.21.1", "huggingface-hub": "0.30.2", "trl": "0.17.0",
     "peft": "0.15.2", "accelerate": "1.6.0", "datasets": "3.5.1", "dill": "0.3.8", "multiprocess": "0.70.16",
@@ -65,7 +66,8 @@ PINS = {
     "nvidia-ml-py": "13.615.71", "tensorboardX": "2.6.5", "requests": "2.32.3", "urllib3": "2.4.0",
     "idna": "3.10", "certifi": "2025.4.26", "charset-normalizer": "3.4.1", "aiohttp": "3.11.18",
     "aiohappyeyeballs": "2.6.1", "aiosignal": "1.3.2", "attrs": "25.3.0", "frozenlist": "1.6.0",
-    "multidict": "6.4.3", "propcache": "0.3.1", "yarl": "1.20.0",
+    "multidict": "6.4.3", "propcache": "0.3.1", "yarl": "1.20.0", "rich": "14.0.0", "markdown-it-py": "3.0.0",
+    "mdurl": "0.1.2", "pygments": "2.19.1", "protobuf": "4.25.7",
 }
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")
 MODES = ("lora", "full")
