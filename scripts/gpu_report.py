@@ -22,12 +22,18 @@ The next GPU session, issue 17 item 5 (15 minutes of device time: two calls). Pr
     fetch github:ironbar/arc25      # the session tool; prints e.g. /work/.mirror/ironbar+arc25/repo
     python scripts/journal_baseline.py --prepare --journal-git /work/.mirror/ironbar+arc25/repo
     python3 -m pip download ... -d .whl trl datasets ...   # our own wheels: ../shared/NOTES.md
-then `run` with carry [".whl", ".journal"], each command starting with NOTES.md's install line
-(pip install ... --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD || exit;):
-    call 1 (timeout_s 600): python scripts/gpu_report.py --parts env,journal,speed --variants issue17-lora \
-        --speed-steps 30 --budget-s 540 --output-dir $OUT/call1
-    call 2 (what is left): python scripts/gpu_report.py --parts profile,journal,speed --journal-modes full \
-        --variants issue17-full --speed-steps 30 --budget-s 300 --output-dir $OUT/call2
+then `run` with carry [".whl", ".journal"] (~25 MB), each command starting with NOTES.md's install line
+(pip install ... --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD || exit;) and writing runs
+outside $OUT (every run saves its final weights, 1-2 GB in full fine-tuning), then copying the report back:
+    call 1 (timeout_s 600): python scripts/gpu_report.py --parts env,journal,speed --variants issue17-lora \\
+        --speed-steps 30 --budget-s 540 --output-dir /tmp/r1; cp /tmp/r1/*.* $OUT/; \\
+        find /tmp/r1 -name '*.log' -o -name '*.json' | tar -czf $OUT/runs.tgz -T -
+    call 2 (timeout_s: what status leaves): python scripts/gpu_report.py --parts profile,journal,speed \\
+        --journal-modes full --variants issue17-full --speed-steps 30 --budget-s 300 --output-dir /tmp/r2; \\
+        mkdir -p $OUT/r2; cp /tmp/r2/*.* $OUT/r2/; find /tmp/r2 -name '*.log' -o -name '*.json' | \\
+        tar -czf $OUT/r2/runs.tgz -T -
+Each list is in priority order; a spent budget turns its tail into "skipped" rows (a GPU run takes ~60 s with its
+start-up; the journal's first ~90 s with its install and model folder).
 Issue 17's switches are options of configs/sweeps/speed_options.yaml beside plain: foreach_adamw (the optimizer
 before fused AdamW became the CUDA default), budget16k/budget32k/budget16k_liger (--token-budget against padded
 batches). Its changes without a switch (device-side metrics, no NaN-filter sync, cached FLOPs, LoRA input casts

@@ -24,7 +24,7 @@ Prepare once, on a machine that reaches the package registry (the GPU box does n
        e.g. /work/.mirror/ironbar+arc25/repo) or `git clone https://github.com/ironbar/arc25`
     2. python scripts/journal_baseline.py --prepare --journal-git /work/.mirror/ironbar+arc25/repo
    which runs (the pins are PINS below, the journal's environment.yml of that day; ~15 MB of wheels):
-       git --git-dir REPO archive 128c506e184053779a2e9b5c95c66fca4a309a41 scripts/finetuning.py arc25 \\
+       git -C REPO archive 128c506e184053779a2e9b5c95c66fca4a309a41 scripts/finetuning.py arc25 \\
            | tar -x -C .journal
        python -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \\
            --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \\
@@ -257,18 +257,20 @@ def measure(args: JournalArgs) -> list[dict]:
     journal = Path(args.journal_dir)
     env = child_env(site, journal)
     model_name = "tiny" if args.smoke else args.model_path
-    model_dir = out / "model" / model_name
+    # Beside the install, not in the output: 1 GB of random weights is no result (a GPU call's $OUT comes back).
+    model_dir = site.parent / "arc25-journal-models" / f"{model_name}-seed{args.random_seed}"
     setup_log = out / "setup.log"
     try:
         install(list(wheel_files(Path(args.wheel_dir)).values()), site)
-        if not (model_dir / "config.json").is_file():
-            spec = out / "model_spec.json"
+        if not model_dir.is_dir():
+            spec, partial = out / "model_spec.json", model_dir.with_name(model_dir.name + ".partial")
             spec.write_text(json.dumps(model_spec(model_name, args.random_seed)))
-            rc, timed_out, _ = run_logged([sys.executable, str(LAUNCH), "write-model", str(spec), str(model_dir)],
+            rc, timed_out, _ = run_logged([sys.executable, str(LAUNCH), "write-model", str(spec), str(partial)],
                                           setup_log, args.timeout_s, env=env)
             if rc != 0 or timed_out:
                 status, error = classify(rc, timed_out, setup_log.read_text(errors="replace"), False)
                 raise RuntimeError(f"writing the model folder failed ({status}): {error}")
+            partial.rename(model_dir)
     except (subprocess.CalledProcessError, RuntimeError, OSError) as err:
         return [dict(row, status=f"error: {str(err)[:240]}") for row in rows]
     for row, mode in zip(rows, modes):
