@@ -8,8 +8,9 @@ Imports nothing from arc25: on this process's path that name is the journal's ow
 ``train`` changes nothing in the journal's files. It sets the defaults of the journal's task generator (its script
 builds ``RandomDrawingTaskOnEmptyImg()`` with no arguments; the journal edited those defaults by hand for each row
 of its speed table), raises --max-seq-len if the journal's prompts do not fit it, and adds one trainer callback
-that reads the clock at two steps, then runs the script as ``__main__``. It writes SETTINGS' ``clock_file``: samples/s between the end of step ``skip_steps`` and the last
-step, the trainer's own whole-run figures, peak memory and the prompt length in tokens.
+that reads the clock at two steps, then runs the script as ``__main__``. It writes SETTINGS' ``clock_file``:
+samples/s between the end of step ``skip_steps`` and the last step, the trainer's own whole-run figures, peak memory
+and the prompt length in tokens.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def train(settings_path: str, flags: list[str]) -> None:
         """Wall time from the end of step ``skip`` to the end of the last step: two syncs in the whole run."""
 
         def __init__(self):
-            self.marks, self.reported, self.batch = {}, {}, None
+            self.marks, self.reported, self.batch, self.optim = {}, {}, None, None
 
         def on_step_end(self, args, state, control, **kwargs):
             if state.global_step in (skip, state.max_steps):
@@ -132,7 +133,7 @@ def train(settings_path: str, flags: list[str]) -> None:
         "max_seq_len": max_seq_len,
         "steps_measured": last - skip if seconds else 0,
         "batch": clock.batch,
-        "optim": getattr(clock, "optim", None),
+        "optim": clock.optim,
         "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30 if cuda else None,
         "device": torch.cuda.get_device_name(0) if cuda else "cpu",
         "train_samples_per_second": clock.reported.get("train_samples_per_second"),
