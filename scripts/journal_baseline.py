@@ -23,16 +23,19 @@ Prepare once, on a machine that reaches the package registry (the GPU box does n
     1. the journal's repository: `fetch github:ironbar/arc25` (the session tool; it prints the git folder,
        e.g. /work/.mirror/ironbar+arc25/repo) or `git clone https://github.com/ironbar/arc25`
     2. python scripts/journal_baseline.py --prepare --journal-git /work/.mirror/ironbar+arc25/repo
-   which runs (the pins are PINS below, the journal's environment.yml of that day; ~15 MB of wheels):
+   which runs (the pins are PINS below, the journal's environment.yml of that day; 34 wheels, 21 MB):
        git -C REPO archive 128c506e184053779a2e9b5c95c66fca4a309a41 scripts/finetuning.py arc25 \\
            | tar -x -C .journal
        python -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \\
            --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \\
            -d .whl/journal transformers==4.51.3 tokenizers==0.21.1 huggingface-hub==0.30.2 trl==0.17.0 ...
-   The GPU box's own torch, numpy, scikit-image/scipy, jinja2, rich, pyarrow and pandas serve the journal too.
+   The GPU box's own torch, numpy, scikit-image/scipy, pillow, jinja2, pyarrow, pandas, xxhash, fsspec, safetensors
+   and pyyaml serve the journal too (what a CPU rehearsal imports from outside the wheels).
 Run on the GPU (`run` with carry [".whl", ".journal"]; scripts/gpu_report.py's journal part calls this):
     python scripts/journal_baseline.py --output-dir runs/journal --modes lora,full
-CPU rehearsal (wheels for this machine's Python, e.g. --python-version 3.11 --wheel-dir /tmp/journal-wheels):
+CPU rehearsal, with wheels for this machine's Python (trains the journal's script 4 steps on builtin tiny):
+    python scripts/journal_baseline.py --prepare --journal-git REPO --python-version 3.11 \\
+        --wheel-dir /tmp/journal-wheels
     python scripts/journal_baseline.py --smoke --wheel-dir /tmp/journal-wheels --output-dir runs/journal-smoke
 """
 
