@@ -216,8 +216,9 @@ def test_fsdp_shards_cpu_ranks_resumes_after_kill_and_ends_with_a_plain_model(tm
 
 @pytest.mark.slow
 def test_fsdp_lora_measures_solve_rate_resumes_and_saves_an_adapter_that_merges(tmp_path, python):
-    """LoRA under FSDP2 on CPU ranks: the sharded checkpoint holds the adapter alone, the solve rate generates
-    with the sharded model on both ranks, a rerun resumes, and final/ is a plain adapter merge_lora takes."""
+    """LoRA under FSDP2 on CPU ranks, on --token-budget's packed rows: the solve rate generates with the sharded
+    model on both ranks, a rerun resumes from the sharded checkpoint, and final/ is a plain adapter merge_lora
+    takes."""
     from safetensors.torch import load_file
 
     from arc25 import models
@@ -227,7 +228,9 @@ def test_fsdp_lora_measures_solve_rate_resumes_and_saves_an_adapter_that_merges(
     models.load_model("tiny", tokenizer, seed=3).save_pretrained(str(base))
     tokenizer.save_pretrained(str(base))
     out = tmp_path / "lora"
-    common = ["--model-path", str(base), "--save-steps", "2"]
+    # The padding-free path too: one packed row per micro-batch (later flags win over TINY_RUN's).
+    common = ["--model-path", str(base), "--save-steps", "2", "--token-budget", "2048",
+              "--per-device-train-batch-size", "1"]
     first = run_script(_fsdp_launch(python, out, *common, "--max-steps", "2", "--solve-rate-steps", "2",
                                     "--n-solve-rate-tasks", "2"), timeout=400)
     assert "sharded: rank 1 holds 593,216 of 1,186,432 parameter values (50.0%)" in first.stdout + first.stderr
