@@ -29,13 +29,18 @@ def test_smoke_report_has_every_part_and_file(tmp_path):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     rows = list(csv.DictReader(open(out / "results.csv")))
     by_part = {part: [r for r in rows if r["part"] == part]
-               for part in ("env", "profile", "speed", "learn", "sample", "scale")}
+               for part in ("env", "profile", "journal", "speed", "learn", "sample", "scale")}
     assert all(by_part.values()), {k: len(v) for k, v in by_part.items()}
     # CPU: the plain path trains and is measured; CUDA-only options are rows that say so, not crashes.
     speed = {r["option"]: r for r in by_part["speed"]}
     assert speed["plain"]["status"] == "ok" and float(speed["plain"]["real_tokens_per_s"]) > 0
     assert speed["liger"]["status"] == "skipped: needs CUDA"
     assert float(speed["group"]["padding_fraction"]) < float(speed["plain"]["padding_fraction"])
+    # A token budget packs whole samples into one row: no padding at all.
+    assert speed["budget16k"]["status"] == "ok" and float(speed["budget16k"]["padding_fraction"]) == 0
+    # Without the journal's files the journal part is a row that says how to prepare them.
+    (journal,) = by_part.pop("journal")
+    assert journal["status"].startswith("skipped: ") and "--prepare" in journal["status"], journal
     (profiled,) = by_part["profile"]
     assert profiled["status"] == "ok" and float(profiled["step_wall_ms"]) > 0, profiled
     assert (Path(profiled["run_dir"]) / "profile" / "trace.json").is_file()
@@ -62,7 +67,9 @@ def test_smoke_report_has_every_part_and_file(tmp_path):
     "args, message",
     [
         (["--out", "x"], "no CUDA GPU is visible"),
-        (["--smoke", "--parts", "env,warp"], "unknown part(s) warp; choose from env, profile, speed, learn, sample, scale"),
+        (["--smoke", "--parts", "env,warp"],
+         "unknown part(s) warp; choose from env, profile, journal, speed, learn, sample, scale"),
+        (["--smoke", "--journal-modes", "lora,qlora"], "--journal-modes 'lora,qlora': choose from lora, full"),
         (["--smoke", "--variants", "lora/mixture/turbo"], "is not MODE/DATA/OPTION"),
         (["--smoke", "--budget-s", "0"], "--budget-s must be > 0"),
     ],
@@ -81,10 +88,63 @@ def test_speed_variants_are_the_sweep_presets_points():
 
     cfg = parse(gpu_report.ReportConfig, ["--parts", "speed", "--speed-steps", "30"])
     variants = cfg.variant_list()
-    assert variants[:8] == gpu_report.SHORT_VARIANTS and len(variants) == len(set(variants)) == 26
+    assert variants[:8] == gpu_report.SHORT_VARIANTS
+    assert len(variants) == len(set(variants)) == len(gpu_report.speed_points()) > 8
     point = gpu_report.speed_points()["lora/journal/batch2x"]
     command = point.command(Path("x"), [], overrides=gpu_report.point_flags(cfg, point))
     run = parse(finetuning.Config, command[command.index("--output-dir"):])
     assert (run.per_device_train_batch_size, run.batch_size, run.max_seq_len, run.n_inputs) == (32, 32, 512, 1)
     assert run.use_lora and run.lora_r == 32 and run.max_steps == 30 and not run.use_liger_kernel
     assert run.model_path == "qwen2.5-0.5b-shape" and run.random_seed == cfg.random_seed
+
+
+def test_named_variant_lists_are_preset_points_and_expand_in_order():
+    from arc25.cli import parse
+    from scripts import gpu_report
+
+    points = gpu_report.speed_points()
+    for name, variants in gpu_report.VARIANT_LISTS.items():
+        assert variants and all(v in points for v in variants), name
+    cfg = parse(gpu_report.ReportConfig, ["--variants", "issue17-lora,lora/mixture/plain,lora/mixture/liger",
+                                          "--profile-variants", "issue17-full"])
+    assert cfg.variant_list() == gpu_report.ISSUE17_LORA + ["lora/mixture/liger"]
+    assert cfg.profile_variant_list() == gpu_report.ISSUE17_FULL
+    # Each list holds plain beside the switches it measures, for each data set it uses.
+    for variants in (gpu_report.ISSUE17_LORA, gpu_report.ISSUE17_FULL):
+        for variant in variants:
+            mode, data, _ = variant.split("/")
+            assert f"{mode}/{data}/plain" in variants, variant
+
+
+@pytest.mark.parametrize("smoke", [False, True])
+def test_issue17_switches_reach_finetuning(smoke):
+    """foreach_adamw sets the old optimizer; a budget point one packed row per micro-batch, also in the smoke."""
+    import finetuning
+    from arc25.cli import parse
+    from scripts import gpu_report
+
+    cfg = parse(gpu_report.ReportConfig, ["--parts", "speed"] + (["--smoke"] if smoke else []))
+    points = gpu_report.speed_points()
+
+    def resolved(name):
+        point = points[name]
+        command = point.command(Path("x"), [], overrides=gpu_report.point_flags(cfg, point))
+        return parse(finetuning.Config, command[command.index("--output-dir"):])
+
+    assert resolved("full/mixture/foreach_adamw").optim == "adamw_torch"
+    budget = resolved("lora/mixture/budget16k")
+    assert budget.per_device_train_batch_size == 1 and budget.token_budget == (2048 if smoke else 16384)
+    journal = resolved("full/journal/plain")
+    assert (journal.n_inputs, journal.min_side, journal.max_side, journal.min_draws) == (1, 10, 10, 5)
+
+
+def test_our_rows_on_the_journal_benchmark_are_compared_per_mode():
+    from scripts.gpu_report import compare_to_journal
+
+    journal = [{"mode": "lora", "samples_per_s": 20.0, "real_tokens_per_s": 20000.0},
+               {"mode": "full", "status": "error: x"}]
+    ours = [{"mode": "lora", "samples_per_s": 50.0, "real_tokens_per_s": 21000.0},
+            {"mode": "full", "samples_per_s": 40.0, "real_tokens_per_s": 17000.0}]
+    compare_to_journal(journal, ours)
+    assert (ours[0]["vs_journal"], ours[0]["vs_journal_tokens"]) == (2.5, 1.05)
+    assert "vs_journal" not in ours[1]
