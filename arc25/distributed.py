@@ -1,5 +1,6 @@
 """What a multi-process launch must agree on before and after the process group forms; the refusals for
-launches that would otherwise train something other than what was asked (docs/scaling_out.md).
+launches that would otherwise train something other than what was asked; FSDP on CPU ranks
+(docs/scaling_out.md).
 
 Two checks, because two things can be wrong at different times:
 - before any model loads (``check_launch``): the launcher's request, read from the variables it exports;
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["MPI_WORLD_VARIABLES", "check_group", "check_launch", "join_cpu_group"]
+__all__ = ["MPI_WORLD_VARIABLES", "check_group", "check_launch", "join_cpu_group", "shard_on_cpu", "shard_summary"]
 
 # Launchers that set a world size without WORLD_SIZE; accelerate's CPU path reads these too.
 MPI_WORLD_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
@@ -23,11 +24,10 @@ def _flag(name: str) -> bool:
 def check_launch(world: int, cuda: bool) -> None:
     """Raise a one-line ValueError for a launch that cannot run as requested; ``world`` is what the run planned
     for (training.rank_and_world)."""
-    if _flag("ACCELERATE_USE_FSDP") and not cuda:
-        # accelerate (1.15) switches to FSDP only for GPU-like devices: on CPU the ranks quietly run plain DDP,
-        # replicating every weight and saving unsharded checkpoints.
-        raise ValueError("distributed_type FSDP needs CUDA GPUs (accelerate never shards on CPU, it would run plain "
-                         "DDP); on CPU use configs/cpu_2proc.yaml (DDP) or configs/deepspeed_zero2.yaml (ZeRO-2)")
+    if _flag("ACCELERATE_USE_FSDP") and not cuda and os.environ.get("FSDP_VERSION", "1") != "2":
+        # FSDP1's flat parameters are wrapped around CUDA streams; torch's fully_shard (FSDP2) runs on a CPU mesh.
+        raise ValueError(f"fsdp_version {os.environ.get('FSDP_VERSION', '1')} on CPU: only FSDP2 shards CPU ranks; "
+                         "set fsdp_version: 2 in the config (configs/fsdp.yaml has it)")
     if _flag("ACCELERATE_USE_DEEPSPEED"):
         try:
             import deepspeed  # noqa: F401
@@ -73,3 +73,43 @@ def check_group(accelerator, world: int, resume_step: int) -> None:
     if len(set(steps)) > 1:
         raise RuntimeError(f"ranks would resume from different steps {steps} (by global rank): --output-dir must be "
                            "one folder that every node sees (a shared file system)")
+
+
+def shard_on_cpu(trainer) -> None:
+    """Make an FSDP launch on CPU ranks shard (FSDP2 over gloo) instead of quietly running plain DDP.
+
+    accelerate (1.15) turns ACCELERATE_USE_FSDP into its FSDP mode only for GPU-like devices; on CPU it leaves
+    the ranks in MULTI_CPU, replicating every weight and saving unsharded checkpoints. torch's fully_shard works
+    on a CPU mesh, so once the trainer has made its accelerator we switch the shared state to FSDP with the
+    plugin the launcher described (the same environment variables accelerate reads on GPUs): the model is then
+    sharded at prepare time, checkpoints are written per rank, and the trainer's FSDP save and resume apply.
+    """
+    from accelerate.state import AcceleratorState, PartialState
+    from accelerate.utils import DistributedType, FullyShardedDataParallelPlugin
+
+    state = AcceleratorState()
+    if not _flag("ACCELERATE_USE_FSDP") or state.distributed_type != DistributedType.MULTI_CPU:
+        return
+    plugin = FullyShardedDataParallelPlugin()
+    state.fsdp_plugin = plugin
+    state.distributed_type = DistributedType.FSDP
+    # Every later AcceleratorState() (the optimizer and scheduler wrappers make one) copies the partial state's
+    # type over its own; accelerate keeps the two equal the same way.
+    PartialState._shared_state["distributed_type"] = DistributedType.FSDP
+    trainer.is_fsdp_enabled = True
+
+
+def shard_summary(model) -> dict | None:
+    """How much of the model this rank holds once FSDP2 has sharded it; None for a model that is not sharded."""
+    from torch.distributed.tensor import DTensor
+
+    held = total = 0
+    sharded = False
+    for param in model.parameters():
+        total += param.numel()
+        if isinstance(param, DTensor):
+            sharded = True
+            held += param.to_local().numel()
+        else:
+            held += param.numel()
+    return {"held": held, "total": total, "fraction": held / total} if sharded and total else None

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
 
-__all__ = ["OOM_MARKERS", "classify", "run_logged"]
+__all__ = ["OOM_MARKERS", "classify", "free_port", "run_logged"]
 
 OOM_MARKERS = ("OutOfMemoryError", "CUDA out of memory", "out of memory", "CUBLAS_STATUS_ALLOC_FAILED")
 
@@ -50,3 +51,11 @@ def classify(returncode: int | None, timed_out: bool, log_text: str, have_summar
     lines = [l.strip() for l in tail.splitlines() if l.strip()]
     error = next((l for l in reversed(lines) if "Error" in l or l.startswith("error:")), lines[-1] if lines else "")
     return ("error" if returncode != 0 else "no_summary"), error[:300]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on now: a launch's rendezvous port that cannot meet an earlier
+    launch's lingering one."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

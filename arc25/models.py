@@ -126,19 +126,21 @@ def load_tokenizer(model_path: str):
     return tok
 
 
-def builtin_config(name: str, tokenizer):
-    """The Qwen2Config of a builtin model, with token ids taken from the builtin tokenizer."""
-    from transformers import Qwen2Config
-
+def builtin_params(name: str, tokenizer) -> dict:
+    """A builtin model's Qwen2Config keyword arguments, with token ids taken from the builtin tokenizer (plain
+    values, so another transformers version can build the same shape: scripts/journal_baseline.py)."""
     params = dict(BUILTIN_MODELS[name])
     params.setdefault("vocab_size", len(tokenizer))
     params.setdefault("tie_word_embeddings", True)
-    return Qwen2Config(
-        **params,
-        bos_token_id=tokenizer.convert_tokens_to_ids(SPECIAL_TOKENS["bos"]),
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
+    return dict(params, bos_token_id=tokenizer.convert_tokens_to_ids(SPECIAL_TOKENS["bos"]),
+                eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+
+
+def builtin_config(name: str, tokenizer):
+    """The Qwen2Config of a builtin model."""
+    from transformers import Qwen2Config
+
+    return Qwen2Config(**builtin_params(name, tokenizer))
 
 
 def load_model(model_path: str, tokenizer, *, dtype: str = "float32", device_map=None, attn_implementation="sdpa", seed: int = 0):

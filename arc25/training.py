@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -44,7 +45,9 @@ def _is_complete(checkpoint: Path) -> bool:
     # A save killed halfway leaves a folder without its state or weights; resuming from it would crash.
     has_weights = any(
         (checkpoint / name).exists()
-        for name in ("model.safetensors", "adapter_model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
+        for name in ("model.safetensors", "adapter_model.safetensors", "pytorch_model.bin", "model.safetensors.index.json",
+                     # FSDP's sharded checkpoint: torch.distributed.checkpoint writes .metadata after every rank's shard
+                     "pytorch_model_fsdp_0/.metadata")
     )
     return has_weights and (checkpoint / "trainer_state.json").is_file()
 
@@ -197,6 +200,18 @@ def make_trainer_class():
 
                 write_training_info(Path(args.output_dir) / f"checkpoint-{state.global_step}", **self.info)
 
+    class ShardReportCallback(TrainerCallback):
+        """Logs, per rank, how much of the model FSDP left it: the evidence that a launch sharded at all."""
+
+        def on_train_begin(self, args, state, control, model=None, **kwargs):
+            from arc25.distributed import shard_summary
+
+            summary = shard_summary(model) if model is not None else None
+            if summary is not None:
+                logging.getLogger("arc25.training").info(
+                    "sharded: rank %d holds %s of %s parameter values (%.1f%%)", args.process_index,
+                    f"{summary['held']:,}", f"{summary['total']:,}", 100 * summary["fraction"])
+
     import torch
 
     _ONE_TOKEN = torch.zeros(1, 1, dtype=torch.long)
@@ -222,6 +237,7 @@ def make_trainer_class():
             callbacks += [o for o in observers if isinstance(o, TrainerCallback) and o not in callbacks]
             if training_info is not None:
                 callbacks.append(TrainingInfoCallback(training_info))
+            callbacks.append(ShardReportCallback())
             super().__init__(*args, callbacks=callbacks, **kwargs)
             self.observers = list(observers)
             self.dump_left = dump_samples
@@ -240,6 +256,21 @@ def make_trainer_class():
             if self.args.dataloader_pin_memory and self.args.device.type == "cuda":
                 # Pinned batches are what makes a non-blocking copy asynchronous; accelerate reads this at prepare.
                 self.accelerator.dataloader_config.non_blocking = True
+
+        def create_accelerator_and_postprocess(self):
+            from arc25 import distributed
+
+            super().create_accelerator_and_postprocess()
+            distributed.shard_on_cpu(self)
+
+        def save_model(self, output_dir: str | None = None, _internal_call: bool = False):
+            # Under FSDP the checkpoints stay sharded (one file per rank, what resume reads), but a model saved
+            # for use (finetuning's final/) is gathered into one plain folder that evaluate, HER and merge_lora
+            # load; the trainer itself writes no weights there with a sharded state-dict type.
+            if self.is_fsdp_enabled and not _internal_call:
+                state_dict = self.accelerator.get_state_dict(self.model)  # a collective: every rank takes part
+                return self._save(output_dir, state_dict=state_dict)
+            return super().save_model(output_dir, _internal_call)
 
         def get_batch_samples(self, epoch_iterator, *args, **kwargs):
             timed = _TimedIterator(epoch_iterator)

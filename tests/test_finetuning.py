@@ -300,6 +300,14 @@ def test_incomplete_checkpoints_are_not_resumed(tmp_path):
     (done / "trainer_state.json").write_text(json.dumps({"global_step": 4}))
     (tmp_path / "checkpoint-8").mkdir()  # a save killed halfway: no state, no weights
     assert training.find_checkpoint(tmp_path) == (done, 4)
+    # FSDP's sharded checkpoints: complete once torch.distributed.checkpoint has written the shards' .metadata
+    sharded = tmp_path / "checkpoint-12" / "pytorch_model_fsdp_0"
+    sharded.mkdir(parents=True)
+    (sharded / "__0_0.distcp").write_bytes(b"x")
+    (sharded.parent / "trainer_state.json").write_text(json.dumps({"global_step": 12}))
+    assert training.find_checkpoint(tmp_path) == (done, 4), "shards without their .metadata are not complete"
+    (sharded / ".metadata").write_bytes(b"x")
+    assert training.find_checkpoint(tmp_path) == (sharded.parent, 12)
 
 
 def test_completion_only_loss_resolution_and_labels(tmp_path):

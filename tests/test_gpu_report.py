@@ -28,13 +28,19 @@ def test_smoke_report_has_every_part_and_file(tmp_path):
     for name in ("report.md", "results.csv", "results.json", "speed.png", "learning.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     rows = list(csv.DictReader(open(out / "results.csv")))
-    by_part = {part: [r for r in rows if r["part"] == part] for part in ("env", "profile", "speed", "learn", "sample")}
+    by_part = {part: [r for r in rows if r["part"] == part]
+               for part in ("env", "profile", "journal", "speed", "learn", "sample", "scale")}
     assert all(by_part.values()), {k: len(v) for k, v in by_part.items()}
     # CPU: the plain path trains and is measured; CUDA-only options are rows that say so, not crashes.
     speed = {r["option"]: r for r in by_part["speed"]}
     assert speed["plain"]["status"] == "ok" and float(speed["plain"]["real_tokens_per_s"]) > 0
     assert speed["liger"]["status"] == "skipped: needs CUDA"
     assert float(speed["group"]["padding_fraction"]) < float(speed["plain"]["padding_fraction"])
+    # A token budget packs whole samples into one row: no padding at all.
+    assert speed["budget16k"]["status"] == "ok" and float(speed["budget16k"]["padding_fraction"]) == 0
+    # Without the journal's files the journal part is a row that says how to prepare them.
+    (journal,) = by_part.pop("journal")
+    assert journal["status"].startswith("skipped: ") and "--prepare" in journal["status"], journal
     (profiled,) = by_part["profile"]
     assert profiled["status"] == "ok" and float(profiled["step_wall_ms"]) > 0, profiled
     assert (Path(profiled["run_dir"]) / "profile" / "trace.json").is_file()
@@ -44,8 +50,13 @@ def test_smoke_report_has_every_part_and_file(tmp_path):
     assert learn["greedy_solve_rate"] != "" and learn["guess_solve_rate"] != ""
     assert (out / "learn" / "ladder.md").is_file() and (out / "learn" / "h-line" / "final").is_dir()
     assert all(r["status"] == "ok" and float(r["programs_per_s"]) > 0 for r in by_part["sample"])
+    # The scale part launches configs/fsdp.yaml as users do: on CPU, 2 gloo ranks that each hold half the model.
+    (sharded,) = by_part["scale"]
+    assert sharded["strategy"] == "fsdp" and sharded["status"] == "ok" and float(sharded["real_tokens_per_s"]) > 0
+    assert "sharded: rank 1 holds" in (Path(sharded["run_dir"]) / "run.log").read_text()
     report = (out / "report.md").read_text()
-    for heading in ("## Environment", "## Where a step's time goes", "## Training speed", "## Learning", "## Sampling and execution"):
+    for heading in ("## Environment", "## Where a step's time goes", "## Training speed", "## Learning", "## Sampling and execution",
+                    "## Sharded full fine-tuning"):
         assert heading in report
     env = json.loads((out / "results.json").read_text())["env"]
     assert env["matmul_tflops"] > 0 and env["device"].startswith("cpu")
@@ -56,7 +67,9 @@ def test_smoke_report_has_every_part_and_file(tmp_path):
     "args, message",
     [
         (["--out", "x"], "no CUDA GPU is visible"),
-        (["--smoke", "--parts", "env,warp"], "unknown part(s) warp; choose from env, profile, speed, learn, sample"),
+        (["--smoke", "--parts", "env,warp"],
+         "unknown part(s) warp; choose from env, profile, journal, speed, learn, sample, scale"),
+        (["--smoke", "--journal-modes", "lora,qlora"], "--journal-modes 'lora,qlora': choose from lora, full"),
         (["--smoke", "--variants", "lora/mixture/turbo"], "is not MODE/DATA/OPTION"),
         (["--smoke", "--budget-s", "0"], "--budget-s must be > 0"),
     ],
@@ -75,7 +88,8 @@ def test_speed_variants_are_the_sweep_presets_points():
 
     cfg = parse(gpu_report.ReportConfig, ["--parts", "speed", "--speed-steps", "30"])
     variants = cfg.variant_list()
-    assert variants[:8] == gpu_report.SHORT_VARIANTS and len(variants) == len(set(variants)) == 30
+    assert variants[:8] == gpu_report.SHORT_VARIANTS
+    assert len(variants) == len(set(variants)) == len(gpu_report.speed_points()) > 8
     # Both compile options pay their compile in the first steps: a third of the steps is left out of the figures.
     for name, skip in (("lora/mixture/layers", "10"), ("lora/mixture/compile", "10"), ("lora/mixture/plain", "5")):
         flags = gpu_report.point_flags(cfg, gpu_report.speed_points()[name])
@@ -86,3 +100,55 @@ def test_speed_variants_are_the_sweep_presets_points():
     assert (run.per_device_train_batch_size, run.batch_size, run.max_seq_len, run.n_inputs) == (32, 32, 512, 1)
     assert run.use_lora and run.lora_r == 32 and run.max_steps == 30 and not run.use_liger_kernel
     assert run.model_path == "qwen2.5-0.5b-shape" and run.random_seed == cfg.random_seed
+
+
+def test_named_variant_lists_are_preset_points_and_expand_in_order():
+    from arc25.cli import parse
+    from scripts import gpu_report
+
+    points = gpu_report.speed_points()
+    for name, variants in gpu_report.VARIANT_LISTS.items():
+        assert variants and all(v in points for v in variants), name
+    cfg = parse(gpu_report.ReportConfig, ["--variants", "issue17-lora,lora/mixture/plain,lora/mixture/liger",
+                                          "--profile-variants", "issue17-full"])
+    assert cfg.variant_list() == gpu_report.ISSUE17_LORA + ["lora/mixture/liger"]
+    assert cfg.profile_variant_list() == gpu_report.ISSUE17_FULL
+    # Each list holds plain beside the switches it measures, for each data set it uses.
+    for variants in (gpu_report.ISSUE17_LORA, gpu_report.ISSUE17_FULL):
+        for variant in variants:
+            mode, data, _ = variant.split("/")
+            assert f"{mode}/{data}/plain" in variants, variant
+
+
+@pytest.mark.parametrize("smoke", [False, True])
+def test_issue17_switches_reach_finetuning(smoke):
+    """foreach_adamw sets the old optimizer; a budget point one packed row per micro-batch, also in the smoke."""
+    import finetuning
+    from arc25.cli import parse
+    from scripts import gpu_report
+
+    cfg = parse(gpu_report.ReportConfig, ["--parts", "speed"] + (["--smoke"] if smoke else []))
+    points = gpu_report.speed_points()
+
+    def resolved(name):
+        point = points[name]
+        command = point.command(Path("x"), [], overrides=gpu_report.point_flags(cfg, point))
+        return parse(finetuning.Config, command[command.index("--output-dir"):])
+
+    assert resolved("full/mixture/foreach_adamw").optim == "adamw_torch"
+    budget = resolved("lora/mixture/budget16k")
+    assert budget.per_device_train_batch_size == 1 and budget.token_budget == (2048 if smoke else 16384)
+    journal = resolved("full/journal/plain")
+    assert (journal.n_inputs, journal.min_side, journal.max_side, journal.min_draws) == (1, 10, 10, 5)
+
+
+def test_our_rows_on_the_journal_benchmark_are_compared_per_mode():
+    from scripts.gpu_report import compare_to_journal
+
+    journal = [{"mode": "lora", "samples_per_s": 20.0, "real_tokens_per_s": 20000.0},
+               {"mode": "full", "status": "error: x"}]
+    ours = [{"mode": "lora", "samples_per_s": 50.0, "real_tokens_per_s": 21000.0},
+            {"mode": "full", "samples_per_s": 40.0, "real_tokens_per_s": 17000.0}]
+    compare_to_journal(journal, ours)
+    assert (ours[0]["vs_journal"], ours[0]["vs_journal_tokens"]) == (2.5, 1.05)
+    assert "vs_journal" not in ours[1]

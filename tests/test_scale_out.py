@@ -1,12 +1,12 @@
-"""Beyond one process group on one box: launches finetuning.py must refuse (FSDP on CPU, a world the ranks
-disagree on), two simulated nodes on 127.0.0.1, and the SLURM script's per-node commands."""
+"""Beyond one process group on one box: launches finetuning.py must refuse (FSDP1 on CPU, a world the ranks
+disagree on), FSDP2 sharding two CPU ranks for real, two simulated nodes on 127.0.0.1, and the SLURM script's
+per-node commands."""
 
 import importlib.util
 import json
 import os
 import re
 import signal
-import socket
 import stat
 import subprocess
 import time
@@ -18,10 +18,12 @@ import torch
 from conftest import ROOT, run_script, script_env
 
 import finetuning
+from arc25 import training
+from arc25.launch import free_port
 
 TINY_RUN = ["--max-side", "6", "--max-seq-len", "1024", "--batch-size", "4", "--per-device-train-batch-size", "2",
             "--no-log-to-wandb", "--eval-steps", "0", "--dataloader-num-workers", "1"]
-LAUNCH_ENV_NAMES = ("ACCELERATE_USE_FSDP", "ACCELERATE_USE_DEEPSPEED", "WORLD_SIZE", "RANK", "MASTER_ADDR",
+LAUNCH_ENV_NAMES = ("ACCELERATE_USE_FSDP", "FSDP_VERSION", "ACCELERATE_USE_DEEPSPEED", "WORLD_SIZE", "RANK", "MASTER_ADDR",
                     "MASTER_PORT", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
 
 
@@ -43,9 +45,14 @@ def _config(out: Path) -> finetuning.Config:
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the refusal is for CPU launches")
-def test_fsdp_on_cpu_is_refused_before_loading(tmp_path, launch_env):
+@pytest.mark.parametrize("version", [None, "1"], ids=["accelerate-default", "fsdp_version-1"])
+def test_fsdp1_on_cpu_is_refused_before_loading(tmp_path, launch_env, version):
     launch_env.setenv("ACCELERATE_USE_FSDP", "true")
-    with pytest.raises(ValueError, match=r"FSDP needs CUDA GPUs.*configs/cpu_2proc.yaml"):
+    if version is None:
+        launch_env.delenv("FSDP_VERSION", raising=False)
+    else:
+        launch_env.setenv("FSDP_VERSION", version)
+    with pytest.raises(ValueError, match=r"fsdp_version 1 on CPU: only FSDP2 shards CPU ranks; set fsdp_version: 2"):
         finetuning.prepare(_config(tmp_path))
 
 
@@ -120,25 +127,122 @@ def test_slurm_script_without_flags_says_how_to_call_it(tmp_path):
 
 # --- launches (slow): FSDP refused through accelerate, two simulated nodes ---
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _fsdp_launch(python: str, out: Path, *args: str) -> list[str]:
+    """configs/fsdp.yaml as shipped, on the 2 CPU ranks of its header's CPU command."""
+    return [python, "-m", "accelerate.commands.launch", "--config_file", "configs/fsdp.yaml",
+            "--num_processes", "2", "--mixed_precision", "no", "--main_process_port", str(free_port()),
+            "finetuning.py", "--output-dir", str(out), *TINY_RUN, *args]
+
+
+def _kill_tree(proc: subprocess.Popen) -> None:
+    """SIGKILL a launcher and every process under it (torchrun puts its ranks in sessions of their own)."""
+    import psutil
+
+    try:
+        family = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        family = []
+    for member in [*family, proc]:
+        try:
+            member.kill()
+        except (psutil.NoSuchProcess, ProcessLookupError):
+            pass
+    proc.wait()
+
+
+def _losses(out: Path) -> list[float]:
+    return [e["loss"] for e in map(json.loads, (out / "log_history.jsonl").read_text().splitlines()) if "loss" in e]
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(torch.cuda.is_available(), reason="the refusal is for CPU launches")
-def test_fsdp_config_on_cpu_exits_with_one_line(tmp_path, python):
-    cfg = tmp_path / "fsdp_cpu.yaml"
-    text = (ROOT / "configs" / "fsdp.yaml").read_text()
-    cfg.write_text(text.replace("num_processes: 4", "num_processes: 2").replace("mixed_precision: bf16",
-                                                                                "mixed_precision: 'no'"))
-    proc = run_script([python, "-m", "accelerate.commands.launch", "--config_file", str(cfg),
-                       "--main_process_port", str(_free_port()), "finetuning.py", "--output-dir",
-                       str(tmp_path / "out"), *TINY_RUN], check=False, timeout=300)
-    assert proc.returncode != 0
-    assert "error: distributed_type FSDP needs CUDA GPUs" in proc.stderr
-    assert not (tmp_path / "out" / "cfg.json").exists()
+def test_fsdp_shards_cpu_ranks_resumes_after_kill_and_ends_with_a_plain_model(tmp_path, python):
+    """configs/fsdp.yaml on 2 CPU ranks: each holds half the weights, checkpoints are torch.distributed.checkpoint
+    shards, kill -9 mid-run resumes from the last complete one on fresh samples, and final/ is one plain model
+    that evaluate loads."""
+    from safetensors.torch import load_file
+
+    from arc25 import models
+
+    out = tmp_path / "fsdp"
+    log = tmp_path / "first.log"
+    with open(log, "w") as f:
+        first = subprocess.Popen(_fsdp_launch(python, out, "--max-steps", "200", "--save-steps", "2", "--logging-steps", "1",
+                                              "--dump-samples", "400"),
+                                 cwd=ROOT, env=script_env(), stdout=f, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 300
+        while not training.find_checkpoint(out) or training.find_checkpoint(out)[1] < 4:
+            if time.monotonic() > deadline or first.poll() is not None:
+                pytest.fail(f"no second checkpoint:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+    finally:
+        _kill_tree(first)
+    text = log.read_text()
+    for rank in (0, 1):
+        assert f"sharded: rank {rank} holds 535,872 of 1,071,744 parameter values (50.0%)" in text, text[-3000:]
+    checkpoint, step = training.find_checkpoint(out)
+    shards = checkpoint / "pytorch_model_fsdp_0"
+    assert {p.name for p in shards.iterdir()} == {".metadata", "__0_0.distcp", "__1_0.distcp"}
+    assert (checkpoint / "optimizer_0" / ".metadata").is_file() and not (checkpoint / "model.safetensors").exists()
+    trained_first = {rank: {s["code"] for s in _dumped(out, rank)} for rank in (0, 1)}
+    assert not trained_first[0] & trained_first[1], "the two ranks trained on the same samples"
+
+    run_script(_fsdp_launch(python, out, "--max-steps", str(step + 2), "--save-steps", "2", "--logging-steps", "1",
+                            "--dump-samples", "400"), timeout=300)
+    assert json.loads((out / "cfg.json").read_text())["resume_step"] == step
+    assert json.loads((out / "train_metrics.json").read_text())["global_step"] == step + 2
+    for rank in (0, 1):
+        again = {s["code"] for s in _dumped(out, rank) if s["run_start_step"] == step}
+        assert again, f"rank {rank} dumped nothing after resuming"
+        assert not again & (trained_first[0] | trained_first[1]), "the resumed run replayed samples"
+    losses = _losses(out)
+    assert len(losses) == step + 2 and losses[-1] < losses[0], losses
+
+    tokenizer = models.load_tokenizer("tiny")
+    expected = {name: tuple(p.shape) for name, p in models.load_model("tiny", tokenizer).state_dict().items()}
+    saved = {name: tuple(t.shape) for name, t in load_file(out / "final" / "model.safetensors").items()}
+    assert saved and all(expected[name] == shape for name, shape in saved.items()), "final/ lacks full weights"
+    proc = run_script([python, "scripts/evaluate.py", "--model-path", str(out / "final"), "--task-set", "synthetic",
+                       "--n", "2", "--max-side", "6", "--max-new-tokens", "16", "--n-samples", "1",
+                       "--output-dir", str(tmp_path / "eval"), "--no-progress"], timeout=240)
+    assert json.loads((tmp_path / "eval" / "summary.json").read_text())["totals"]["all"]["n_tasks"] == 2, proc.stdout
+
+
+@pytest.mark.slow
+def test_fsdp_lora_measures_solve_rate_resumes_and_saves_an_adapter_that_merges(tmp_path, python):
+    """LoRA under FSDP2 on CPU ranks, on --token-budget's packed rows: the solve rate generates with the sharded
+    model on both ranks, a rerun resumes from the sharded checkpoint, and final/ is a plain adapter merge_lora
+    takes."""
+    from safetensors.torch import load_file
+
+    from arc25 import models
+
+    base = tmp_path / "base"
+    tokenizer = models.load_tokenizer("tiny")
+    models.load_model("tiny", tokenizer, seed=3).save_pretrained(str(base))
+    tokenizer.save_pretrained(str(base))
+    out = tmp_path / "lora"
+    # The padding-free path too: one packed row per micro-batch (later flags win over TINY_RUN's).
+    common = ["--model-path", str(base), "--save-steps", "2", "--token-budget", "2048",
+              "--per-device-train-batch-size", "1"]
+    first = run_script(_fsdp_launch(python, out, *common, "--max-steps", "2", "--solve-rate-steps", "2",
+                                    "--n-solve-rate-tasks", "2"), timeout=400)
+    assert "sharded: rank 1 holds 593,216 of 1,186,432 parameter values (50.0%)" in first.stdout + first.stderr
+    state = json.loads((out / "checkpoint-2" / "trainer_state.json").read_text())
+    (solve,) = [e for e in state["log_history"] if "eval_solve_rate" in e]
+    assert solve["eval_solve_n_tasks"] == 2
+    assert (out / "checkpoint-2" / "pytorch_model_fsdp_0" / ".metadata").is_file()
+
+    run_script(_fsdp_launch(python, out, *common, "--max-steps", "4"), timeout=400)
+    assert json.loads((out / "cfg.json").read_text())["resume_step"] == 2
+    adapter = load_file(out / "final" / "adapter_model.safetensors")
+    assert adapter and all("lora_" in name for name in adapter)
+    assert any(name.endswith("lora_B.weight") and value.abs().sum() > 0 for name, value in adapter.items())
+    run_script([python, "scripts/merge_lora.py", "--model-path", str(base), "--adapter-path", str(out / "final"),
+                "--output-dir", str(tmp_path / "merged")], timeout=120)
+    merged = load_file(tmp_path / "merged" / "model.safetensors")
+    base_weights = load_file(base / "model.safetensors")
+    assert any(not torch.equal(merged[name], base_weights[name]) for name in base_weights), "nothing merged"
 
 
 class Nodes:
@@ -146,7 +250,7 @@ class Nodes:
     each), every process they start tracked so the test can end them by pid, whatever happens."""
 
     def __init__(self, tmp_path: Path, python: str, out_dirs: list[Path], args: list[str], tag: str):
-        port = _free_port()
+        port = free_port()
         self.logs = [tmp_path / f"{tag}-node{rank}.log" for rank in (0, 1)]
         self.procs = []
         for rank, (out, log) in enumerate(zip(out_dirs, self.logs)):
@@ -302,7 +406,7 @@ def test_deepspeed_zero_on_cpu_saves_zero_state_resumes_and_ends_plain(tmp_path,
 
     out = tmp_path / f"zero{stage}"
     command = [python, "-m", "accelerate.commands.launch", "--config_file", f"configs/deepspeed_zero{stage}.yaml",
-               "--num_processes", "2", "--mixed_precision", "no", "--main_process_port", str(_free_port()),
+               "--num_processes", "2", "--mixed_precision", "no", "--main_process_port", str(free_port()),
                "finetuning.py", "--output-dir", str(out), *TINY_RUN, "--save-steps", "2"]
     run_script(command + ["--max-steps", "2"], timeout=900)  # the first run may compile deepspeed's CPU op
     assert list((out / "checkpoint-2").glob("global_step2/*optim_states.pt")), "no ZeRO optimizer shards"
