@@ -150,6 +150,13 @@ def _kill_tree(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
+def _assert_evaluates(python: str, final: Path, out: Path) -> None:
+    proc = run_script([python, "scripts/evaluate.py", "--model-path", str(final), "--task-set", "synthetic", "--n", "2",
+                       "--max-side", "6", "--max-new-tokens", "16", "--n-samples", "1", "--output-dir", str(out),
+                       "--no-progress"], timeout=240)
+    assert json.loads((out / "summary.json").read_text())["totals"]["all"]["n_tasks"] == 2, proc.stdout
+
+
 def _losses(out: Path) -> list[float]:
     return [e["loss"] for e in map(json.loads, (out / "log_history.jsonl").read_text().splitlines()) if "loss" in e]
 
@@ -202,10 +209,7 @@ def test_fsdp_shards_cpu_ranks_resumes_after_kill_and_ends_with_a_plain_model(tm
     expected = {name: tuple(p.shape) for name, p in models.load_model("tiny", tokenizer).state_dict().items()}
     saved = {name: tuple(t.shape) for name, t in load_file(out / "final" / "model.safetensors").items()}
     assert saved and all(expected[name] == shape for name, shape in saved.items()), "final/ lacks full weights"
-    proc = run_script([python, "scripts/evaluate.py", "--model-path", str(out / "final"), "--task-set", "synthetic",
-                       "--n", "2", "--max-side", "6", "--max-new-tokens", "16", "--n-samples", "1",
-                       "--output-dir", str(tmp_path / "eval"), "--no-progress"], timeout=240)
-    assert json.loads((tmp_path / "eval" / "summary.json").read_text())["totals"]["all"]["n_tasks"] == 2, proc.stdout
+    _assert_evaluates(python, out / "final", tmp_path / "eval")
 
 
 @pytest.mark.slow
@@ -372,10 +376,12 @@ def test_nodes_with_their_own_output_dirs_save_once_then_refuse_to_resume_apart(
 ], ids=["node-dies", "node-stops-answering"])
 def test_a_lost_node_ends_the_run_on_the_other_with_an_error(tmp_path, python, how, seen):
     """A dead rank's sockets close, so the other fails at its next collective; a rank that stops answering
-    holds them open, and --ddp-timeout bounds the wait."""
+    holds them open, and --ddp-timeout bounds the wait. After a node dies (kill -9), relaunching both resumes
+    from the last complete checkpoint on samples no rank trained on, the loss keeps falling, and final/ is a
+    model evaluate loads."""
     out = tmp_path / "lost"
-    nodes = Nodes(tmp_path, python, [out, out], ["--max-steps", "500", "--save-steps", "500", "--ddp-timeout", "20"],
-                  "lost")
+    flags = ["--save-steps", "2", "--logging-steps", "1", "--dump-samples", "400"]
+    nodes = Nodes(tmp_path, python, [out, out], ["--max-steps", "500", "--ddp-timeout", "20", *flags], "lost")
     try:
         deadline = time.monotonic() + 240
         while not re.search(r" [3-9]/500 \[", nodes.log_text(0)):
@@ -392,6 +398,20 @@ def test_a_lost_node_ends_the_run_on_the_other_with_an_error(tmp_path, python, h
     assert code != 0
     assert re.search(seen, nodes.log_text(0)), nodes.tail()
     assert waited < 90, f"node 0 took {waited:.0f}s to give up"
+    if how != signal.SIGKILL:
+        return
+
+    _, step = training.find_checkpoint(out)
+    trained_first = {s["code"] for rank in (0, 1) for s in _dumped(out, rank)}
+    codes, nodes = run_nodes(tmp_path, python, [out, out], ["--max-steps", str(step + 2), *flags], "relaunched")
+    assert codes == [0, 0], nodes.tail()
+    assert json.loads((out / "cfg.json").read_text())["resume_step"] == step
+    for rank in (0, 1):
+        again = {s["code"] for s in _dumped(out, rank) if s["run_start_step"] == step}
+        assert again and not again & trained_first, f"rank {rank} replayed samples (or trained none) after resuming"
+    losses = _losses(out)
+    assert len(losses) == step + 2 and losses[-1] < losses[0], losses
+    _assert_evaluates(python, out / "final", tmp_path / "eval")
 
 
 @pytest.mark.slow
