@@ -83,7 +83,7 @@ SHORT_VARIANTS = ["lora/mixture/plain", "lora/mixture/liger", "lora/mixture/grou
 # row takes ~60 s on a GPU (start-up included), so each list fits one 540 s call at --speed-steps 30.
 ISSUE17_LORA = ["lora/journal/plain", "lora/mixture/plain", "lora/mixture/budget16k", "lora/mixture/foreach_adamw",
                 "lora/mixture/budget16k_liger", "lora/mixture/combined", "lora/journal/budget16k",
-                "lora/mixture/budget32k", "lora/journal/foreach_adamw"]
+                "lora/mixture/budget32k", "lora/journal/foreach_adamw", "lora/mixture/budget16k_layers"]
 ISSUE17_FULL = ["full/journal/plain", "full/mixture/plain", "full/mixture/foreach_adamw", "full/mixture/budget16k",
                 "full/mixture/combined", "full/journal/foreach_adamw", "full/mixture/budget16k_liger"]
 # Named lists --variants and --profile-variants take besides MODE/DATA/OPTION points.
