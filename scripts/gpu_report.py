@@ -32,6 +32,10 @@ outside $OUT (every run saves its final weights, 1-2 GB in full fine-tuning), th
         --journal-modes full --variants issue17-full --speed-steps 30 --budget-s 300 --output-dir /tmp/r2; \\
         mkdir -p $OUT/r2; cp /tmp/r2/*.* $OUT/r2/; find /tmp/r2 -name '*.log' -o -name '*.json' | \\
         tar -czf $OUT/r2/runs.tgz -T -
+The scale part's ZeRO-3 row needs deepspeed, which has no current wheel on PyPI: build one on the CPU box
+(`DS_BUILD_OPS=0 pip wheel --no-deps --no-build-isolation -w .whl deepspeed`: 2.1 MB, py3-none-any, ops compiled
+on first use) and add its pure dependencies to the pip download line (einops hjson msgpack ninja py-cpuinfo
+pydantic pydantic-core annotated-types typing-inspection); without it the row says skipped.
 Each list is in priority order (call 2's scale part, issue 18's FSDP row, gets what is left); a spent budget turns
 its tail into "skipped" rows (a GPU run takes ~60 s with its
 start-up; the journal's first ~90 s with its install and model folder).
