@@ -13,7 +13,7 @@ separate ``--target`` folder, so the speed gap is measured on the same GPU, mode
 - figure: samples/s from the end of step ``--max-steps // 6`` to the last step (the same window as our speed
   rows); the trainer's whole-run ``train_samples_per_second`` (the journal table's figure) is kept beside it.
 
-What scripts/journal_launch.py adds around the journal's script, without editing it: the task generator's
+What scripts/journal_env/launch.py adds around the journal's script, without editing it: the task generator's
 defaults set to the benchmark (the journal edited them by hand per row), one clock callback, an empty ``wandb``
 module when none is installed (the script imports it at the top; --no-log-to-wandb never uses it), and
 ``--optim adamw_torch`` when bitsandbytes is missing (the journal's default paged_adamw_8bit needs it; its wheel,
@@ -54,7 +54,7 @@ from typing import Optional
 from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig, fail, parse
 
 ROOT = Path(__file__).resolve().parents[1]
-LAUNCH = ROOT / "scripts" / "journal_launch.py"
+LAUNCH = ROOT / "scripts" / "journal_env" / "launch.py"
 JOURNAL_REPO = "ironbar/arc25"
 JOURNAL_COMMIT = "128c506e184053779a2e9b5c95c66fca4a309a41"
 JOURNAL_FILES = ("scripts/finetuning.py", "arc25")
@@ -202,7 +202,7 @@ def child_env(site_dir: Path, journal_dir: Path) -> dict:
 
 
 def model_spec(model_path: str, seed: int) -> dict:
-    """What scripts/journal_launch.py needs to write our builtin ``model_path`` for the journal's loader."""
+    """What scripts/journal_env/launch.py needs to write our builtin ``model_path`` for the journal's loader."""
     from arc25 import models
 
     tokenizer = models.builtin_tokenizer()

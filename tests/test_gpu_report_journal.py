@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from scripts import journal_baseline as jb
-from scripts.journal_launch import _fitting_length
+from scripts.journal_env.launch import _fitting_length
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -2,8 +2,8 @@
 
 Imports nothing from arc25: on this process's path that name is the journal's own package. Two commands:
 
-    journal_launch.py write-model SPEC.json OUT_DIR      a random-init model folder the journal's loader can read
-    journal_launch.py train SETTINGS.json -- FLAGS...    the journal's finetuning.py with FLAGS, timed per step
+    launch.py write-model SPEC.json OUT_DIR      a random-init model folder the journal's loader can read
+    launch.py train SETTINGS.json -- FLAGS...    the journal's finetuning.py with FLAGS, timed per step
 
 ``train`` changes nothing in the journal's files. It sets the defaults of the journal's task generator (its script
 builds ``RandomDrawingTaskOnEmptyImg()`` with no arguments; the journal edited those defaults by hand for each row
@@ -151,7 +151,7 @@ def main(argv: list[str]) -> None:
     elif len(argv) >= 3 and argv[0] == "train" and argv[2] == "--":
         train(argv[1], argv[3:])
     else:
-        raise SystemExit("usage: journal_launch.py write-model SPEC.json OUT_DIR | train SETTINGS.json -- FLAGS...")
+        raise SystemExit("usage: scripts/journal_env/launch.py write-model SPEC.json OUT_DIR | train SETTINGS.json -- FLAGS...")
 
 
 if __name__ == "__main__":
