@@ -24,10 +24,11 @@ def _flag(name: str) -> bool:
 def check_launch(world: int, cuda: bool) -> None:
     """Raise a one-line ValueError for a launch that cannot run as requested; ``world`` is what the run planned
     for (training.rank_and_world)."""
-    if _flag("ACCELERATE_USE_FSDP") and not cuda and os.environ.get("FSDP_VERSION", "1") != "2":
+    fsdp_version = os.environ.get("FSDP_VERSION", "1")  # accelerate's own default
+    if _flag("ACCELERATE_USE_FSDP") and not cuda and fsdp_version != "2":
         # FSDP1's flat parameters are wrapped around CUDA streams; torch's fully_shard (FSDP2) runs on a CPU mesh.
-        raise ValueError(f"fsdp_version {os.environ.get('FSDP_VERSION', '1')} on CPU: only FSDP2 shards CPU ranks; "
-                         "set fsdp_version: 2 in the config (configs/fsdp.yaml has it)")
+        raise ValueError(f"fsdp_version {fsdp_version} on CPU: only FSDP2 shards CPU ranks; set fsdp_version: 2 in "
+                         "the config (configs/fsdp.yaml has it)")
     if _flag("ACCELERATE_USE_DEEPSPEED"):
         try:
             import deepspeed  # noqa: F401
@@ -90,8 +91,7 @@ def shard_on_cpu(trainer) -> None:
     state = AcceleratorState()
     if not _flag("ACCELERATE_USE_FSDP") or state.distributed_type != DistributedType.MULTI_CPU:
         return
-    plugin = FullyShardedDataParallelPlugin()
-    state.fsdp_plugin = plugin
+    state.fsdp_plugin = FullyShardedDataParallelPlugin()  # read from the launcher's variables, as on GPUs
     state.distributed_type = DistributedType.FSDP
     # Every later AcceleratorState() (the optimizer and scheduler wrappers make one) copies the partial state's
     # type over its own; accelerate keeps the two equal the same way.

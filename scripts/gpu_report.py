@@ -248,11 +248,15 @@ def point_flags(cfg: ReportConfig, point) -> list[str]:
     return flags
 
 
-def run_point(point, flags: list[str], run_dir: Path, timeout_s: float) -> dict:
-    """One finetuning.py run of a preset point (scripts/sweep.py's runner); its status and figures as a row."""
+def run_point(point, flags: list[str], run_dir: Path, timeout_s: float, launcher: list[str] = ()) -> dict:
+    """One finetuning.py run of a preset point (scripts/sweep.py's runner); its status and figures as a row.
+    ``launcher``, when given, starts finetuning.py in place of the plain interpreter (e.g. accelerate launch)."""
     from scripts import sweep
 
-    figures = sweep.run_point(point.command(run_dir, [], overrides=flags), run_dir, timeout_s, log_name="run.log")
+    command = point.command(run_dir, [], overrides=flags)
+    if launcher:
+        command = [*launcher, *command[1:]]  # a one-process point's command is [python, finetuning.py, ...]
+    figures = sweep.run_point(command, run_dir, timeout_s, log_name="run.log")
     status = figures["status"]
     if status == "timeout":
         status = f"timeout after {timeout_s:.0f} s"
@@ -369,27 +373,17 @@ def part_scale(cfg: ReportConfig, clock: Clock, out: Path, cuda: bool) -> list[d
         elif left < 60:
             row["status"] = "skipped: budget spent"
         else:
-            run_dir = out / "scale" / strategy
-            flags = point_flags(cfg, point)
-            per_device = int(flags[flags.index("--per-device-train-batch-size") + 1]) if cfg.smoke else None
-            command = point.command(run_dir, [], overrides=flags)
+            flags, launcher = point_flags(cfg, point), []
             if config is not None:
                 # The same finetuning.py command under the config's launcher; the global batch grows with the ranks.
                 launcher = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(ROOT / config),
                             "--num_processes", str(processes), "--main_process_port", str(free_port())]
                 if not cuda:
                     launcher += ["--mixed_precision", "no"]
-                command = [*launcher, *command[1:]]
-                if per_device:
-                    command += ["--batch-size", str(per_device * processes)]
-            from scripts import sweep
-
-            figures = sweep.run_point(command, run_dir, min(200.0, left - 30), log_name="run.log")
-            status = figures["status"]
-            if status not in ("ok", "oom"):
-                status = f"{status}: {(figures['error'] or '')[:160]}" if status != "timeout" else "timeout"
-            row.update(status=status, seconds=figures["wall_s"], run_dir=str(run_dir),
-                       **{k: figures.get(k) for k in SPEED_FIGURES})
+                if cfg.smoke:
+                    per_device = int(flags[flags.index("--per-device-train-batch-size") + 1])
+                    flags += ["--batch-size", str(per_device * processes)]
+            row.update(run_point(point, flags, out / "scale" / strategy, min(200.0, left - 30), launcher))
         rows.append(row)
         print(f"scale {strategy}: {row['status']} {row.get('peak_memory_gib') or ''}", flush=True)
     return rows
