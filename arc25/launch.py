@@ -29,14 +29,27 @@ def run_logged(command: list[str], log_path: Path, timeout_s: float, *, cwd=None
             rc, timed_out = proc.wait(timeout=max(timeout_s, 1.0)), False
         except subprocess.TimeoutExpired:
             timed_out = True
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-            rc = proc.returncode
+            rc = _stop_group(proc)
+        except BaseException:
+            # Ctrl-C or a signal turned into an exception in the caller: its own session would keep the child
+            # running, holding the GPU and skewing whatever is measured next.
+            _stop_group(proc)
+            raise
     return rc, timed_out, time.perf_counter() - started
+
+
+def _stop_group(proc: subprocess.Popen) -> int | None:
+    """SIGTERM the child's process group, SIGKILL it after 30 s; the child's return code."""
+    for sig, wait_s in ((signal.SIGTERM, 30), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            return proc.wait(timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            continue
+    return proc.returncode
 
 
 def classify(returncode: int | None, timed_out: bool, log_text: str, have_summary: bool) -> tuple[str, str]:

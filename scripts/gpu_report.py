@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -267,10 +268,10 @@ def run_point(point, flags: list[str], run_dir: Path, timeout_s: float, launcher
             "compile_s": read_json(run_dir / "compile.json").get("compile_s")}
 
 
-def _run_variants(part: str, variants: list[str], clock: Clock, reserve_s: float, cuda: bool, measure) -> list[dict]:
-    """A row per variant from ``measure(point, timeout_s)``; one that needs CUDA or misses the budget is skipped."""
+def _run_variants(part: str, variants: list[str], clock: Clock, reserve_s: float, cuda: bool, measure):
+    """Yields a row per variant from ``measure(point, timeout_s)`` as each ends; one that needs CUDA or misses the
+    budget is skipped."""
     points = speed_points()
-    rows = []
     for variant in variants:
         point = points[variant]
         row = {"part": part, "name": variant, **point.values, "optim": point.fields.get("optim")}
@@ -281,10 +282,9 @@ def _run_variants(part: str, variants: list[str], clock: Clock, reserve_s: float
             row["status"] = "skipped: budget spent"
         else:
             row.update(measure(point, min(240.0 if compiles(point) else 150.0, left)))
-        rows.append(row)
         figure = row.get("real_tokens_per_s") or row.get("step_wall_ms") or ""
         print(f"{part} {variant}: {row['status']} {figure}", flush=True)
-    return rows
+        yield row
 
 
 # --- parts -----------------------------------------------------------------------------------------
@@ -298,17 +298,10 @@ def part_env(cfg: ReportConfig) -> tuple[list[dict], dict]:
     return [{"part": "env", "name": key, "status": "ok", "value": value} for key, value in env.items()], env
 
 
-def part_speed(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float, cuda: bool) -> list[dict]:
+def part_speed(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float, cuda: bool):
     """One short training run per variant; a variant that does not fit the budget becomes a skipped row."""
-    rows = _run_variants("speed", cfg.variant_list(), clock, reserve_s, cuda, lambda point, timeout_s: run_point(
+    return _run_variants("speed", cfg.variant_list(), clock, reserve_s, cuda, lambda point, timeout_s: run_point(
         point, point_flags(cfg, point), out / "speed" / point.name.replace("/", "-"), timeout_s))
-    # Each option against the plain path of the same mode and data, measured in this same call.
-    plain = {(r["mode"], r["data"]): r.get("real_tokens_per_s") for r in rows if r["option"] == "plain"}
-    for r in rows:
-        base = plain.get((r["mode"], r["data"]))
-        if base and r.get("real_tokens_per_s"):
-            r["vs_plain"] = round(r["real_tokens_per_s"] / base, 2)
-    return rows
 
 
 def part_journal(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float) -> list[dict]:
@@ -327,7 +320,7 @@ def part_journal(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float) -
                                timeout_s=min(240.0, left / len(modes)), smoke=cfg.smoke))
 
 
-def part_profile(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float, cuda: bool) -> list[dict]:
+def part_profile(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float, cuda: bool):
     """A few steps of each --profile-variants run under torch.profiler: wall vs kernel time, syncs, heaviest ops."""
 
     def measure(point, timeout_s: float) -> dict:
@@ -351,7 +344,7 @@ SCALE_STRATEGIES = {"plain": None, "fsdp": "configs/fsdp.yaml", "zero3": "config
 SCALE_POINT = "full/mixture/plain"
 
 
-def part_scale(cfg: ReportConfig, clock: Clock, out: Path, cuda: bool) -> list[dict]:
+def part_scale(cfg: ReportConfig, clock: Clock, out: Path, cuda: bool):
     """Full fine-tuning of --model-path as one plain process and sharded by FSDP2 and DeepSpeed ZeRO-3, through
     the configs users launch: peak memory per GPU and speed. One GPU exercises every code path (a rank holds all
     of a 1-rank shard); the CPU rehearsal shards 2 gloo ranks and runs FSDP alone (ZeRO's CPU op compiles for
@@ -362,7 +355,6 @@ def part_scale(cfg: ReportConfig, clock: Clock, out: Path, cuda: bool) -> list[d
 
     point = speed_points()[SCALE_POINT]
     processes = 1 if cuda else 2
-    rows = []
     for strategy in (["fsdp"] if cfg.smoke else list(SCALE_STRATEGIES)):
         config = SCALE_STRATEGIES[strategy]
         row = {"part": "scale", "name": f"{SCALE_POINT} {strategy}", "strategy": strategy,
@@ -384,9 +376,8 @@ def part_scale(cfg: ReportConfig, clock: Clock, out: Path, cuda: bool) -> list[d
                     per_device = int(flags[flags.index("--per-device-train-batch-size") + 1])
                     flags += ["--batch-size", str(per_device * processes)]
             row.update(run_point(point, flags, out / "scale" / strategy, min(200.0, left - 30), launcher))
-        rows.append(row)
         print(f"scale {strategy}: {row['status']} {row.get('peak_memory_gib') or ''}", flush=True)
-    return rows
+        yield row
 
 
 LADDER_GPU = ROOT / "configs" / "recipes" / "ladder_gpu.yaml"
@@ -538,6 +529,7 @@ def write_report(out: Path, cfg: ReportConfig, env: dict, rows: list[dict], seco
     speed = [r for r in rows if r["part"] == "speed"]
     journal = [r for r in rows if r["part"] == "journal"]
     ours = [r for r in speed if r.get("data") == "journal"]
+    compare_to_plain(speed)
     compare_to_journal(journal, ours)
     # Lists (the profiler's heaviest ops) stay in results.json and report.md; a CSV cell holds one value.
     write_csv(rows, out / "results.csv")
@@ -623,6 +615,15 @@ def write_report(out: Path, cfg: ReportConfig, env: dict, rows: list[dict], seco
     plot_learning_curve(read_jsonl(history) if history.is_file() else [], out / "learning.png")
 
 
+def compare_to_plain(speed: list[dict]) -> None:
+    """Each speed row gets its speed over the plain path's of the same mode and data, measured in this same call."""
+    plain = {(r["mode"], r["data"]): r.get("real_tokens_per_s") for r in speed if r["option"] == "plain"}
+    for r in speed:
+        base = plain.get((r["mode"], r["data"]))
+        if base and r.get("real_tokens_per_s"):
+            r["vs_plain"] = round(r["real_tokens_per_s"] / base, 2)
+
+
 def compare_to_journal(journal: list[dict], ours: list[dict]) -> None:
     """Each of our rows on the journal's benchmark gets its speed over the journal script's of the same mode."""
     base = {r["mode"]: r for r in journal if r.get("samples_per_s")}
@@ -638,6 +639,10 @@ def _device_name() -> str:
     import torch
 
     return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -656,6 +661,9 @@ def main(argv: list[str] | None = None) -> int:
         fail(f"--output-dir {cfg.output_dir!r} cannot be created: {err.strerror or err}")
     clock = Clock(cfg.budget_s)
     parts = cfg.part_list()
+    # A time limit's SIGTERM (the device call's, `timeout`'s) ends the report like Ctrl-C: the running training is
+    # stopped (arc25.launch.run_logged) and what was measured is written.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     env, rows = {}, []
     # Time kept back for later parts while an earlier one runs.
     reserve = {"speed": (90 if "learn" in parts else 0) + (60 if "sample" in parts else 0), "learn": 60 if "sample" in parts else 0}
@@ -683,12 +691,18 @@ def main(argv: list[str] | None = None) -> int:
                     new = part_sample(cfg, clock, out)
                 else:
                     new = part_scale(cfg, clock, out, cuda)
+                # The speed, profile and scale parts yield each row as its run ends: the report is rewritten
+                # after every row, so a call cut short still leaves what it measured.
+                for row in new:
+                    rows.append(row)
+                    write_report(out, cfg, env, rows, cfg.budget_s - clock.left())
             except Exception as err:  # a part's failure is a row, never the end of the report
-                new = [{"part": part, "name": part, "status": f"error: {type(err).__name__}: {err}"[:300]}]
-            rows += new
+                rows.append({"part": part, "name": part, "status": f"error: {type(err).__name__}: {err}"[:300]})
             write_report(out, cfg, env, rows, cfg.budget_s - clock.left())
     except KeyboardInterrupt:
         print("interrupted: writing what was measured", flush=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     write_report(out, cfg, env, rows, cfg.budget_s - clock.left())
     print((out / "report.md").read_text())
     print(f"wrote {out}/report.md, results.csv, results.json, speed.png, learning.png")

@@ -152,3 +152,42 @@ def test_our_rows_on_the_journal_benchmark_are_compared_per_mode():
     compare_to_journal(journal, ours)
     assert (ours[0]["vs_journal"], ours[0]["vs_journal_tokens"]) == (2.5, 1.05)
     assert "vs_journal" not in ours[1]
+
+
+@pytest.mark.slow
+def test_a_report_cut_short_keeps_its_rows_and_stops_its_run(tmp_path):
+    """A device call's time limit (SIGTERM) mid-part: the rows already measured are in report.md and results.csv,
+    and the training run in flight is stopped, not left holding the GPU for the next call."""
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "report"
+    env = {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1",
+           "CUDA_VISIBLE_DEVICES": "", "MPLBACKEND": "Agg", "HOME": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "gpu_report.py"), "--smoke", "--parts", "speed",
+                             "--variants", "full/mixture/plain,full/mixture/group", "--out", str(out)],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    second = out / "speed" / "full-mixture-group" / "run.log"
+    deadline = time.monotonic() + 240
+    while not (second.is_file() and "--output-dir" in second.read_text()) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read()[-3000:]
+        time.sleep(0.5)
+    time.sleep(2)  # the second run is under way
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "interrupted: writing what was measured" in output, output[-3000:]
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    assert [(r["option"], r["status"]) for r in rows] == [("plain", "ok")], rows
+    assert "| full | mixture | plain | ok |" in (out / "report.md").read_text()
+    # The interrupted run's process group is gone: no process still has its output folder on its command line.
+    time.sleep(1)
+    alive = [pid for pid in os.listdir("/proc") if pid.isdigit() and _cmdline_has(pid, str(second.parent))]
+    assert not alive, alive
+
+
+def _cmdline_has(pid: str, text: str) -> bool:
+    try:
+        return text in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return False

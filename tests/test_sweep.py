@@ -75,6 +75,32 @@ def test_a_timed_out_run_is_killed_with_its_children(tmp_path):
     assert not marker.exists()
 
 
+def test_an_interrupted_caller_takes_its_run_down_with_it(tmp_path):
+    """Ctrl-C (or a device call's time limit) in the report or sweep stops the run's whole group too: a run left
+    in its own session would hold the GPU and skew every later measurement."""
+    import signal
+
+    marker = tmp_path / "child_survived"
+    child = f"import time; time.sleep(3); open({str(marker)!r}, 'w').close()"
+    parent = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {child!r}]); time.sleep(60)"
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 1.0)
+        started = time.perf_counter()
+        with pytest.raises(KeyboardInterrupt):
+            run_logged([sys.executable, "-c", parent], tmp_path / "run.log", 60.0)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.perf_counter() - started < 30
+    time.sleep(4)
+    assert not marker.exists()
+
+
 @pytest.mark.parametrize("name", sweep.preset_names())
 def test_every_preset_plans_runs_finetuning_accepts(name):
     """Each point of each preset is a finetuning.py command line that parses and validates (no run); the speed
