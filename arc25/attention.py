@@ -43,6 +43,19 @@ def _cuda_varlen():
     return None
 
 
+def _kernel(query, dropout: float, scaling):
+    """torch's varlen kernel, its options and keywords, where it serves this call: CUDA, half precision, no dropout,
+    and a scale it takes (a torch without the keyword applies the default 1/sqrt(head_dim) alone)."""
+    if not (query.is_cuda and query.dtype in (torch.float16, torch.bfloat16)) or dropout:
+        return None
+    kernel = _cuda_varlen()
+    if kernel is None:
+        return None
+    if "scale" not in kernel[2] and scaling is not None and abs(scaling - query.shape[-1] ** -0.5) > 1e-6:
+        return None
+    return kernel
+
+
 def varlen_attention(module, query, key, value, attention_mask, dropout: float = 0.0, scaling=None,
                      sliding_window=None, cu_seq_lens_q=None, max_length_q=None, **kwargs):
     """transformers' attention signature: query (1, H, T, D), key/value (1, H_kv, T, D) -> ((1, T, H, D), None)."""
@@ -57,17 +70,19 @@ def varlen_attention(module, query, key, value, attention_mask, dropout: float =
     if query.shape[0] != 1:
         raise ValueError(f"attention {NAME!r} expects one packed row per batch, got {query.shape[0]}")
     gqa = query.shape[1] != key.shape[1]
-    cuda = _cuda_varlen() if query.is_cuda and query.dtype in (torch.float16, torch.bfloat16) else None
-    if cuda is not None and not dropout and "scale" in cuda[2]:
-        varlen_attn, options, params = cuda
+    kernel = _kernel(query, dropout, scaling)
+    if kernel is not None:
+        varlen_attn, options, params = kernel
         q, k, v = (t[0].transpose(0, 1) for t in (query, key, value))  # (T, H, D): the kernel's layout
         if gqa and "enable_gqa" in params:
             options = dict(options, enable_gqa=True)
         elif gqa:
             groups = q.shape[1] // k.shape[1]
             k, v = k.repeat_interleave(groups, dim=1), v.repeat_interleave(groups, dim=1)
+        if scaling is not None and "scale" in params:
+            options = dict(options, scale=scaling)
         cu = cu_seq_lens_q.to(device=query.device, dtype=torch.int32)
-        out = varlen_attn(q, k, v, cu, cu, int(max_length_q), int(max_length_q), scale=scaling, **options)
+        out = varlen_attn(q, k, v, cu, cu, int(max_length_q), int(max_length_q), **options)
         return out.unsqueeze(0), None
     return _per_sample(query, key, value, cu_seq_lens_q, dropout, scaling, gqa), None
 

@@ -1,6 +1,7 @@
 """Mixed sizes without padding waste: padding-free packing is exact, and length grouping cuts padding."""
 
 import itertools
+import inspect
 import json
 import math
 
@@ -162,6 +163,88 @@ def test_budget_row_loss_and_gradients_equal_the_samples_alone():
     assert packed_grads.keys() == alone_grads.keys() and packed_grads
     for name, grad in packed_grads.items():
         torch.testing.assert_close(grad, alone_grads[name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+def _reference_varlen(params: set):
+    """A stand-in for torch's CUDA varlen kernel, written from its documented contract ((T, H, D) tensors, int32
+    offsets, int maxima, causal as window (-1, 0) or is_causal) in plain math, so the CUDA branch's plumbing
+    (layout, GQA, scale, offsets) runs on CPU against an independent result."""
+    calls = []
+
+    def varlen_attn(q, k, v, cu_q, cu_k, max_q, max_k, **keywords):
+        assert set(keywords) <= params, f"keywords this torch's kernel lacks: {set(keywords) - params}"
+        scale, enable_gqa = keywords.get("scale"), keywords.get("enable_gqa", False)
+        window_size, is_causal = keywords.get("window_size", (-1, -1)), keywords.get("is_causal", False)
+        assert q.dim() == 3 and q.stride(-1) == 1 and k.shape[0] == q.shape[0] == cu_q[-1]
+        assert cu_q.dtype == torch.int32 and cu_q is cu_k and type(max_q) is int and max_q == max_k
+        assert max_q == int((cu_q[1:] - cu_q[:-1]).max())
+        assert tuple(window_size) == (-1, 0) or is_causal, "the kernel must be asked for causal attention"
+        assert enable_gqa or k.shape[1] == q.shape[1], "heads differ, and the kernel was not told"
+        calls.append({"scale": scale, "enable_gqa": enable_gqa})
+        out = torch.empty_like(q)
+        bounds = cu_q.tolist()
+        for start, end in zip(bounds[:-1], bounds[1:]):
+            qs, ks, vs = (t[start:end].transpose(0, 1) for t in (q, k, v))  # (H, L, D)
+            if ks.shape[0] != qs.shape[0]:
+                ks = ks.repeat_interleave(qs.shape[0] // ks.shape[0], dim=0)
+                vs = vs.repeat_interleave(qs.shape[0] // vs.shape[0], dim=0)
+            scores = qs @ ks.transpose(1, 2) * (scale if scale is not None else q.shape[-1] ** -0.5)
+            length = end - start
+            causal = torch.ones(length, length, dtype=torch.bool).tril()
+            weights = scores.masked_fill(~causal, float("-inf")).softmax(-1)
+            out[start:end] = (weights @ vs).transpose(0, 1)
+        return out
+
+    positional = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                  for name in ("query", "key", "value", "cu_seq_q", "cu_seq_k", "max_q", "max_k")]
+    varlen_attn.__signature__ = inspect.Signature(
+        positional + [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None) for name in sorted(params)])
+    return varlen_attn, calls
+
+
+@pytest.mark.parametrize("torch_version, params", [
+    ("2.11+", {"scale", "window_size"}),
+    ("2.13+", {"scale", "window_size", "enable_gqa"}),
+    ("2.10", {"scale", "is_causal"}),
+])
+@pytest.mark.parametrize("kv_heads", [4, 2])
+def test_cuda_varlen_branch_computes_each_sample_alone(monkeypatch, torch_version, params, kv_heads):
+    """The CUDA branch (never run on CI) hands torch's kernel the right layout, offsets, causal flag, GQA and scale:
+    with a reference kernel in its place, a packed row's attention equals each sample's causal attention alone."""
+    from arc25 import attention
+
+    import torch.nn.attention.varlen
+
+    kernel, calls = _reference_varlen(params)
+    monkeypatch.setattr(torch.nn.attention.varlen, "varlen_attn", kernel)
+    found = attention._cuda_varlen.__wrapped__()  # how this torch's kernel is asked for causal attention
+    assert found is not None and found[0] is kernel
+    monkeypatch.setattr(attention, "_kernel", lambda query, dropout, scaling: found)
+    generator = torch.Generator().manual_seed(0)
+    lengths = [5, 9, 3]
+    heads, total, dim = 4, sum(lengths), 8
+    # transformers hands (1, H, T, D) views of (1, T, H, D) projections: the kernel's layout is one transpose away.
+    query = torch.randn(1, total, heads, dim, generator=generator).transpose(1, 2)
+    key, value = (torch.randn(1, total, kv_heads, dim, generator=generator).transpose(1, 2) for _ in range(2))
+    cu = torch.tensor([0, 5, 14, 17], dtype=torch.int64)
+    for scaling in (None, 0.3):
+        out, _ = attention.varlen_attention(None, query, key, value, None, scaling=scaling, cu_seq_lens_q=cu,
+                                            max_length_q=max(lengths))
+        assert out.shape == (1, total, heads, dim)
+        for start, end in zip(cu.tolist()[:-1], cu.tolist()[1:]):
+            alone = torch.nn.functional.scaled_dot_product_attention(
+                query[:, :, start:end], key[:, :, start:end], value[:, :, start:end], is_causal=True, scale=scaling,
+                enable_gqa=kv_heads != heads).transpose(1, 2)
+            torch.testing.assert_close(out[:, start:end], alone, msg=f"{torch_version}: sample at {start}")
+    assert [c["scale"] for c in calls] == [None, 0.3]
+    assert all(c["enable_gqa"] == (kv_heads != heads and "enable_gqa" in params) for c in calls)
+
+
+def test_cuda_varlen_kernel_is_never_chosen_off_cuda_or_in_fp32():
+    from arc25 import attention
+
+    for dtype in (torch.float32, torch.bfloat16):
+        assert attention._kernel(torch.zeros(1, 2, 3, 4, dtype=dtype), 0.0, None) is None
 
 
 def test_pack_to_budget_keeps_every_sample_in_order():
