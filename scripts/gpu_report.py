@@ -1,8 +1,8 @@
 """Every GPU figure in one command: environment, training speed per option, a short learning run, sampling.
 
-A GPU is lent now and then for half an hour, so this runs in parts that fit one 10-minute call each
-(``--parts``, ``--budget-s``), turns each part's failure (out of memory, a missing package, a timeout) into a
-row instead of a crash, and writes everything under ``--output-dir``:
+A GPU is lent now and then for 15 minutes of device time, so this runs in parts that fit one call of at most 10
+minutes (``--parts``, ``--budget-s``), turns each part's failure (out of memory, a missing package, a timeout) into
+a row instead of a crash, and writes everything under ``--output-dir`` (rewritten after every row):
 
 The speed and profile parts run points of the ``speed_options`` sweep preset (configs/sweeps/speed_options.yaml,
 MODE/DATA/OPTION, e.g. lora/mixture/liger) through scripts/sweep.py's runner; the learn part runs the learning
@@ -18,26 +18,29 @@ The journal part times the research journal's own finetuning script on its bench
 its files and wheels are prepared on the CPU box, never copied into this repository), so the speed part's rows on
 that benchmark get "x journal" columns.
 
-The next GPU session, issue 17 item 5 (15 minutes of device time: two calls). Prepare here first:
+The next GPU session, issue 17's goals. 15 minutes of device time hold the machine's start (~1.5 min), one call
+of ~9 minutes and, started within the 30 s the machine stays warm, a second of what is left. Prepare here first:
     fetch github:ironbar/arc25      # the session tool; prints e.g. /work/.mirror/ironbar+arc25/repo
     python scripts/journal_baseline.py --prepare --journal-git /work/.mirror/ironbar+arc25/repo
     python3 -m pip download ... -d .whl trl datasets ...   # our own wheels: ../shared/NOTES.md
-then `run` with carry [".whl", ".journal"] (~25 MB), each command starting with NOTES.md's install line
-(pip install ... --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD || exit;) and writing runs
-outside $OUT (every run saves its final weights, 1-2 GB in full fine-tuning), then copying the report back:
-    call 1 (timeout_s 600): python scripts/gpu_report.py --parts env,journal,speed --variants issue17-lora \\
-        --speed-steps 30 --budget-s 540 --output-dir /tmp/r1; cp /tmp/r1/*.* $OUT/; \\
+then `run` with carry [".whl", ".journal"] (~25 MB), each command starting with NOTES.md's install line, skipped
+when a warm machine has it ([ -d /tmp/site ] || python3 -m pip install ... --target /tmp/site .whl/*.whl || exit;
+export PYTHONPATH=/tmp/site:$PWD), writing runs outside $OUT (every run saves its final weights, 1-2 GB in full
+fine-tuning) and copying the report back. `timeout -s INT` ends the report early if anything overruns: it stops
+the run in flight and writes what was measured (so does the call's own SIGTERM).
+    call 1 (timeout_s 600): the goals' rows. timeout -s INT 540 python scripts/gpu_report.py \
+        --parts env,profile,journal,speed --variants issue17-goals --profile-variants lora/mixture/budget16k_liger \
+        --speed-steps 30 --budget-s 470 --output-dir /tmp/r1; cp /tmp/r1/*.* $OUT/; \
         find /tmp/r1 -name '*.log' -o -name '*.json' | tar -czf $OUT/runs.tgz -T -
-    call 2 (timeout_s: what status leaves): python scripts/gpu_report.py --parts profile,journal,speed,scale \\
-        --journal-modes full --variants issue17-full --speed-steps 30 --budget-s 300 --output-dir /tmp/r2; \\
-        mkdir -p $OUT/r2; cp /tmp/r2/*.* $OUT/r2/; find /tmp/r2 -name '*.log' -o -name '*.json' | \\
-        tar -czf $OUT/r2/runs.tgz -T -
-The scale part's ZeRO-3 row needs deepspeed, which has no current wheel on PyPI: build one on the CPU box
+    call 2 (at once; timeout_s: status's budget_left_s less 30, --budget-s 60 less than that): each switch beside
+        plain, as far as the time goes. ... python scripts/gpu_report.py --parts speed --variants issue17-lora \
+        --speed-steps 30 --budget-s B --output-dir /tmp/r2; mkdir -p $OUT/r2; cp /tmp/r2/*.* $OUT/r2/
+A later GPU session continues with --variants issue17-full, --journal-modes full and the scale part (issue 18's
+FSDP and ZeRO-3 rows). The ZeRO-3 row needs deepspeed, which has no current wheel on PyPI: build one on the CPU box
 (`DS_BUILD_OPS=0 pip wheel --no-deps --no-build-isolation -w .whl deepspeed`: 2.1 MB, py3-none-any, ops compiled
 on first use) and add its pure dependencies to the pip download line (einops hjson msgpack ninja py-cpuinfo
 pydantic pydantic-core annotated-types typing-inspection); without it the row says skipped.
-Each list is in priority order (call 2's scale part, issue 18's FSDP row, gets what is left); a spent budget turns
-its tail into "skipped" rows (a GPU run takes ~60 s with its
+Each list is in priority order: a spent budget turns its tail into "skipped" rows (a GPU run takes ~60 s with its
 start-up; the journal's first ~90 s with its install and model folder).
 Issue 17's switches are options of configs/sweeps/speed_options.yaml beside plain: foreach_adamw (the optimizer
 before fused AdamW became the CUDA default), budget16k/budget32k/budget16k_liger (--token-budget against padded
@@ -92,7 +95,13 @@ ISSUE17_LORA = ["lora/journal/plain", "lora/mixture/plain", "lora/mixture/budget
 ISSUE17_FULL = ["full/journal/plain", "full/mixture/plain", "full/mixture/foreach_adamw", "full/mixture/budget16k",
                 "full/mixture/combined", "full/journal/foreach_adamw", "full/mixture/budget16k_liger"]
 # Named lists --variants and --profile-variants take besides MODE/DATA/OPTION points.
-VARIANT_LISTS = {"short": SHORT_VARIANTS, "issue17-lora": ISSUE17_LORA, "issue17-full": ISSUE17_FULL}
+# What issue 17's goals are read from, for one ~8-minute call: ours on the journal's benchmark (x journal), then the
+# likeliest fastest LoRA and full paths (a token budget with liger) and the plain rows they are measured against.
+ISSUE17_GOALS = ["lora/journal/plain", "lora/mixture/budget16k_liger", "full/mixture/budget16k_liger",
+                 "lora/mixture/plain", "full/mixture/plain", "lora/journal/budget16k", "lora/mixture/budget16k",
+                 "full/mixture/budget16k"]
+VARIANT_LISTS = {"short": SHORT_VARIANTS, "issue17-goals": ISSUE17_GOALS, "issue17-lora": ISSUE17_LORA,
+                 "issue17-full": ISSUE17_FULL}
 # Every code path once (batch2x is plain's path with other numbers): each run pays ~10 s of imports on a slow day.
 SMOKE_VARIANTS = ["full/mixture/plain", "full/mixture/group", "full/mixture/packing", "full/mixture/liger",
                   "full/mixture/budget16k"]
@@ -135,8 +144,8 @@ class ReportConfig(CliConfig):
     part runs, else 9."""
     variants: Optional[str] = None
     """Comma-separated speed variants MODE/DATA/OPTION (points of configs/sweeps/speed_options.yaml, e.g.
-    lora/mixture/liger) or named lists (short, issue17-lora, issue17-full); default: all when speed runs alone, the
-    short list when every part runs together."""
+    lora/mixture/liger) or named lists (short, issue17-goals, issue17-lora, issue17-full); default: all when speed
+    runs alone, the short list when every part runs together."""
     profile_variants: Optional[str] = None
     """Comma-separated speed variants (MODE/DATA/OPTION) the profile part runs under torch.profiler; default:
     lora/mixture/combined (the headline case), full/mixture/plain with --smoke (tiny trains in full, on CPU)."""

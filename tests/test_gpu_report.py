@@ -114,7 +114,7 @@ def test_named_variant_lists_are_preset_points_and_expand_in_order():
     assert cfg.variant_list() == gpu_report.ISSUE17_LORA + ["lora/mixture/liger"]
     assert cfg.profile_variant_list() == gpu_report.ISSUE17_FULL
     # Each list holds plain beside the switches it measures, for each data set it uses.
-    for variants in (gpu_report.ISSUE17_LORA, gpu_report.ISSUE17_FULL):
+    for variants in (gpu_report.ISSUE17_GOALS, gpu_report.ISSUE17_LORA, gpu_report.ISSUE17_FULL):
         for variant in variants:
             mode, data, _ = variant.split("/")
             assert f"{mode}/{data}/plain" in variants, variant
