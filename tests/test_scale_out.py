@@ -109,8 +109,7 @@ def test_a_cpu_rank_resumes_an_optimizer_mapped_to_its_indexed_device(tmp_path):
     """accelerate's CPU ranks run on ``cpu:0``, and transformers 5.17 (the GPU box's) loads a resumed optimizer with
     ``map_location`` set to it: torch alone refuses that location; with arc25.compat's branch it loads to the CPU."""
     code = f"""
-import sys, torch
-sys.path.insert(0, {str(ROOT)!r})
+import torch
 from arc25 import compat
 path = {str(tmp_path / "optimizer.pt")!r}
 torch.save({{"state": {{0: {{"exp_avg": torch.arange(4.0)}}}}}}, path)
@@ -125,7 +124,9 @@ loaded = torch.load(path, map_location="cpu:0", weights_only=True)["state"][0]["
 assert loaded.device.type == "cpu" and loaded.tolist() == [0.0, 1.0, 2.0, 3.0]
 print("loaded")
 """
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    # A fresh interpreter: torch's location registry is per process, and this one may have run a resume already.
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "torch alone: don't know how to restore data location" in proc.stdout and "loaded" in proc.stdout
 
