@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from arc25.sandbox import ExecutionError, ExecutionRuntimeError, ForbiddenCode, Sandbox, execute
+from arc25.sandbox import ExecutionError, ExecutionRuntimeError, ForbiddenCode, Sandbox, execute, execute_batch
 from arc25.trusted import execute_trusted
 
 LINUX = sys.platform.startswith("linux")
@@ -624,6 +624,25 @@ def test_python_level_leak_paths_are_closed(name):
     assert isinstance(info.value, (ForbiddenCode, ExecutionRuntimeError))
     # Control: in-process (real builtins, real copy, no check) the same code does what it set out to.
     assert execute_trusted(code, [np.zeros((3, 3), dtype=np.int64)])[0].tolist() == unsandboxed
+
+
+_HOSTILE_TEXT = "chr(0xD800) + chr(27) + '[2J' + chr(0x202E) + 'tail'"  # a lone surrogate, a terminal escape, a bidi override
+
+
+def test_a_program_error_message_reaches_the_caller_as_printable_text():
+    """A program picks its exception's message. A lone surrogate in it (no encoder takes one) crashed a caller that
+    printed the error or wrote it to a file; ESC sequences and bidi overrides rewrote its terminal and logs."""
+    code = f"def task(img):\n    raise ValueError({_HOSTILE_TEXT})\n"
+    [error] = execute_batch([code], [[[1]]])
+    assert isinstance(error, ExecutionRuntimeError), error
+    message = str(error)
+    message.encode("utf-8")
+    assert message.isprintable() and message.endswith("tail"), repr(message)
+    # Control: the text the program made is neither printable nor writable as UTF-8.
+    text = chr(0xD800) + chr(27) + "[2J" + chr(0x202E) + "tail"
+    assert not text.isprintable()
+    with pytest.raises(UnicodeEncodeError):
+        text.encode("utf-8")
 
 
 def test_non_ascii_identifiers_work_in_the_sandbox():
