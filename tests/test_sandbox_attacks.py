@@ -24,13 +24,15 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from arc25.sandbox import ExecutionError, ExecutionRuntimeError, ForbiddenCode, Sandbox, execute, execute_batch
+from arc25.sandbox import ExecutionError, ExecutionRuntimeError, ForbiddenCode, Sandbox, execute, execute_batch, wire
+from arc25.sandbox.errors import MAX_MESSAGE_CHARS
 from arc25.trusted import execute_trusted
 
 LINUX = sys.platform.startswith("linux")
@@ -150,13 +152,17 @@ def harness(tmp_path: Path, layers, steps, *, nobody: bool = False, timeout: flo
     command = as_caller(nobody)
     read_fd, write_fd = os.pipe()
     cfg = {"out": write_fd, "layers": list(layers), "steps": steps}
+    output: list[bytes] = []
+    # Read while it runs: a record larger than the pipe's buffer must not block the harness until its timeout.
+    reader = threading.Thread(target=lambda: output.append(os.fdopen(read_fd, "rb").read()))
+    reader.start()
     try:
         proc = subprocess.run([*command, "-c", _HARNESS, json.dumps(cfg)], pass_fds=(write_fd,), cwd="/",
                               capture_output=True, timeout=timeout, env=caller_env(), check=False)
     finally:
         os.close(write_fd)
-    with os.fdopen(read_fd, "rb") as pipe:
-        data = pipe.read()
+        reader.join()
+    data = output[0] if output else b""
     assert proc.returncode == 0 and data, proc.stderr.decode()[-3000:]
     return json.loads(data)
 
@@ -518,8 +524,6 @@ _LONG = "def task(img):\n    s = 0\n    for i in range(4 * 10 ** 6):\n        s 
 
 
 def test_an_escaped_program_cannot_kill_a_sibling_worker_so_nobody_is_blamed_for_it(tmp_path):
-    import threading
-
     with Sandbox(n_workers=1) as pool:
         pool.execute("def task(img):\n    return img\n", [[[1]]])
         sibling = pool.worker_pids()[0]
@@ -592,6 +596,33 @@ def test_a_program_that_lingers_after_its_pipe_is_done_delays_nobody(tmp_path, n
     assert found["runs"][0] == expected or str(found["runs"][0]).startswith(str(expected)), found["runs"]
     assert found["runs"][1] == [[3]]
     assert time.monotonic() - start < 15  # neither waited for its 20 s limit
+
+
+_FULL_FRAME_MESSAGE = escaped("""
+    # An error reply whose message fills the largest frame the zygote takes from a program's process.
+    _wire = M["arc25.sandbox.wire"]
+    _reply = {"ok": False, "err": "ExecutionRuntimeError", "msg": ""}
+    _reply["msg"] = "x" * (_wire.MAX_REPLY_BYTES - B.len(_wire.pack(_reply)))
+    _frame = _wire.pack(_reply)
+    for _fd in range(3, 32):
+        attempt(lambda: _wire.write_all(_fd, _frame))
+    os._exit(0)
+""")
+
+
+def test_a_program_cannot_make_the_zygote_relay_an_oversized_reply(tmp_path):
+    """The zygote passed a program's error message on as sent: tagged with its job id, a message that filled the
+    frame no longer fit in one, and the pool took the whole worker for broken (killed it, re-ran its queue)."""
+    found = harness(tmp_path, ALL, [{"code": _FULL_FRAME_MESSAGE, "raw": True}, {"code": _HONEST, "raw": False}])
+    _all_on(found["report"])
+    prefix = "ExecutionRuntimeError: "
+    assert found["runs"][0].startswith(prefix + "xxx"), found["runs"][0][:100]
+    assert len(found["runs"][0]) <= len(prefix) + MAX_MESSAGE_CHARS
+    assert found["runs"][1] == [[3]]
+    # Control: the frame the program sent fits; the same message under a job id, as the zygote sends it, does not.
+    reply = {"ok": False, "err": "ExecutionRuntimeError", "msg": ""}
+    reply["msg"] = "x" * (wire.MAX_REPLY_BYTES - len(wire.pack(reply)))
+    assert len(wire.pack(reply)) == wire.MAX_REPLY_BYTES < len(wire.pack({**reply, "id": 0}))
 
 
 # --------------------------------------------------------------------------- the Python layer (a filter)

@@ -192,7 +192,9 @@ def _checked(frame: bytes, n_grids: int, probe: bool) -> tuple[dict, bytes]:
         if probe:
             clean["processes"] = header.get("processes")
         return clean, bytes(blob)
-    return {"ok": False, "err": header["err"], "msg": header["msg"]}, b""
+    # One line, as the child's own replies are: a message that fills the frame would not fit in one once the
+    # zygote tags it with its job id, and the pool would take the whole worker for broken.
+    return {"ok": False, "err": header["err"], "msg": one_line(header["msg"])}, b""
 
 
 def run_in_children(programs: list, grids, timeout_s: float, lifeline: int, *, probe: bool = False,
