@@ -31,7 +31,7 @@ Which layer stops what, outermost first (``arc25/sandbox/confinement.py`` has th
    (as root; a non-root caller's workers keep its uid inside a user namespace, and the report says
    so); seccomp filters refusing sockets, exec, signals, open, namespaces, mounts, credentials,
    ptrace, keyrings, bpf, io_uring, memfd, System V IPC, message queues, priorities, affinities,
-   I/O priorities, NUMA moves, inotify, mlock, ``fcntl``/``ioctl`` beyond a few harmless commands,
+   I/O priorities, NUMA moves, inotify, mlock, sync, ``fcntl``/``ioctl`` beyond a few harmless commands,
    writable+executable mappings, and in a program's process also fork/clone, kill, prctl and
    rlimit changes; limits (address space, a hard CPU limit per program, RLIMIT_NPROC 0, no files,
    no core dumps, no locked memory); death with the caller (parent-death signals on every

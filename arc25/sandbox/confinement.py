@@ -33,7 +33,7 @@ Layers, in the order they are set up (each where the kernel allows it, reported 
   (numbers from 2**30) kills the process. Refused (EPERM): sockets, exec, signals to other
   processes, open, namespaces, mounts, credentials, ptrace, keyrings, bpf, io_uring, memfd_create,
   System V IPC, POSIX message queues, priorities, affinities, I/O priorities, NUMA page moves,
-  inotify, mlock; ``fcntl`` and ``ioctl`` only with a few harmless commands (no F_SETOWN, F_SETSIG,
+  inotify, mlock, sync; ``fcntl`` and ``ioctl`` only with a few harmless commands (no F_SETOWN, F_SETSIG,
   O_ASYNC, FIOASYNC, FIOSETOWN, TIOCSTI); no writable and executable mapping. In a program child
   also: fork/clone, kill, prctl, seccomp, setrlimit, prlimit64, and any executable mapping.
 """
@@ -88,6 +88,9 @@ _DENIED_X86_64 = {
     "System V IPC and message queues": (29, 30, 31, 67, 64, 65, 66, 220, 68, 69, 70, 71, 240, 241, 242, 243, 244, 245),
     "priorities and placement": (140, 141, 142, 144, 203, 251, 252, 314, 237, 238, 256, 279, 450),
     "notifications and locked memory": (253, 254, 255, 294, 300, 301, 149, 151, 325),  # inotify fanotify mlock
+    # sync syncfs: they wait for every dirty page of the host, and a process killed meanwhile dies only after, so
+    # the zygote, which reaps answered children before it forks again, would wait and the next programs be late.
+    "waits on the host's disks": (162, 306),
     "kernel": (250, 248, 249, 321, 298, 323, 425, 426, 427, 135, 163, 167, 168, 169, 170, 171, 172, 173,
                175, 176, 179, 246, 313, 320, 103, 134, 136, 139, 154, 156, 206, 207, 208, 209, 210, 459, 460, 461),
 }
