@@ -152,9 +152,12 @@ def as_caller(nobody: bool) -> list[str]:
     return [*_NOBODY, python]
 
 
-def harness(tmp_path: Path, layers, steps, *, nobody: bool = False, timeout: float = 120) -> dict:
-    """Run ``steps`` ({"code", "raw"}) in a worker set up with ``layers``; returns {"report", "runs", "times"}."""
-    command = as_caller(nobody)
+def harness(tmp_path: Path, layers, steps, *, nobody: bool = False, caller: list[str] | None = None,
+            timeout: float = 120) -> dict:
+    """Run ``steps`` ({"code", "raw"}) in a worker set up with ``layers``; returns {"report", "runs", "times"}.
+
+    ``caller``: the command that starts the caller's interpreter (default: ``as_caller(nobody)``)."""
+    command = caller or as_caller(nobody)
     read_fd, write_fd = os.pipe()
     cfg = {"out": write_fd, "layers": list(layers), "steps": steps}
     output: list[bytes] = []
@@ -304,6 +307,28 @@ def test_a_non_root_caller_is_held_too(tmp_path):
     control, _, after = _run_outside(tmp_path, ("filesystem",), nobody=True)  # not even a pid namespace
     scores = control["runs"][0][0]
     assert scores[0] == 0 and scores[2] == 0 and after == "dead", (control, after)  # same uid: signalled and killed
+
+
+_HELD_FILE = escaped("""
+    # Descriptors 0-2 are the host's /dev/null, opened before the root changed. Giving it the mode it has changes
+    # nothing anyone sees, and shows that the program could give it one that breaks every process on the host (000).
+    attempt(lambda: libc.syscall(91, 0, 0o666))  # fchmod
+""")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None or os.stat("/dev/null").st_mode & 0o777 != 0o666,
+                    reason="needs root, setpriv (to take CAP_SYS_ADMIN away) and a /dev/null of mode 666")
+@pytest.mark.parametrize("caller", ["root", "root without CAP_SYS_ADMIN"])
+def test_an_escaped_program_cannot_change_the_host_file_it_holds(tmp_path, caller):
+    """Without CAP_SYS_ADMIN the namespaces come from a user namespace, and unsharing one changes no id: the worker
+    stayed the host's root, owner of the host's /dev/null, whatever uid the report named."""
+    command = [sys.executable] if caller == "root" else ["setpriv", "--bounding-set=-sys_admin", sys.executable]
+    found = harness(tmp_path, ALL, [{"code": _HELD_FILE, "raw": True}], caller=command)
+    _all_on(found["report"])
+    assert found["runs"][0] == [[1]], found["runs"]
+    # Control: as the caller (root, no layer), the same program may change the file.
+    control = harness(tmp_path, (), [{"code": _HELD_FILE, "raw": True}], caller=command)
+    assert control["runs"][0] == [[0]], control["runs"]
 
 
 # --------------------------------------------------------------------------- System V IPC and message queues

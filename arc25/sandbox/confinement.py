@@ -471,6 +471,11 @@ def confine(memory_limit_mb: int, wanted=OS_LAYERS, parent: int | None = None) -
     is_root = os.geteuid() == 0
     caller_uid, caller_gid = os.getuid(), os.getgid()
     own_uid = unique_uid() if is_root and "user" in wanted else None
+    if own_uid is not None:
+        try:
+            os.setgroups([])  # now, while root may: in a user namespace setgroups is denied (its gid map needs that)
+        except OSError:
+            pass  # the path without a user namespace tries again, and reports it
     flags = 0
     for name, flag in _NAMESPACE_FLAGS.items():
         if name in wanted:
@@ -524,6 +529,11 @@ def confine(memory_limit_mb: int, wanted=OS_LAYERS, parent: int | None = None) -
     if "user" in wanted:
         try:
             if in_userns:
+                # Unsharing a user namespace changes no id: until it takes the ids the helper mapped (0 inside), the
+                # worker is whoever started it, for root the host's root, owner of what it holds open (the host's
+                # /dev/null, whose mode it could change) whatever uid the report names.
+                os.setresgid(0, 0, 0)
+                os.setresuid(0, 0, 0)
                 _drop_capabilities()
                 if own_uid is not None:
                     report["user"] = f"on (root of its own user namespace with no capabilities; uid {own_uid} outside)"
