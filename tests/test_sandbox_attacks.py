@@ -331,6 +331,34 @@ def test_an_escaped_program_cannot_change_the_host_file_it_holds(tmp_path, calle
     assert control["runs"][0] == [[0]], control["runs"]
 
 
+_MAKE_TIMERS = """
+_id = ctypes.c_int()
+_made = 0
+while _made < 9 and libc.syscall(222, 1, None, ctypes.byref(_id)) == 0:  # timer_create(CLOCK_MONOTONIC)
+    _made += 1
+"""
+_TIMERS = escaped(_MAKE_TIMERS + "def task(img):\n    return [[_made]]\n")
+
+
+@pytest.mark.parametrize("caller", ["root", "root without CAP_SYS_ADMIN"])
+def test_an_escaped_program_cannot_hold_queued_signals(tmp_path, caller):
+    """A POSIX timer holds a queued signal's kernel memory, outside the address-space limit, and only the per-uid
+    count of queued signals bounded them; a user namespace charges that count to its owner too. Without
+    CAP_SYS_ADMIN a program that made them all (~100k) left the host's root unable to create a timer or queue a
+    signal while it ran."""
+    if caller != "root" and (os.geteuid() != 0 or shutil.which("setpriv") is None):
+        pytest.skip("needs root and setpriv to take CAP_SYS_ADMIN away")
+    command = [sys.executable] if caller == "root" else ["setpriv", "--bounding-set=-sys_admin", sys.executable]
+    found = harness(tmp_path, ALL, [{"code": _TIMERS, "raw": True}], caller=command)
+    _all_on(found["report"])
+    assert found["runs"][0] == [[0]], found["runs"]
+    # Control: the caller's own process makes them.
+    control = "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n" + _MAKE_TIMERS + "print(_made)\n"
+    made = subprocess.run([*command, "-c", control],
+                          capture_output=True, text=True, env=caller_env(), cwd="/", timeout=60, check=False)
+    assert made.stdout.strip() == "9", made.stderr[-2000:]
+
+
 # --------------------------------------------------------------------------- System V IPC and message queues
 
 

@@ -23,7 +23,7 @@ Layers, in the order they are set up (each where the kernel allows it, reported 
   outer process's pid), no groups, no capabilities; as root inside a user namespace, that uid
   outside it; a non-root caller can only map its own uid, which the report says;
 * limits: address space, no core dumps, no file growth, few descriptors, no locked memory, no
-  POSIX message queue bytes, no new privileges; and per program child a hard CPU limit (SIGKILL) it
+  POSIX message queue bytes, no queued signals (POSIX timers), no new privileges; and per program child a hard CPU limit (SIGKILL) it
   cannot raise and RLIMIT_NPROC 0;
 * lifetime: each generation gets SIGKILL when its parent dies (PR_SET_PDEATHSIG; the pool starts
   workers from one long-lived thread, so this is the caller's death), the outer process keeps a
@@ -356,10 +356,13 @@ def _set_limits(memory_limit_mb: int, vm: int | None) -> str:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
     resource.setrlimit(resource.RLIMIT_NOFILE, (_MAX_OPEN_FILES, _MAX_OPEN_FILES))
-    for name in ("RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE"):
+    # No queued signals: a POSIX timer holds one's kernel memory (outside the address-space limit), and a user
+    # namespace charges their count to its owner too (a root caller's, when it lacks CAP_SYS_ADMIN), so timers made
+    # by the thousand left the owner's processes unable to make one. The kernel's own signals queue regardless.
+    for name in ("RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_SIGPENDING"):
         if hasattr(resource, name):
             resource.setrlimit(getattr(resource, name), (0, 0))
-    detail = "no core dumps, no file growth, no locked memory, a hard CPU limit per program's process"
+    detail = "no core dumps, no file growth, no locked memory, no queued signals, a hard CPU limit per program's process"
     if memory_limit_mb > 0 and vm is not None:
         limit = vm + memory_limit_mb * (1 << 20)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
