@@ -359,6 +359,29 @@ def test_an_escaped_program_cannot_hold_queued_signals(tmp_path, caller):
     assert made.stdout.strip() == "9", made.stderr[-2000:]
 
 
+_OWNERS = """
+import os
+from arc25.sandbox import Sandbox
+pool = Sandbox(n_workers=1)
+pool.execute("def task(img):\\n    return img\\n", [[[1]]])
+print(os.stat(f"/proc/{pool.worker_pids()[0]}/fd").st_uid, os.stat(f"/proc/{os.getpid()}/fd").st_uid)
+"""
+
+
+def test_a_non_root_callers_workers_leave_no_core_dump():
+    """RLIMIT_CORE 0 stops only the core files the kernel writes itself: a pipe core_pattern (systemd-coredump,
+    apport) gets the whole memory of a crashed process that is dumpable, through a helper running as root on the
+    host. A non-root caller's workers were (their uid never changes), and a program can crash its process at will."""
+    command = as_caller(True)
+    proc = subprocess.run([*command, "-c", _OWNERS], capture_output=True, text=True, env=caller_env(), cwd="/",
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    worker, caller = proc.stdout.split()
+    # The kernel gives a process's /proc files to root when it is not dumpable, to the process's uid when it is.
+    assert worker == "0", proc.stdout
+    assert caller == "65534"  # control: the caller itself is dumpable, and the probe sees it
+
+
 # --------------------------------------------------------------------------- System V IPC and message queues
 
 

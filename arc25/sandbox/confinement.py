@@ -22,9 +22,9 @@ Layers, in the order they are set up (each where the kernel allows it, reported 
 * user and uid: as root, a uid (and gid) that no process on the machine has (``UID_BASE`` + the
   outer process's pid), no groups, no capabilities; as root inside a user namespace, that uid
   outside it; a non-root caller can only map its own uid, which the report says;
-* limits: address space, no core dumps, no file growth, few descriptors, no locked memory, no
-  POSIX message queue bytes, no queued signals (POSIX timers), no new privileges; and per program child a hard CPU limit (SIGKILL) it
-  cannot raise and RLIMIT_NPROC 0;
+* limits: address space, no core dumps (not even to a core_pattern pipe), no file growth, few
+  descriptors, no locked memory, no POSIX message queue bytes, no queued signals (POSIX timers), no
+  new privileges; and per program child a hard CPU limit (SIGKILL) it cannot raise and RLIMIT_NPROC 0;
 * lifetime: each generation gets SIGKILL when its parent dies (PR_SET_PDEATHSIG; the pool starts
   workers from one long-lived thread, so this is the caller's death), the outer process keeps a
   pipe whose hang-up also stops the zygote, and the zygote's death ends its pid namespace;
@@ -70,7 +70,7 @@ _NAMESPACE_FLAGS = {"network": _CLONE_NEWNET, "filesystem": _CLONE_NEWNS, "pid":
                     "ipc": _CLONE_NEWIPC, "uts": _CLONE_NEWUTS}
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REC, _MS_PRIVATE = 0x4000, 1 << 18
-_PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP = 1, 38, 22
+_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP = 1, 4, 38, 22
 _SECCOMP_MODE_FILTER = 2
 _MAX_OPEN_FILES = 32
 _ZYGOTE_NPROC = 5  # the outer process, the zygote, one program child and two exiting (worker._Exiting)
@@ -566,6 +566,9 @@ def confine(memory_limit_mb: int, wanted=OS_LAYERS, parent: int | None = None) -
             resource.setrlimit(resource.RLIMIT_NPROC, (_ZYGOTE_NPROC, _ZYGOTE_NPROC))
             report["processes"] = "on (RLIMIT_NPROC 0 in each program's process; the worker checks that fork fails)"
         _check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+        # RLIMIT_CORE 0 stops only the core files the kernel writes itself: a pipe core_pattern (systemd-coredump,
+        # apport) gets a dumpable process's whole memory, through a helper running as root on the host.
+        _check(libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0))
     except (OSError, ValueError) as exc:
         report["limits"] = f"off: {_reason(exc)}"
     _STATE["processes"] = "processes" in wanted
