@@ -712,6 +712,43 @@ def test_a_program_cannot_make_the_zygote_relay_an_oversized_reply(tmp_path):
     assert len(wire.pack(reply)) == wire.MAX_REPLY_BYTES < len(wire.pack({**reply, "id": 0}))
 
 
+_ENDLESS = "def task(img):\n    while True:\n        pass\n"
+
+
+def test_a_reply_is_not_held_back_while_the_next_program_runs():
+    """The zygote holds replies back to send a few at once, and it held the first one after each send until the
+    next reply: as long as the next program ran, up to its whole time limit. The pool allows one time limit (plus
+    grace) between replies, so an honest program that took most of its limit, followed by an endless loop (no escape
+    needed), made the pool kill the worker as hung and re-run its queue one program at a time."""
+    from arc25.sandbox.pool import _BOOT
+
+    cmd_r, cmd_w = os.pipe()
+    reply_r, reply_w = os.pipe()
+    path = json.dumps([os.path.abspath(entry) for entry in sys.path if entry])
+    worker = subprocess.Popen([sys.executable, "-I", "-c", _BOOT, path, str(cmd_r), str(reply_w), "512", ",".join(ALL),
+                               str(os.getpid())], pass_fds=(cmd_r, reply_w), cwd="/", stdin=subprocess.DEVNULL)
+    os.close(cmd_r)
+    os.close(reply_w)
+    try:
+        assert wire.unpack(wire.read_frame(reply_r))[0].get("ready") is True
+        chunk = {"fresh": "program", "timeout": 1.0, "sets": [[[1, 1]]],
+                 "jobs": [[0, "def task(img):\n    return img\n", 0], [1, _ENDLESS, 0]]}
+        start = time.monotonic()
+        wire.write_all(cmd_w, wire.pack(chunk, np.array([[1]], dtype="<i8").tobytes()))
+        first = wire.unpack(wire.read_frame(reply_r))[0]
+        first_s = time.monotonic() - start
+        second = wire.unpack(wire.read_frame(reply_r))[0]
+        second_s = time.monotonic() - start
+    finally:
+        os.close(cmd_w)
+        os.close(reply_r)
+        worker.wait(10)
+    assert first["id"] == 0 and first["ok"] is True
+    assert first_s < 0.5, (first_s, second_s)
+    # Control: the endless loop took its whole limit, which is how long a held reply waited for it.
+    assert second["id"] == 1 and second["err"] == "ExecutionTimeout" and second_s >= 1.0, (second, second_s)
+
+
 _SYNCER = escaped("""
     # Answer, then call sync() for ever. A SIGKILLed process dies only once its sync has written the host's dirty
     # pages out, and the zygote waits for the death of an answered child before it forks the next program but one.
