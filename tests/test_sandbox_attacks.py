@@ -310,9 +310,14 @@ def test_a_non_root_caller_is_held_too(tmp_path):
 
 
 _HELD_FILE = escaped("""
-    # Descriptors 0-2 are the host's /dev/null, opened before the root changed. Giving it the mode it has changes
-    # nothing anyone sees, and shows that the program could give it one that breaks every process on the host (000).
+    # Descriptors 0-2 are the host's /dev/null, opened before the root changed. Its own mode, the time it is now and
+    # a shared lock dropped at once change nothing anyone sees, and show that the program could give it a mode that
+    # breaks every process on the host (000), or an exclusive lock that outlives the program (the zygote shares the
+    # open file) and hangs every process that locks it while the worker lives.
     attempt(lambda: libc.syscall(91, 0, 0o666))  # fchmod
+    attempt(lambda: libc.syscall(73, 0, 1 | 4))  # flock(LOCK_SH | LOCK_NB)
+    libc.syscall(73, 0, 8)  # LOCK_UN
+    attempt(lambda: libc.syscall(280, 0, None, None, 0))  # utimensat(fd, NULL, now)
 """)
 
 
@@ -321,14 +326,15 @@ _HELD_FILE = escaped("""
 @pytest.mark.parametrize("caller", ["root", "root without CAP_SYS_ADMIN"])
 def test_an_escaped_program_cannot_change_the_host_file_it_holds(tmp_path, caller):
     """Without CAP_SYS_ADMIN the namespaces come from a user namespace, and unsharing one changes no id: the worker
-    stayed the host's root, owner of the host's /dev/null, whatever uid the report named."""
+    stayed the host's root, owner of the host's /dev/null, whatever uid the report named. And any worker could lock
+    it, or set its times."""
     command = [sys.executable] if caller == "root" else ["setpriv", "--bounding-set=-sys_admin", sys.executable]
     found = harness(tmp_path, ALL, [{"code": _HELD_FILE, "raw": True}], caller=command)
     _all_on(found["report"])
-    assert found["runs"][0] == [[1]], found["runs"]
+    assert found["runs"][0] == [[1, 1, 1]], found["runs"]
     # Control: as the caller (root, no layer), the same program may change the file.
     control = harness(tmp_path, (), [{"code": _HELD_FILE, "raw": True}], caller=command)
-    assert control["runs"][0] == [[0]], control["runs"]
+    assert control["runs"][0] == [[0, 0, 0]], control["runs"]
 
 
 _MAKE_TIMERS = """

@@ -33,9 +33,10 @@ Layers, in the order they are set up (each where the kernel allows it, reported 
   (numbers from 2**30) kills the process. Refused (EPERM): sockets, exec, signals to other
   processes, open, namespaces, mounts, credentials, ptrace, keyrings, bpf, io_uring, memfd_create,
   System V IPC, POSIX message queues, priorities, affinities, I/O priorities, NUMA page moves,
-  inotify, mlock, sync; ``fcntl`` and ``ioctl`` only with a few harmless commands (no F_SETOWN, F_SETSIG,
-  O_ASYNC, FIOASYNC, FIOSETOWN, TIOCSTI); no writable and executable mapping. In a program child
-  also: fork/clone, kill, prctl, seccomp, setrlimit, prlimit64, and any executable mapping.
+  inotify, mlock, sync, changes to (and locks on) open files; ``fcntl`` and ``ioctl`` only with a
+  few harmless commands (no F_SETOWN, F_SETSIG, O_ASYNC, FIOASYNC, FIOSETOWN, TIOCSTI); no writable
+  and executable mapping. In a program child also: fork/clone, kill, prctl, seccomp, setrlimit,
+  prlimit64, and any executable mapping.
 """
 
 from __future__ import annotations
@@ -83,6 +84,10 @@ _DENIED_X86_64 = {
     "signals": (200, 234, 129, 297, 424, 434, 438),  # tkill tgkill rt_(tg)sigqueueinfo pidfd_* (kill: below)
     "other processes": (101, 310, 311, 312, 440, 448),  # ptrace process_vm_readv/writev kcmp process_madvise/mrelease
     "files": (2, 85, 257, 437, 303, 304, 133, 259, 319, 447),  # open creat openat openat2 *_handle_at mknod(at) memfd_*
+    # The host's /dev/null stays open (descriptors 0-2, shared with the zygote): no mode, owner, times, extended
+    # attributes or lock for it (an exclusive flock outlived the program and hung whoever locked it on the host).
+    "files held open": (73, 90, 91, 268, 452, 92, 93, 94, 260, 132, 235, 261, 280,  # flock chmod* chown* utime*
+                        188, 189, 190, 197, 198, 199, 463, 466),  # set/remove xattr
     "namespaces and mounts": (272, 308, 165, 166, 155, 161, 428, 429, 430, 431, 432, 433, 442, 457, 458),
     "credentials": (105, 106, 113, 114, 116, 117, 119, 122, 123, 126),  # set*id setgroups capset
     "System V IPC and message queues": (29, 30, 31, 67, 64, 65, 66, 220, 68, 69, 70, 71, 240, 241, 242, 243, 244, 245),
