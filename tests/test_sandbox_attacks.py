@@ -846,6 +846,34 @@ def test_a_program_error_message_reaches_the_caller_as_printable_text():
         text.encode("utf-8")
 
 
+def _deeply_nested_program(depth: int = 20, statements: int = 1130) -> str:
+    """Classes nested ``depth`` deep, each with a method, the innermost full of attribute stores on ``self``."""
+    lines = []
+    for level in range(depth):
+        lines += [" " * 2 * level + f"class C{level}:", " " * (2 * level + 1) + "def m(self):"]
+    lines += [" " * 2 * depth + "self.x=" + "+".join("a" * 20)] * statements
+    return "\n".join(lines) + "\ndef task(img):\n    return img\n"
+
+
+def test_the_static_check_of_a_deeply_nested_program_is_not_charged_to_the_pool():
+    """The zygote checks and compiles a program before its time limit starts, and the check walked every nested
+    scope again for each method around it: ~4 s for 100k characters of nested classes. The pool, which allows one
+    time limit (plus grace) per program, killed the worker for it (twice: once more when it ran it alone) and
+    reported a timeout for a program whose task returns at once."""
+    code = _deeply_nested_program()
+    assert len(code) <= 100_000
+    with Sandbox(n_workers=1) as pool:
+        pool.execute("def task(img):\n    return img\n", [[[1]]])
+        worker = pool.worker_pids()
+        outputs = pool.execute(code, [[[1]]], timeout_s=1.0)
+        assert pool.worker_pids() == worker
+    assert outputs[0].tolist() == [[1]]
+    # Control: the program itself is quick; only its check was slow.
+    start = time.monotonic()
+    assert execute_trusted(code, [[[1]]])[0].tolist() == [[1]]
+    assert time.monotonic() - start < 1.0
+
+
 def test_non_ascii_identifiers_work_in_the_sandbox():
     code = "café = 3\ndef task(img):\n    naïve = img * 0 + café\n    return naïve\n"
     assert execute(code, [[[1]]])[0].tolist() == [[3]]
