@@ -814,6 +814,14 @@ _LEAKS = {
     # a nested def named self rebinds it, so the attribute store lands on a function.
     "nested_self": ("class E:\n    def m(self):\n        def self():\n            pass\n        self.x = 1\n        return self\n"
                     "def task(img):\n    return [[E().m().x]]\n", [[1]]),
+    # so does a nonlocal in a nested function (however deep), or a walrus in a nested function's default.
+    "nonlocal_self": ("class E:\n    def m(self):\n        def f():\n            def h():\n                nonlocal self\n"
+                      "                def self():\n                    pass\n            h()\n        f()\n"
+                      "        self.x = 1\n        return self\n"
+                      "def task(img):\n    return [[E().m().x]]\n", [[1]]),
+    "walrus_self": ("class E:\n    def m(self):\n        def g():\n            pass\n"
+                    "        def f(a=(self := g)):\n            pass\n        self.x = 1\n        return self\n"
+                    "def task(img):\n    return [[E().m().x]]\n", [[1]]),
 }
 
 
