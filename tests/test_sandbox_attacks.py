@@ -882,6 +882,37 @@ def test_the_static_check_of_a_deeply_nested_program_is_not_charged_to_the_pool(
     assert time.monotonic() - start < 1.0
 
 
+def test_the_zygote_keeps_a_bounded_amount_of_compiled_programs():
+    """The zygote keeps compiled programs by source, and kept 512 of them whatever their size (a long program of many
+    small constants compiles to ~1.5 MB): distinct ones grew it by hundreds of MB. Every program's process starts
+    from the zygote's address space under the same limit, so later programs had that much less memory (an honest
+    one that could take 1024 MB got 614 MB after 400 such programs)."""
+    import tracemalloc
+
+    from arc25.sandbox import worker
+
+    def long_program(tag: int) -> str:  # compiles at once, to a code object as large as its source
+        return f"X = '{tag:03d}{'x' * 90_000}'\ndef task(img):\n    return img\n"
+
+    worker._prepare.cache_clear()
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        for tag in range(60):
+            assert not isinstance(worker._prepare(long_program(tag)), tuple)
+        kept = tracemalloc.get_traced_memory()[0] - start
+        worker._prepare.cache_clear()
+        # Control: each keeps its size, so the probe would see 60 of them.
+        start = tracemalloc.get_traced_memory()[0]
+        worker._prepare(long_program(0))
+        each = tracemalloc.get_traced_memory()[0] - start
+    finally:
+        tracemalloc.stop()
+        worker._prepare.cache_clear()
+    assert each > 90_000, each
+    assert kept < 20 * each, f"{kept / 2**20:.1f} MB kept for 60 programs of {each / 2**20:.2f} MB"
+
+
 def test_non_ascii_identifiers_work_in_the_sandbox():
     code = "café = 3\ndef task(img):\n    naïve = img * 0 + café\n    return naïve\n"
     assert execute(code, [[[1]]])[0].tolist() == [[3]]

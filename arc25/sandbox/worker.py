@@ -15,7 +15,6 @@ signal handlers, limits) to the next one: every program starts from the same cop
 
 from __future__ import annotations
 
-import functools
 import gc
 import os
 import select
@@ -79,15 +78,49 @@ def task(img):
 """
 
 
-@functools.lru_cache(maxsize=512)
-def _prepare(code: str):
-    """Code object for ``code`` (cached by source), or (error class name, message)."""
+def _compile(code: str):
+    """Code object for ``code``, or (error class name, message)."""
     try:
         return compile_untrusted(code)
     except ExecutionError as exc:
         return (type(exc).__name__, str(exc))
     except (RecursionError, MemoryError, ValueError, SyntaxError) as exc:
         return ("InvalidProgram", f"cannot compile program: {describe(exc)}")
+
+
+class _Compiled:
+    """``_compile``, remembered by source for repeats; the least recently used go once there are more than
+    ``MOST`` or their sources add up to more than ``MOST_CHARS``.
+
+    A count alone was no bound: a long program of many small constants compiles to ~1.5 MB, and every program's
+    process starts from the zygote's address space under the same limit, so distinct long programs took memory
+    from all the programs after them (hundreds of MB)."""
+
+    MOST = 512
+    MOST_CHARS = 1_000_000  # a code object takes up to ~16 bytes per character of source
+
+    def __init__(self) -> None:
+        self.entries: dict = {}  # in order of use, oldest first
+        self.chars = 0
+
+    def __call__(self, code: str):
+        prepared = self.entries.pop(code, None)
+        if prepared is None:
+            prepared = _compile(code)
+            self.chars += len(code)
+        self.entries[code] = prepared
+        while len(self.entries) > self.MOST or self.chars > self.MOST_CHARS:
+            oldest = next(iter(self.entries))
+            del self.entries[oldest]
+            self.chars -= len(oldest)
+        return prepared
+
+    def cache_clear(self) -> None:
+        self.entries.clear()
+        self.chars = 0
+
+
+_prepare = _Compiled()
 
 
 # A program namespace the zygote builds once and never touches: each program child runs its (first) program in
