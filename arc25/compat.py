@@ -18,6 +18,10 @@ Branches in this module:
   ``finetuning.sft_config``.
 - ``cache_argument``: the forward argument that takes the KV cache. It is ``cache`` in transformers 5.2x (5.24
   checked) and ``past_key_values`` in 5.17 and before. Used by ``arc25.generation``.
+- ``restore_indexed_cpu_storage``: transformers 5.17 resumes a multi-process run's optimizer with
+  ``map_location=args.device``, which accelerate makes ``cpu:0`` on CPU ranks, and torch knows no such location
+  (5.24 loads to plain ``cpu``). Registers the missing location with torch; harmless where nothing asks for it.
+  Used by ``arc25.training``'s trainer.
 - ``unwrap_for_generation``: trl's ``unwrap_model_for_generation`` takes ``gradient_checkpointing_kwargs`` in trl
   1.16 (checked); the signature check serves trl 1.x versions without it. Used by ``arc25.solve_rate``.
 
@@ -27,6 +31,7 @@ Floors that need no branch: models load with ``dtype=`` (transformers >= 4.56, w
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 
@@ -52,6 +57,27 @@ def checkpointing_field(sft_config_class) -> str:
 def cache_argument(model) -> str:
     """The forward argument that takes the KV cache."""
     return "cache" if "cache" in _forward_parameters(model) else "past_key_values"
+
+
+def _indexed_cpu(storage, location: str):
+    # torch's own CPU deserializer matches "cpu" alone; an index on a CPU device means nothing, so the storage
+    # stays where it was read (the CPU).
+    if location.startswith("cpu:") and location[4:].isdigit():
+        return storage
+    return None
+
+
+@functools.cache
+def restore_indexed_cpu_storage() -> None:
+    """Let ``torch.load(..., map_location="cpu:N")`` load to the CPU (once per process)."""
+    import torch.serialization
+
+    # After torch's own locations (priorities 10-26): only what none of them knows reaches it.
+    torch.serialization.register_package(99, _no_tag, _indexed_cpu)
+
+
+def _no_tag(storage):
+    return None  # saving is untouched: storages keep torch's own location tags
 
 
 def unwrap_for_generation(trainer):

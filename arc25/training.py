@@ -257,6 +257,13 @@ def make_trainer_class():
                 # Pinned batches are what makes a non-blocking copy asynchronous; accelerate reads this at prepare.
                 self.accelerator.dataloader_config.non_blocking = True
 
+        def _load_optimizer_and_scheduler(self, checkpoint):
+            from arc25 import compat
+
+            if checkpoint is not None and self.args.device.type == "cpu":
+                compat.restore_indexed_cpu_storage()
+            return super()._load_optimizer_and_scheduler(checkpoint)
+
         def create_accelerator_and_postprocess(self):
             from arc25 import distributed
 

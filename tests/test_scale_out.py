@@ -9,6 +9,7 @@ import re
 import signal
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -102,6 +103,31 @@ def _render_sbatch(tmp_path: Path, args: list[str], nodes: int = 2) -> subproces
                SLURM_JOB_NODELIST="gpu-node-[07-08]", GPUS_PER_NODE="4", MAIN_PORT="29611")
     return subprocess.run(["bash", str(ROOT / "configs" / "slurm_multi_node.sbatch"), *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
+
+
+def test_a_cpu_rank_resumes_an_optimizer_mapped_to_its_indexed_device(tmp_path):
+    """accelerate's CPU ranks run on ``cpu:0``, and transformers 5.17 (the GPU box's) loads a resumed optimizer with
+    ``map_location`` set to it: torch alone refuses that location; with arc25.compat's branch it loads to the CPU."""
+    code = f"""
+import sys, torch
+sys.path.insert(0, {str(ROOT)!r})
+from arc25 import compat
+path = {str(tmp_path / "optimizer.pt")!r}
+torch.save({{"state": {{0: {{"exp_avg": torch.arange(4.0)}}}}}}, path)
+try:
+    torch.load(path, map_location="cpu:0", weights_only=True)
+    print("torch alone loaded it")
+except RuntimeError as err:
+    print("torch alone:", err)
+compat.restore_indexed_cpu_storage()
+compat.restore_indexed_cpu_storage()
+loaded = torch.load(path, map_location="cpu:0", weights_only=True)["state"][0]["exp_avg"]
+assert loaded.device.type == "cpu" and loaded.tolist() == [0.0, 1.0, 2.0, 3.0]
+print("loaded")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "torch alone: don't know how to restore data location" in proc.stdout and "loaded" in proc.stdout
 
 
 def test_slurm_script_starts_one_launch_per_node_with_its_rank(tmp_path):
