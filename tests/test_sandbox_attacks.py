@@ -24,13 +24,15 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from arc25.sandbox import ExecutionError, ExecutionRuntimeError, ForbiddenCode, Sandbox, execute
+from arc25.sandbox import ExecutionError, ExecutionRuntimeError, ForbiddenCode, Sandbox, execute, execute_batch, wire
+from arc25.sandbox.errors import MAX_MESSAGE_CHARS
 from arc25.trusted import execute_trusted
 
 LINUX = sys.platform.startswith("linux")
@@ -39,7 +41,7 @@ ALL = ("network", "filesystem", "user", "processes", "seccomp", "pid", "ipc", "u
 pytestmark = pytest.mark.skipif(not LINUX, reason="the OS layers are Linux")
 
 _HARNESS = r"""
-import json, os, sys
+import json, os, sys, time
 import numpy as np
 from arc25.sandbox import worker
 
@@ -47,7 +49,7 @@ cfg = json.loads(sys.argv[1])
 out = os.dup(int(cfg["out"]))
 report, lifeline = worker.set_up(512, tuple(cfg["layers"]))
 grids = [np.zeros((3, 3), dtype=np.int64)]
-runs = []
+runs, times = [], []
 def prepare(step):
     if step["raw"]:
         return compile(step["code"], "<escaped>", "exec")  # no static check: as if it had been defeated
@@ -66,8 +68,13 @@ for step in cfg["steps"]:
         for header, blob in replies:
             record(header, blob)
         continue
-    record(*worker.run_in_child(prepare(step), grids, step.get("timeout", 5.0), lifeline))
-os.write(out, json.dumps({"report": report, "runs": runs}).encode())
+    start = time.monotonic()
+    if step.get("buried"):  # as the zygote serves: an answered child is killed and reaped later, not waited for
+        record(*worker.run_in_children([prepare(step)], grids, step.get("timeout", 5.0), lifeline)[0])
+    else:
+        record(*worker.run_in_child(prepare(step), grids, step.get("timeout", 5.0), lifeline))
+    times.append(time.monotonic() - start)
+os.write(out, json.dumps({"report": report, "runs": runs, "times": times}).encode())
 os._exit(0)
 """
 
@@ -145,18 +152,25 @@ def as_caller(nobody: bool) -> list[str]:
     return [*_NOBODY, python]
 
 
-def harness(tmp_path: Path, layers, steps, *, nobody: bool = False, timeout: float = 120) -> dict:
-    """Run ``steps`` ({"code", "raw"}) in a worker set up with ``layers``; returns {"report", "runs"}."""
-    command = as_caller(nobody)
+def harness(tmp_path: Path, layers, steps, *, nobody: bool = False, caller: list[str] | None = None,
+            timeout: float = 120) -> dict:
+    """Run ``steps`` ({"code", "raw"}) in a worker set up with ``layers``; returns {"report", "runs", "times"}.
+
+    ``caller``: the command that starts the caller's interpreter (default: ``as_caller(nobody)``)."""
+    command = caller or as_caller(nobody)
     read_fd, write_fd = os.pipe()
     cfg = {"out": write_fd, "layers": list(layers), "steps": steps}
+    output: list[bytes] = []
+    # Read while it runs: a record larger than the pipe's buffer must not block the harness until its timeout.
+    reader = threading.Thread(target=lambda: output.append(os.fdopen(read_fd, "rb").read()))
+    reader.start()
     try:
         proc = subprocess.run([*command, "-c", _HARNESS, json.dumps(cfg)], pass_fds=(write_fd,), cwd="/",
                               capture_output=True, timeout=timeout, env=caller_env(), check=False)
     finally:
         os.close(write_fd)
-    with os.fdopen(read_fd, "rb") as pipe:
-        data = pipe.read()
+        reader.join()
+    data = output[0] if output else b""
     assert proc.returncode == 0 and data, proc.stderr.decode()[-3000:]
     return json.loads(data)
 
@@ -295,6 +309,85 @@ def test_a_non_root_caller_is_held_too(tmp_path):
     assert scores[0] == 0 and scores[2] == 0 and after == "dead", (control, after)  # same uid: signalled and killed
 
 
+_HELD_FILE = escaped("""
+    # Descriptors 0-2 are the host's /dev/null, opened before the root changed. Its own mode, the time it is now and
+    # a shared lock dropped at once change nothing anyone sees, and show that the program could give it a mode that
+    # breaks every process on the host (000), or an exclusive lock that outlives the program (the zygote shares the
+    # open file) and hangs every process that locks it while the worker lives.
+    attempt(lambda: libc.syscall(91, 0, 0o666))  # fchmod
+    attempt(lambda: libc.syscall(73, 0, 1 | 4))  # flock(LOCK_SH | LOCK_NB)
+    libc.syscall(73, 0, 8)  # LOCK_UN
+    attempt(lambda: libc.syscall(280, 0, None, None, 0))  # utimensat(fd, NULL, now)
+""")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None or os.stat("/dev/null").st_mode & 0o777 != 0o666,
+                    reason="needs root, setpriv (to take CAP_SYS_ADMIN away) and a /dev/null of mode 666")
+@pytest.mark.parametrize("caller", ["root", "root without CAP_SYS_ADMIN"])
+def test_an_escaped_program_cannot_change_the_host_file_it_holds(tmp_path, caller):
+    """Without CAP_SYS_ADMIN the namespaces come from a user namespace, and unsharing one changes no id: the worker
+    stayed the host's root, owner of the host's /dev/null, whatever uid the report named. And any worker could lock
+    it, or set its times."""
+    command = [sys.executable] if caller == "root" else ["setpriv", "--bounding-set=-sys_admin", sys.executable]
+    found = harness(tmp_path, ALL, [{"code": _HELD_FILE, "raw": True}], caller=command)
+    _all_on(found["report"])
+    assert found["runs"][0] == [[1, 1, 1]], found["runs"]
+    # Control: as the caller (root, no layer), the same program may change the file.
+    control = harness(tmp_path, (), [{"code": _HELD_FILE, "raw": True}], caller=command)
+    assert control["runs"][0] == [[0, 0, 0]], control["runs"]
+
+
+_MAKE_TIMERS = """
+_id = ctypes.c_int()
+_made = 0
+while _made < 9 and libc.syscall(222, 1, None, ctypes.byref(_id)) == 0:  # timer_create(CLOCK_MONOTONIC)
+    _made += 1
+"""
+_TIMERS = escaped(_MAKE_TIMERS + "def task(img):\n    return [[_made]]\n")
+
+
+@pytest.mark.parametrize("caller", ["root", "root without CAP_SYS_ADMIN"])
+def test_an_escaped_program_cannot_hold_queued_signals(tmp_path, caller):
+    """A POSIX timer holds a queued signal's kernel memory, outside the address-space limit, and only the per-uid
+    count of queued signals bounded them; a user namespace charges that count to its owner too. Without
+    CAP_SYS_ADMIN a program that made them all (~100k) left the host's root unable to create a timer or queue a
+    signal while it ran."""
+    if caller != "root" and (os.geteuid() != 0 or shutil.which("setpriv") is None):
+        pytest.skip("needs root and setpriv to take CAP_SYS_ADMIN away")
+    command = [sys.executable] if caller == "root" else ["setpriv", "--bounding-set=-sys_admin", sys.executable]
+    found = harness(tmp_path, ALL, [{"code": _TIMERS, "raw": True}], caller=command)
+    _all_on(found["report"])
+    assert found["runs"][0] == [[0]], found["runs"]
+    # Control: the caller's own process makes them.
+    control = "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n" + _MAKE_TIMERS + "print(_made)\n"
+    made = subprocess.run([*command, "-c", control],
+                          capture_output=True, text=True, env=caller_env(), cwd="/", timeout=60, check=False)
+    assert made.stdout.strip() == "9", made.stderr[-2000:]
+
+
+_OWNERS = """
+import os
+from arc25.sandbox import Sandbox
+pool = Sandbox(n_workers=1)
+pool.execute("def task(img):\\n    return img\\n", [[[1]]])
+print(os.stat(f"/proc/{pool.worker_pids()[0]}/fd").st_uid, os.stat(f"/proc/{os.getpid()}/fd").st_uid)
+"""
+
+
+def test_a_non_root_callers_workers_leave_no_core_dump():
+    """RLIMIT_CORE 0 stops only the core files the kernel writes itself: a pipe core_pattern (systemd-coredump,
+    apport) gets the whole memory of a crashed process that is dumpable, through a helper running as root on the
+    host. A non-root caller's workers were (their uid never changes), and a program can crash its process at will."""
+    command = as_caller(True)
+    proc = subprocess.run([*command, "-c", _OWNERS], capture_output=True, text=True, env=caller_env(), cwd="/",
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    worker, caller = proc.stdout.split()
+    # The kernel gives a process's /proc files to root when it is not dumpable, to the process's uid when it is.
+    assert worker == "0", proc.stdout
+    assert caller == "65534"  # control: the caller itself is dumpable, and the probe sees it
+
+
 # --------------------------------------------------------------------------- System V IPC and message queues
 
 
@@ -384,17 +477,20 @@ _KERNEL_ATTACKS = escaped("""
     attempt(lambda: libc.unshare(0x20000000))  # CLONE_NEWPID
     attempt(lambda: libc.prctl(1, 9, 0, 0, 0))  # PR_SET_PDEATHSIG: prctl at all
     attempt(lambda: libc.fcntl(0, 1031, 1 << 20))  # F_SETPIPE_SZ
+    attempt(lambda: libc.syscall(162))  # sync: waits for the host's dirty pages, and SIGKILL waits with it
+    attempt(lambda: libc.syscall(306, 0))  # syncfs
 """)
 
 
 def test_the_filter_refuses_the_calls_the_first_attack_used(tmp_path):
     found = harness(tmp_path, ALL, [{"code": _KERNEL_ATTACKS, "raw": True}])
     _all_on(found["report"])
-    assert found["runs"][0] == [[1] * 12], found["runs"]
+    assert found["runs"][0] == [[1] * 14], found["runs"]
     control = harness(tmp_path, (), [{"code": _KERNEL_ATTACKS, "raw": True}])
     assert isinstance(control["runs"][0], list), control["runs"]
     scores = control["runs"][0][0]
     assert all(score in (0, 2) for score in scores[:9]), scores  # each reached the kernel (EFAULT for a NULL)
+    assert scores[12:] == [0, 0], scores
 
 
 _X32_CALL = escaped("""
@@ -466,9 +562,12 @@ def test_workers_die_with_their_caller(tmp_path, who):
     try:
         worker = int(caller.stdout.readline())
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(_alive(_descendants(caller.pid))) < 3:
-            time.sleep(0.05)
-        family = _alive(_descendants(caller.pid))
+        family: set[int] = set()
+        while time.monotonic() < deadline:
+            family = _alive(_descendants(caller.pid))
+            time.sleep(0.1)
+            if len(family) >= 3 and _alive(family) == family:  # none of them a killed child on its way out
+                break
         # Control: the probe does see the outer worker, its zygote and the looping program's process.
         assert worker in family and len(family) >= 3, family
         if who == "root":
@@ -518,8 +617,6 @@ _LONG = "def task(img):\n    s = 0\n    for i in range(4 * 10 ** 6):\n        s 
 
 
 def test_an_escaped_program_cannot_kill_a_sibling_worker_so_nobody_is_blamed_for_it(tmp_path):
-    import threading
-
     with Sandbox(n_workers=1) as pool:
         pool.execute("def task(img):\n    return img\n", [[[1]]])
         sibling = pool.worker_pids()[0]
@@ -594,6 +691,110 @@ def test_a_program_that_lingers_after_its_pipe_is_done_delays_nobody(tmp_path, n
     assert time.monotonic() - start < 15  # neither waited for its 20 s limit
 
 
+_FULL_FRAME_MESSAGE = escaped("""
+    # An error reply whose message fills the largest frame the zygote takes from a program's process.
+    _wire = M["arc25.sandbox.wire"]
+    _reply = {"ok": False, "err": "ExecutionRuntimeError", "msg": ""}
+    _reply["msg"] = "x" * (_wire.MAX_REPLY_BYTES - B.len(_wire.pack(_reply)))
+    _frame = _wire.pack(_reply)
+    for _fd in range(3, 32):
+        attempt(lambda: _wire.write_all(_fd, _frame))
+    os._exit(0)
+""")
+
+
+def test_a_program_cannot_make_the_zygote_relay_an_oversized_reply(tmp_path):
+    """The zygote passed a program's error message on as sent: tagged with its job id, a message that filled the
+    frame no longer fit in one, and the pool took the whole worker for broken (killed it, re-ran its queue)."""
+    found = harness(tmp_path, ALL, [{"code": _FULL_FRAME_MESSAGE, "raw": True}, {"code": _HONEST, "raw": False}])
+    _all_on(found["report"])
+    prefix = "ExecutionRuntimeError: "
+    assert found["runs"][0].startswith(prefix + "xxx"), found["runs"][0][:100]
+    assert len(found["runs"][0]) <= len(prefix) + MAX_MESSAGE_CHARS
+    assert found["runs"][1] == [[3]]
+    # Control: the frame the program sent fits; the same message under a job id, as the zygote sends it, does not.
+    reply = {"ok": False, "err": "ExecutionRuntimeError", "msg": ""}
+    reply["msg"] = "x" * (wire.MAX_REPLY_BYTES - len(wire.pack(reply)))
+    assert len(wire.pack(reply)) == wire.MAX_REPLY_BYTES < len(wire.pack({**reply, "id": 0}))
+
+
+_ENDLESS = "def task(img):\n    while True:\n        pass\n"
+
+
+def test_a_reply_is_not_held_back_while_the_next_program_runs():
+    """The zygote holds replies back to send a few at once, and it held the first one after each send until the
+    next reply: as long as the next program ran, up to its whole time limit. The pool allows one time limit (plus
+    grace) between replies, so an honest program that took most of its limit, followed by an endless loop (no escape
+    needed), made the pool kill the worker as hung and re-run its queue one program at a time."""
+    from arc25.sandbox.pool import _BOOT
+
+    cmd_r, cmd_w = os.pipe()
+    reply_r, reply_w = os.pipe()
+    path = json.dumps([os.path.abspath(entry) for entry in sys.path if entry])
+    worker = subprocess.Popen([sys.executable, "-I", "-c", _BOOT, path, str(cmd_r), str(reply_w), "512", ",".join(ALL),
+                               str(os.getpid())], pass_fds=(cmd_r, reply_w), cwd="/", stdin=subprocess.DEVNULL)
+    os.close(cmd_r)
+    os.close(reply_w)
+    try:
+        assert wire.unpack(wire.read_frame(reply_r))[0].get("ready") is True
+        chunk = {"fresh": "program", "timeout": 1.0, "sets": [[[1, 1]]],
+                 "jobs": [[0, "def task(img):\n    return img\n", 0], [1, _ENDLESS, 0]]}
+        start = time.monotonic()
+        wire.write_all(cmd_w, wire.pack(chunk, np.array([[1]], dtype="<i8").tobytes()))
+        first = wire.unpack(wire.read_frame(reply_r))[0]
+        first_s = time.monotonic() - start
+        second = wire.unpack(wire.read_frame(reply_r))[0]
+        second_s = time.monotonic() - start
+    finally:
+        os.close(cmd_w)
+        os.close(reply_r)
+        worker.wait(10)
+    assert first["id"] == 0 and first["ok"] is True
+    assert first_s < 0.5, (first_s, second_s)
+    # Control: the endless loop took its whole limit, which is how long a held reply waited for it.
+    assert second["id"] == 1 and second["err"] == "ExecutionTimeout" and second_s >= 1.0, (second, second_s)
+
+
+_SYNCER = escaped("""
+    # Answer, then call sync() for ever. A SIGKILLed process dies only once its sync has written the host's dirty
+    # pages out, and the zygote waits for the death of an answered child before it forks the next program but one.
+    _frame = M["arc25.sandbox.wire"].pack({"ok": True, "shapes": [[1, 1]]}, bytes([4]))
+    for _fd in range(3, 32):
+        attempt(lambda: os.write(_fd, _frame))
+    while True:
+        libc.syscall(162)
+""")
+
+
+def _dirty(path: Path, megabytes: int = 1024) -> None:
+    """Pages the disk has not seen yet, as a training job writing a checkpoint leaves them."""
+    block = bytes(1 << 20)
+    with open(path, "wb") as handle:
+        for _ in range(megabytes):
+            handle.write(block)
+
+
+@pytest.mark.slow
+def test_a_program_waiting_in_the_kernel_after_answering_delays_nobody(tmp_path):
+    """The next programs ran late by as long as the host took to write its dirty pages: long enough, the pool blamed
+    one of them for a timeout (or re-ran them all one by one)."""
+    steps = [{"code": _SYNCER, "raw": True, "buried": True}] + [{"code": _HONEST, "raw": False, "buried": True}] * 2
+    dirty = tmp_path / "dirty"
+    try:
+        _dirty(dirty)
+        control = harness(tmp_path, [name for name in ALL if name != "seccomp"], steps)
+        assert control["runs"] == [[[4]], [[3]], [[3]]], control["runs"]
+        if max(control["times"][1:]) < 1.0:
+            pytest.skip(f"this disk writes 1 GB in {max(control['times'][1:]):.2f} s: too fast to hold anyone up")
+        _dirty(dirty)
+        found = harness(tmp_path, ALL, steps)
+    finally:
+        dirty.unlink(missing_ok=True)
+    _all_on(found["report"])
+    assert found["runs"] == [[[4]], [[3]], [[3]]], found["runs"]
+    assert max(found["times"][1:]) < 0.5, (found["times"], control["times"])
+
+
 # --------------------------------------------------------------------------- the Python layer (a filter)
 
 _LEAKS = {
@@ -613,6 +814,14 @@ _LEAKS = {
     # a nested def named self rebinds it, so the attribute store lands on a function.
     "nested_self": ("class E:\n    def m(self):\n        def self():\n            pass\n        self.x = 1\n        return self\n"
                     "def task(img):\n    return [[E().m().x]]\n", [[1]]),
+    # so does a nonlocal in a nested function (however deep), or a walrus in a nested function's default.
+    "nonlocal_self": ("class E:\n    def m(self):\n        def f():\n            def h():\n                nonlocal self\n"
+                      "                def self():\n                    pass\n            h()\n        f()\n"
+                      "        self.x = 1\n        return self\n"
+                      "def task(img):\n    return [[E().m().x]]\n", [[1]]),
+    "walrus_self": ("class E:\n    def m(self):\n        def g():\n            pass\n"
+                    "        def f(a=(self := g)):\n            pass\n        self.x = 1\n        return self\n"
+                    "def task(img):\n    return [[E().m().x]]\n", [[1]]),
 }
 
 
@@ -624,6 +833,84 @@ def test_python_level_leak_paths_are_closed(name):
     assert isinstance(info.value, (ForbiddenCode, ExecutionRuntimeError))
     # Control: in-process (real builtins, real copy, no check) the same code does what it set out to.
     assert execute_trusted(code, [np.zeros((3, 3), dtype=np.int64)])[0].tolist() == unsandboxed
+
+
+_HOSTILE_TEXT = "chr(0xD800) + chr(27) + '[2J' + chr(0x202E) + 'tail'"  # a lone surrogate, a terminal escape, a bidi override
+
+
+def test_a_program_error_message_reaches_the_caller_as_printable_text():
+    """A program picks its exception's message. A lone surrogate in it (no encoder takes one) crashed a caller that
+    printed the error or wrote it to a file; ESC sequences and bidi overrides rewrote its terminal and logs."""
+    code = f"def task(img):\n    raise ValueError({_HOSTILE_TEXT})\n"
+    [error] = execute_batch([code], [[[1]]])
+    assert isinstance(error, ExecutionRuntimeError), error
+    message = str(error)
+    message.encode("utf-8")
+    assert message.isprintable() and message.endswith("tail"), repr(message)
+    # Control: the text the program made is neither printable nor writable as UTF-8.
+    text = chr(0xD800) + chr(27) + "[2J" + chr(0x202E) + "tail"
+    assert not text.isprintable()
+    with pytest.raises(UnicodeEncodeError):
+        text.encode("utf-8")
+
+
+def _deeply_nested_program(depth: int = 20, statements: int = 1130) -> str:
+    """Classes nested ``depth`` deep, each with a method, the innermost full of attribute stores on ``self``."""
+    lines = []
+    for level in range(depth):
+        lines += [" " * 2 * level + f"class C{level}:", " " * (2 * level + 1) + "def m(self):"]
+    lines += [" " * 2 * depth + "self.x=" + "+".join("a" * 20)] * statements
+    return "\n".join(lines) + "\ndef task(img):\n    return img\n"
+
+
+def test_the_static_check_of_a_deeply_nested_program_is_not_charged_to_the_pool():
+    """The zygote checks and compiles a program before its time limit starts, and the check walked every nested
+    scope again for each method around it: ~4 s for 100k characters of nested classes. The pool, which allows one
+    time limit (plus grace) per program, killed the worker for it (twice: once more when it ran it alone) and
+    reported a timeout for a program whose task returns at once."""
+    code = _deeply_nested_program()
+    assert len(code) <= 100_000
+    with Sandbox(n_workers=1) as pool:
+        pool.execute("def task(img):\n    return img\n", [[[1]]])
+        worker = pool.worker_pids()
+        outputs = pool.execute(code, [[[1]]], timeout_s=1.0)
+        assert pool.worker_pids() == worker
+    assert outputs[0].tolist() == [[1]]
+    # Control: the program itself is quick; only its check was slow.
+    start = time.monotonic()
+    assert execute_trusted(code, [[[1]]])[0].tolist() == [[1]]
+    assert time.monotonic() - start < 1.0
+
+
+def test_the_zygote_keeps_a_bounded_amount_of_compiled_programs():
+    """The zygote keeps compiled programs by source, and kept 512 of them whatever their size (a long program of many
+    small constants compiles to ~1.5 MB): distinct ones grew it by hundreds of MB. Every program's process starts
+    from the zygote's address space under the same limit, so later programs had that much less memory (an honest
+    one that could take 1024 MB got 614 MB after 400 such programs)."""
+    import tracemalloc
+
+    from arc25.sandbox import worker
+
+    def long_program(tag: int) -> str:  # compiles at once, to a code object as large as its source
+        return f"X = '{tag:03d}{'x' * 90_000}'\ndef task(img):\n    return img\n"
+
+    worker._prepare.cache_clear()
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        for tag in range(60):
+            assert not isinstance(worker._prepare(long_program(tag)), tuple)
+        kept = tracemalloc.get_traced_memory()[0] - start
+        worker._prepare.cache_clear()
+        # Control: each keeps its size, so the probe would see 60 of them.
+        start = tracemalloc.get_traced_memory()[0]
+        worker._prepare(long_program(0))
+        each = tracemalloc.get_traced_memory()[0] - start
+    finally:
+        tracemalloc.stop()
+        worker._prepare.cache_clear()
+    assert each > 90_000, each
+    assert kept < 20 * each, f"{kept / 2**20:.1f} MB kept for 60 programs of {each / 2**20:.2f} MB"
 
 
 def test_non_ascii_identifiers_work_in_the_sandbox():

@@ -305,20 +305,27 @@ def test_the_guard_is_not_needed_in_a_script_that_spawns_threads(tmp_path):
                     reason="needs root and setpriv to take CAP_SYS_ADMIN away")
 def test_without_cap_sys_admin_namespaces_come_from_a_user_namespace_with_a_uid_of_its_own(tmp_path):
     """Root without CAP_SYS_ADMIN (a locked-down container): a user namespace, whose ids a helper left outside
-    maps to a uid of the worker's own, gives every layer; programs run."""
+    maps to a uid of the worker's own, gives every layer; programs run, and as that uid (unsharing a user namespace
+    changes no id: the worker stayed the host's root, owner of what it held, such as the host's /dev/null)."""
     script = "\n".join([
         "import json",
-        "from arc25.sandbox import execute, isolation",
+        "from pathlib import Path",
+        "from arc25.sandbox import default_sandbox, execute, isolation",
         "print(execute('def task(img):\\n    return img + 1\\n', [[[1]]])[0].tolist())",
         "print(json.dumps(isolation().layers))",
+        "pid = default_sandbox().worker_pids()[0]",
+        "status = Path(f'/proc/{pid}/status').read_text()",
+        "print(json.dumps([pid, status.split('Uid:')[1].split()[:4], status.split('Gid:')[1].split()[:4]]))",
     ])
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(["setpriv", "--bounding-set=-sys_admin", sys.executable, "-c", script], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120, env=env, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    output, layers = proc.stdout.splitlines()
+    output, layers, ids = proc.stdout.splitlines()
     layers = json.loads(layers)
     assert output == "[[2]]"
+    pid, uids, gids = json.loads(ids)
+    assert uids == gids == [str((1 << 30) + pid)] * 4, ids
     off = {name: state for name, state in layers.items() if not state.startswith("on")}
     assert off == {}, off
     assert "inside a user namespace" in layers["pid"] and layers["user"].startswith("on (root of its own user namespace")

@@ -31,11 +31,12 @@ Which layer stops what, outermost first (``arc25/sandbox/confinement.py`` has th
    (as root; a non-root caller's workers keep its uid inside a user namespace, and the report says
    so); seccomp filters refusing sockets, exec, signals, open, namespaces, mounts, credentials,
    ptrace, keyrings, bpf, io_uring, memfd, System V IPC, message queues, priorities, affinities,
-   I/O priorities, NUMA moves, inotify, mlock, ``fcntl``/``ioctl`` beyond a few harmless commands,
-   writable+executable mappings, and in a program's process also fork/clone, kill, prctl and
-   rlimit changes; limits (address space, a hard CPU limit per program, RLIMIT_NPROC 0, no files,
-   no core dumps, no locked memory); death with the caller (parent-death signals on every
-   generation, a lifeline pipe, the pid namespace's teardown).
+   I/O priorities, NUMA moves, inotify, mlock, sync, changes to (and locks on) open files,
+   ``fcntl``/``ioctl`` beyond a few harmless commands, writable+executable mappings, and in a
+   program's process also fork/clone, kill, prctl and rlimit changes; limits (address space, a
+   hard CPU limit per program, RLIMIT_NPROC 0, no files, no core dumps, no locked memory, no queued
+   signals); death with the caller (parent-death signals on every generation, a lifeline pipe, the
+   pid namespace's teardown).
 3. A static check of the program's syntax (``policy``) and 4. a restricted runtime (``runtime``):
    a filter, not the boundary. Whitelisted modules and names, no dunders, attribute stores only on
    ``self``, guarded ``**``/``<<``, item stores that refuse dunder keys, ``deepcopy`` without a memo,

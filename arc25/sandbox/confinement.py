@@ -22,9 +22,9 @@ Layers, in the order they are set up (each where the kernel allows it, reported 
 * user and uid: as root, a uid (and gid) that no process on the machine has (``UID_BASE`` + the
   outer process's pid), no groups, no capabilities; as root inside a user namespace, that uid
   outside it; a non-root caller can only map its own uid, which the report says;
-* limits: address space, no core dumps, no file growth, few descriptors, no locked memory, no
-  POSIX message queue bytes, no new privileges; and per program child a hard CPU limit (SIGKILL) it
-  cannot raise and RLIMIT_NPROC 0;
+* limits: address space, no core dumps (not even to a core_pattern pipe), no file growth, few
+  descriptors, no locked memory, no POSIX message queue bytes, no queued signals (POSIX timers), no
+  new privileges; and per program child a hard CPU limit (SIGKILL) it cannot raise and RLIMIT_NPROC 0;
 * lifetime: each generation gets SIGKILL when its parent dies (PR_SET_PDEATHSIG; the pool starts
   workers from one long-lived thread, so this is the caller's death), the outer process keeps a
   pipe whose hang-up also stops the zygote, and the zygote's death ends its pid namespace;
@@ -33,9 +33,10 @@ Layers, in the order they are set up (each where the kernel allows it, reported 
   (numbers from 2**30) kills the process. Refused (EPERM): sockets, exec, signals to other
   processes, open, namespaces, mounts, credentials, ptrace, keyrings, bpf, io_uring, memfd_create,
   System V IPC, POSIX message queues, priorities, affinities, I/O priorities, NUMA page moves,
-  inotify, mlock; ``fcntl`` and ``ioctl`` only with a few harmless commands (no F_SETOWN, F_SETSIG,
-  O_ASYNC, FIOASYNC, FIOSETOWN, TIOCSTI); no writable and executable mapping. In a program child
-  also: fork/clone, kill, prctl, seccomp, setrlimit, prlimit64, and any executable mapping.
+  inotify, mlock, sync, changes to (and locks on) open files; ``fcntl`` and ``ioctl`` only with a
+  few harmless commands (no F_SETOWN, F_SETSIG, O_ASYNC, FIOASYNC, FIOSETOWN, TIOCSTI); no writable
+  and executable mapping. In a program child also: fork/clone, kill, prctl, seccomp, setrlimit,
+  prlimit64, and any executable mapping.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ _NAMESPACE_FLAGS = {"network": _CLONE_NEWNET, "filesystem": _CLONE_NEWNS, "pid":
                     "ipc": _CLONE_NEWIPC, "uts": _CLONE_NEWUTS}
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REC, _MS_PRIVATE = 0x4000, 1 << 18
-_PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP = 1, 38, 22
+_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP = 1, 4, 38, 22
 _SECCOMP_MODE_FILTER = 2
 _MAX_OPEN_FILES = 32
 _ZYGOTE_NPROC = 5  # the outer process, the zygote, one program child and two exiting (worker._Exiting)
@@ -83,11 +84,18 @@ _DENIED_X86_64 = {
     "signals": (200, 234, 129, 297, 424, 434, 438),  # tkill tgkill rt_(tg)sigqueueinfo pidfd_* (kill: below)
     "other processes": (101, 310, 311, 312, 440, 448),  # ptrace process_vm_readv/writev kcmp process_madvise/mrelease
     "files": (2, 85, 257, 437, 303, 304, 133, 259, 319, 447),  # open creat openat openat2 *_handle_at mknod(at) memfd_*
+    # The host's /dev/null stays open (descriptors 0-2, shared with the zygote): no mode, owner, times, extended
+    # attributes or lock for it (an exclusive flock outlived the program and hung whoever locked it on the host).
+    "files held open": (73, 90, 91, 268, 452, 92, 93, 94, 260, 132, 235, 261, 280,  # flock chmod* chown* utime*
+                        188, 189, 190, 197, 198, 199, 463, 466),  # set/remove xattr
     "namespaces and mounts": (272, 308, 165, 166, 155, 161, 428, 429, 430, 431, 432, 433, 442, 457, 458),
     "credentials": (105, 106, 113, 114, 116, 117, 119, 122, 123, 126),  # set*id setgroups capset
     "System V IPC and message queues": (29, 30, 31, 67, 64, 65, 66, 220, 68, 69, 70, 71, 240, 241, 242, 243, 244, 245),
     "priorities and placement": (140, 141, 142, 144, 203, 251, 252, 314, 237, 238, 256, 279, 450),
     "notifications and locked memory": (253, 254, 255, 294, 300, 301, 149, 151, 325),  # inotify fanotify mlock
+    # sync syncfs: they wait for every dirty page of the host, and a process killed meanwhile dies only after, so
+    # the zygote, which reaps answered children before it forks again, would wait and the next programs be late.
+    "waits on the host's disks": (162, 306),
     "kernel": (250, 248, 249, 321, 298, 323, 425, 426, 427, 135, 163, 167, 168, 169, 170, 171, 172, 173,
                175, 176, 179, 246, 313, 320, 103, 134, 136, 139, 154, 156, 206, 207, 208, 209, 210, 459, 460, 461),
 }
@@ -353,10 +361,13 @@ def _set_limits(memory_limit_mb: int, vm: int | None) -> str:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
     resource.setrlimit(resource.RLIMIT_NOFILE, (_MAX_OPEN_FILES, _MAX_OPEN_FILES))
-    for name in ("RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE"):
+    # No queued signals: a POSIX timer holds one's kernel memory (outside the address-space limit), and a user
+    # namespace charges their count to its owner too (a root caller's, when it lacks CAP_SYS_ADMIN), so timers made
+    # by the thousand left the owner's processes unable to make one. The kernel's own signals queue regardless.
+    for name in ("RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_SIGPENDING"):
         if hasattr(resource, name):
             resource.setrlimit(getattr(resource, name), (0, 0))
-    detail = "no core dumps, no file growth, no locked memory, a hard CPU limit per program's process"
+    detail = "no core dumps, no file growth, no locked memory, no queued signals, a hard CPU limit per program's process"
     if memory_limit_mb > 0 and vm is not None:
         limit = vm + memory_limit_mb * (1 << 20)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -468,6 +479,11 @@ def confine(memory_limit_mb: int, wanted=OS_LAYERS, parent: int | None = None) -
     is_root = os.geteuid() == 0
     caller_uid, caller_gid = os.getuid(), os.getgid()
     own_uid = unique_uid() if is_root and "user" in wanted else None
+    if own_uid is not None:
+        try:
+            os.setgroups([])  # now, while root may: in a user namespace setgroups is denied (its gid map needs that)
+        except OSError:
+            pass  # the path without a user namespace tries again, and reports it
     flags = 0
     for name, flag in _NAMESPACE_FLAGS.items():
         if name in wanted:
@@ -521,6 +537,11 @@ def confine(memory_limit_mb: int, wanted=OS_LAYERS, parent: int | None = None) -
     if "user" in wanted:
         try:
             if in_userns:
+                # Unsharing a user namespace changes no id: until it takes the ids the helper mapped (0 inside), the
+                # worker is whoever started it, for root the host's root, owner of what it holds open (the host's
+                # /dev/null, whose mode it could change) whatever uid the report names.
+                os.setresgid(0, 0, 0)
+                os.setresuid(0, 0, 0)
                 _drop_capabilities()
                 if own_uid is not None:
                     report["user"] = f"on (root of its own user namespace with no capabilities; uid {own_uid} outside)"
@@ -550,6 +571,9 @@ def confine(memory_limit_mb: int, wanted=OS_LAYERS, parent: int | None = None) -
             resource.setrlimit(resource.RLIMIT_NPROC, (_ZYGOTE_NPROC, _ZYGOTE_NPROC))
             report["processes"] = "on (RLIMIT_NPROC 0 in each program's process; the worker checks that fork fails)"
         _check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+        # RLIMIT_CORE 0 stops only the core files the kernel writes itself: a pipe core_pattern (systemd-coredump,
+        # apport) gets a dumpable process's whole memory, through a helper running as root on the host.
+        _check(libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0))
     except (OSError, ValueError) as exc:
         report["limits"] = f"off: {_reason(exc)}"
     _STATE["processes"] = "processes" in wanted

@@ -40,8 +40,18 @@ MAX_MESSAGE_CHARS = 240
 
 
 def one_line(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` as one line of at most ``limit`` printable characters.
+
+    A program writes its own error messages, and they end up in the caller's terminal, logs and files:
+    a lone surrogate (which no encoder takes) would crash whoever prints or writes it, and control
+    characters (ESC sequences) or bidi overrides would rewrite what the reader sees. So whitespace runs
+    become one space and anything else that is not printable becomes "?".
+    """
     text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    if not text.isprintable():
+        text = "".join(char if char.isprintable() else "?" for char in text)
+    return text
 
 
 def describe(exc: BaseException) -> str:

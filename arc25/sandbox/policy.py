@@ -151,6 +151,35 @@ def _binds(node: ast.AST, name: str) -> bool:
     return False
 
 
+def _names_bound_outward(tree: ast.Module) -> dict[int, frozenset]:
+    """Per nested scope (by node id): the names a ``nonlocal`` or a walrus anywhere inside it binds.
+
+    One pass over the tree, children before parents: walking each nested scope again for every method
+    around it took time quadratic in the nesting depth (seconds, spent before a program's time limit starts).
+    """
+    order, pending = [], [tree]
+    while pending:
+        node = pending.pop()
+        order.append(node)
+        pending.extend(ast.iter_child_nodes(node))
+    inside: dict[int, frozenset] = {}
+    found: dict[int, frozenset] = {}
+    none: frozenset = frozenset()
+    for node in reversed(order):
+        names = set()
+        if isinstance(node, ast.Nonlocal):
+            names.update(node.names)
+        elif isinstance(node, ast.NamedExpr):
+            names.add(node.target.id)
+        for child in ast.iter_child_nodes(node):
+            names |= inside.pop(id(child), none)
+        if names:
+            inside[id(node)] = frozenset(names)
+        if isinstance(node, _SCOPES):
+            found[id(node)] = inside.get(id(node), none)
+    return found
+
+
 def _method_attribute_stores(tree: ast.Module) -> tuple[set[int], list[tuple[ast.FunctionDef, str]]]:
     """Attribute stores on ``self`` in methods that never rebind ``self``: (their node ids, methods to guard).
 
@@ -159,6 +188,7 @@ def _method_attribute_stores(tree: ast.Module) -> tuple[set[int], list[tuple[ast
     """
     allowed: set[int] = set()
     guarded: list[tuple[ast.FunctionDef, str]] = []
+    bound_outward = _names_bound_outward(tree)
     for cls in ast.walk(tree):
         if not isinstance(cls, ast.ClassDef):
             continue
@@ -176,11 +206,7 @@ def _method_attribute_stores(tree: ast.Module) -> tuple[set[int], list[tuple[ast
                     # rebind the method's ``self``: by its own name (``def self(): ...``, ``class self:``),
                     # through ``nonlocal``, or with a walrus in a default or decorator, which binds in
                     # the method's scope. Any of these anywhere inside counts.
-                    rebound |= getattr(node, "name", None) == name or any(
-                        (isinstance(sub, ast.Nonlocal) and name in sub.names)
-                        or (isinstance(sub, ast.NamedExpr) and sub.target.id == name)
-                        for sub in ast.walk(node)
-                    )
+                    rebound |= getattr(node, "name", None) == name or name in bound_outward[id(node)]
                     continue
                 rebound |= _binds(node, name)
                 if (

@@ -15,7 +15,6 @@ signal handlers, limits) to the next one: every program starts from the same cop
 
 from __future__ import annotations
 
-import functools
 import gc
 import os
 import select
@@ -79,15 +78,49 @@ def task(img):
 """
 
 
-@functools.lru_cache(maxsize=512)
-def _prepare(code: str):
-    """Code object for ``code`` (cached by source), or (error class name, message)."""
+def _compile(code: str):
+    """Code object for ``code``, or (error class name, message)."""
     try:
         return compile_untrusted(code)
     except ExecutionError as exc:
         return (type(exc).__name__, str(exc))
     except (RecursionError, MemoryError, ValueError, SyntaxError) as exc:
         return ("InvalidProgram", f"cannot compile program: {describe(exc)}")
+
+
+class _Compiled:
+    """``_compile``, remembered by source for repeats; the least recently used go once there are more than
+    ``MOST`` or their sources add up to more than ``MOST_CHARS``.
+
+    A count alone was no bound: a long program of many small constants compiles to ~1.5 MB, and every program's
+    process starts from the zygote's address space under the same limit, so distinct long programs took memory
+    from all the programs after them (hundreds of MB)."""
+
+    MOST = 512
+    MOST_CHARS = 1_000_000  # a code object takes up to ~16 bytes per character of source
+
+    def __init__(self) -> None:
+        self.entries: dict = {}  # in order of use, oldest first
+        self.chars = 0
+
+    def __call__(self, code: str):
+        prepared = self.entries.pop(code, None)
+        if prepared is None:
+            prepared = _compile(code)
+            self.chars += len(code)
+        self.entries[code] = prepared
+        while len(self.entries) > self.MOST or self.chars > self.MOST_CHARS:
+            oldest = next(iter(self.entries))
+            del self.entries[oldest]
+            self.chars -= len(oldest)
+        return prepared
+
+    def cache_clear(self) -> None:
+        self.entries.clear()
+        self.chars = 0
+
+
+_prepare = _Compiled()
 
 
 # A program namespace the zygote builds once and never touches: each program child runs its (first) program in
@@ -192,19 +225,22 @@ def _checked(frame: bytes, n_grids: int, probe: bool) -> tuple[dict, bytes]:
         if probe:
             clean["processes"] = header.get("processes")
         return clean, bytes(blob)
-    return {"ok": False, "err": header["err"], "msg": header["msg"]}, b""
+    # One line, as the child's own replies are: a message that fills the frame would not fit in one once the
+    # zygote tags it with its job id, and the pool would take the whole worker for broken.
+    return {"ok": False, "err": header["err"], "msg": one_line(header["msg"])}, b""
 
 
 def run_in_children(programs: list, grids, timeout_s: float, lifeline: int, *, probe: bool = False,
-                    shared: bool = False, on_reply=None) -> list:
+                    shared: bool = False, on_reply=None, on_wait=None) -> list:
     """Run ``programs`` (code objects) in forked children, in order; returns one reply per program.
 
     One child runs them all, one frame each, and each gets ``timeout_s`` of wall-clock time from the
     previous frame; a child that overruns, dies or misbehaves is killed, the program it was running
     gets the error, and the rest start again in a fresh child. With one program, one child per program.
-    ``on_reply(index, reply)`` hears each reply as soon as it is known.
+    ``on_reply(index, reply)`` hears each reply as soon as it is known; ``on_wait()``, called while a child
+    runs, returns within how many seconds it wants to be called again (None: only when something happens).
     """
-    replies = _Replies(on_reply)
+    replies = _Replies(on_reply, on_wait)
     while len(replies) < len(programs):
         todo = programs[len(replies):]
         read_fd, write_fd = os.pipe()
@@ -235,11 +271,12 @@ def run_in_children(programs: list, grids, timeout_s: float, lifeline: int, *, p
 
 
 class _Replies(list):
-    """A list of replies that tells ``on_reply`` of each one as it is appended."""
+    """A list of replies that tells ``on_reply`` of each one as it is appended (and carries ``on_wait``)."""
 
-    def __init__(self, on_reply) -> None:
+    def __init__(self, on_reply, on_wait=None) -> None:
         super().__init__()
         self.on_reply = on_reply
+        self.on_wait = on_wait
 
     def append(self, reply) -> None:
         super().append(reply)
@@ -302,7 +339,8 @@ def _collect(pid: int, read_fd: int, expected: int, n_grids: int, timeout_s: flo
             left = deadline - time.monotonic()
             if left <= 0:
                 return "timeout"
-            events = poller.poll(left * 1000)
+            wake = replies.on_wait() if replies.on_wait is not None else None
+            events = poller.poll(min(left, wake if wake is not None else left) * 1000)
             if any(fd == lifeline for fd, _ in events):
                 os.kill(pid, signal.SIGKILL)
                 os._exit(0)  # the outer process is gone: so is the pool's claim on this worker
@@ -369,12 +407,48 @@ def set_up(memory_limit_mb: int, layers: tuple[str, ...], parent: int | None = N
     return report, lifeline
 
 
+class _Outbox:
+    """Replies held back and sent a few at a time: every ``_FLUSH_EVERY`` replies, once the oldest is
+    ``_FLUSH_AFTER_S`` old (checked as replies come and while a program runs), and at the end of each chunk.
+
+    The wait while a program runs matters: the pool allows one time limit (plus grace) between replies, and a
+    reply held until the next program's came would wait as long as that program ran, up to its whole limit."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.held: list[bytes] = []
+        self.oldest = 0.0
+
+    def add(self, job_id: int, reply: tuple[dict, bytes]) -> None:
+        header, blob = reply
+        header["id"] = job_id
+        if not self.held:
+            self.oldest = time.monotonic()
+        self.held.append(wire.pack(header, blob))
+        if len(self.held) >= _FLUSH_EVERY or time.monotonic() - self.oldest > _FLUSH_AFTER_S:
+            self.send()
+
+    def due_in(self) -> float | None:
+        """Send what is held if the oldest is due; seconds until it will be (None when nothing is held)."""
+        if not self.held:
+            return None
+        left = self.oldest + _FLUSH_AFTER_S - time.monotonic()
+        if left > 0:
+            return left
+        self.send()
+        return None
+
+    def send(self) -> None:
+        if self.held:
+            wire.write_all(self.fd, b"".join(self.held))
+            self.held.clear()
+
+
 def serve(cmd_fd: int, reply_fd: int, lifeline: int) -> None:
     """Run chunks of jobs until the command pipe closes (or the outer process dies).
 
-    Replies are held back and sent a few at a time (every ``_FLUSH_EVERY`` replies, before a job
-    starts once the oldest is ``_FLUSH_AFTER_S`` old, and at the end of each chunk): one write and one
-    wake-up of the parent per batch instead of per program.
+    Replies are held back and sent a few at a time (``_Outbox``): one write and one wake-up of the
+    parent per batch instead of per program.
     """
     poller = select.poll()
     poller.register(cmd_fd, select.POLLIN)
@@ -392,20 +466,8 @@ def serve(cmd_fd: int, reply_fd: int, lifeline: int) -> None:
             grids, offset = wire.decode_grids(shapes, blob, offset, "<i8")
             sets.append(grids)
         shared = header.get("fresh") == "chunk"
-        held: list[bytes] = []
-        oldest = [0.0]
-
-        def deliver(job_id: int, reply: tuple[dict, bytes]) -> None:
-            """Queue one reply; send what is queued once there are enough or the oldest has waited long enough."""
-            header, out_blob = reply
-            header["id"] = job_id
-            if not held:
-                oldest[0] = time.monotonic()
-            held.append(wire.pack(header, out_blob))
-            if len(held) >= _FLUSH_EVERY or time.monotonic() - oldest[0] > _FLUSH_AFTER_S:
-                wire.write_all(reply_fd, b"".join(held))
-                held.clear()
-
+        outbox = _Outbox(reply_fd)
+        deliver = outbox.add
         jobs = header["jobs"]
         start = 0
         while start < len(jobs):
@@ -427,10 +489,10 @@ def serve(cmd_fd: int, reply_fd: int, lifeline: int) -> None:
                 programs.append(next_prepared)
                 chars += len(next_code)
             run_in_children(programs, sets[set_index], timeout_s, lifeline, shared=shared,
-                            on_reply=lambda index, reply, group=group: deliver(group[index], reply))
+                            on_reply=lambda index, reply, group=group: deliver(group[index], reply),
+                            on_wait=outbox.due_in)
             start += len(group)
-        if held:
-            wire.write_all(reply_fd, b"".join(held))
+        outbox.send()
 
 
 def main(argv: list[str]) -> None:
