@@ -726,13 +726,12 @@ def test_a_reply_is_not_held_back_while_the_next_program_runs():
     next reply: as long as the next program ran, up to its whole time limit. The pool allows one time limit (plus
     grace) between replies, so an honest program that took most of its limit, followed by an endless loop (no escape
     needed), made the pool kill the worker as hung and re-run its queue one program at a time."""
-    from arc25.sandbox.pool import _BOOT
+    from arc25.sandbox.pool import worker_command
 
     cmd_r, cmd_w = os.pipe()
     reply_r, reply_w = os.pipe()
-    path = json.dumps([os.path.abspath(entry) for entry in sys.path if entry])
-    worker = subprocess.Popen([sys.executable, "-I", "-c", _BOOT, path, str(cmd_r), str(reply_w), "512", ",".join(ALL),
-                               str(os.getpid())], pass_fds=(cmd_r, reply_w), cwd="/", stdin=subprocess.DEVNULL)
+    worker = subprocess.Popen(worker_command(cmd_r, reply_w, 512, ALL), pass_fds=(cmd_r, reply_w), cwd="/",
+                              stdin=subprocess.DEVNULL)
     os.close(cmd_r)
     os.close(reply_w)
     try:

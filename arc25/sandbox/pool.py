@@ -54,6 +54,14 @@ _READ_BYTES = 1 << 16
 # libraries: a thread pool would spin on the other core, and new namespaces need one thread.
 _WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "LC_ALL": "C"}
 _BOOT = "import sys, json; sys.path[:0] = json.loads(sys.argv[1]); from arc25.sandbox.worker import main; main(sys.argv[2:])"
+
+
+def worker_command(cmd_fd: int, reply_fd: int, memory_limit_mb: int, layers) -> list[str]:
+    """The command line of a worker that reads chunks from ``cmd_fd`` and answers on ``reply_fd``: an isolated
+    interpreter (``-I``) that imports arc25 from where this process does."""
+    path = [os.path.abspath(entry) for entry in sys.path if entry]
+    return [sys.executable, "-I", "-c", _BOOT, json.dumps(path), str(cmd_fd), str(reply_fd), str(memory_limit_mb),
+            ",".join(layers), str(os.getpid())]
 _warned = False
 _FRESH = {
     "program": "on (a new process, forked from the zygote, for every program)",
@@ -348,13 +356,11 @@ class Sandbox:
     # -- workers
 
     def _spawn(self) -> _Worker:
-        path = [os.path.abspath(entry) for entry in sys.path if entry]
         cmd_r, cmd_w = os.pipe()
         reply_r, reply_w = os.pipe()
         try:
             process = _spawner().call(lambda: subprocess.Popen(
-                [sys.executable, "-I", "-c", _BOOT, json.dumps(path), str(cmd_r), str(reply_w),
-                 str(self.memory_limit_mb), ",".join(self.layers), str(os.getpid())],
+                worker_command(cmd_r, reply_w, self.memory_limit_mb, self.layers),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 pass_fds=(cmd_r, reply_w),
