@@ -32,12 +32,21 @@ def frame_size(buffer: bytearray | bytes) -> int | None:
     return _PREFIX.size + head + blob
 
 
-def unpack(frame: bytes | memoryview) -> tuple[dict, memoryview]:
-    """Split one whole frame; raises ValueError (or a JSON/struct error) on anything malformed."""
+def reply_header_limit(n_grids: int) -> int:
+    """Most bytes an honest program reply's JSON header takes: its shapes (under 16 bytes a grid), or a one-line
+    message (MAX_MESSAGE_CHARS, escaped) and the probe's short report, with room to spare."""
+    return 4096 + 16 * n_grids
+
+
+def unpack(frame: bytes | memoryview, max_header: int | None = None) -> tuple[dict, memoryview]:
+    """Split one whole frame; raises ValueError (or a JSON/struct error) on anything malformed, or on a header
+    longer than ``max_header`` bytes before parsing it (a JSON bomb costs its parser time and memory)."""
     view = memoryview(frame)
     head, blob = _PREFIX.unpack_from(view, 0)
     if _PREFIX.size + head + blob != len(view):
         raise ValueError("frame length does not match its prefix")
+    if max_header is not None and head > max_header:
+        raise ValueError(f"message header of {head} bytes is over its {max_header}")
     header = json.loads(bytes(view[_PREFIX.size : _PREFIX.size + head]))
     if not isinstance(header, dict):
         raise ValueError("message header is not an object")
