@@ -707,7 +707,7 @@ def main(argv: list[str] | None = None) -> int:
                     write_report(out, cfg, env, rows, cfg.budget_s - clock.left())
             except Exception as err:  # a part's failure is a row, never the end of the report
                 rows.append({"part": part, "name": part, "status": f"error: {type(err).__name__}: {err}"[:300]})
-            write_report(out, cfg, env, rows, cfg.budget_s - clock.left())
+                write_report(out, cfg, env, rows, cfg.budget_s - clock.left())
     except KeyboardInterrupt:
         print("interrupted: writing what was measured", flush=True)
     finally:

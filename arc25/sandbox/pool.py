@@ -54,6 +54,11 @@ _READ_BYTES = 1 << 16
 # libraries: a thread pool would spin on the other core, and new namespaces need one thread.
 _WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "LC_ALL": "C"}
 _BOOT = "import sys, json; sys.path[:0] = json.loads(sys.argv[1]); from arc25.sandbox.worker import main; main(sys.argv[2:])"
+_warned = False
+_FRESH = {
+    "program": "on (a new process, forked from the zygote, for every program)",
+    "chunk": "off: programs on the same inputs share a process, in chunks (Sandbox(fresh='chunk'))",
+}
 
 
 def worker_command(cmd_fd: int, reply_fd: int, memory_limit_mb: int, layers) -> list[str]:
@@ -62,11 +67,6 @@ def worker_command(cmd_fd: int, reply_fd: int, memory_limit_mb: int, layers) -> 
     path = [os.path.abspath(entry) for entry in sys.path if entry]
     return [sys.executable, "-I", "-c", _BOOT, json.dumps(path), str(cmd_fd), str(reply_fd), str(memory_limit_mb),
             ",".join(layers), str(os.getpid())]
-_warned = False
-_FRESH = {
-    "program": "on (a new process, forked from the zygote, for every program)",
-    "chunk": "off: programs on the same inputs share a process, in chunks (Sandbox(fresh='chunk'))",
-}
 
 
 def _caller_stacklevel() -> int:

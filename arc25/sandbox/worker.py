@@ -217,7 +217,8 @@ def _checked(frame: bytes, n_grids: int, probe: bool) -> tuple[dict, bytes]:
     """A child's frame as a clean reply (only the known fields), or the error that it is malformed."""
     try:
         # A program's reply is refused unread when its header is longer than an honest one: parsing a JSON bomb
-        # took the zygote ~0.6 s (outside every time limit) and left ~20 MB behind.
+        # took the zygote ~0.6 s (outside every time limit) and left ~20 MB behind, and a message that filled the
+        # frame no longer fit in one once tagged with its job id (the pool took the whole worker for broken).
         header, blob = wire.unpack(frame, max_header=wire.reply_header_limit(n_grids))
         wire.decode_reply(header, blob, n_grids)  # raises on anything malformed
     except (ValueError, TypeError, KeyError, UnicodeDecodeError, RecursionError, struct.error):
@@ -227,9 +228,7 @@ def _checked(frame: bytes, n_grids: int, probe: bool) -> tuple[dict, bytes]:
         if probe:
             clean["processes"] = header.get("processes")
         return clean, bytes(blob)
-    # One line, as the child's own replies are: a message that fills the frame would not fit in one once the
-    # zygote tags it with its job id, and the pool would take the whole worker for broken.
-    return {"ok": False, "err": header["err"], "msg": one_line(header["msg"])}, b""
+    return {"ok": False, "err": header["err"], "msg": header["msg"]}, b""
 
 
 def run_in_children(programs: list, grids, timeout_s: float, lifeline: int, *, probe: bool = False,
