@@ -26,7 +26,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from arc25.args import (AdapterArgs, LoraArgs, MixtureArgs, ModelArgs, OptimArgs, OutputArgs, PromptArgs,
+from arc25.cli.args import (AdapterArgs, LoraArgs, MixtureArgs, ModelArgs, OptimArgs, OutputArgs, PromptArgs,
                         ScheduleArgs, SeedArgs, SeqLenArgs, SolveRateArgs, SpeedArgs, TrackingArgs, TrainingArgs)
 from arc25.cli import fail, parse
 
@@ -43,7 +43,7 @@ SFT_FIELDS = ("max_steps", "per_device_train_batch_size", "logging_steps", "save
 @dataclass(kw_only=True)
 class Config(SolveRateArgs, SpeedArgs, TrainingArgs, OptimArgs, ScheduleArgs, SeqLenArgs, PromptArgs, MixtureArgs,
              LoraArgs, AdapterArgs, ModelArgs, TrackingArgs, SeedArgs, OutputArgs):
-    """finetuning.py's settings: the argument groups of arc25.args, each checked by its own validate()."""
+    """finetuning.py's settings: the argument groups of arc25.cli.args, each checked by its own validate()."""
 
     @classmethod
     def from_cli(cls, args: list[str] | None = None) -> "Config":
@@ -80,8 +80,8 @@ class Run:
     cuda: bool
     bf16: bool
     lr: float
-    model: object  # arc25.loading.ModelPlan
-    spec: object  # arc25.data.StreamSpec
+    model: object  # arc25.models.loading.ModelPlan
+    spec: object  # arc25.train.data.StreamSpec
     resume: tuple[Path, int] | None
     report_to: list[str]
     info: dict
@@ -97,7 +97,10 @@ def prepare(cfg: Config) -> Run:
     import torch
     import transformers
 
-    from arc25 import data, distributed, loading, training
+    from arc25.train import data
+    from arc25.train import distributed
+    from arc25.models import loading
+    from arc25.train import training
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     transformers.logging.set_verbosity_warning()
@@ -167,8 +170,8 @@ def sft_config(cfg: Config, run: Run):
     """trl's SFTConfig for this run: the shared fields by name, then what arc25 resolves or fixes."""
     from trl import SFTConfig
 
-    from arc25.compat import checkpointing_field
-    from arc25.training import step_arguments
+    from arc25.models.compat import checkpointing_field
+    from arc25.train.training import step_arguments
 
     checkpointing = checkpointing_field(SFTConfig)
     return SFTConfig(
@@ -214,23 +217,23 @@ def callbacks(cfg: Config, run: Run) -> list:
     The throughput observer comes first: it closes the step's clock before the solve rate generates and runs
     programs, so that work is not timed as training (the profiler, too, sees only the step).
     """
-    from arc25.metrics import ThroughputCallback
+    from arc25.train.metrics import ThroughputCallback
 
     out = [ThroughputCallback(peak_tflops=cfg.peak_tflops, skip_first_steps=cfg.throughput_skip_steps)]
     if cfg.max_minutes:
-        from arc25.time_limit import TimeLimitCallback
+        from arc25.train.time_limit import TimeLimitCallback
 
         out.append(TimeLimitCallback(cfg.max_minutes))
     if cfg.compile_layers or cfg.torch_compile:
-        from arc25.compile import CompileStats
+        from arc25.train.compile import CompileStats
 
         out.append(CompileStats())
     if cfg.profile_steps:
-        from arc25.profiling import StepProfiler
+        from arc25.train.profiling import StepProfiler
 
         out.append(StepProfiler(run.output_dir, cfg.profile_steps, skip_steps=cfg.throughput_skip_steps))
     if cfg.solve_rate_steps or cfg.eval_steps:
-        from arc25.solve_rate import SolveRateCallback
+        from arc25.train.solve_rate import SolveRateCallback
 
         out.append(SolveRateCallback(
             run.model.tokenizer, cfg.task_mixture(), seed=cfg.random_seed, n_tasks=cfg.n_solve_rate_tasks,
@@ -244,10 +247,14 @@ def build_trainer(cfg: Config, run: Run):
     """The model (weights, adapter), the task stream and the trainer, ready to train."""
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
-    from arc25 import data, distributed, loading, models, training
-    from arc25.metrics import ThroughputCallback
-    from arc25.solve_rate import SolveRateCallback
-    from arc25.token_classes import EvalTokenClasses
+    from arc25 import models
+    from arc25.train import data
+    from arc25.train import distributed
+    from arc25.models import loading
+    from arc25.train import training
+    from arc25.train.metrics import ThroughputCallback
+    from arc25.train.solve_rate import SolveRateCallback
+    from arc25.train.token_classes import EvalTokenClasses
 
     tokenizer = run.model.tokenizer
     padding_free = cfg.packing or bool(cfg.token_budget)
@@ -256,13 +263,13 @@ def build_trainer(cfg: Config, run: Run):
     # GPU report has measured the varlen path there (its CUDA branch has not run yet); the new --token-budget,
     # whose long rows make a dense mask costly, takes it everywhere.
     if attn == "sdpa" and (cfg.token_budget or (cfg.packing and not run.cuda)):
-        from arc25 import attention
+        from arc25.train import attention
 
         attn = attention.register()
     model = loading.load_model(run.model, lora=cfg, trainable=True, attn_implementation=attn,
                                device_map=None if cfg.device_map == "None" else cfg.device_map)
     if cfg.compile_layers:
-        from arc25.compile import compile_layers
+        from arc25.train.compile import compile_layers
 
         compile_layers(model)
     trainable, total = models.count_parameters(model)
@@ -294,7 +301,7 @@ def build_trainer(cfg: Config, run: Run):
 
 def main(cfg: Config, run: Run | None = None) -> dict:
     """Train; returns the final train metrics for callers such as tests and sweeps."""
-    from arc25 import loading
+    from arc25.models import loading
 
     run = run or prepare(cfg)
     trainer = build_trainer(cfg, run)

@@ -1,4 +1,4 @@
-"""arc25.args: the commands compose shared argument groups; flags keep their names; each is declared and checked once."""
+"""arc25.cli.args: the commands compose shared argument groups; flags keep their names; each is declared and checked once."""
 
 import dataclasses
 import subprocess
@@ -8,8 +8,8 @@ import pytest
 from conftest import ROOT
 
 import finetuning
-from arc25 import args
-from scripts import benchmark_data, evaluate, learning_ladder, merge_lora, test_time_her
+from arc25.cli import args
+from arc25.commands import benchmark_data, evaluate, learning_ladder, merge_lora, test_time_her
 
 COMMANDS = {"finetuning": finetuning.Config, "test_time_her": test_time_her.Config, "evaluate": evaluate.Args,
             "merge_lora": merge_lora.Args, "benchmark_data": benchmark_data.Args,

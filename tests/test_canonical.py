@@ -1,4 +1,4 @@
-"""Canonical targets (arc25.canonical): one program per task, with the grids and the random stream untouched."""
+"""Canonical targets (arc25.tasks.canonical): one program per task, with the grids and the random stream untouched."""
 
 import hashlib
 import itertools
@@ -7,10 +7,10 @@ import random
 import numpy as np
 import pytest
 
-from arc25 import canonical as C
+from arc25.tasks import canonical as C
 from arc25 import dsl
-from arc25.tasks import GeneratorConfig, _render_code, sample_task, task_stream
-from arc25.trusted import execute_trusted
+from arc25.tasks.generators import GeneratorConfig, _render_code, sample_task, task_stream
+from arc25.programs.trusted import execute_trusted
 
 # Grids of the first 300 tasks, computed with the generator as it was before canonical targets (commit 60b0389):
 # canonicalisation may only change programs, never a grid, the number of draws or the random stream.
@@ -217,7 +217,7 @@ def test_equivalent_multi_draw_programs_mostly_map_to_the_canonical_one(stream_t
 
 
 def test_report_ambiguity_prints_json_and_a_table(capsys):
-    from scripts.report_ambiguity import Args, main
+    from arc25.commands.report_ambiguity import Args, main
 
     results = main(Args(n=12, variants=1, max_side=8))
     out = capsys.readouterr().out
@@ -229,7 +229,7 @@ def test_report_ambiguity_prints_json_and_a_table(capsys):
 
 
 def test_report_ambiguity_bad_input_exits_2(capsys):
-    from scripts.report_ambiguity import cli
+    from arc25.commands.report_ambiguity import cli
 
     with pytest.raises(SystemExit) as exit_info:
         cli(["--n", "0"])

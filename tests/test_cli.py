@@ -18,9 +18,13 @@ def entry(name: str):
     return getattr(importlib.import_module(module), function)
 
 
-def test_every_script_is_a_console_command():
-    launched = {f"scripts.{p.stem}" for p in (ROOT / "scripts").glob("*.py") if p.stem != "__init__"}
+def test_every_script_is_a_thin_entry_point_of_a_console_command():
+    """scripts/NAME.py runs arc25.commands.NAME, the code its console command runs, and holds nothing else."""
+    launched = {f"arc25.commands.{p.stem}" for p in (ROOT / "scripts").glob("*.py")}
     assert launched | {"finetuning"} == {target.split(":")[0] for target in SCRIPTS.values()}
+    for path in (ROOT / "scripts").glob("*.py"):
+        code = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith('"""')]
+        assert len(code) <= 3 and code[0].startswith(f"from arc25.commands.{path.stem} import"), path.name
 
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
@@ -37,7 +41,7 @@ def test_help_and_bad_flags(name, capsys):
 def test_same_things_have_the_same_names():
     """The flags several commands share are spelled one way everywhere (old spellings are gone)."""
     import finetuning
-    from scripts import evaluate, merge_lora
+    from arc25.commands import evaluate, merge_lora
 
     for cls in (finetuning.Config, evaluate.Args, merge_lora.Args):
         names = set(cls.__dataclass_fields__)
@@ -56,7 +60,7 @@ def test_no_import_path_patching():
 
 
 def test_literal_choices_are_checked_once_for_every_cli(tmp_path):
-    from scripts import merge_lora
+    from arc25.commands import merge_lora
 
     (tmp_path / "adapter_config.json").write_text("{}")
     paths = dict(model_path="tiny", adapter_path=str(tmp_path), output_dir="o")

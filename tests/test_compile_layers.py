@@ -1,4 +1,4 @@
-"""--compile-layers (arc25.compile): decoder layers compiled in place, once per layer class, with dynamic shapes.
+"""--compile-layers (arc25.train.compile): decoder layers compiled in place, once per layer class, with dynamic shapes.
 
 The compiled tests use dynamo's "aot_eager" backend (the graphs dynamo and AOTAutograd capture, run without code
 generation): what they check (the same numbers as eager, and how often dynamo compiles) does not depend on the
@@ -16,8 +16,10 @@ from conftest import TINY_RUN
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
 import finetuning
-from arc25 import attention, data, models
-from arc25 import compile as regional
+from arc25 import models
+from arc25.train import attention
+from arc25.train import data
+from arc25.train import compile as regional
 from arc25.tasks import make_mixture
 
 BACKEND = "aot_eager"
@@ -148,7 +150,7 @@ def test_budget_training_with_compiled_layers_trains_as_eager(tmp_path, monkeypa
     (["--compile-layers", "--compile-backend", "eager"], "--compile-backend 'eager': must be one of inductor"),
 ])
 def test_benchmark_compile_flags_are_one_line_errors(flags, message, capsys):
-    from scripts.benchmark_step_overhead import cli
+    from arc25.commands.benchmark_step_overhead import cli
 
     with pytest.raises(SystemExit) as exit_info:
         cli(flags)

@@ -201,7 +201,7 @@ def test_lines_and_fills_match_scikit_image():
     from skimage.draw import line
     from skimage.segmentation import flood_fill as reference_fill
 
-    from arc25.dsl import _line_coords
+    from arc25.dsl.draw import _line_coords
 
     span = range(-4, 7)
     for r1, c1, r2, c2 in itertools.product(span, span, span, span):

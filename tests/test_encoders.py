@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from arc25.encoders import (
+from arc25.prompts.encoders import (
     DEFAULT_ENCODER_SPEC,
     ENCODERS,
     GridEncoder,
@@ -254,7 +254,7 @@ def test_changes_encoder_only_outermost():
 
 
 def test_changes_reach_the_prompt_and_name_the_program_arguments():
-    from arc25.prompting import prompt_messages
+    from arc25.prompts.prompting import prompt_messages
 
     grid_in = np.full((4, 5), 2, dtype=np.int64)
     grid_out = grid_in.copy()

@@ -10,15 +10,16 @@ import torch
 
 from conftest import run_script
 
-from arc25 import loading, models
-from arc25.evaluation import EvalSettings, format_table
-from arc25.generation import encode_prompts, generate_completions, too_long
-from arc25.encoders import DEFAULT_ENCODER_SPEC
-from arc25.report import read_jsonl, safe_name, table, write_csv
-from arc25.scoring import score_tasks, summarize
-from arc25.tasksets import load_task_set, read_arc_json, synthetic_tasks
+from arc25 import models
+from arc25.models import loading
+from arc25.infer.evaluation import EvalSettings, format_table
+from arc25.infer.generation import encode_prompts, generate_completions, too_long
+from arc25.prompts.encoders import DEFAULT_ENCODER_SPEC
+from arc25.infer.report import read_jsonl, safe_name, table, write_csv
+from arc25.infer.scoring import score_tasks, summarize
+from arc25.tasks.tasksets import load_task_set, read_arc_json, synthetic_tasks
 from arc25.tasks import derive_seed, task_stream
-from scripts import evaluate as evaluate_script
+from arc25.commands import evaluate as evaluate_script
 
 # A small hand-made ARC task: the rule paints the top-left cell 5; the test pair has its own shape.
 ARC_TASK = {
@@ -290,7 +291,7 @@ def test_solve_rate_callback_measures_a_peft_model():
     from peft import LoraConfig, get_peft_model
     from transformers import TrainerControl, TrainerState
 
-    from arc25.solve_rate import SolveRateCallback
+    from arc25.train.solve_rate import SolveRateCallback
 
     tok = models.load_tokenizer("tiny")
     adapted = get_peft_model(models.load_model("tiny", tok), LoraConfig(r=2, target_modules=["q_proj"]))

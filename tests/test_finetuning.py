@@ -17,7 +17,9 @@ from safetensors.torch import load_file
 from conftest import ROOT, run_script
 
 import finetuning
-from arc25 import data, loading, models
+from arc25 import models
+from arc25.train import data
+from arc25.models import loading
 
 JOURNAL = ROOT.parent / "shared" / "seed" / "iteration_09_improve_training_script.md"
 
@@ -272,7 +274,7 @@ def test_bad_run_is_one_clear_line_before_the_model_loads(args, message, tmp_pat
 def test_wandb_without_credentials_goes_offline_under_the_output_dir(tmp_path, monkeypatch):
     import types
 
-    from arc25 import training
+    from arc25.train import training
 
     monkeypatch.setitem(sys.modules, "wandb", types.ModuleType("wandb"))
     for var in ("WANDB_API_KEY", "WANDB_MODE", "WANDB_DIR", "WANDB_PROJECT", "WANDB_SILENT"):
@@ -284,7 +286,7 @@ def test_wandb_without_credentials_goes_offline_under_the_output_dir(tmp_path, m
 
 
 def test_without_wandb_installed_falls_back_to_tensorboard(tmp_path, monkeypatch):
-    from arc25 import training
+    from arc25.train import training
 
     monkeypatch.setitem(sys.modules, "wandb", None)  # import fails
     report_to, tracker = training.setup_tracking(True, tmp_path, "arc25-test")
@@ -292,7 +294,7 @@ def test_without_wandb_installed_falls_back_to_tensorboard(tmp_path, monkeypatch
 
 
 def test_incomplete_checkpoints_are_not_resumed(tmp_path):
-    from arc25 import training
+    from arc25.train import training
 
     done = tmp_path / "checkpoint-4"
     done.mkdir()
@@ -332,8 +334,8 @@ def test_solve_rate_is_not_timed_as_training(tmp_path, monkeypatch):
     """The solve rate generates and runs programs at a step's end; the throughput clock must be closed by then."""
     import time
 
-    from arc25.metrics import ThroughputCallback
-    from arc25.solve_rate import SolveRateCallback
+    from arc25.train.metrics import ThroughputCallback
+    from arc25.train.solve_rate import SolveRateCallback
 
     pause, calls = 2.0, []
 

@@ -84,7 +84,7 @@ def test_speed_variants_are_the_sweep_presets_points():
     """The speed part runs points of configs/sweeps/speed_options.yaml, with its own steps, seed and model."""
     import finetuning
     from arc25.cli import parse
-    from scripts import gpu_report
+    from arc25.commands import gpu_report
 
     cfg = parse(gpu_report.ReportConfig, ["--parts", "speed", "--speed-steps", "30"])
     variants = cfg.variant_list()
@@ -104,7 +104,7 @@ def test_speed_variants_are_the_sweep_presets_points():
 
 def test_named_variant_lists_are_preset_points_and_expand_in_order():
     from arc25.cli import parse
-    from scripts import gpu_report
+    from arc25.commands import gpu_report
 
     points = gpu_report.speed_points()
     for name, variants in gpu_report.VARIANT_LISTS.items():
@@ -125,7 +125,7 @@ def test_issue17_switches_reach_finetuning(smoke):
     """foreach_adamw sets the old optimizer; a budget point one packed row per micro-batch, also in the smoke."""
     import finetuning
     from arc25.cli import parse
-    from scripts import gpu_report
+    from arc25.commands import gpu_report
 
     cfg = parse(gpu_report.ReportConfig, ["--parts", "speed"] + (["--smoke"] if smoke else []))
     points = gpu_report.speed_points()
@@ -143,7 +143,7 @@ def test_issue17_switches_reach_finetuning(smoke):
 
 
 def test_our_rows_on_the_journal_benchmark_are_compared_per_mode():
-    from scripts.gpu_report import compare_to_journal
+    from arc25.commands.gpu_report import compare_to_journal
 
     journal = [{"mode": "lora", "samples_per_s": 20.0, "real_tokens_per_s": 20000.0},
                {"mode": "full", "status": "error: x"}]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts import journal_baseline as jb
-from scripts.journal_env.launch import _fitting_length
+from arc25.commands import journal_baseline as jb
+from arc25.commands.journal_env.launch import _fitting_length
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,14 +10,15 @@ import pytest
 
 from conftest import ROOT, run_script, script_env
 
-from arc25 import loading, models
-from arc25.encoders import DEFAULT_ENCODER_SPEC
-from arc25.generation import encode_prompts, generate_completions, sample_completions
+from arc25 import models
+from arc25.models import loading
+from arc25.prompts.encoders import DEFAULT_ENCODER_SPEC
+from arc25.infer.generation import encode_prompts, generate_completions, sample_completions
 from arc25.her.loop import LoopSettings, ModelSampler, run_task
 from arc25.her.relabel import outputs_key, prune_dead_lines, relabel, removable_spans
 from arc25.her.tuning import InMemoryTuner, TuningSettings
-from arc25.scoring import score_tasks
-from arc25.tasksets import FAMILY_LIMITS, EvalTask, load_task_set
+from arc25.infer.scoring import score_tasks
+from arc25.tasks.tasksets import FAMILY_LIMITS, EvalTask, load_task_set
 
 BG = 0
 
@@ -209,7 +210,7 @@ def test_a_task_whose_prompt_does_not_fit_is_skipped(tiny):
 def test_sampler_halves_its_batch_when_the_gpu_runs_out_of_memory(tiny, monkeypatch):
     import torch
 
-    from arc25 import generation
+    from arc25.infer import generation
 
     tokenizer, model = tiny
     calls = []
@@ -337,7 +338,7 @@ def test_family_out_of_range_names_what_is_accepted(spec):
 
 
 def _prepare(tmp_path, **flags):
-    from scripts.test_time_her import Config, prepare
+    from arc25.commands.test_time_her import Config, prepare
 
     return prepare(Config(task_set="squares:2", n=1, output_dir=str(tmp_path / "out"), log_to_wandb=False, **flags))
 

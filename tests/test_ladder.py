@@ -6,8 +6,8 @@ import pytest
 
 from conftest import run_script
 
-from arc25 import ladder
-from arc25.tasksets import synthetic_tasks
+from arc25.commands import ladder
+from arc25.tasks.tasksets import synthetic_tasks
 
 
 def test_rungs_build_their_distributions():
@@ -30,7 +30,7 @@ def test_check_rungs_names_the_bad_one():
 
 
 def test_guesses_come_from_the_rung_and_rarely_solve():
-    from arc25.scoring import score_tasks
+    from arc25.infer.scoring import score_tasks
 
     rung = ladder.RUNGS["h-line"]
     tasks = synthetic_tasks(ladder.rung_mixture(rung), seed=3, n=40)
@@ -90,7 +90,7 @@ def test_cli_end_to_end(python, tmp_path):
     # The second rung started from the first one's model (--curriculum).
     recipe = (tmp_path / "pixel" / "recipe.yaml").read_text()
     assert f"model_path: {tmp_path / 'h-line' / 'final'}" in recipe
-    # A folder trained from tiny continues in full at the from-scratch rate: its lineage says so (arc25.loading).
+    # A folder trained from tiny continues in full at the from-scratch rate: its lineage says so (arc25.models.loading).
     resolved = json.loads((tmp_path / "pixel" / "cfg.json").read_text())
     assert resolved["use_lora"] is False and resolved["from_scratch"] is True and resolved["learning_rate"] == 1e-3
     assert (tmp_path / "ladder.png").stat().st_size > 1000

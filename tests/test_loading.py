@@ -1,12 +1,13 @@
-"""arc25.loading: one set of rules for models, tokenizers and adapters, whichever command loads them."""
+"""arc25.models.loading: one set of rules for models, tokenizers and adapters, whichever command loads them."""
 
 import shutil
 
 import pytest
 
 import finetuning
-from arc25 import loading, models
-from scripts import test_time_her
+from arc25 import models
+from arc25.models import loading
+from arc25.commands import test_time_her
 
 
 def _save(folder, seed: int, **info):

@@ -3,8 +3,10 @@
 import pytest
 import torch
 
-from arc25 import loading, lora, models
-from scripts import merge_lora
+from arc25 import models
+from arc25.models import loading
+from arc25.models import lora
+from arc25.commands import merge_lora
 
 
 def _exit_code(argv: list[str]) -> int:

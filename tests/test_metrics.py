@@ -7,8 +7,9 @@ from types import SimpleNamespace
 import pytest
 
 import finetuning
-from arc25 import metrics, models
-from arc25.data import BatchStats
+from arc25 import models
+from arc25.train import metrics
+from arc25.train.data import BatchStats
 
 
 @pytest.mark.slow
@@ -100,7 +101,7 @@ def _profile_steps(profiler, steps: int, first_step: int = 1) -> None:
 
 
 def test_step_profiler_records_the_steps_after_skip_and_warm_up(tmp_path):
-    from arc25.profiling import StepProfiler
+    from arc25.train.profiling import StepProfiler
 
     profiler = StepProfiler(tmp_path, n_steps=2, skip_steps=1)
     _profile_steps(profiler, 6)  # step 1 starts it, 2 warms up, 3-4 are recorded, 5-6 run unprofiled
@@ -115,7 +116,7 @@ def test_step_profiler_records_the_steps_after_skip_and_warm_up(tmp_path):
 
 
 def test_step_profiler_writes_what_it_has_when_training_ends_early(tmp_path):
-    from arc25.profiling import StepProfiler
+    from arc25.train.profiling import StepProfiler
 
     profiler = StepProfiler(tmp_path, n_steps=5, skip_steps=0)
     _profile_steps(profiler, 3)

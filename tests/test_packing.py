@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
 import finetuning
-from arc25 import data, models
+from arc25 import models
+from arc25.train import data
 from arc25.tasks import make_mixture
 
 ENCODER = finetuning.Config.grid_encoder
@@ -137,7 +138,7 @@ def _grads(model) -> dict:
 
 
 def test_budget_row_loss_and_gradients_equal_the_samples_alone():
-    from arc25 import attention
+    from arc25.train import attention
 
     tok = models.load_tokenizer("tiny")
     model = models.load_model("tiny", tok, dtype="float32", attn_implementation=attention.register(), seed=3)
@@ -211,7 +212,7 @@ def _reference_varlen(params: set):
 def test_cuda_varlen_branch_computes_each_sample_alone(monkeypatch, torch_version, params, kv_heads):
     """The CUDA branch (never run on CI) hands torch's kernel the right layout, offsets, causal flag, GQA and scale:
     with a reference kernel in its place, a packed row's attention equals each sample's causal attention alone."""
-    from arc25 import attention
+    from arc25.train import attention
 
     import torch.nn.attention.varlen
 
@@ -241,7 +242,7 @@ def test_cuda_varlen_branch_computes_each_sample_alone(monkeypatch, torch_versio
 
 
 def test_cuda_varlen_kernel_is_never_chosen_off_cuda_or_in_fp32():
-    from arc25 import attention
+    from arc25.train import attention
 
     for dtype in (torch.float32, torch.bfloat16):
         assert attention._kernel(torch.zeros(1, 2, 3, 4, dtype=dtype), 0.0, None) is None
@@ -290,8 +291,8 @@ def test_budget_training_run_packs_rows_without_padding(tmp_path):
 
 
 def test_step_probe_sees_no_dense_mask_and_no_padding_in_a_budget_row():
-    from arc25 import attention
-    from arc25.step_probe import StepProbe
+    from arc25.train import attention
+    from arc25.train.step_probe import StepProbe
 
     tok = models.load_tokenizer("tiny")
     rows = _rows(4)
@@ -311,7 +312,7 @@ def test_step_probe_sees_no_dense_mask_and_no_padding_in_a_budget_row():
 
 @pytest.mark.slow
 def test_step_overhead_benchmark_with_a_budget_reads_nothing_back(capsys):
-    from scripts.benchmark_step_overhead import cli
+    from arc25.commands.benchmark_step_overhead import cli
 
     cli(["--modes", "lora", "--n-layers", "2", "--batch-size", "8", "--steps", "1", "--warmup-steps", "1",
          "--repeats", "1", "--max-side", "4", "--token-budget", "1024"])

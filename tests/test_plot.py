@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from arc25.plot import plot_learning_curve, plot_prediction, plot_speed, plot_task
+from arc25.infer.plot import plot_learning_curve, plot_prediction, plot_speed, plot_task
 from arc25.tasks import Task
 
 def assert_png(path) -> None:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from arc25 import dsl
-from arc25.encoders import DEFAULT_ENCODER_SPEC, get_encoder
-from arc25.prompting import (
+from arc25.prompts.encoders import DEFAULT_ENCODER_SPEC, get_encoder
+from arc25.prompts.prompting import (
     DEFAULT_PROMPT_STYLE,
     PROMPT_STYLES,
     check_prompt_style,
@@ -98,9 +98,9 @@ def test_unknown_prompt_style_is_one_line_listing_the_styles():
 @pytest.mark.parametrize("style", sorted(PROMPT_STYLES))
 def test_training_and_inference_build_identical_prompt_tokens(style):
     """The tokens a model trains on before its code are exactly the tokens it is prompted with at inference."""
-    from arc25.data import ChatFormatter
-    from arc25.generation import encode_prompts
-    from arc25.tasksets import EvalTask
+    from arc25.prompts.chat import ChatFormatter
+    from arc25.infer.generation import encode_prompts
+    from arc25.tasks.tasksets import EvalTask
     from arc25.models import builtin_tokenizer
     from arc25.tasks import make_mixture, task_stream
 

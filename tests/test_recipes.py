@@ -8,7 +8,7 @@ from conftest import ROOT
 
 import finetuning
 from arc25.cli import parse
-from scripts import evaluate, learning_ladder
+from arc25.commands import evaluate, learning_ladder
 
 RECIPES = sorted((ROOT / "configs" / "recipes").glob("*.yaml"))
 COMMANDS = {"arc25-finetune": finetuning.Config, "arc25-evaluate": evaluate.Args,

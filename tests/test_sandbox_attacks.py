@@ -32,8 +32,8 @@ import numpy as np
 import pytest
 
 from arc25.sandbox import ExecutionError, ExecutionRuntimeError, ForbiddenCode, Sandbox, execute, execute_batch, wire
-from arc25.sandbox.errors import MAX_MESSAGE_CHARS
-from arc25.trusted import execute_trusted
+from arc25.programs.errors import MAX_MESSAGE_CHARS
+from arc25.programs.trusted import execute_trusted
 
 LINUX = sys.platform.startswith("linux")
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from arc25.trusted import execute_trusted
+from arc25.programs.trusted import execute_trusted
 from arc25.sandbox import (
     ExecutionError,
     ExecutionMemoryError,

@@ -19,8 +19,8 @@ import torch
 from conftest import ROOT, run_script, script_env
 
 import finetuning
-from arc25 import training
-from arc25.launch import free_port
+from arc25.train import training
+from arc25.commands.launch import free_port
 
 TINY_RUN = ["--max-side", "6", "--max-seq-len", "1024", "--batch-size", "4", "--per-device-train-batch-size", "2",
             "--no-log-to-wandb", "--eval-steps", "0", "--dataloader-num-workers", "1"]
@@ -37,7 +37,7 @@ def launch_env(monkeypatch):
     def no_model(*args, **kwargs):
         raise AssertionError("the launch should have been refused before anything loads")
 
-    monkeypatch.setattr("arc25.loading.prepare", no_model)
+    monkeypatch.setattr("arc25.models.loading.prepare", no_model)
     return monkeypatch
 
 
@@ -107,10 +107,10 @@ def _render_sbatch(tmp_path: Path, args: list[str], nodes: int = 2) -> subproces
 
 def test_a_cpu_rank_resumes_an_optimizer_mapped_to_its_indexed_device(tmp_path):
     """accelerate's CPU ranks run on ``cpu:0``, and transformers 5.17 (the GPU box's) loads a resumed optimizer with
-    ``map_location`` set to it: torch alone refuses that location; with arc25.compat's branch it loads to the CPU."""
+    ``map_location`` set to it: torch alone refuses that location; with arc25.models.compat's branch it loads to the CPU."""
     code = f"""
 import torch
-from arc25 import compat
+from arc25.models import compat
 path = {str(tmp_path / "optimizer.pt")!r}
 torch.save({{"state": {{0: {{"exp_avg": torch.arange(4.0)}}}}}}, path)
 try:

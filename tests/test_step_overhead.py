@@ -8,8 +8,9 @@ import warnings
 import pytest
 import torch
 
-from arc25 import data, models
-from arc25.step_probe import StepProbe
+from arc25 import models
+from arc25.train import data
+from arc25.train.step_probe import StepProbe
 
 
 def test_probe_counts_one_scalar_read_per_step():
@@ -58,7 +59,7 @@ def test_probe_sees_a_dense_mask_and_the_logits():
 
 @pytest.mark.slow
 def test_benchmark_reports_its_keys_and_a_sync_free_trainer(capsys):
-    from scripts.benchmark_step_overhead import cli
+    from arc25.commands.benchmark_step_overhead import cli
 
     cli(["--modes", "lora", "--n-layers", "2", "--batch-size", "2", "--steps", "1", "--warmup-steps", "1",
          "--repeats", "1", "--max-side", "4"])
@@ -90,7 +91,7 @@ def _train(tmp_path, name: str, ours: bool, per_device: int, rows: list[dict]):
     from trl import SFTConfig, SFTTrainer
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
-    from arc25 import training
+    from arc25.train import training
 
     tok = models.load_tokenizer("tiny")
     model = models.load_model("tiny", tok, seed=7)
@@ -157,7 +158,7 @@ class _FakeEvent:
 def test_throughput_on_cuda_times_steps_by_events_read_only_at_logs(monkeypatch):
     from types import SimpleNamespace
 
-    from arc25.metrics import ThroughputCallback
+    from arc25.train.metrics import ThroughputCallback
 
     cb = ThroughputCallback(skip_first_steps=0)
     monkeypatch.setattr(cb, "_event", lambda: _FakeEvent())
@@ -186,8 +187,8 @@ def test_lora_without_input_casts_is_the_same_under_autocast_with_fewer_ops():
 
     from peft import LoraConfig, get_peft_model
 
-    from arc25.step_probe import StepProbe
-    from arc25.training import lora_cast_layers, lora_input_casts_off
+    from arc25.train.step_probe import StepProbe
+    from arc25.train.training import lora_cast_layers, lora_input_casts_off
 
     tok = models.load_tokenizer("tiny")
     ids = torch.randint(3, 100, (1, 16), generator=torch.Generator().manual_seed(0))

@@ -8,8 +8,8 @@ import pytest
 from conftest import run_script
 
 from arc25.cli import parse
-from arc25.launch import classify, run_logged
-from scripts import sweep
+from arc25.commands.launch import classify, run_logged
+from arc25.commands import sweep
 
 
 def _args(argv: list[str]) -> sweep.Args:
@@ -106,7 +106,7 @@ def test_every_preset_plans_runs_finetuning_accepts(name):
     """Each point of each preset is a finetuning.py command line that parses and validates (no run); the speed
     presets keep the journal's grid encoding, so their tokens per sample stay comparable with its tables."""
     import finetuning
-    from arc25.encoders import JOURNAL_ENCODER_SPEC
+    from arc25.prompts.encoders import JOURNAL_ENCODER_SPEC
 
     points = sweep.plan(_args(["--preset", name]))
     assert points and len({p.name for p in points}) == len(points)

@@ -10,8 +10,9 @@ import pytest
 
 from conftest import run_script
 
-from arc25 import dsl, tasks
-from arc25.trusted import execute_trusted
+from arc25 import dsl
+from arc25.tasks import generators as tasks
+from arc25.programs.trusted import execute_trusted
 from arc25.tasks import GENERATORS, GeneratorConfig, derive_seed, make_mixture, sample_task, task_stream
 
 

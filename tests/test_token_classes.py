@@ -9,8 +9,9 @@ import pytest
 from conftest import run_script
 
 import finetuning
-from arc25 import data, models
-from arc25 import token_classes as tc
+from arc25 import models
+from arc25.train import data
+from arc25.train import token_classes as tc
 from arc25.tasks import Task, derive_seed, make_mixture, task_stream
 
 # Every draw function, one- and two-digit coordinates, and flood_fill's connectivity; under each line, its
@@ -115,7 +116,7 @@ def test_guess_baselines():
 
 def test_class_losses_on_a_model_and_tasks():
     """The standalone API: Task and EvalTask alike; the figures do not depend on how the tasks are batched."""
-    from arc25.tasksets import synthetic_tasks
+    from arc25.tasks.tasksets import synthetic_tasks
 
     tok = models.load_tokenizer("tiny")
     model = models.load_model("tiny", tok, seed=1).eval()
@@ -141,8 +142,8 @@ def test_class_losses_on_a_model_class_without_logits_to_keep():
     """A forward that cannot cut its logits to the completion gets full logits: the same figures."""
     import torch
 
-    from arc25 import compat
-    from arc25.tasksets import synthetic_tasks
+    from arc25.models import compat
+    from arc25.tasks.tasksets import synthetic_tasks
 
     class WithoutKeep(torch.nn.Module):
         def __init__(self, inner):

@@ -14,10 +14,10 @@ from typing import Callable, Protocol
 import numpy as np
 
 from arc25.her.relabel import outputs_key, relabel
-from arc25.prompting import parse_code
-from arc25.scoring import ProgramScore, score_tasks
+from arc25.prompts.prompting import parse_code
+from arc25.infer.scoring import ProgramScore, score_tasks
 from arc25.tasks import derive_seed
-from arc25.tasksets import EvalTask
+from arc25.tasks.tasksets import EvalTask
 
 __all__ = ["EpochRecord", "LoopSettings", "ModelSampler", "TaskOutcome", "run_task"]
 
@@ -200,7 +200,7 @@ class ModelSampler:
         self._encode = None
 
     def prompt(self, task: EvalTask) -> list[int]:
-        from arc25.generation import PromptEncoder
+        from arc25.infer.generation import PromptEncoder
 
         if self._encode is None:
             self._encode = PromptEncoder(self.tokenizer, self.encoder_spec, self.prompt_style)
@@ -210,7 +210,7 @@ class ModelSampler:
         return self._prompts[key]
 
     def skip_reason(self, task: EvalTask) -> str | None:
-        from arc25.generation import too_long
+        from arc25.infer.generation import too_long
 
         return too_long(len(self.prompt(task)), self.max_new_tokens, self.max_seq_len)
 
@@ -219,7 +219,7 @@ class ModelSampler:
 
         import torch
 
-        from arc25.generation import sample_completions
+        from arc25.infer.generation import sample_completions
 
         prompt = self.prompt(task)
         device = self.model.get_input_embeddings().weight.device

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arc25.scoring import ProgramScore
+from arc25.infer.scoring import ProgramScore
 from arc25.tasks import Task
 
 __all__ = ["HindsightTask", "RelabelStats", "outputs_key", "prune_dead_lines", "relabel", "removable_spans"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from arc25.her.loop import EpochRecord, TaskOutcome
-from arc25.report import safe_name, table
+from arc25.infer.report import safe_name, table
 
 __all__ = ["RESULTS_FILE", "Tracker", "format_table", "plot_predictions", "plot_scores", "plot_paths"]
 
@@ -64,7 +64,7 @@ def plot_predictions(outcome: TaskOutcome, path: Path) -> None:
     """The first train pair's target beside each epoch's best prediction of it."""
     from matplotlib.figure import Figure
 
-    from arc25.plot import _draw_grid
+    from arc25.infer.plot import _draw_grid
 
     task = outcome.task
     panels = [(task.train_inputs[0], "input"), (task.train_outputs[0], "target")]
@@ -89,7 +89,7 @@ class Tracker:
     """Per-epoch scalars to W&B (offline without credentials) or tensorboard, as training chooses; never fatal."""
 
     def __init__(self, log_to_wandb: bool, out_dir: Path, project: str, config: dict):
-        from arc25.training import setup_tracking
+        from arc25.train.training import setup_tracking
 
         self.name, self.writer, self.run = "none", None, None
         try:

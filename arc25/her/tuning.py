@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-from arc25.data import ChatFormatter
-from arc25.encoders import get_encoder
+from arc25.prompts.chat import ChatFormatter
+from arc25.prompts.encoders import get_encoder
 from arc25.her.relabel import HindsightTask
 
 __all__ = ["TuningSettings", "InMemoryTuner", "pad_batch"]

@@ -51,14 +51,14 @@ own allowance; a non-root caller's uid is shared with its workers (per-user kern
 as inotify or pipe quotas are shared; the pid namespace hides every process of that uid);
 ``Sandbox(fresh="chunk")`` trades the per-program process for speed (an escaped program can then
 affect the programs after it in its chunk, which share its inputs); seccomp is x86-64 only (x32
-and foreign-architecture system calls kill the process); the trusted path (``arc25.trusted``, which
+and foreign-architecture system calls kill the process); the trusted path (``arc25.programs.trusted``, which
 uses this package's public names: its errors, grid checks and read-only module stand-in) has no
 isolation at all and is only for our own generated programs. Without Linux only layers 1, 3 and 4
 and the resource limits apply.
 """
 
 from arc25.sandbox.api import default_sandbox, execute, execute_batch, isolation
-from arc25.sandbox.errors import (
+from arc25.programs.errors import (
     ExecutionError,
     ExecutionMemoryError,
     ExecutionRuntimeError,
@@ -69,7 +69,7 @@ from arc25.sandbox.errors import (
     describe,
     one_line,
 )
-from arc25.sandbox.grids import as_input_grid, validate_grid
+from arc25.programs.grids import as_input_grid, validate_grid
 from arc25.sandbox.confinement import Isolation
 from arc25.sandbox.policy import ALLOWED_MODULES, ALLOWED_NUMPY_NAMES, PROGRAM_FILENAME, check_program
 from arc25.sandbox.pool import Sandbox

@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 
-from arc25.sandbox.errors import ExecutionError
+from arc25.programs.errors import ExecutionError
 from arc25.sandbox.confinement import Isolation
 from arc25.sandbox.pool import Sandbox
 
@@ -29,7 +29,7 @@ def execute(code: str, inputs: list[np.ndarray], *, timeout_s: float = 1.0, sand
     """Run the untrusted program ``code`` on a copy of each input in ``sandbox`` (default: the shared pool) and
     return the validated outputs; ``timeout_s`` bounds the whole program (module code plus ``task`` on every
     input). Raises an ``ExecutionError`` subclass when the program fails. Our own generated programs, which need
-    no isolation, go to ``arc25.trusted.execute_trusted`` instead."""
+    no isolation, go to ``arc25.programs.trusted.execute_trusted`` instead."""
     return (sandbox or default_sandbox()).execute(code, inputs, timeout_s=timeout_s)
 
 

