@@ -59,30 +59,35 @@ class Slot:
     name: str
     kind: str
     values: tuple
+    # Whether the slot takes part, given the other slots (None: always); an inactive slot holds None.
+    when: Callable[[dict], bool] | None = None
+
+    def active(self, slots: dict) -> bool:
+        return self.when is None or self.when(slots)
 
     def __post_init__(self):
         if self.kind not in ("color", "choice"):
             raise ValueError(f"slot kind must be 'color' or 'choice', got {self.kind!r}")
 
 
-def color(name: str, optional: bool = False) -> Slot:
-    return Slot(name, "color", ((None,) if optional else ()) + COLORS)
+def color(name: str, optional: bool = False, when=None) -> Slot:
+    return Slot(name, "color", ((None,) if optional else ()) + COLORS, when)
 
 
-def choice(name: str, *values) -> Slot:
-    return Slot(name, "choice", tuple(values))
+def choice(name: str, *values, when=None) -> Slot:
+    return Slot(name, "choice", tuple(values), when)
 
 
-# Whole-grid finishers a chain appends (None first: no step). Each is one line on ``img``.
+# Whole-grid finishers a chain appends (None first: no step). Each is one line on ``out``.
 FINISHERS = {
     None: None,
-    "flip_lr": 'img = flip(img, "lr")',
-    "flip_ud": 'img = flip(img, "ud")',
-    "rotate1": "img = rotate(img, 1)",
-    "rotate2": "img = rotate(img, 2)",
-    "rotate3": "img = rotate(img, 3)",
-    "transpose": "img = transpose(img)",
-    "upscale2": "img = upscale(img, 2)",
+    "flip_lr": 'out = flip(out, "lr")',
+    "flip_ud": 'out = flip(out, "ud")',
+    "rotate1": "out = rotate(out, 1)",
+    "rotate2": "out = rotate(out, 2)",
+    "rotate3": "out = rotate(out, 3)",
+    "transpose": "out = transpose(out)",
+    "upscale2": "out = upscale(out, 2)",
 }
 FINISH = Slot("finish", "choice", tuple(FINISHERS))
 
@@ -95,7 +100,8 @@ class Family:
     doc: str
     worlds: tuple[str, ...]
     slots: tuple[Slot, ...]
-    body: Callable[[dict], list[str]]  # slot values -> lines on ``img`` (no def, no return)
+    # slot values -> lines that read ``img`` and leave the answer in ``out`` (no def, no return)
+    body: Callable[[dict], list[str]]
     choose: Callable[[random.Random, Instance], dict]  # instance -> slot values that can take effect on it
     check: Callable[[list[np.ndarray], dict], str | None] = lambda inputs, s: None  # precondition: None or why not
     hints: dict = field(default_factory=dict)  # world name -> hints for its sampler
@@ -119,7 +125,7 @@ def render(family: Family, slots: dict) -> str:
     finisher = FINISHERS.get(slots.get("finish"))
     if finisher:
         lines.append(finisher)
-    return "def task(img):\n" + "".join(f"    {line}\n" for line in lines) + "    return img\n"
+    return "def task(img):\n" + "".join(f"    {line}\n" for line in lines) + "    return out\n"
 
 
 def n_steps(family: Family, slots: dict) -> int:
@@ -201,6 +207,11 @@ def _task_colors(grids: Iterable[np.ndarray]) -> list[int]:
     return [int(c) for c in np.flatnonzero(seen)]
 
 
+def normalize(family: Family, slots: dict) -> dict:
+    """``slots`` with every inactive slot set to None (so equal programs have equal slots)."""
+    return {slot.name: (slots.get(slot.name) if slot.active(slots) else None) for slot in family.all_slots}
+
+
 def canonicalize(family: Family, slots: dict, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> tuple[dict, int]:
     """Each slot in turn set to its first value (in canonical order) that reproduces every output.
 
@@ -208,15 +219,17 @@ def canonicalize(family: Family, slots: dict, inputs: list[np.ndarray], outputs:
     slot changes, at most twice over: a changed slot can free an earlier one.
     """
     colors = _task_colors(itertools.chain(inputs, outputs))
-    slots = dict(slots)
+    slots = normalize(family, slots)
     changed = 0
     for _ in range(2):
         moved = False
         for slot in family.all_slots:
+            if not slot.active(slots):
+                continue
             for value in slot_alternatives(slot, colors):
                 if value == slots[slot.name]:
                     break
-                trial = dict(slots, **{slot.name: value})
+                trial = normalize(family, dict(slots, **{slot.name: value}))
                 result = _run(render(family, trial), inputs)
                 if result is not None and _same(result, outputs):
                     slots = trial
@@ -230,6 +243,7 @@ def canonicalize(family: Family, slots: dict, inputs: list[np.ndarray], outputs:
 
 def gate(family: Family, slots: dict, inputs: list[np.ndarray], canonical: bool = True) -> tuple[str, list[np.ndarray], dict, int]:
     """Check one sample (see the module doc); return (code, outputs, canonical slots, slots changed)."""
+    slots = normalize(family, slots)
     reason = family.check(inputs, slots)
     if reason:
         raise GateRejection(f"precondition:{reason}")
@@ -364,16 +378,27 @@ def family(**kwargs) -> Family:
 
 
 # --- the families ----------------------------------------------------------------------------------------------
+# Bodies follow the references' style: read ``img``, paint a copy ``out`` (or build a new grid), so what a step
+# reads never depends on what it already painted. ``bg`` is the most common colour, re-derived from each grid.
+
+BG = "bg = most_common_color(img)"
+COPY = "out = img.copy()"
+
+
+def _conn(s: dict, key: str = "connectivity") -> str:
+    return ", connectivity=8" if s.get(key) == 8 else ""
+
 
 _EXTREME = {"largest": ("max", "o.size"), "smallest": ("min", "o.size"), "tallest": ("max", "o.height"),
-            "widest": ("max", "o.width"), "lowest": ("max", "o.bottom"), "highest": ("min", "o.top")}
+            "widest": ("max", "o.width"), "lowest": ("max", "o.bottom"), "highest": ("min", "o.top"),
+            "largest_box": ("max", "o.height * o.width")}
 
 
-def _extreme_check(key_slot: str, connectivity_slot: str | None = None, by_color: bool = True):
+def _extreme_check(key_slot: str, by_color: bool = True):
     def check(inputs, s):
         pick, attr = _EXTREME[s[key_slot]]
         for g in inputs:
-            objs = _objects(g, connectivity=s.get(connectivity_slot, 4) if connectivity_slot else 4, by_color=by_color)
+            objs = _objects(g, connectivity=s.get("connectivity") or 4, by_color=s.get("by_color", by_color))
             values = [eval(attr, {"o": o}) for o in objs]  # noqa: S307 - our own attribute names
             if len(values) < 2 or not _unique_extreme(values, max if pick == "max" else min):
                 return "tie"
@@ -386,13 +411,15 @@ family(
     name="recolor_extreme",
     doc="recolour the object that is extreme by a key (largest, smallest, tallest...) with colour C",
     worlds=("objects", "holes", "drawn"),
-    slots=(choice("key", *_EXTREME), color("color")),
+    slots=(choice("key", *_EXTREME), choice("connectivity", 4, 8), color("color")),
     body=lambda s: [
-        "bg = most_common_color(img)",
-        f"target = {_EXTREME[s['key']][0]}(find_objects(img, background=bg), key=lambda o: {_EXTREME[s['key']][1]})",
-        f"draw_object(img, target, color={s['color']})",
+        BG, COPY,
+        f"target = {_EXTREME[s['key']][0]}(find_objects(img, background=bg{_conn(s)}), "
+        f"key=lambda o: {_EXTREME[s['key']][1]})",
+        f"draw_object(out, target, color={s['color']})",
     ],
-    choose=lambda rng, inst: {"key": rng.choice(list(_EXTREME)), "color": _pick_color(rng, [inst.facts["background"]])},
+    choose=lambda rng, inst: {"key": rng.choice(list(_EXTREME)), "connectivity": rng.choice((4, 8)),
+                              "color": _pick_color(rng, [inst.facts["background"]])},
     check=_extreme_check("key"),
     chain=0.25,
     weight=1.5,
@@ -401,37 +428,77 @@ family(
 _SELECT = {
     "largest": "max(objs, key=lambda o: o.size)",
     "smallest": "min(objs, key=lambda o: o.size)",
-    "unique_color": "unique_by(objs, key=lambda o: o.color)",
-    "unique_size": "unique_by(objs, key=lambda o: o.size)",
-    "unique_shape": "unique_by(objs, key=lambda o: o.shape)",
+    "unique_color": "unique_by(objs, lambda o: o.color)",
+    "unique_size": "unique_by(objs, lambda o: o.size)",
+    "unique_shape": "unique_by(objs, lambda o: o.shape)",
+    "most_of": "max(objs, key=lambda o: o.colors.count({c}))",
 }
 
 
 def _crop_check(inputs, s):
     if s["select"] in ("largest", "smallest"):
         for g in inputs:
-            sizes = [o.size for o in _objects(g, by_color=s["by_color"])]
+            sizes = [o.size for o in _objects(g, connectivity=s["connectivity"], by_color=s["by_color"])]
             if len(sizes) < 2 or not _unique_extreme(sizes, max if s["select"] == "largest" else min):
+                return "tie"
+    if s["select"] == "most_of":
+        for g in inputs:
+            counts = [o.colors.count(s["of_color"]) for o in _objects(g, connectivity=s["connectivity"], by_color=s["by_color"])]
+            if len(counts) < 2 or not _unique_extreme(counts, max):
                 return "tie"
     return None
 
 
 family(
     name="crop_object",
-    doc="crop the grid to the box of the one object picked by a key (largest, smallest, unique colour/size/shape)",
+    doc="crop the box (or the sprite) of the one object picked by a key: largest, smallest, unique colour/size/shape, "
+        "most cells of C",
     worlds=("objects", "sprites", "drawn"),
-    slots=(choice("select", *_SELECT), choice("by_color", True, False)),
+    slots=(choice("select", *_SELECT), color("of_color", when=lambda s: s["select"] == "most_of"),
+           choice("by_color", True, False), choice("connectivity", 4, 8), choice("cut", "crop", "sprite")),
     body=lambda s: [
-        "bg = most_common_color(img)",
-        f"objs = find_objects(img, background=bg, by_color={s['by_color']})",
-        f"target = {_SELECT[s['select']]}",
-        "img = crop(img, *target.box)",
+        BG,
+        f"objs = find_objects(img, background=bg{_conn(s)}{'' if s['by_color'] else ', by_color=False'})",
+        f"target = {_SELECT[s['select']].format(c=s['of_color'])}",
+        "out = crop(img, *target.box)" if s["cut"] == "crop" else "out = target.sprite(bg)",
     ],
-    choose=lambda rng, inst: {"select": rng.choice(list(_SELECT)), "by_color": inst.world != "sprites"},
+    choose=lambda rng, inst: {
+        "select": rng.choice(list(_SELECT)) if inst.world == "sprites" else rng.choice(list(_SELECT)[:-1]),
+        "of_color": rng.choice(_present(inst, [inst.facts["background"]]) or [1]),
+        "by_color": inst.world != "sprites", "connectivity": rng.choice((4, 8)), "cut": rng.choice(("crop", "sprite"))},
     check=_crop_check,
     hints={"sprites": {"min_sprites": 2, "max_sprites": 3}, "objects": {"min_objects": 3}},
-    chain=0.3,
+    chain=0.25,
+    weight=2.0,
+    seeds=("1f85a75f", "23b5c85d", "be94b721", "8efcae92", "ae4f1146", "e50d258f"),
+)
+
+_BOX_OF = {
+    "least": "least_common_color(img)",
+    "least_except_bg": "least_common_color(img, exclude=(bg,))",
+    "color": "{c}",
+}
+
+family(
+    name="crop_color_box",
+    doc="crop the box of the cells of one colour (the rarest, the rarest but the background, or C), or of all content; "
+        "optionally only its inside",
+    worlds=("objects", "holes", "noise"),
+    slots=(choice("of", "content", *_BOX_OF), color("color", when=lambda s: s["of"] == "color"),
+           choice("inset", 0, 1, when=lambda s: s["of"] != "content")),
+    body=lambda s: [BG, "out = crop_to_content(img, bg)"] if s["of"] == "content" else [
+        BG,
+        f"(top, left), (bottom, right) = object_from_mask(img, img == {_BOX_OF[s['of']].format(c=s['color'])}).box",
+        "out = crop(img, (top, left), (bottom, right))" if not s["inset"] else
+        "out = crop(img, (top + 1, left + 1), (bottom - 1, right - 1))",
+    ],
+    choose=lambda rng, inst: {"of": rng.choice(("content",) + tuple(_BOX_OF)),
+                              "color": rng.choice(_present(inst, [inst.facts["background"]]) or [1]),
+                              "inset": 1 if inst.world == "holes" and rng.random() < 0.5 else 0},
+    hints={"objects": {"min_objects": 1, "max_objects": 3}, "noise": {"max_side": 12}},
+    chain=0.25,
     weight=1.5,
+    seeds=("1cf80156", "c909285e", "0b148d64", "1c786137"),
 )
 
 _RAY_DIRS = tuple((d,) for d in DIRECTIONS8) + (("left", "right"), ("up", "down"), DIRECTIONS4, DIRECTIONS8[4:])
@@ -439,68 +506,108 @@ _RAY_DIRS = tuple((d,) for d in DIRECTIONS8) + (("left", "right"), ("up", "down"
 
 def _ray_body(s):
     dirs = s["directions"]
-    loop = f'"{dirs[0]}"' if len(dirs) == 1 else None
-    paint = s["color"] if s["color"] is not None else s["marker"]
     stop = "" if s["stop"] is None else f", stop={s['stop']}"
-    lines = [f"for p in cells_of(img, {s['marker']}):"]
-    if loop:
-        lines.append(f"    draw_ray(img, p, {loop}, {paint}{stop})")
+    if s["marker"] is None:
+        lines = [BG, COPY, "for m in colors(img, exclude=(bg,)):", "    for p in cells_of(img, m):"]
+        indent, paint = "        ", "m" if s["color"] is None else s["color"]
     else:
-        lines.append(f"    for d in {tuple(dirs)!r}:".replace("'", '"'))
-        lines.append(f"        draw_ray(img, p, d, {paint}{stop})")
+        lines = [COPY, f"for p in cells_of(img, {s['marker']}):"]
+        indent, paint = "    ", s["marker"] if s["color"] is None else s["color"]
+    if len(dirs) == 1:
+        lines.append(f'{indent}draw_ray(out, p, "{dirs[0]}", {paint}{stop})')
+    else:
+        lines.append(indent + "for d in (" + ", ".join(f'"{d}"' for d in dirs) + "):")
+        lines.append(f"{indent}    draw_ray(out, p, d, {paint}{stop})")
     return lines
 
 
 family(
     name="marker_rays",
-    doc="draw rays from every cell of a marker colour in one or more directions, stopping at a colour or the edge",
+    doc="draw rays from every cell of a marker colour (or of every colour) in some directions, in its colour or C, "
+        "stopping at a colour or the edge",
     worlds=("markers", "noise", "objects"),
-    slots=(color("marker"), choice("directions", *_RAY_DIRS), color("color", optional=True), color("stop", optional=True)),
+    slots=(color("marker", optional=True), choice("directions", *_RAY_DIRS), color("color", optional=True),
+           color("stop", optional=True)),
     body=_ray_body,
     choose=lambda rng, inst: {
-        "marker": _marker(rng, inst),
+        "marker": _marker(rng, inst) if rng.random() < 0.8 else None,
         "directions": rng.choice(_RAY_DIRS),
         "color": None if rng.random() < 0.5 else _pick_color(rng, [inst.facts["background"]]),
         "stop": inst.facts["wall"] if "wall" in inst.facts and rng.random() < 0.6 else None,
     },
-    hints={"noise": {"max_side": 12}},
+    hints={"noise": {"max_side": 12}, "objects": {"max_objects": 3}},
     chain=0.15,
-    weight=1.5,
+    weight=2.0,
+    seeds=("d037b0a7",),
 )
 
 family(
     name="fill_holes",
-    doc="fill the enclosed holes of every object (or of objects of one colour) with colour C",
+    doc="paint the enclosed background cells of every object (or of one colour's objects) with colour C",
     worlds=("holes", "objects", "drawn"),
-    slots=(color("color"), color("only", optional=True)),
+    slots=(color("color"), choice("connectivity", 4, 8), color("only", optional=True)),
     body=lambda s: [
-        "bg = most_common_color(img)",
-        "for obj in find_objects(img, background=bg):",
-        *([f"    if obj.color == {s['only']}:", f"        fill(img, holes(obj), {s['color']})"] if s["only"] is not None
-          else [f"    fill(img, holes(obj), {s['color']})"]),
+        BG, COPY,
+        f"for obj in find_objects(img, background=bg{_conn(s)}):",
+        *([f"    if obj.color == {s['only']}:", f"        fill(out, [p for p in holes(obj) if img[p] == bg], {s['color']})"]
+          if s["only"] is not None else [f"    fill(out, [p for p in holes(obj) if img[p] == bg], {s['color']})"]),
     ],
     choose=lambda rng, inst: {
-        "color": _pick_color(rng, [inst.facts["background"]]),
+        "color": _pick_color(rng, [inst.facts["background"]]), "connectivity": rng.choice((4, 8)),
         "only": rng.choice(inst.facts["colors"]) if rng.random() < 0.3 else None,
     },
     hints={"objects": {"kinds": ("hollow", "hollow", "blob", "rect")}},
     chain=0.2,
     weight=1.5,
+    seeds=("00d62c1b",),
 )
 
-_MIRRORS = (("lr",), ("ud",), ("lr", "ud"))
+family(
+    name="fill_box",
+    doc="paint the background cells inside every object's bounding box with colour C",
+    worlds=("objects", "holes"),
+    slots=(color("color"), choice("connectivity", 4, 8)),
+    body=lambda s: [
+        BG, COPY,
+        f"for obj in find_objects(img, background=bg{_conn(s)}):",
+        "    (top, left), (bottom, right) = obj.box",
+        "    fill(out, [(r, c) for r in range(top, bottom + 1) for c in range(left, right + 1) if img[r, c] == bg], "
+        f"{s['color']})",
+    ],
+    choose=lambda rng, inst: {"color": _pick_color(rng, [inst.facts["background"]]), "connectivity": rng.choice((4, 8))},
+    hints={"objects": {"kinds": ("blob", "blob", "line", "hollow")}},
+    chain=0.2,
+    weight=1.0,
+    seeds=("3aa6fb7a", "60b61512", "6d75e8bb"),
+)
+
+_MIRRORS = (("lr",), ("ud",), ("lr", "ud"), ("ud", "lr"))
+
+
+def _mirror_body(s):
+    lines = [f"box = object_from_mask(img, img == {s['unknown']}).box"] if s["output"] == "masked_box" else []
+    lines.append(f'out = np.where(img == {s["unknown"]}, flip(img, "{s["axes"][0]}"), img)')
+    for axis in s["axes"][1:]:
+        lines.append(f'out = np.where(out == {s["unknown"]}, flip(out, "{axis}"), out)')
+    if s["output"] == "masked_box":
+        lines.append("out = crop(out, *box)")
+    return lines
+
 
 family(
     name="mirror_complete",
-    doc="replace the cells of the unknown colour with their mirror image across the grid's axes",
+    doc="replace the cells of the unknown colour with their mirror image across the grid's axes; optionally output "
+        "only what they hid",
     worlds=("symmetric", "noise"),
-    slots=(color("unknown"), choice("axes", *_MIRRORS)),
-    body=lambda s: [f'img = np.where(img == {s["unknown"]}, flip(img, "{axis}"), img)' for axis in s["axes"]],
+    slots=(color("unknown"), choice("axes", *_MIRRORS), choice("output", "whole", "masked_box")),
+    body=_mirror_body,
     choose=lambda rng, inst: {
         "unknown": inst.facts["unknown"] if "unknown" in inst.facts else rng.choice(inst.facts["colors"]),
-        "axes": {"lr": ("lr",), "ud": ("ud",), "both": rng.choice(_MIRRORS)}.get(inst.facts.get("axes"), rng.choice(_MIRRORS)),
+        "axes": {"lr": ("lr",), "ud": ("ud",)}.get(inst.facts.get("axes"), rng.choice(_MIRRORS)),
+        "output": rng.choice(("whole", "masked_box")),
     },
-    weight=1.0,
+    weight=1.5,
+    seeds=("9ecd008a", "dc0a314f", "ff805c23"),
 )
 
 family(
@@ -508,12 +615,13 @@ family(
     doc="fill the unknown cells from the grid's period; optionally output only the box the unknown cells covered",
     worlds=("periodic", "symmetric"),
     slots=(color("unknown"), choice("output", "whole", "masked_box")),
-    body=lambda s: [f"img = complete_pattern(img, {s['unknown']})"] if s["output"] == "whole" else [
+    body=lambda s: [f"out = complete_pattern(img, {s['unknown']})"] if s["output"] == "whole" else [
         f"box = object_from_mask(img, img == {s['unknown']}).box",
-        f"img = crop(complete_pattern(img, {s['unknown']}), *box)",
+        f"out = crop(complete_pattern(img, {s['unknown']}), *box)",
     ],
     choose=lambda rng, inst: {"unknown": inst.facts["unknown"], "output": rng.choice(("whole", "masked_box"))},
     weight=1.0,
+    seeds=("f9012d9b",),
 )
 
 _PANEL_KEYS = {
@@ -521,17 +629,18 @@ _PANEL_KEYS = {
     "fewest_of": "min(panels, key=lambda p: color_count(p, {c}))",
     "most_colors": "max(panels, key=lambda p: len(colors(p)))",
     "fewest_colors": "min(panels, key=lambda p: len(colors(p)))",
+    "unique_colors": "unique_by(panels, lambda p: len(colors(p)))",
+    "unique_pattern": "unique_by(panels, lambda p: (p == most_common_color(img)).tobytes())",
 }
 
 
 def _panel_check(inputs, s):
     from arc25 import dsl
 
+    if s["key"].startswith("unique"):
+        return None  # unique_by raises unless exactly one panel is unique
     for g in inputs:
-        try:
-            panels = dsl.split_by_lines(g)
-        except ValueError:
-            return "no_panels"
+        panels = dsl.split_by_lines(g)
         if len(panels) < 2:
             return "no_panels"
         if s["key"] in ("most_of", "fewest_of"):
@@ -545,57 +654,96 @@ def _panel_check(inputs, s):
 
 family(
     name="panel_select",
-    doc="split the grid by its separator lines and output the panel with the most/fewest cells of C (or colours)",
+    doc="split the grid by its separator lines and output the panel picked by a key (most/fewest cells of C, "
+        "most/fewest colours, the odd one out)",
     worlds=("panels", "lattice"),
-    slots=(choice("key", *_PANEL_KEYS), color("color")),
-    body=lambda s: ["panels = split_by_lines(img)", "img = " + _PANEL_KEYS[s["key"]].format(c=s["color"])],
+    slots=(choice("key", *_PANEL_KEYS), color("color", when=lambda s: s["key"] in ("most_of", "fewest_of"))),
+    body=lambda s: ["panels = split_by_lines(img)", "out = " + _PANEL_KEYS[s["key"]].format(c=s["color"])],
     choose=lambda rng, inst: {"key": rng.choice(list(_PANEL_KEYS)),
                               "color": rng.choice(inst.facts.get("colors") or [1])},
     check=_panel_check,
-    hints={"panels": {}},
+    hints={"lattice": {"layout": (1, 3)}},
     chain=0.2,
     weight=1.5,
+    seeds=("2dc579da",),
 )
 
-_OVERLAY = {"and": "(a != {b}) & (b != {b})", "or": "(a != {b}) | (b != {b})", "xor": "(a != {b}) ^ (b != {b})",
+_OVERLAY = {"and": "(a != {b}) & (b != {b})", "or": "(a != {b}) | (b != {b})", "xor": "(a != {b}) != (b != {b})",
             "nor": "(a == {b}) & (b == {b})", "left_only": "(a != {b}) & (b == {b})"}
-_SPLITS = {"lines": "a, b = split_by_lines(img)", "halves_lr": "a, b = split(img, 1, 2)",
-           "halves_ud": "a, b = split(img, 2, 1)"}
+_SPLITS = {"lines": "panels = split_by_lines(img)", "halves_lr": "panels = split(img, 1, 2)",
+           "halves_ud": "panels = split(img, 2, 1)", "quads": "panels = split(img, 2, 2)"}
 
 
-def _overlay_choose(rng, inst):
-    if inst.world == "panels":
-        split, bg = "lines", inst.facts["background"]
-    else:
-        rows, cols = inst.grids[0].shape
-        split = "halves_lr" if all(g.shape[1] % 2 == 0 for g in inst.grids) else "halves_ud"
-        bg = inst.facts["background"]
-    return {"split": split, "op": rng.choice(list(_OVERLAY)), "background": bg,
-            "color": _pick_color(rng, [bg])}
+def _split_choice(rng, inst, quads: bool = False) -> str:
+    if inst.world in ("panels", "lattice"):
+        return "lines"
+    options = [k for k, (r, c) in (("halves_lr", (1, 2)), ("halves_ud", (2, 1)), ("quads", (2, 2)))
+               if (quads or k != "quads") and all(g.shape[0] % r == 0 and g.shape[1] % c == 0 for g in inst.grids)]
+    return rng.choice(options) if options else "halves_lr"
+
+
+def _n_panels(grid: np.ndarray, split: str) -> int:
+    from arc25 import dsl
+
+    if split == "lines":
+        return len(dsl.split_by_lines(grid))
+    rows, cols = {"halves_lr": (1, 2), "halves_ud": (2, 1), "quads": (2, 2)}[split]
+    return rows * cols if grid.shape[0] % rows == 0 and grid.shape[1] % cols == 0 else 0
 
 
 def _overlay_check(inputs, s):
-    if s["split"] == "halves_lr" and any(g.shape[1] % 2 for g in inputs):
-        return "odd_width"
-    if s["split"] == "halves_ud" and any(g.shape[0] % 2 for g in inputs):
-        return "odd_height"
-    return None
+    return None if all(_n_panels(g, s["split"]) == 2 for g in inputs) else "not_two_panels"
 
 
 family(
     name="panel_overlay",
-    doc="split the grid into two panels and paint C where a boolean combination of their non-background cells holds",
+    doc="cut the grid into two panels and paint C where a boolean combination of their non-background cells holds",
     worlds=("panels", "noise"),
-    slots=(choice("split", *_SPLITS), choice("op", *_OVERLAY), color("background"), color("color")),
+    slots=(choice("split", *list(_SPLITS)[:3]), choice("op", *_OVERLAY), color("background"), color("color")),
     body=lambda s: [
-        _SPLITS[s["split"]],
-        f"img = create_img(a.shape, {s['background']})",
-        f"fill(img, {_OVERLAY[s['op']].format(b=s['background'])}, {s['color']})",
+        _SPLITS[s["split"]], "a, b = panels",
+        f"out = create_img(a.shape, {s['background']})",
+        f"fill(out, {_OVERLAY[s['op']].format(b=s['background'])}, {s['color']})",
     ],
-    choose=_overlay_choose,
+    choose=lambda rng, inst: {"split": _split_choice(rng, inst), "op": rng.choice(list(_OVERLAY)),
+                              "background": inst.facts["background"],
+                              "color": _pick_color(rng, [inst.facts["background"]])},
     check=_overlay_check,
     hints={"panels": {"layout": (1, 2), "same_panel_size": True}, "noise": {"min_side": 4, "max_side": 10}},
+    weight=2.0,
+    seeds=("0520fde7", "1b2d62fb", "3428a4f5", "6430c8c4", "94f9d214", "99b1bc43", "ce4f8723", "dae9d2b5",
+           "f2829549", "fafffa47"),
+)
+
+_ORDERS = tuple(p for n in (2, 3, 4) for p in itertools.permutations(range(n)))
+
+
+def _stack_check(inputs, s):
+    return None if all(_n_panels(g, s["split"]) == len(s["order"]) for g in inputs) else "panel_count"
+
+
+def _stack_choose(rng, inst):
+    split = _split_choice(rng, inst, quads=True)
+    n = _n_panels(inst.grids[0], split) or 2
+    return {"split": split, "order": tuple(rng.sample(range(n), n)), "background": inst.facts["background"]}
+
+
+family(
+    name="panel_stack",
+    doc="cut the grid into panels and stack them in an order, each one's background cells letting the ones below show",
+    worlds=("panels", "noise"),
+    slots=(choice("split", *_SPLITS), choice("order", *_ORDERS), color("background")),
+    body=lambda s: [
+        _SPLITS[s["split"]],
+        f"out = panels[{s['order'][0]}].copy()",
+        f"for k in {tuple(s['order'][1:])}:",
+        f"    paste(out, panels[k], (0, 0), transparent={s['background']})",
+    ],
+    choose=_stack_choose,
+    check=_stack_check,
+    hints={"panels": {"same_panel_size": True}, "noise": {"min_side": 4, "max_side": 10}},
     weight=1.5,
+    seeds=("75b8110e", "a68b268e", "cf98881b", "bc1d5164", "e98196ab"),
 )
 
 _COUNTS = {
@@ -610,9 +758,9 @@ family(
     worlds=("objects", "markers", "noise"),
     slots=(choice("count", *_COUNTS), choice("orient", "row", "column"), color("color")),
     body=lambda s: [
-        "bg = most_common_color(img)",
+        BG,
         f"n = {_COUNTS[s['count']]}",
-        f"img = create_img({'(1, n)' if s['orient'] == 'row' else '(n, 1)'}, {s['color']})",
+        f"out = create_img({'(1, n)' if s['orient'] == 'row' else '(n, 1)'}, {s['color']})",
     ],
     choose=lambda rng, inst: {"count": rng.choice(list(_COUNTS)), "orient": rng.choice(("row", "column")),
                               "color": rng.randrange(10)},
@@ -620,20 +768,51 @@ family(
     weight=1.0,
 )
 
+
+def _ranking_check(inputs, s):
+    for g in inputs:
+        counts = np.bincount(g.ravel(), minlength=10)
+        counts[_bg(g)] = 0
+        present = [int(v) for v in counts if v > 0]
+        if len(present) < 2 or len(set(present)) != len(present):
+            return "tie"
+    return None
+
+
+family(
+    name="color_ranking",
+    doc="list the colours other than the background by how many cells they have, as a column (or row)",
+    worlds=("noise", "objects"),
+    slots=(choice("order", "most_first", "fewest_first"), choice("orient", "column", "row")),
+    body=lambda s: [
+        BG,
+        f"ranked = sorted(colors(img, exclude=(bg,)), key=lambda c: {'-' if s['order'] == 'most_first' else ''}"
+        "color_count(img, c))",
+        f"out = create_img({'(len(ranked), 1)' if s['orient'] == 'column' else '(1, len(ranked))'})",
+        "for i, c in enumerate(ranked):",
+        f"    draw_pixel(out, {'(i, 0)' if s['orient'] == 'column' else '(0, i)'}, c)",
+    ],
+    choose=lambda rng, inst: {"order": rng.choice(("most_first", "fewest_first")), "orient": rng.choice(("column", "row"))},
+    check=_ranking_check,
+    hints={"objects": {"n_colors": 3, "min_objects": 3}},
+    weight=1.0,
+    seeds=("f8ff0b80",),
+)
+
 _GRAVITY_ORDER = {"down": "-o.bottom", "up": "o.top", "left": "o.left", "right": "-o.right"}
 
 family(
     name="gravity",
-    doc="move every object in a direction until it touches the wall or another object, nearest the wall first",
+    doc="move every object (or one colour's) in a direction until it touches the wall or another object, nearest "
+        "the wall first",
     worlds=("objects", "markers", "drawn"),
     slots=(choice("direction", *DIRECTIONS4), color("only", optional=True)),
     body=lambda s: [
-        "bg = most_common_color(img)",
-        f"objs = sorted(find_objects(img, background=bg), key=lambda o: {_GRAVITY_ORDER[s['direction']]})",
-        "for o in objs:",
-        *([f"    if o.color == {s['only']}:", "        erase_object(img, o, bg)",
-           f'        draw_object(img, move_until_contact(o, "{s["direction"]}", img, bg))'] if s["only"] is not None else
-          ["    erase_object(img, o, bg)", f'    draw_object(img, move_until_contact(o, "{s["direction"]}", img, bg))']),
+        BG, COPY,
+        f"for o in sorted(find_objects(img, background=bg), key=lambda o: {_GRAVITY_ORDER[s['direction']]}):",
+        *([f"    if o.color == {s['only']}:", "        erase_object(out, o, bg)",
+           f'        draw_object(out, move_until_contact(o, "{s["direction"]}", out, bg))'] if s["only"] is not None else
+          ["    erase_object(out, o, bg)", f'    draw_object(out, move_until_contact(o, "{s["direction"]}", out, bg))']),
     ],
     choose=lambda rng, inst: {"direction": rng.choice(DIRECTIONS4),
                               "only": rng.choice(inst.facts["colors"]) if "colors" in inst.facts and rng.random() < 0.3
@@ -646,32 +825,73 @@ family(
     doc="scale the grid (or its content's box) up by a factor k",
     worlds=("small", "sprites"),
     slots=(choice("crop", False, True), choice("factor", 2, 3, 4)),
-    body=lambda s: (["img = crop_to_content(img, most_common_color(img))"] if s["crop"] else []) + [
-        f"img = upscale(img, {s['factor']})"],
+    body=lambda s: (["out = crop_to_content(img, most_common_color(img))"] if s["crop"] else ["out = img"]) + [
+        f"out = upscale(out, {s['factor']})"],
     choose=lambda rng, inst: {"crop": inst.world == "sprites", "factor": rng.choice((2, 3, 4))},
     hints={"sprites": {"min_sprites": 1, "max_sprites": 1, "max_side": 9}},
     chain=0.2,
     weight=1.0,
+    seeds=("9172f3a0", "c59eb873"),
+)
+
+family(
+    name="downscale",
+    doc="shrink the grid by a factor k, each k x k block becoming its most common colour",
+    worlds=("blocks", "small"),
+    slots=(choice("factor", 2, 3, 4),),
+    body=lambda s: [f"out = downscale(img, {s['factor']})"],
+    choose=lambda rng, inst: {"factor": inst.facts.get("factor") or 2},
+    hints={"small": {"max_side": 6}},
+    chain=0.2,
+    weight=0.7,
+    seeds=("5614dbcf",),
 )
 
 _TILES = {
-    "tile12": ["img = tile(img, 1, 2)"], "tile21": ["img = tile(img, 2, 1)"], "tile22": ["img = tile(img, 2, 2)"],
-    "tile33": ["img = tile(img, 3, 3)"],
-    "mirror_lr": ['img = concat(img, flip(img, "lr"), "right")'],
-    "mirror_ud": ['img = concat(img, flip(img, "ud"), "down")'],
-    "mirror4": ['img = concat(img, flip(img, "lr"), "right")', 'img = concat(img, flip(img, "ud"), "down")'],
+    "tile12": ["out = tile(out, 1, 2)"], "tile21": ["out = tile(out, 2, 1)"], "tile22": ["out = tile(out, 2, 2)"],
+    "tile33": ["out = tile(out, 3, 3)"],
+    "mirror_right": ['out = concat(out, flip(out, "lr"), "right")'],
+    "mirror_left": ['out = concat(flip(out, "lr"), out, "right")'],
+    "mirror_below": ['out = concat(out, flip(out, "ud"), "down")'],
+    "mirror_above": ['out = concat(flip(out, "ud"), out, "down")'],
+    "mirror4": ['out = concat(out, flip(out, "lr"), "right")', 'out = concat(out, flip(out, "ud"), "down")'],
+    "pinwheel": ['out = concat(out, rotate(out, 1), "right")', 'out = concat(out, rotate(out, 2), "down")'],
 }
 
 family(
     name="tile_mirror",
-    doc="repeat the grid (or its content) as tiles, or append its mirror images",
+    doc="repeat the grid (or its content) as tiles, or put mirror or rotated copies beside it",
     worlds=("small", "sprites"),
     slots=(choice("crop", False, True), choice("layout", *_TILES)),
-    body=lambda s: (["img = crop_to_content(img, most_common_color(img))"] if s["crop"] else []) + _TILES[s["layout"]],
+    body=lambda s: (["out = crop_to_content(img, most_common_color(img))"] if s["crop"] else ["out = img"]) + _TILES[s["layout"]],
     choose=lambda rng, inst: {"crop": inst.world == "sprites", "layout": rng.choice(list(_TILES))},
     hints={"sprites": {"min_sprites": 1, "max_sprites": 1, "max_side": 9}},
     chain=0.2,
+    weight=1.5,
+    seeds=("3af2c5a8", "46442a0e", "4c4377d9", "62c24649", "67e8384a", "6d0aefbc", "6fa7a44f", "7fe24cdd",
+           "8be77c9e", "a416b8f3", "c9e6f938", "28bf18c6"),
+)
+
+_FRACTAL = {"not_zero": "img[r, c] != 0", "most_common": "img[r, c] == most_common_color(img)", "color": "img[r, c] == {c}"}
+
+family(
+    name="fractal",
+    doc="blow the grid up into copies of itself, one where the small grid holds a colour (any, the commonest, or C)",
+    worlds=("small", "noise"),
+    slots=(choice("where", *_FRACTAL), color("color", when=lambda s: s["where"] == "color")),
+    body=lambda s: [
+        "h, w = img.shape",
+        "out = create_img((h * h, w * w))",
+        "for r in range(h):",
+        "    for c in range(w):",
+        f"        if {_FRACTAL[s['where']].format(c=s['color'])}:",
+        "            paste(out, img, (r * h, c * w))",
+    ],
+    choose=lambda rng, inst: {"where": rng.choice(list(_FRACTAL)),
+                              "color": rng.choice(_task_colors(inst.grids))},
+    hints={"small": {"max_side": 4}, "noise": {"min_side": 3, "max_side": 4}},
     weight=1.0,
+    seeds=("007bbfb7", "c3e719e8", "cce03e0d"),
 )
 
 _PROPERTIES = {
@@ -687,10 +907,10 @@ family(
     worlds=("objects", "holes", "drawn"),
     slots=(choice("property", *_PROPERTIES), color("color")),
     body=lambda s: [
-        "bg = most_common_color(img)",
+        BG, COPY,
         "for o in find_objects(img, background=bg):",
-        *([f"    if {_PROPERTIES[s['property']]}:", f"        draw_object(img, o, color={s['color']})"]
-          if s["property"] else [f"    draw_object(img, o, color={s['color']})"]),
+        *([f"    if {_PROPERTIES[s['property']]}:", f"        draw_object(out, o, color={s['color']})"]
+          if s["property"] else [f"    draw_object(out, o, color={s['color']})"]),
     ],
     choose=lambda rng, inst: {"property": rng.choice([p for p in _PROPERTIES if p]),
                               "color": _pick_color(rng, [inst.facts["background"]])},
@@ -705,10 +925,10 @@ family(
     worlds=("objects", "markers", "holes"),
     slots=(color("color"), choice("diagonal", False, True), color("only", optional=True)),
     body=lambda s: [
-        "bg = most_common_color(img)",
+        BG, COPY,
         "for o in find_objects(img, background=bg):",
-        *([f"    if o.color == {s['only']}:", f"        fill(img, outline(o, diagonal={s['diagonal']}), {s['color']})"]
-          if s["only"] is not None else [f"    fill(img, outline(o, diagonal={s['diagonal']}), {s['color']})"]),
+        *([f"    if o.color == {s['only']}:", f"        fill(out, outline(o, diagonal={s['diagonal']}), {s['color']})"]
+          if s["only"] is not None else [f"    fill(out, outline(o, diagonal={s['diagonal']}), {s['color']})"]),
     ],
     choose=lambda rng, inst: {"color": _pick_color(rng, [inst.facts["background"]]), "diagonal": rng.random() < 0.5,
                               "only": rng.choice(inst.facts.get("colors") or [inst.facts.get("marker", 1)])
@@ -716,6 +936,7 @@ family(
     hints={"objects": {"max_objects": 4}, "markers": {"walls": 0.0}},
     chain=0.15,
     weight=1.0,
+    seeds=("4258a5f9",),
 )
 
 family(
@@ -724,11 +945,11 @@ family(
     worlds=("objects", "sprites", "markers"),
     slots=(choice("which", "all", "largest", "smallest"), color("color")),
     body=lambda s: [
-        "bg = most_common_color(img)",
+        BG, COPY,
         *(["for o in find_objects(img, background=bg, by_color=False):"] if s["which"] == "all" else [
             f"for o in [{'max' if s['which'] == 'largest' else 'min'}(find_objects(img, background=bg, by_color=False), "
             "key=lambda o: o.size)]:"]),
-        f"    draw_border(img, (o.top - 1, o.left - 1), (o.bottom + 1, o.right + 1), {s['color']})",
+        f"    draw_border(out, (o.top - 1, o.left - 1), (o.bottom + 1, o.right + 1), {s['color']})",
     ],
     choose=lambda rng, inst: {"which": rng.choice(("all", "all", "largest", "smallest")),
                               "color": _pick_color(rng, [inst.facts["background"]])},
@@ -745,10 +966,10 @@ family(
     worlds=("noise", "objects", "drawn"),
     slots=(choice("max_size", 1, 2, 3), choice("connectivity", 4, 8)),
     body=lambda s: [
-        "bg = most_common_color(img)",
-        f"for o in find_objects(img, background=bg{', connectivity=8' if s['connectivity'] == 8 else ''}):",
+        BG, COPY,
+        f"for o in find_objects(img, background=bg{_conn(s)}):",
         f"    if o.size <= {s['max_size']}:",
-        "        erase_object(img, o, bg)",
+        "        erase_object(out, o, bg)",
     ],
     choose=lambda rng, inst: {"max_size": rng.choice((1, 1, 2, 3)), "connectivity": rng.choice((4, 8))},
     hints={"noise": {"min_side": 6}},
@@ -757,56 +978,86 @@ family(
 )
 
 
-def _connect_check(inputs, s):
-    return "same_color" if s["color"] == s["marker"] else None
+def _connect_body(s):
+    if s["marker"] is None:
+        lines = [BG, COPY, "for m in colors(img, exclude=(bg,)):", "    points = cells_of(img, m)"]
+        indent, paint = "    ", "m" if s["color"] is None else s["color"]
+    else:
+        lines = [BG, COPY, f"points = cells_of(img, {s['marker']})"]
+        indent, paint = "", s["marker"] if s["color"] is None else s["color"]
+    lines += [
+        f"{indent}for p in points:",
+        f"{indent}    for q in points:",
+        f"{indent}        if p < q and (p[0] == q[0] or p[1] == q[1]):",
+        f"{indent}            draw_line(out, p, q, {paint})",
+    ]
+    if s["keep"]:
+        lines.append("out = np.where(img != bg, img, out)")
+    return lines
 
 
 family(
     name="connect_markers",
-    doc="join every two cells of a marker colour that share a row or column with a line of colour C",
+    doc="join every two cells of a marker colour (or of each colour) that share a row or column with a line of their "
+        "colour or C; optionally only over the background",
     worlds=("markers", "noise"),
-    slots=(color("marker"), color("color")),
-    body=lambda s: [
-        f"points = cells_of(img, {s['marker']})",
-        "for p in points:",
-        "    for q in points:",
-        "        if p < q and (p[0] == q[0] or p[1] == q[1]):",
-        f"            draw_line(img, p, q, {s['color']})",
-        f"fill(img, points, {s['marker']})",
-    ],
+    slots=(color("marker", optional=True), color("color", optional=True), choice("keep", False, True)),
+    body=_connect_body,
     choose=lambda rng, inst: {
-        "marker": _marker(rng, inst),
-        "color": _pick_color(rng, [inst.facts["background"], inst.facts.get("marker", -1)]),
+        "marker": _marker(rng, inst) if rng.random() < 0.8 else None,
+        "color": _pick_color(rng, [inst.facts["background"]]) if rng.random() < 0.6 else None,
+        "keep": rng.random() < 0.6,
     },
-    check=_connect_check,
-    hints={"markers": {"min_markers": 3, "max_markers": 8, "walls": 0.0}, "noise": {"max_side": 10}},
+    hints={"markers": {"min_markers": 3, "max_markers": 8, "walls": 0.3}, "noise": {"max_side": 10}},
     chain=0.15,
-    weight=1.0,
+    weight=1.5,
+    seeds=("253bf280", "dbc1a6ce", "ded97339", "22eb0ac0"),
 )
 
 _HALOS = {
-    "square": ["    draw_border(img, (r - 1, c - 1), (r + 1, c + 1), {c})"],
-    "plus": ["    for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):", "        draw_pixel(img, (r + dr, c + dc), {c})"],
-    "cross": ["    for dr, dc in ((-1, -1), (-1, 1), (1, -1), (1, 1)):", "        draw_pixel(img, (r + dr, c + dc), {c})"],
-    "row": ["    draw_horizontal_line(img, r, {c})"],
-    "column": ["    draw_vertical_line(img, c, {c})"],
+    "ring": "[(r + dr, c + dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc]",
+    "plus": "[(r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)]",
+    "cross": "[(r - 1, c - 1), (r - 1, c + 1), (r + 1, c - 1), (r + 1, c + 1)]",
 }
+
+
+def _halo_body(s):
+    lines = [BG, COPY, f"for r, c in cells_of(img, {s['marker']}):",
+             f"    fill(out, {_HALOS[s['shape']]}, {s['color']})"]
+    if s["marker2"] is not None:
+        lines += [f"for r, c in cells_of(img, {s['marker2']}):", f"    fill(out, {_HALOS[s['shape2']]}, {s['color2']})"]
+    if s["keep"]:
+        lines.append("out = np.where(img != bg, img, out)")
+    return lines
+
+
+def _halo_choose(rng, inst):
+    marker = _marker(rng, inst)
+    second = inst.facts.get("second") if rng.random() < 0.4 else None
+    return {"marker": marker, "shape": rng.choice(list(_HALOS)), "color": _pick_color(rng, [inst.facts["background"]]),
+            "keep": rng.random() < 0.5, "marker2": second, "shape2": rng.choice(list(_HALOS)),
+            "color2": _pick_color(rng, [inst.facts["background"]])}
+
+
+def _halo_check(inputs, s):
+    return "same_marker" if s["marker2"] == s["marker"] else None
+
 
 family(
     name="marker_halo",
-    doc="around every cell of a marker colour draw a shape (square ring, plus, cross, its row or column) of colour C",
+    doc="around every cell of a marker colour paint a ring, plus or cross of colour C (and another for a second "
+        "marker); optionally only over the background",
     worlds=("markers", "noise"),
-    slots=(color("marker"), choice("shape", *_HALOS), color("color")),
-    body=lambda s: [f"for r, c in cells_of(img, {s['marker']}):"] + [
-        line.format(c=s["color"]) for line in _HALOS[s["shape"]]],
-    choose=lambda rng, inst: {
-        "marker": _marker(rng, inst),
-        "shape": rng.choice(list(_HALOS)),
-        "color": _pick_color(rng, [inst.facts["background"]]),
-    },
-    hints={"markers": {"walls": 0.3}, "noise": {"max_side": 10}},
+    slots=(color("marker"), choice("shape", *_HALOS), color("color"), choice("keep", False, True),
+           color("marker2", optional=True), choice("shape2", *_HALOS, when=lambda s: s["marker2"] is not None),
+           color("color2", when=lambda s: s["marker2"] is not None)),
+    body=_halo_body,
+    choose=_halo_choose,
+    check=_halo_check,
+    hints={"markers": {"walls": 0.3, "two_colors": True}, "noise": {"max_side": 10}},
     chain=0.15,
-    weight=1.0,
+    weight=1.5,
+    seeds=("0ca9ddb6", "dc1df850", "4258a5f9"),
 )
 
 _SUMMARY = {"most": "most_common_color(img, exclude=(bg,))", "least": "least_common_color(img, exclude=(bg,))"}
@@ -829,11 +1080,41 @@ family(
     doc="output a k x k grid of the most (or least) common colour other than the background",
     worlds=("noise", "objects", "markers"),
     slots=(choice("stat", *_SUMMARY), choice("size", 1, 2, 3)),
-    body=lambda s: ["bg = most_common_color(img)", f"img = create_img(({s['size']}, {s['size']}), {_SUMMARY[s['stat']]})"],
+    body=lambda s: [BG, f"out = create_img(({s['size']}, {s['size']}), {_SUMMARY[s['stat']]})"],
     choose=lambda rng, inst: {"stat": rng.choice(list(_SUMMARY)), "size": rng.choice((1, 1, 2, 3))},
     check=_summary_check,
     hints={"markers": {"two_colors": True, "min_markers": 3, "max_markers": 8}},
     weight=1.0,
+)
+
+_OBJECT_PICK = {
+    "largest": "max(objs, key=lambda o: o.size)",
+    "smallest": "min(objs, key=lambda o: o.size)",
+    "largest_box": "max(objs, key=lambda o: o.height * o.width)",
+    "unique_holes": "unique_by(objs, lambda o: len(holes(o)) > 0)",
+    "unique_size": "unique_by(objs, lambda o: o.size)",
+    "unique_shape": "unique_by(objs, lambda o: o.shape)",
+}
+
+
+def _object_color_check(inputs, s):
+    if s["pick"] in _EXTREME:
+        return _extreme_check("pick")(inputs, s)
+    return None
+
+
+family(
+    name="object_color",
+    doc="output a k x k grid of the colour of the object picked by a key (largest, largest box, the one with holes...)",
+    worlds=("objects", "holes"),
+    slots=(choice("pick", *_OBJECT_PICK), choice("size", 1, 2, 3)),
+    body=lambda s: [BG, "objs = find_objects(img, background=bg)",
+                    f"out = create_img(({s['size']}, {s['size']}), {_OBJECT_PICK[s['pick']]}.color)"],
+    choose=lambda rng, inst: {"pick": rng.choice(list(_OBJECT_PICK)), "size": rng.choice((1, 1, 2, 3))},
+    check=_object_color_check,
+    hints={"objects": {"n_colors": 3, "min_objects": 3}},
+    weight=1.0,
+    seeds=("445eab21", "b9b7f026"),
 )
 
 MIXTURE_WEIGHTS: dict[str, float] = {name: fam.weight for name, fam in FAMILIES.items()}

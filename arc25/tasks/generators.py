@@ -19,14 +19,16 @@ from typing import Callable, Iterator
 import numpy as np
 
 from arc25 import dsl
+from arc25.dsl import draw
 from arc25.tasks.canonical import apply_op, canonicalize
 from arc25.tasks.families import FAMILIES, MIXTURE_WEIGHTS, FamilyGenerator
 from arc25.programs.errors import ExecutionError
 from arc25.programs.trusted import execute_trusted
 
 MAX_SIDE = dsl.MAX_SIDE
-# Every DSL function that draws on an existing grid (create_img makes one, so programs never call it).
-DRAW_FUNCTIONS = tuple(name for name in dsl.__all__ if name != "create_img")
+# Every v1 DSL function that draws on an existing grid (create_img makes one, so programs never call it). The v1
+# names only: the task stream (and every model trained on it) must not change when the DSL grows.
+DRAW_FUNCTIONS = tuple(name for name in draw.__all__ if name != "create_img")
 BACKGROUNDS = ("empty", "noise")
 # A generator that fails this many times in a row is misconfigured, not unlucky.
 MAX_ATTEMPTS = 200

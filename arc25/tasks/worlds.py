@@ -370,3 +370,21 @@ def _lattice(rng: random.Random, n: int, hints: dict) -> Instance:
                 grid[i * (ph + 1): i * (ph + 1) + ph, j * (pw + 1): j * (pw + 1) + pw] = panel
         grids.append(grid)
     return Instance("lattice", grids, {"separator": sep, "background": bg, "colors": colors})
+
+
+@world("blocks")
+def _blocks(rng: random.Random, n: int, hints: dict) -> Instance:
+    """A small picture scaled up by a factor (each cell a k x k block), with a few noise cells in some blocks."""
+    factor = hints.get("factor") or rng.randint(2, 4)
+    noise = rng.randrange(10)
+    grids = []
+    for _ in range(n):
+        small = _noise(rng, (rng.randint(2, max(2, 12 // factor)), rng.randint(2, max(2, 12 // factor))),
+                       rng.sample([c for c in range(10) if c != noise], rng.randint(2, 3)))
+        grid = np.kron(small, np.ones((factor, factor), dtype=np.int64))
+        # fewer than half of a block's cells, so each block keeps its colour as the most common one
+        for _ in range(rng.randint(0, small.size)):
+            r, c = rng.randrange(grid.shape[0]), rng.randrange(grid.shape[1])
+            grid[r, c] = noise
+        grids.append(grid)
+    return Instance("blocks", grids, {"factor": factor, "noise": noise})
