@@ -35,8 +35,8 @@ from arc25.programs.errors import ExecutionError
 from arc25.programs.trusted import execute_trusted
 from arc25.tasks.worlds import WORLDS, Instance, sample_instance
 
-__all__ = ["FAMILIES", "FINISHERS", "Family", "FamilyGenerator", "GateRejection", "MIXTURE_WEIGHTS", "Slot",
-           "render", "gate", "sample_family_task", "shortcut", "slot_alternatives"]
+__all__ = ["BASELINE_FAMILIES", "FAMILIES", "FINISHERS", "Family", "FamilyGenerator", "GateRejection", "MIXTURE_WEIGHTS", "Slot",
+           "render", "gate", "reproduces", "run_code", "task_colors", "memo_names", "normalize", "sample_family_task", "shortcut", "slot_alternatives"]
 
 COLORS = tuple(range(10))
 DIRECTIONS4 = ("up", "down", "left", "right")
@@ -184,11 +184,59 @@ def shortcut(inputs: list[np.ndarray], outputs: list[np.ndarray]) -> str | None:
 # --- the gate --------------------------------------------------------------------------------------------------
 
 
-def _run(code: str, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
+def run_code(code: str, inputs: list[np.ndarray], names: dict | None = None) -> list[np.ndarray] | None:
     try:
-        return execute_trusted(code, inputs)
+        return execute_trusted(code, inputs, names)
     except ExecutionError:
         return None
+
+
+def reproduces(code: str, inputs: list[np.ndarray], outputs: list[np.ndarray], names: dict | None) -> bool:
+    """Whether ``code`` gives ``outputs``; the first pair alone rules most candidates out."""
+    for k in ([0], range(1, len(inputs))) if len(inputs) > 1 else ([0],):
+        part = [inputs[i] for i in k]
+        result = run_code(code, part, names)
+        if result is None or not _same(result, [outputs[i] for i in k]):
+            return False
+    return True
+
+
+# Pure DSL functions whose results one gate (or one search task) reuses across its many candidate programs: the
+# same grid asked for its objects by every variant of a slot. Results are copied where a program could change them.
+_MEMO = {
+    "find_objects": list, "most_common_color": None, "least_common_color": None, "colors": list, "cells_of": list,
+    "holes": list, "outline": list, "split_by_lines": lambda panels: [p.copy() for p in panels],
+}
+
+
+def _memo_key(value):
+    if isinstance(value, np.ndarray):
+        return (value.shape, value.dtype.str, value.tobytes())
+    if type(value).__name__ == "Object":
+        return ("Object", value.cells, value.colors)
+    return value
+
+
+def memo_names(memo: dict) -> dict:
+    """DSL names for ``execute_trusted`` that remember their results in ``memo`` (one dict per task)."""
+    from arc25 import dsl
+
+    def wrap(name, function, copy):
+        def call(*args, **kwargs):
+            try:
+                key = (name, tuple(_memo_key(a) for a in args), tuple(sorted((k, _memo_key(v)) for k, v in kwargs.items())))
+                hit = memo.get(key, memo)
+            except TypeError:  # an unhashable argument: no memo
+                return function(*args, **kwargs)
+            if hit is memo:
+                hit = memo[key] = function(*args, **kwargs)
+            return copy(hit) if copy else hit
+
+        call.__name__ = call.__qualname__ = name
+        call.__doc__ = function.__doc__
+        return call
+
+    return {name: wrap(name, getattr(dsl, name), copy) for name, copy in _MEMO.items()}
 
 
 def slot_alternatives(slot: Slot, task_colors: Iterable[int]) -> list:
@@ -200,7 +248,7 @@ def slot_alternatives(slot: Slot, task_colors: Iterable[int]) -> list:
     return [v for v in slot.values if v is None or v in present or v in absent]
 
 
-def _task_colors(grids: Iterable[np.ndarray]) -> list[int]:
+def task_colors(grids: Iterable[np.ndarray]) -> list[int]:
     seen = np.zeros(10, dtype=bool)
     for g in grids:
         seen[np.unique(g)] = True
@@ -212,13 +260,15 @@ def normalize(family: Family, slots: dict) -> dict:
     return {slot.name: (slots.get(slot.name) if slot.active(slots) else None) for slot in family.all_slots}
 
 
-def canonicalize(family: Family, slots: dict, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> tuple[dict, int]:
+def canonicalize(family: Family, slots: dict, inputs: list[np.ndarray], outputs: list[np.ndarray],
+                 names: dict | None = None) -> tuple[dict, int]:
     """Each slot in turn set to its first value (in canonical order) that reproduces every output.
 
     Returns the slots and how many changed (the sample's ambiguity before canonicalisation). Repeats until no
     slot changes, at most twice over: a changed slot can free an earlier one.
     """
-    colors = _task_colors(itertools.chain(inputs, outputs))
+    colors = task_colors(itertools.chain(inputs, outputs))
+    names = memo_names({}) if names is None else names
     slots = normalize(family, slots)
     changed = 0
     for _ in range(2):
@@ -230,8 +280,7 @@ def canonicalize(family: Family, slots: dict, inputs: list[np.ndarray], outputs:
                 if value == slots[slot.name]:
                     break
                 trial = normalize(family, dict(slots, **{slot.name: value}))
-                result = _run(render(family, trial), inputs)
-                if result is not None and _same(result, outputs):
+                if reproduces(render(family, trial), inputs, outputs, names):
                     slots = trial
                     changed += 1
                     moved = True
@@ -248,7 +297,8 @@ def gate(family: Family, slots: dict, inputs: list[np.ndarray], canonical: bool 
     if reason:
         raise GateRejection(f"precondition:{reason}")
     code = render(family, slots)
-    outputs = _run(code, inputs)
+    names = memo_names({})
+    outputs = run_code(code, inputs, names)
     if outputs is None:
         raise GateRejection("execution_error")
     if all(i.shape == o.shape and np.array_equal(i, o) for i, o in zip(inputs, outputs)):
@@ -260,12 +310,12 @@ def gate(family: Family, slots: dict, inputs: list[np.ndarray], canonical: bool 
         raise GateRejection(f"shortcut:{simpler}")
     changed = 0
     if canonical:
-        slots, changed = canonicalize(family, slots, inputs, outputs)
+        slots, changed = canonicalize(family, slots, inputs, outputs, names)
         reason = family.check(inputs, slots)
         if reason:
             raise GateRejection(f"precondition:{reason}")
         code = render(family, slots)
-    again = _run(code, inputs)
+    again = run_code(code, inputs)
     if again is None or not _same(again, outputs):
         raise GateRejection("not_reproducible")
     return code, outputs, slots, changed
@@ -363,7 +413,7 @@ def _marker(rng: random.Random, inst: Instance) -> int:
 
 def _present(inst: Instance, exclude: Iterable[int] = ()) -> list[int]:
     exclude = set(exclude)
-    return [c for c in _task_colors(inst.grids) if c not in exclude]
+    return [c for c in task_colors(inst.grids) if c not in exclude]
 
 
 FAMILIES: dict[str, Family] = {}
@@ -888,7 +938,7 @@ family(
         "            paste(out, img, (r * h, c * w))",
     ],
     choose=lambda rng, inst: {"where": rng.choice(list(_FRACTAL)),
-                              "color": rng.choice(_task_colors(inst.grids))},
+                              "color": rng.choice(task_colors(inst.grids))},
     hints={"small": {"max_side": 4}, "noise": {"min_side": 3, "max_side": 4}},
     weight=1.0,
     seeds=("007bbfb7", "c3e719e8", "cce03e0d"),
@@ -1118,3 +1168,16 @@ family(
 )
 
 MIXTURE_WEIGHTS: dict[str, float] = {name: fam.weight for name, fam in FAMILIES.items()}
+
+# Programs simpler than any family's, which the gate rejects as shortcuts: the search tries them first (a real
+# task may be one), the stream never yields them.
+_GEOMETRY_CODE = {"rotate1": "out = rotate(img, 1)", "rotate2": "out = rotate(img, 2)", "rotate3": "out = rotate(img, 3)",
+                  "flip_lr": 'out = flip(img, "lr")', "flip_ud": 'out = flip(img, "ud")', "transpose": "out = transpose(img)"}
+BASELINE_FAMILIES: dict[str, Family] = {
+    "geometry": Family(
+        name="geometry", doc="rotate, flip or transpose the whole grid", worlds=("small", "sprites"),
+        slots=(choice("op", *_GEOMETRY_CODE),), body=lambda s: [_GEOMETRY_CODE[s["op"]]],
+        choose=lambda rng, inst: {"op": rng.choice(list(_GEOMETRY_CODE))}, weight=0.0,
+        seeds=("3c9b0459", "6150a2bd", "67a3c6ac", "68b16354", "74dd1130", "9dfd6313", "ed36ccf7"),
+    ),
+}
