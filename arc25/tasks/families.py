@@ -27,7 +27,7 @@ import itertools
 import random
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -36,7 +36,7 @@ from arc25.programs.trusted import execute_trusted
 from arc25.tasks.worlds import WORLDS, Instance, sample_instance
 
 __all__ = ["BASELINE_FAMILIES", "FAMILIES", "FINISHERS", "Family", "FamilyGenerator", "GateRejection", "MIXTURE_WEIGHTS", "Slot",
-           "render", "gate", "reproduces", "run_code", "task_colors", "memo_names", "normalize", "sample_family_task", "shortcut", "slot_alternatives"]
+           "render", "gate", "ambiguous", "canonicalize", "variants", "reproduces", "run_code", "task_colors", "memo_names", "normalize", "sample_family_task", "shortcut", "slot_alternatives"]
 
 COLORS = tuple(range(10))
 DIRECTIONS4 = ("up", "down", "left", "right")
@@ -256,13 +256,38 @@ def task_colors(grids: Iterable[np.ndarray]) -> list[int]:
 
 
 def normalize(family: Family, slots: dict) -> dict:
-    """``slots`` with every inactive slot set to None (so equal programs have equal slots)."""
-    return {slot.name: (slots.get(slot.name) if slot.active(slots) else None) for slot in family.all_slots}
+    """``slots`` with every inactive slot set to None (so equal programs have equal slots), and a slot that has just
+    become active at its first value."""
+    out = {}
+    for slot in family.all_slots:
+        value = slots.get(slot.name)
+        if not slot.active(dict(slots, **out)):
+            value = None
+        elif value is None and None not in slot.values:
+            value = slot.values[0]
+        out[slot.name] = value
+    return out
+
+
+def variants(family: Family, slots: dict, slot: Slot, colors: list[int]) -> Iterator[dict]:
+    """``slots`` with ``slot`` at each of its values in canonical order, each with every combination of the
+    conditional slots that value switches on (a slot and its dependents move together: a key that needs a colour
+    is tried with each colour)."""
+    dependents = [d for d in family.all_slots if d.when is not None and d is not slot]
+    for value in slot_alternatives(slot, colors):
+        base = normalize(family, dict(slots, **{slot.name: value}))
+        active = [d for d in dependents if d.active(base)]
+        if slot.when is not None or not active:
+            yield base
+            continue
+        for combo in itertools.product(*(slot_alternatives(d, colors) for d in active)):
+            yield normalize(family, dict(base, **{d.name: v for d, v in zip(active, combo)}))
 
 
 def canonicalize(family: Family, slots: dict, inputs: list[np.ndarray], outputs: list[np.ndarray],
                  names: dict | None = None) -> tuple[dict, int]:
-    """Each slot in turn set to its first value (in canonical order) that reproduces every output.
+    """Each slot in turn (with its dependents) set to its first variant, in canonical order, that reproduces every
+    output.
 
     Returns the slots and how many changed (the sample's ambiguity before canonicalisation). Repeats until no
     slot changes, at most twice over: a changed slot can free an earlier one.
@@ -276,11 +301,10 @@ def canonicalize(family: Family, slots: dict, inputs: list[np.ndarray], outputs:
         for slot in family.all_slots:
             if not slot.active(slots):
                 continue
-            for value in slot_alternatives(slot, colors):
-                if value == slots[slot.name]:
+            for trial in variants(family, slots, slot, colors):
+                if trial == slots:
                     break
-                trial = normalize(family, dict(slots, **{slot.name: value}))
-                if reproduces(render(family, trial), inputs, outputs, names):
+                if reproduces(render(family, trial), inputs, outputs, names) and not family.check(inputs, trial):
                     slots = trial
                     changed += 1
                     moved = True
@@ -290,14 +314,34 @@ def canonicalize(family: Family, slots: dict, inputs: list[np.ndarray], outputs:
     return slots, changed
 
 
-def gate(family: Family, slots: dict, inputs: list[np.ndarray], canonical: bool = True) -> tuple[str, list[np.ndarray], dict, int]:
+def ambiguous(family: Family, slots: dict, inputs: list[np.ndarray], outputs: list[np.ndarray],
+              names: dict | None = None) -> bool:
+    """Whether a neighbour of these canonical slots (one slot moved, with its dependents) reproduces every output
+    and canonicalises to other slots: two readings of the examples that canonicalisation cannot merge."""
+    colors = task_colors(itertools.chain(inputs, outputs))
+    names = memo_names({}) if names is None else names
+    for slot in family.all_slots:
+        if not slot.active(slots):
+            continue
+        for trial in variants(family, slots, slot, colors):
+            if trial == slots or not reproduces(render(family, trial), inputs, outputs, names):
+                continue
+            if family.check(inputs, trial):
+                continue
+            if canonicalize(family, trial, inputs, outputs, names)[0] != slots:
+                return True
+    return False
+
+
+def gate(family: Family, slots: dict, inputs: list[np.ndarray], canonical: bool = True,
+         names: dict | None = None) -> tuple[str, list[np.ndarray], dict, int]:
     """Check one sample (see the module doc); return (code, outputs, canonical slots, slots changed)."""
     slots = normalize(family, slots)
     reason = family.check(inputs, slots)
     if reason:
         raise GateRejection(f"precondition:{reason}")
     code = render(family, slots)
-    names = memo_names({})
+    names = memo_names({}) if names is None else names
     outputs = run_code(code, inputs, names)
     if outputs is None:
         raise GateRejection("execution_error")
@@ -330,6 +374,27 @@ def _choose_finisher(rng: random.Random, family: Family) -> str | None:
     return None
 
 
+CHOOSE_TRIES = 4
+
+
+def _choose_fitting(rng: random.Random, family: Family, inst: Instance, names: dict, rejections: Counter | None) -> dict:
+    """Slot values for the instance: up to CHOOSE_TRIES draws of ``choose``, keeping the first whose precondition
+    holds and whose code runs on every input (a key with a tie on this instance is redrawn, not the instance).
+    Redraws are counted as ``<family>/redraw`` (not rejections: the gate has not seen them)."""
+    for k in range(CHOOSE_TRIES):
+        slots = family.choose(rng, inst)
+        if family.chain:
+            slots["finish"] = _choose_finisher(rng, family)
+        slots = normalize(family, slots)
+        if k == CHOOSE_TRIES - 1:
+            break
+        if not family.check(inst.grids, slots) and run_code(render(family, slots), inst.grids, names) is not None:
+            break
+        if rejections is not None:
+            rejections[f"{family.name}/redraw"] += 1
+    return slots
+
+
 def sample_family_task(rng: random.Random, family: Family, n_inputs: int = 3, rejections: Counter | None = None,
                        canonical: bool = True, instance: Instance | None = None, max_side: int = 30):
     """One gated task of ``family`` (a ``generators.Task``); ``instance`` (a world instance) is tried first."""
@@ -341,11 +406,10 @@ def sample_family_task(rng: random.Random, family: Family, n_inputs: int = 3, re
         else:
             world = rng.choice(family.worlds)
             inst = sample_instance(rng, world, n_inputs, family.hints.get(world))
-        slots = family.choose(rng, inst)
-        if family.chain:
-            slots["finish"] = _choose_finisher(rng, family)
+        names = memo_names({})
+        slots = _choose_fitting(rng, family, inst, names, rejections)
         try:
-            code, outputs, slots, changed = gate(family, slots, inst.grids, canonical)
+            code, outputs, slots, changed = gate(family, slots, inst.grids, canonical, names)
             if max(max(o.shape) for o in outputs) > max_side:
                 raise GateRejection("too_large")
         except GateRejection as reason:
