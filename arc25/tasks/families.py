@@ -823,7 +823,8 @@ family(
                               "background": inst.facts["background"],
                               "color": _pick_color(rng, [inst.facts["background"]])},
     check=_overlay_check,
-    hints={"panels": {"layout": (1, 2), "same_panel_size": True}, "noise": {"min_side": 4, "max_side": 10}},
+    hints={"panels": {"layout": (1, 2), "same_panel_size": True},
+           "noise": {"min_side": 4, "max_side": 10, "multiple_of": 2}},
     weight=2.0,
     seeds=("0520fde7", "1b2d62fb", "3428a4f5", "6430c8c4", "94f9d214", "99b1bc43", "ce4f8723", "dae9d2b5",
            "f2829549", "fafffa47"),
@@ -855,7 +856,7 @@ family(
     ],
     choose=_stack_choose,
     check=_stack_check,
-    hints={"panels": {"same_panel_size": True}, "noise": {"min_side": 4, "max_side": 10}},
+    hints={"panels": {"same_panel_size": True}, "noise": {"min_side": 4, "max_side": 10, "multiple_of": 2}},
     weight=1.5,
     seeds=("75b8110e", "a68b268e", "cf98881b", "bc1d5164", "e98196ab"),
 )
@@ -908,7 +909,8 @@ family(
     ],
     choose=lambda rng, inst: {"order": rng.choice(("most_first", "fewest_first")), "orient": rng.choice(("column", "row"))},
     check=_ranking_check,
-    hints={"objects": {"n_colors": 3, "min_objects": 3}},
+    hints={"objects": {"n_colors": 3, "min_objects": 4, "max_objects": 6, "vary_colors": True},
+           "noise": {"min_colors": 2, "skew": True, "vary_colors": True}},
     weight=1.0,
     seeds=("f8ff0b80",),
 )
@@ -955,7 +957,7 @@ family(
     slots=(choice("factor", 2, 3, 4),),
     body=lambda s: [f"out = downscale(img, {s['factor']})"],
     choose=lambda rng, inst: {"factor": inst.facts.get("factor") or 2},
-    hints={"small": {"max_side": 6}},
+    hints={"small": {"max_side": 8, "multiple_of": 2}},
     chain=0.2,
     weight=0.7,
     seeds=("5614dbcf",),
@@ -1192,12 +1194,13 @@ def _summary_check(inputs, s):
 family(
     name="summary_color",
     doc="output a k x k grid of the most (or least) common colour other than the background",
-    worlds=("noise", "objects", "markers"),
+    worlds=("noise", "objects"),
     slots=(choice("stat", *_SUMMARY), choice("size", 1, 2, 3)),
     body=lambda s: [BG, f"out = create_img(({s['size']}, {s['size']}), {_SUMMARY[s['stat']]})"],
     choose=lambda rng, inst: {"stat": rng.choice(list(_SUMMARY)), "size": rng.choice((1, 1, 2, 3))},
     check=_summary_check,
-    hints={"markers": {"two_colors": True, "min_markers": 3, "max_markers": 8}},
+    hints={"noise": {"min_colors": 2, "skew": True, "vary_colors": True},
+           "objects": {"n_colors": 3, "min_objects": 4, "max_objects": 6, "vary_colors": True}},
     weight=1.0,
 )
 
@@ -1226,7 +1229,7 @@ family(
                     f"out = create_img(({s['size']}, {s['size']}), {_OBJECT_PICK[s['pick']]}.color)"],
     choose=lambda rng, inst: {"pick": rng.choice(list(_OBJECT_PICK)), "size": rng.choice((1, 1, 2, 3))},
     check=_object_color_check,
-    hints={"objects": {"n_colors": 3, "min_objects": 3}},
+    hints={"objects": {"n_colors": 3, "min_objects": 3, "max_objects": 4, "vary_colors": True}},
     weight=1.0,
     seeds=("445eab21", "b9b7f026"),
 )

@@ -112,7 +112,8 @@ def _noise(rng: random.Random, shape: tuple[int, int], palette: list[int]) -> np
 
 def _side(rng: random.Random, hints: dict, low: int = 6, high: int = 14) -> tuple[int, int]:
     low, high = hints.get("min_side", low), hints.get("max_side", high)
-    return rng.randint(low, high), rng.randint(low, high)
+    step = hints.get("multiple_of", 1)  # sides a split or a downscale can divide
+    return tuple(max(step, rng.randint(low, high) // step * step) for _ in range(2))
 
 
 # --- worlds -------------------------------------------------------------------------------------------------
@@ -128,6 +129,8 @@ def _objects(rng: random.Random, n: int, hints: dict) -> Instance:
     kinds = hints.get("kinds", ("blob", "blob", "rect", "hollow", "line"))
     grids = []
     for _ in range(n):
+        if hints.get("vary_colors"):  # summaries of colour need colours that change from grid to grid
+            colors = rng.sample(palette, n_colors)
         shape = _side(rng, hints, 7, 15)
         grid = np.full(shape, bg, dtype=np.int64)
         occupied = np.zeros(shape, dtype=bool)
@@ -228,7 +231,8 @@ def _small(rng: random.Random, n: int, hints: dict) -> Instance:
     """Small whole grids (2-5 a side), noise over 2-4 colours: the picture a scale, tile or mirror works on."""
     grids = []
     for _ in range(n):
-        shape = (rng.randint(2, hints.get("max_side", 5)), rng.randint(2, hints.get("max_side", 5)))
+        step = hints.get("multiple_of", 1)
+        shape = tuple(max(step, rng.randint(2, hints.get("max_side", 5)) // step * step) for _ in range(2))
         grids.append(_noise(rng, shape, rng.sample(range(10), rng.randint(2, 4))))
     return Instance("small", grids, {})
 
@@ -310,16 +314,20 @@ def _periodic(rng: random.Random, n: int, hints: dict) -> Instance:
 def _noise_world(rng: random.Random, n: int, hints: dict) -> Instance:
     """A dominant background sprinkled with cells of 1-3 other colours (today's noisy grids, but sparse)."""
     bg = rng.randrange(10)
-    colors = rng.sample([c for c in range(10) if c != bg], rng.randint(1, 3))
+    colors = rng.sample([c for c in range(10) if c != bg], rng.randint(hints.get("min_colors", 1), 3))
+    # "skew": colours drawn with weights 1, 3, 9 so that their counts rarely tie
+    weights = [3 ** k for k in range(len(colors))] if hints.get("skew") else None
     grids = []
     for _ in range(n):
+        if hints.get("vary_colors"):
+            colors = rng.sample([c for c in range(10) if c != bg], len(colors))
         shape = _side(rng, hints, 5, 14)
         grid = np.full(shape, bg, dtype=np.int64)
         density = rng.random() * 0.25 + 0.05
         for r in range(shape[0]):
             for c in range(shape[1]):
                 if rng.random() < density:
-                    grid[r, c] = rng.choice(colors)
+                    grid[r, c] = rng.choices(colors, weights)[0] if weights else rng.choice(colors)
         grids.append(grid)
     return Instance("noise", grids, {"background": bg, "colors": colors})
 
