@@ -331,8 +331,9 @@ def test_split_by_lines_finds_the_separator_colour():
     # Lines on the border and doubled lines make no empty panels.
     framed = grid(["88888", "81881", "88888", "88888", "82883", "88888"])
     assert [rows_of(p) for p in split_by_lines(framed)] == [["1"], ["1"], ["2"], ["3"]]
+    assert [rows_of(p) for p in split_by_lines(grid(["55", "55"]))] == [["55", "55"]]
     with pytest.raises(ValueError, match="no panels"):
-        split_by_lines(grid(["55", "55"]))
+        split_by_lines(grid(["55", "55"]), color=5)
 
 
 # --------------------------------------------------------------------------- objects
@@ -565,6 +566,8 @@ def test_find_period():
     holed = np.tile(base, (3, 3))
     holed[1:3, 2:5] = 0
     assert find_period(holed, unknown=0) == (2, 3)
+    assert find_period(grid(["10", "02"]), unknown=0) == (1, 2)  # (1, 2) and (2, 1) both fit: smaller row period
+    assert find_period(grid(["10", "01"]), unknown=0) == (1, 1)
 
 
 def test_complete_pattern():
