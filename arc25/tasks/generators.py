@@ -209,7 +209,7 @@ def sampler(name: str, fits: Callable[[int, int], bool] = lambda rows, cols: Tru
 
     def register(args: Callable[[random.Random, int, int], tuple]):
         if name not in DRAW_FUNCTIONS:
-            raise ImportError(f"sampler for {name!r}, which is not a draw function in arc25.dsl.__all__")
+            raise ImportError(f"sampler for {name!r}, which is not a draw function in arc25.dsl.draw.__all__")
         SAMPLERS[name] = DrawSampler(args=args, fits=fits, extra=extra)
         return args
 
@@ -221,7 +221,7 @@ def check_samplers(functions: tuple[str, ...] = DRAW_FUNCTIONS) -> None:
     missing = [name for name in functions if name not in SAMPLERS]
     if missing:
         raise ImportError(f"DSL draw function(s) {', '.join(missing)} have no argument sampler: register one with "
-                          "@sampler(name) in arc25/tasks/generators.py (or leave them out of arc25.dsl.__all__)")
+                          "@sampler(name) in arc25/tasks/generators.py (or leave them out of arc25.dsl.draw.__all__)")
 
 
 def _point(rng: random.Random, rows: int, cols: int) -> tuple[int, int]:
@@ -301,7 +301,7 @@ def random_program(rng: random.Random, cfg: GeneratorConfig, inputs: list[np.nda
     return _render_code(_sample_ops(rng, cfg, inputs, rng.randint(cfg.min_draws, cfg.max_draws)))
 
 
-_DSL = {name: getattr(dsl, name) for name in DRAW_FUNCTIONS}
+_DSL = {name: getattr(draw, name) for name in DRAW_FUNCTIONS}
 
 
 def _apply(ops: list[Op], grid: np.ndarray) -> np.ndarray:
