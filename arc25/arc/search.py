@@ -1,11 +1,11 @@
 """Family search: the non-neural baseline, and the check that the generator families cover real tasks.
 
 For one task, the search enumerates the slot spaces of the families (``arc25.tasks.families``), cheapest first:
-one-step programs of every family (smallest slot space first), then the families' chains with a finisher. Colour
+one-step programs and chains with a finisher, smallest slot space first (one-step first on a tie). Colour
 slots range over the colours of the task's train grids plus one absent colour (every absent colour acts alike), and
 a slot whose condition is off is skipped. A candidate that reproduces every train pair is run on the test inputs;
-the first two candidates with different test answers are the task's attempts (ARC scores two). The search stops at
-the end of the first level that found one, when it has two, or when the task's CPU-second budget is spent.
+the first two candidates with different test answers are the task's attempts (ARC scores two). The search stops
+when it has them, when the space is exhausted, or when the task's CPU-second budget is spent.
 
 Candidates are rendered from our own templates, so they run in this process through the trusted runner even on
 real tasks (the grids are data, never code). Model output never comes here.
@@ -76,13 +76,11 @@ def space_size(family: Family, colors: list[int], chained: bool) -> int:
 
 
 def level_order(colors: list[int], families: dict[str, Family] | None = None) -> list[tuple[Family, bool]]:
-    """(family, chained) in search order: one-step programs by slot-space size, then chains likewise."""
+    """(family, chained) in search order: cheapest slot space first, one-step before chained on a tie."""
     pool = list(BASELINE_FAMILIES.values()) + list((families or FAMILIES).values())
-    order = []
-    for chained in (False, True):
-        level = [(space_size(f, colors, chained), k, f) for k, f in enumerate(pool) if not chained or f.chain]
-        order += [(f, chained) for size, _, f in sorted(level, key=lambda t: (t[0], t[1])) if size]
-    return order
+    spaces = [(space_size(f, colors, chained), chained, k, f) for chained in (False, True)
+              for k, f in enumerate(pool) if not chained or f.chain]
+    return [(f, chained) for size, chained, _, f in sorted(spaces, key=lambda t: t[:3]) if size]
 
 
 def _listed(grid: np.ndarray) -> list[list[int]]:
@@ -91,7 +89,7 @@ def _listed(grid: np.ndarray) -> list[list[int]]:
 
 def search_task(task_id: str, train_inputs: list, train_outputs: list, test_inputs: list,
                 test_outputs: list | None = None, budget_s: float = 30.0,
-                families: dict[str, Family] | None = None) -> SearchResult:
+                families: dict[str, Family] | None = None, attempts: int = 2) -> SearchResult:
     """Search the families for programs that reproduce every train pair of one task (see the module doc)."""
     start = time.process_time()
     train_inputs = [np.asarray(g, dtype=np.int64) for g in train_inputs]
@@ -100,11 +98,8 @@ def search_task(task_id: str, train_inputs: list, train_outputs: list, test_inpu
     colors = task_colors(itertools.chain(train_inputs, train_outputs))
     names = memo_names({})
     result = SearchResult(task_id=task_id)
-    found_level = None
     out_of_time = False
     for family, chained in level_order(colors, families):
-        if found_level is not None and chained != found_level:
-            break
         for slots in candidates(family, colors, chained):
             if time.process_time() - start > budget_s:
                 out_of_time = True
@@ -123,15 +118,12 @@ def search_task(task_id: str, train_inputs: list, train_outputs: list, test_inpu
             result.predictions.append(listed)
             if result.program is None:
                 result.program, result.family = code, family.name
-                found_level = chained
-            if len(result.attempts) == 2:
+            if len(result.attempts) == attempts:
                 break
-        if out_of_time or len(result.attempts) == 2:
+        if out_of_time or len(result.attempts) == attempts:
             break
     else:
         result.exhausted = True
-    if result.exhausted is False and not out_of_time and len(result.attempts) < 2:
-        result.exhausted = True  # stopped at the end of the level that found one
     if test_outputs and all(t is not None for t in test_outputs):
         wanted = [np.asarray(t).tolist() for t in test_outputs]
         result.correct = any(p == wanted for p in result.predictions)

@@ -34,6 +34,8 @@ class Args(SeedArgs, OutputArgs):
     """Search the first N tasks of the task set (synthetic default 100; ARC: all)."""
     budget_s: float = 30.0
     """CPU seconds per task; the search stops there and answers with what it found."""
+    attempts: int = 2
+    """Answers per task (ARC scores two): the search stops once it has this many with different test answers."""
     workers: int = 2
     """Processes searching tasks side by side (one task each)."""
     families: Optional[str] = None
@@ -47,6 +49,8 @@ class Args(SeedArgs, OutputArgs):
             raise ValueError(f"--budget-s must be > 0 CPU seconds, got {self.budget_s}")
         if self.n is not None and self.n < 1:
             raise ValueError(f"--n must be >= 1, got {self.n}")
+        if not 1 <= self.attempts <= 3:
+            raise ValueError(f"--attempts must be 1-3, got {self.attempts}")
         if self.workers < 1:
             raise ValueError(f"--workers must be >= 1, got {self.workers}")
         name = self.task_set.strip().partition(":")[0]
@@ -65,10 +69,10 @@ def _search_one(job: tuple) -> dict:
     from arc25.arc.search import search_task
     from arc25.tasks.families import FAMILIES
 
-    task, budget_s, names = job
+    task, budget_s, names, attempts = job
     families = {n: FAMILIES[n] for n in names} if names else None
     result = search_task(task.task_id, task.train_inputs, task.train_outputs, task.test_inputs, task.test_outputs,
-                         budget_s=budget_s, families=families)
+                         budget_s=budget_s, families=families, attempts=attempts)
     return {"task_id": task.task_id, "program": result.program, "attempts": result.attempts,
             "correct": result.correct, "family": result.family, "source_family": task.source or None,
             "seconds": result.seconds, "candidates": result.candidates, "exhausted": result.exhausted}
@@ -107,7 +111,7 @@ def main(args: Args) -> dict:
     tasks = load_task_set(args.task_set, n=args.n, seed=args.random_seed)
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [(task, args.budget_s, args.family_names()) for task in tasks]
+    jobs = [(task, args.budget_s, args.family_names(), args.attempts) for task in tasks]
     rows = []
     start = time.time()
     workers = min(args.workers, len(jobs))

@@ -36,7 +36,7 @@ from arc25.programs.trusted import execute_trusted
 from arc25.tasks.worlds import WORLDS, Instance, sample_instance
 
 __all__ = ["BASELINE_FAMILIES", "FAMILIES", "FINISHERS", "Family", "FamilyGenerator", "GateRejection", "MIXTURE_WEIGHTS", "Slot",
-           "render", "gate", "ambiguous", "canonicalize", "variants", "reproduces", "run_code", "task_colors", "memo_names", "normalize", "sample_family_task", "shortcut", "slot_alternatives"]
+           "render", "gate", "family_problems", "ambiguous", "canonicalize", "variants", "reproduces", "run_code", "task_colors", "memo_names", "normalize", "sample_family_task", "shortcut", "slot_alternatives"]
 
 COLORS = tuple(range(10))
 DIRECTIONS4 = ("up", "down", "left", "right")
@@ -423,6 +423,46 @@ def sample_family_task(rng: random.Random, family: Family, n_inputs: int = 3, re
                     meta={"family": family.name, "world": inst.world, "slots": slots, "ambiguous": changed,
                           "instance": inst})
     raise RuntimeError(f"family {family.name!r} produced no valid task in {MAX_ATTEMPTS} attempts")
+
+
+def family_problems(family: Family, n: int = 5, seed: int = 0, n_inputs: int = 3) -> list[str]:
+    """Check ``n`` samples of ``family`` against the gate's properties, independently of the gate's own code path;
+    each problem is one line, ``<family>: <check> (sample i)``. Empty when the family keeps its gate."""
+    from arc25.programs.grids import validate_grid
+
+    rng = random.Random(seed)
+    problems = []
+    worlds = Counter()
+    for i in range(n):
+        try:
+            task = sample_family_task(rng, family, n_inputs)
+        except RuntimeError as err:
+            return [f"{family.name}: sampling ({err})"]
+        worlds[task.meta["world"]] += 1
+        where = f"(sample {i})"
+        try:
+            again = execute_trusted(task.code, task.inputs)
+            if not _same(again, task.outputs) or not _same(execute_trusted(task.code, task.inputs), again):
+                problems.append(f"{family.name}: deterministic {where}")
+            for grid in again:
+                validate_grid(grid)
+        except (ExecutionError, ValueError) as err:
+            problems.append(f"{family.name}: runs {where}: {err}")
+            continue
+        if _same(task.inputs, task.outputs):
+            problems.append(f"{family.name}: non_trivial {where}")
+        if all(o.shape == task.outputs[0].shape and np.array_equal(o, task.outputs[0]) for o in task.outputs):
+            problems.append(f"{family.name}: input_dependent {where}")
+        simpler = shortcut(task.inputs, task.outputs)
+        if simpler:
+            problems.append(f"{family.name}: no_shortcut {where}: {simpler}")
+        if render(family, task.meta["slots"]) != task.code:
+            problems.append(f"{family.name}: code_is_the_rendered_slots {where}")
+        if canonicalize(family, task.meta["slots"], task.inputs, task.outputs)[0] != task.meta["slots"]:
+            problems.append(f"{family.name}: canonical {where}")
+        if ambiguous(family, task.meta["slots"], task.inputs, task.outputs):
+            problems.append(f"{family.name}: identifiable {where}")
+    return problems
 
 
 @dataclass(frozen=True)
