@@ -247,7 +247,8 @@ class TaskArgs(CliConfig):
 @dataclass(kw_only=True)
 class MixtureArgs(TaskArgs):
     mixture: str = "default"
-    """Task mixture: a registered name (default, empty, random) or weighted generators 'one_empty:2,three_random:1'."""
+    """Task mixture: a registered name (default, empty, random, arc-v2) or weighted generators and families
+    'one_empty:2,three_random:1', 'gravity:2,upscale:1'."""
 
     def validate(self) -> None:
         super().validate()
