@@ -31,6 +31,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from arc25 import dsl
 from arc25.programs.errors import ExecutionError
 from arc25.programs.trusted import execute_trusted
 from arc25.tasks.worlds import WORLDS, Instance, sample_instance
@@ -219,8 +220,6 @@ def _memo_key(value):
 
 def memo_names(memo: dict) -> dict:
     """DSL names for ``execute_trusted`` that remember their results in ``memo`` (one dict per task)."""
-    from arc25 import dsl
-
     def wrap(name, function, copy):
         def call(*args, **kwargs):
             try:
@@ -474,7 +473,8 @@ class FamilyGenerator:
     max_side: int = 30
     # Share of samples that reuse the previous task's world instance (when this family accepts that world).
     reuse: float = 0.25
-    functions: tuple[str, ...] = ()
+    # What a guesser that reads no grid would pick a function name from (token_classes.guess_baselines): the DSL.
+    functions: tuple[str, ...] = field(default_factory=lambda: tuple(dsl.__all__))
 
     def sample(self, rng: random.Random, rejections: Counter | None, canonical: bool, state: dict):
         previous = state.get("instance")
@@ -495,8 +495,6 @@ def _bg(grid: np.ndarray) -> int:
 
 
 def _objects(grid: np.ndarray, connectivity: int = 4, by_color: bool = True):
-    from arc25 import dsl
-
     return dsl.find_objects(grid, background=_bg(grid), connectivity=connectivity, by_color=by_color)
 
 
@@ -789,8 +787,6 @@ _PANEL_KEYS = {
 
 
 def _panel_check(inputs, s):
-    from arc25 import dsl
-
     if s["key"].startswith("unique"):
         return None  # unique_by raises unless exactly one panel is unique
     for g in inputs:
@@ -837,8 +833,6 @@ def _split_choice(rng, inst, quads: bool = False) -> str:
 
 
 def _n_panels(grid: np.ndarray, split: str) -> int:
-    from arc25 import dsl
-
     if split == "lines":
         return len(dsl.split_by_lines(grid))
     rows, cols = {"halves_lr": (1, 2), "halves_ud": (2, 1), "quads": (2, 2)}[split]
