@@ -74,7 +74,7 @@ _MS_REC, _MS_PRIVATE = 0x4000, 1 << 18
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP = 1, 4, 38, 22
 _SECCOMP_MODE_FILTER = 2
 _MAX_OPEN_FILES = 32
-_ZYGOTE_NPROC = 5  # the outer process, the zygote, one program child and two exiting (worker._Exiting)
+_ZYGOTE_NPROC = 6  # the outer process, the zygote, the template, one program child and two exiting (worker._Exiting)
 
 # x86-64 numbers of the system calls refused outright. A worker needs none of them once it is set up:
 # it reads and writes pipes, maps memory, forks (the zygote only), waits, and exits.
@@ -105,7 +105,7 @@ _CLONE3 = 435
 _SYS_FCNTL, _SYS_IOCTL, _SYS_CLONE, _SYS_KILL, _SYS_PRCTL, _SYS_PRLIMIT64 = 72, 16, 56, 62, 157, 302
 _SYS_MMAP, _SYS_MPROTECT, _SYS_PKEY_MPROTECT = 9, 10, 329
 _FCNTL_ALLOWED = (0, 1, 2, 3, 1030)  # F_DUPFD F_GETFD F_SETFD F_GETFL F_DUPFD_CLOEXEC (F_SETFL: without O_ASYNC)
-_F_SETFL, _O_ASYNC = 4, 0o20000
+_F_SETFL, _O_ASYNC, _FIONBIO = 4, 0o20000, 0x5421
 _IOCTL_ALLOWED = (0x5401, 0x5421, 0x5450, 0x5451, 0x541B)  # TCGETS FIONBIO FIONCLEX FIOCLEX FIONREAD
 _PRCTL_ALLOWED = (_PR_SET_PDEATHSIG, _PR_SET_SECCOMP, _PR_SET_NO_NEW_PRIVS)
 _PROT_WRITE, _PROT_EXEC = 2, 4
@@ -272,6 +272,11 @@ def _filter_items(arch: int, *, child: bool) -> list:
                  ("label", "fcntl_other")]
         blocks.append((_SYS_FCNTL, setfl + [("jeq", v, "allow", None) for v in _FCNTL_ALLOWED] + [("ret", _EPERM)]))
         blocks.append((_SYS_IOCTL, [("ld", _arg(1))] + [("jeq", v, "allow", None) for v in _IOCTL_ALLOWED] + [("ret", _EPERM)]))
+    else:
+        # A program's process changes no open file's status flags, not even its own pipes': flags belong to the open
+        # file, which another process may share (the host's /dev/null was once, and its flags a channel between calls).
+        blocks.append((_SYS_FCNTL, [("ld", _arg(1)), ("jeq", _F_SETFL, "eperm", "allow")]))
+        blocks.append((_SYS_IOCTL, [("ld", _arg(1)), ("jeq", _FIONBIO, "eperm", "allow")]))
     for index, (number, block) in enumerate(blocks):
         items += [("jeq", number, None, f"next{index}")] + block + [("label", f"next{index}"), ("ld", 0)]
     items.append(("jeq", _CLONE3, "enosys", None))
@@ -598,6 +603,9 @@ def _fork_zygote(report: dict) -> int:
             bare = ctypes.PyDLL(None, use_errno=True).fork
             bare.restype, bare.argtypes = ctypes.c_int, ()
             _BARE_FORK[0] = bare
+            call = ctypes.PyDLL(None, use_errno=True).syscall
+            call.restype, call.argtypes = ctypes.c_long, [ctypes.c_long] * 6
+            _BARE_SYSCALL[0] = call
         try:
             die_with_parent()
             # The outer process may have died before the line above: then the lifeline has hung up.
@@ -629,6 +637,25 @@ def _fork_zygote(report: dict) -> int:
 
 
 _BARE_FORK: list = [None]
+_BARE_SYSCALL: list = [None]
+_CLONE_PARENT = 0x00008000
+
+
+def fork_sibling() -> int:
+    """From the template: a program child whose parent is the template's parent, the zygote (clone with
+    CLONE_PARENT), so that the zygote waits for it, kills it and reads its exit status as if it had forked it.
+    0 in the child, its pid in the template; OSError if the kernel refuses. Like ``fork_program``, the raw call
+    keeps the interpreter lock and skips Python's after-fork work (the template has one thread and holds no lock)."""
+    call = _BARE_SYSCALL[0]
+    if call is None:
+        call = ctypes.PyDLL(None, use_errno=True).syscall
+        call.restype, call.argtypes = ctypes.c_long, [ctypes.c_long] * 6
+        _BARE_SYSCALL[0] = call
+    pid = call(_SYS_CLONE, _CLONE_PARENT | signal.SIGCHLD, 0, 0, 0, 0)
+    if pid < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return pid
 
 
 def fork_program() -> int:
