@@ -224,13 +224,14 @@ _POISONS = {
 _CHECK = "def task(img):\n    return np.rot90(create_img((2, 3))) + len([1])\n"
 _CLEAN = [[1, 1], [1, 1], [1, 1]]
 # The control: the check, compiled and run exactly as the worker would, but in the poisoner's own process
-# (after the collector ran and 0.6 s went by, as if later programs had come).
+# (after the collector ran and 0.6 s and 0.3 s of its CPU went by, as if later programs had come: on a busy machine
+# 0.6 s may hold less CPU time than the poison's CPU timer waits for).
 _SAME_PROCESS = f"""
 _code = M["arc25.sandbox.policy"].compile_untrusted({_CHECK!r})
 def task(img):
     M["gc"].collect()
-    _until = M["time"].monotonic() + 0.6
-    while M["time"].monotonic() < _until:
+    _until, _cpu_until = M["time"].monotonic() + 0.6, M["time"].process_time() + 0.3
+    while M["time"].monotonic() < _until or M["time"].process_time() < _cpu_until:
         pass
     _ns = M["arc25.sandbox.runtime"].untrusted_namespace()
     M["builtins"].exec(_code, _ns)

@@ -1,16 +1,21 @@
 """Operating-system isolation of a sandbox worker, layer by layer, and the report of what is active.
 
-A worker is three generations of processes (``confine`` makes the first two, ``fork_program`` the third):
+A worker is four processes (``confine`` makes the first two, the worker forks the template with
+``fork_program`` and the template each program child with ``fork_sibling``):
 
 * the *outer* process, the one the pool started. It sets every layer up, forks the zygote and then
   only waits for it; it is the only one outside the worker's pid namespace (so no program can name it);
-* the *zygote*, pid 1 of the worker's own pid namespace. It reads commands, checks and compiles
-  programs, forks one child per program, enforces the child's wall-clock deadline (SIGKILL) and
-  relays its reply, tagged with the job id it forked the child for. It never runs a program;
-* one *program child* per program, forked from the zygote: it tightens the filter and limits
-  (``jail_program``), runs one program, writes its reply to a pipe only the zygote reads, and exits.
-  Nothing it does to its own memory reaches the next program, which starts from a fresh copy of the
-  zygote.
+* the *zygote*, pid 1 of the worker's own pid namespace. It reads commands, starts one child per
+  program, writes it its job, enforces its wall-clock deadline (SIGKILL), reaps it and relays its
+  reply, tagged with the job id it started the child for. It never runs a program, and no program's
+  process is forked from it (it holds jobs);
+* the *template*, forked from the zygote at start-up before any job: it only forks, one program
+  child for each pair of pipe ends the zygote sends it (clone with CLONE_PARENT, so the child is the
+  zygote's);
+* one *program child* per program, a copy of the template: it reads its own job from its pipe,
+  tightens the filter and limits (``jail_program``), checks, compiles and runs its program, writes
+  its reply to a pipe only the zygote reads, and exits. Nothing it does to its own memory reaches the
+  next program, which starts from a fresh copy of the template.
 
 Layers, in the order they are set up (each where the kernel allows it, reported where it does not):
 
@@ -36,7 +41,8 @@ Layers, in the order they are set up (each where the kernel allows it, reported 
   inotify, mlock, sync, changes to (and locks on) open files; ``fcntl`` and ``ioctl`` only with a
   few harmless commands (no F_SETOWN, F_SETSIG, O_ASYNC, FIOASYNC, FIOSETOWN, TIOCSTI); no writable
   and executable mapping. In a program child also: fork/clone, kill, prctl, seccomp, setrlimit,
-  prlimit64, and any executable mapping.
+  prlimit64, any executable mapping, and F_SETFL and FIONBIO (an open file's status flags are the
+  open file's, which another process may share).
 """
 
 from __future__ import annotations
@@ -84,8 +90,9 @@ _DENIED_X86_64 = {
     "signals": (200, 234, 129, 297, 424, 434, 438),  # tkill tgkill rt_(tg)sigqueueinfo pidfd_* (kill: below)
     "other processes": (101, 310, 311, 312, 440, 448),  # ptrace process_vm_readv/writev kcmp process_madvise/mrelease
     "files": (2, 85, 257, 437, 303, 304, 133, 259, 319, 447),  # open creat openat openat2 *_handle_at mknod(at) memfd_*
-    # The host's /dev/null stays open (descriptors 0-2, shared with the zygote): no mode, owner, times, extended
-    # attributes or lock for it (an exclusive flock outlived the program and hung whoever locked it on the host).
+    # The host's /dev/null stays open in the zygote and the template (descriptors 0-2; a program's process closes
+    # them): no mode, owner, times, extended attributes or lock for it (an exclusive flock outlived the program and
+    # hung whoever locked it on the host).
     "files held open": (73, 90, 91, 268, 452, 92, 93, 94, 260, 132, 235, 261, 280,  # flock chmod* chown* utime*
                         188, 189, 190, 197, 198, 199, 463, 466),  # set/remove xattr
     "namespaces and mounts": (272, 308, 165, 166, 155, 161, 428, 429, 430, 431, 432, 433, 442, 457, 458),
@@ -676,6 +683,13 @@ def fork_program() -> int:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
     return pid
+
+
+def trim_heap() -> None:
+    """Give the memory that malloc holds free back to the kernel (glibc only; elsewhere nothing)."""
+    trim = getattr(_libc(), "malloc_trim", None) if LINUX else None
+    if trim is not None:
+        trim(0)
 
 
 def jail_program(timeout_s: float) -> None:

@@ -2,10 +2,11 @@
 
 Every program starts from a namespace no other program has used: its own builtins dict, read-only
 module proxies (holding only the names ``policy.ALLOWED_MODULES`` lists) and registry of the classes
-it defines. (A program process's first program gets its copy of one the zygote built and never ran
+it defines. (A program process's first program gets its copy of one built at start-up and never ran
 anything in; later programs of a ``fresh="chunk"`` process get new ones.) This is a filter that keeps
 honest mistakes and the known tricks out; what keeps one program from another is that each runs in
-its own process, forked from a clean zygote (``worker``). Known leak paths are closed at the root:
+its own process, forked from a template that never held a job (``worker``). numpy is numbers only:
+arrays of non-numeric dtypes (objects above all) are refused wherever a program could make or sort one. Known leak paths are closed at the root:
 ``copy.deepcopy`` takes no memo (a caller-supplied memo hands back the originals it keeps alive,
 instance and proxy ``__dict__`` included), item stores refuse dunder string keys (a leaked dict
 holding ``__array_interface__`` maps any address), ``hash`` refuses identity hashes (addresses), and

@@ -1,16 +1,22 @@
-"""A sandbox worker: trusted start-up, OS confinement, then a zygote that forks one process per program.
+"""A sandbox worker: trusted start-up, OS confinement, then a zygote, a template, and one process per program.
 
 Started by the pool as ``python -I -c <boot> ...`` (a fresh interpreter: the caller's ``__main__``
 is never imported) with two pipes: commands in, replies out. Start-up imports numpy and the DSL,
 runs a warm-up program so that every lazy import happens while files can still be read, then
 ``confinement.confine`` sets the OS layers up and forks the zygote (see there for the generations).
 
-The zygote reads chunks of jobs, checks and compiles each program (cached by source), forks a
-child per program, and gives it ``timeout_s`` of wall-clock time before SIGKILL. The child runs the
-program and writes one reply frame to a pipe that only the zygote reads; the zygote checks it and
-sends it on under the job id it forked the child for. So a program's process never holds the pool's
-pipes, cannot answer for another program, and leaves nothing (objects, caches, timers, generators,
-signal handlers, limits) to the next one: every program starts from the same copy of the zygote.
+The zygote forks the *template* before it reads any job, then reads chunks of jobs. For each program
+it makes two pipes, writes the job (the program's source, its inputs, its time limit) into the
+first, and hands the child's ends to the template over a socket; the template forks the child (as a
+child of the zygote: clone with CLONE_PARENT), answers its pid and closes its copies. The child
+closes everything but its two pipe ends, reads its job, jails itself, checks and compiles its
+program (within its own limits), runs it and writes one reply frame; the zygote gives it
+``timeout_s`` of wall-clock time from its fork before SIGKILL, checks the reply and sends it on
+under the job id it started the child for. So a program's process is a copy of the template, which
+never held a job (no source, input, compiled code, output, reply or error of any program: no
+compile cache anywhere); it holds only its own job, never the pool's pipes, cannot answer for
+another program, and leaves nothing (objects, caches, timers, generators, signal handlers, limits)
+to the next one.
 """
 
 from __future__ import annotations
@@ -140,12 +146,10 @@ def _child_main(job_fd: int, reply_fd: int) -> None:
     It holds two descriptors, both its own: the read end of its job pipe and the write end of its reply pipe (no
     descriptors 0-2: nothing open that another process shares). What it has of jobs is what came down its pipe."""
     try:
-        for fd in range(confinement._MAX_OPEN_FILES + 64):
-            if fd != job_fd and fd != reply_fd:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        low, high = sorted((job_fd, reply_fd))
+        os.closerange(0, low)  # one close_range call each: every system call pays for the filter
+        os.closerange(low + 1, high)
+        os.closerange(high + 1, confinement._MAX_OPEN_FILES + 64)
         frame = wire.read_frame(job_fd)  # from the zygote, trusted; read before the stricter filter, which needs no help
         os.close(job_fd)
         if frame is None:
@@ -158,7 +162,9 @@ def _child_main(job_fd: int, reply_fd: int) -> None:
         probe, shared = header.get("probe"), header.get("shared")
         processes = confinement.probe_processes() if probe else None
         for index in range(len(sources)):
+            gc.disable()  # the syntax tree is no garbage: collecting while it grows only costs time
             prepared = _compile(sources[index])  # the check and the compile count against this program's limits
+            gc.enable()
             if isinstance(prepared, tuple):  # refused or not valid Python
                 reply, blob = _error(*prepared)
             else:
@@ -231,7 +237,7 @@ def _start_child(job_fd: int, reply_fd: int) -> int:
     socket.send_fds(template, [b"f"], [job_fd, reply_fd])
     answer = template.recv(8)
     if len(answer) != 4:
-        raise OSError("the template process is gone")
+        os._exit(8)  # the template is gone: no program can start here, so the pool must replace this worker
     pid = struct.unpack("<i", answer)[0]
     if pid < 0:
         raise OSError(-pid, os.strerror(-pid))
@@ -248,6 +254,7 @@ def _template_main(channel: socket.socket) -> None:
                 os.close(fd)
             except OSError:
                 pass
+    confinement.trim_heap()  # what the start-up freed goes back: a smaller process forks faster
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(channel, 8, 2)
@@ -305,6 +312,8 @@ def run_in_children(sources: list[str], grids, timeout_s: float, lifeline: int, 
                         grid_bytes)
         job_r, job_w = os.pipe()
         reply_r, reply_w = os.pipe()
+        os.set_blocking(job_w, False)  # a child that does not read its job must not hold the zygote
+        unsent = _send_some(job_w, memoryview(job))  # before the fork: the child finds its job (or most of it) there
         try:
             pid = _start_child(job_r, reply_w)
         except OSError as exc:
@@ -314,7 +323,7 @@ def run_in_children(sources: list[str], grids, timeout_s: float, lifeline: int, 
             continue
         os.close(job_r)
         os.close(reply_w)
-        outcome = _collect(pid, reply_r, job_w, job, len(todo), len(grids), timeout_s, lifeline, probe, replies)
+        outcome = _collect(pid, reply_r, job_w, unsent, len(todo), len(grids), timeout_s, lifeline, probe, replies)
         if outcome == "done":
             _EXITING.bury(pid)
             continue
@@ -384,20 +393,17 @@ def _reap(pid: int, wait_s: float) -> int | None:
     return None  # killed here: its own status says nothing
 
 
-def _collect(pid: int, read_fd: int, job_fd: int, job: bytes, expected: int, n_grids: int, timeout_s: float,
+def _collect(pid: int, read_fd: int, job_fd: int, unsent: memoryview, expected: int, n_grids: int, timeout_s: float,
              lifeline: int, probe: bool, replies: list) -> str:
-    """Write a child's job to ``job_fd`` and read its frames into ``replies``; returns "done", "timeout",
-    "oversized" or "eof" (died early). Both pipes are closed on return."""
+    """Write the rest of a child's job (``unsent``) to ``job_fd`` (non-blocking) and read its frames into
+    ``replies``; returns "done", "timeout", "oversized" or "eof" (died early). Both pipes are closed on return."""
     deadline = time.monotonic() + timeout_s
     data = bytearray()
     got = 0
     poller = select.poll()
     poller.register(read_fd, select.POLLIN)
     poller.register(lifeline, select.POLLIN)
-    unsent = memoryview(job)
     try:
-        os.set_blocking(job_fd, False)  # a child that does not read its job must not hold the zygote
-        unsent = _send_some(job_fd, unsent)
         if unsent:
             poller.register(job_fd, select.POLLOUT)
         else:
