@@ -1034,6 +1034,7 @@ _FOUND = _scan([
     (_uint8(3, 1, 4, 1, 5, 9, 2, 6), _uint8(5, 3, 5, 8, 9, 7, 9, 3)),  # the previous program's output
     (b"ZQXJ", b"_OWN_SOURCE"),                               # control: this program's own source
     (_int64(6, 0, 2, 8), _int64(4, 4, 1, 7)),                # control: this program's own input
+    (b"ZQXJ", b"_PREVIOUS_ERROR"),                           # an earlier program's error message
 ])
 # ZQXJ_OWN_SOURCE
 
@@ -1043,6 +1044,7 @@ def task(img):
 _PREVIOUS = ("# ZQXJ_PREVIOUS_SOURCE\ndef task(img):\n"
              "    return [[3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3]] if img[0][0] == 7 else img\n")
 _NEXT = "# ZQXJ_NEXT_SOURCE\ndef task(img):\n    return img\n"
+_FAILING = "def task(img):\n    raise ValueError('ZQXJ' + '_PREVIOUS_' + 'ERROR')\n"
 
 
 def test_an_escaped_program_finds_no_other_jobs_source_input_or_output_in_its_memory(tmp_path):
@@ -1051,14 +1053,16 @@ def test_an_escaped_program_finds_no_other_jobs_source_input_or_output_in_its_me
     output. Now it is forked from a template that never held a job, and gets only its own job over its own pipe."""
     previous = {"code": _PREVIOUS, "raw": False, "grid": [[7, 3, 9, 1, 8, 2, 6, 4]]}
     probe = {"code": escaped(_SCAN), "raw": True, "grid": [[6, 0, 2, 8, 4, 4, 1, 7]], "timeout": 30.0}
-    found = harness(tmp_path, ALL, [previous, probe, {"code": _NEXT, "raw": False}], timeout=240)
+    found = harness(tmp_path, ALL, [previous, {"code": _FAILING, "raw": False}, probe, {"code": _NEXT, "raw": False}],
+                    timeout=240)
     _all_on(found["report"])
     assert found["runs"][0] == [[3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3]], found["runs"][0]
-    assert isinstance(found["runs"][1], list), found["runs"][1]
-    prev_source, next_source, prev_input, prev_output, own_source, own_input = found["runs"][1][0]
+    assert "ZQXJ_PREVIOUS_ERROR" in found["runs"][1], found["runs"][1]
+    assert isinstance(found["runs"][2], list), found["runs"][2]
+    prev_source, next_source, prev_input, prev_output, own_source, own_input, prev_error = found["runs"][2][0]
     # Control: the probe finds a job's source and input where they are, in the process of that job.
-    assert own_source > 0 and own_input > 0, found["runs"][1]
-    assert (prev_source, next_source, prev_input, prev_output) == (0, 0, 0, 0), found["runs"][1]
+    assert own_source > 0 and own_input > 0, found["runs"][2]
+    assert (prev_source, next_source, prev_input, prev_output, prev_error) == (0, 0, 0, 0, 0), found["runs"][2]
     # Control: programs that share a process by design (fresh="chunk") find each other's sources.
     chunk = harness(tmp_path, ALL, [{"chunk": [{"code": escaped(_SCAN), "raw": True}, {"code": _NEXT, "raw": False}],
                                      "timeout": 30.0}], timeout=240)
@@ -1133,6 +1137,28 @@ def test_a_programs_memory_room_does_not_move_with_history(tmp_path):
     before, after, grown = _room(found["runs"][0]), _room(found["runs"][41]), _room(found["runs"][42])
     assert abs(after - before) <= 1, (before, after)
     assert 60 <= before - grown <= 70, (before, grown)
+
+
+def test_an_innocent_program_near_its_memory_allowance_passes_after_many_long_programs():
+    """Forty long distinct programs took ~10 MB from every later program (the zygote's compile cache), and an
+    innocent program that passed before them failed out of memory after them."""
+
+    def hog(megabytes: int) -> str:
+        return f"def task(img):\n    block = bytearray({megabytes} << 20)\n    return img\n"
+
+    def passes(pool, megabytes: int) -> bool:
+        return isinstance(pool.execute_batch([hog(megabytes)], [[[1]]], timeout_s=10.0)[0], list)
+
+    with Sandbox(n_workers=1, memory_limit_mb=256) as pool:
+        low, high = 0, 256  # the most a program of this worker may take, in 1 MB steps
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if passes(pool, middle) else (low, middle)
+        assert low > 128, low
+        results = pool.execute_batch([_long_program(tag) for tag in range(40)], [[[1]]], timeout_s=20.0)
+        assert all(isinstance(result, list) for result in results), results[:2]
+        assert passes(pool, low - 1)
+        assert not passes(pool, low + 2)  # control: the probe sits at the edge of the allowance
 
 
 # --------------------------------------------------------------------------- arrays of Python objects
