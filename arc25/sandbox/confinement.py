@@ -338,15 +338,20 @@ class _Fprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def _install_filter(program: bytes) -> None:
+def _prepared_filter(program: bytes) -> tuple:
+    """What ``prctl`` takes for ``program``, built once: a program's process installs it without building anything."""
     buffer = ctypes.create_string_buffer(program, len(program))
     fprog = _Fprog(len(program) // 8, ctypes.addressof(buffer))
-    _check(_libc().prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0))
+    return buffer, fprog, ctypes.byref(fprog)
+
+
+def _install_filter(prepared: tuple) -> None:
+    _check(_libc().prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, prepared[2], 0, 0))
 
 
 def _install_seccomp() -> str:
-    _install_filter(seccomp_program(child=False))
-    _CHILD_FILTER[0] = seccomp_program(child=True)
+    _install_filter(_prepared_filter(seccomp_program(child=False)))
+    _CHILD_FILTER[0] = _prepared_filter(seccomp_program(child=True))
     refused = len({n for group in _DENIED_X86_64.values() for n in group})
     return (f"on ({refused} calls refused, fcntl/ioctl/clone/kill/prctl/prlimit64 by argument, no W+X maps; a "
             f"program's process also refuses clone, kill, prctl, seccomp, setrlimit, prlimit64, executable maps)")

@@ -150,16 +150,14 @@ def _child_main(job_fd: int, reply_fd: int) -> None:
         os.closerange(0, low)  # one close_range call each: every system call pays for the filter
         os.closerange(low + 1, high)
         os.closerange(high + 1, confinement._MAX_OPEN_FILES + 64)
-        frame = wire.read_frame(job_fd)  # from the zygote, trusted; read before the stricter filter, which needs no help
+        job = wire.read_job(job_fd)  # from the zygote, trusted; read before the stricter filter, which needs no help
         os.close(job_fd)
-        if frame is None:
+        if job is None:
             os._exit(0)
-        header, blob = wire.unpack(frame)
-        sources = header["sources"]
-        grids, _ = wire.decode_grids(header["shapes"], blob, 0, "<i8")
-        del frame, blob
-        confinement.jail_program(float(header["timeout"]) * len(sources))
-        probe, shared = header.get("probe"), header.get("shared")
+        timeout_s, sources, shapes, probe, shared, blob = job
+        grids, _ = wire.decode_grids(shapes, blob, 0, "<i8")
+        del job, blob
+        confinement.jail_program(timeout_s * len(sources))
         processes = confinement.probe_processes() if probe else None
         for index in range(len(sources)):
             gc.disable()  # the syntax tree is no garbage: collecting while it grows only costs time
@@ -308,8 +306,7 @@ def run_in_children(sources: list[str], grids, timeout_s: float, lifeline: int, 
     shapes, grid_bytes = wire.encode_grids(list(grids), "<i8")
     while len(replies) < len(sources):
         todo = sources[len(replies):]
-        job = wire.pack({"timeout": timeout_s, "sources": todo, "shapes": shapes, "probe": probe, "shared": shared},
-                        grid_bytes)
+        job = wire.pack_job(timeout_s, todo, shapes, probe, shared, grid_bytes)
         job_r, job_w = os.pipe()
         reply_r, reply_w = os.pipe()
         os.set_blocking(job_w, False)  # a child that does not read its job must not hold the zygote
