@@ -2,6 +2,8 @@
 
 A frame is two little-endian u32 (header length, blob length), a JSON object and the blob. JSON
 and raw bytes are safe to decode whatever a (possibly compromised) worker sends; pickle would not be.
+Inside a worker, the zygote hands each program's process its job as ``marshal`` data (``pack_job``):
+that direction only ever carries what the trusted zygote wrote.
 """
 
 from __future__ import annotations
