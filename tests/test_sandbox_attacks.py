@@ -1243,3 +1243,36 @@ def test_non_numeric_arrays_are_refused_where_made_and_on_output():
             "def task(img):\n    return np.array(img).view('i8') + np.zeros((1, 1), dtype='u1')\n",
             "def task(img):\n    a = sorted([3, 1])\n    b = [2, 1]\n    b.sort()\n    return np.sort(np.array(img) * a[0] * b[0]).clip(0, 9)\n"]
     assert [r[0].tolist() for r in execute_batch(fine, [[[1]]])] == [[[1]]] * 4
+
+
+# Counts the compiled code of programs (code objects named after the sandbox's program file) that this process can
+# reach from the garbage collector's objects; _COMPILE compiles one more program in this process first (the control).
+_CODE_COUNT = escaped("""
+    _gc, _types = M["gc"], M["types"]
+    _policy = M["arc25.sandbox.policy"]
+    _mine = [_policy.compile_untrusted("def task(img):\\n    return img\\n")] if _COMPILE else []
+    _seen = set()
+    for _o in _gc.get_objects():
+        for _r in _gc.get_referents(_o):
+            if B.type(_r) is _types.CodeType and _r.co_filename == _policy.PROGRAM_FILENAME:
+                _seen.add(B.id(_r))
+    _count = B.len(_seen)
+    def task(img):
+        return [[B.int(d) for d in B.str(_count).zfill(3)]]
+""")
+
+
+def test_an_escaped_program_finds_no_earlier_programs_compiled_code():
+    """The zygote kept up to 512 earlier programs' compiled code, and a program ran an earlier call's cached solution
+    on its own input. Now no process a program's process is forked from ever compiled a job."""
+    earlier = [f"def task(img):\n    return img * 0 + {tag}\n" for tag in range(9)]
+    with tempfile.TemporaryDirectory() as tmp:
+        steps = [{"code": _CODE_COUNT.replace("_COMPILE", "False"), "raw": True}]
+        steps += [{"code": code, "raw": False} for code in earlier]
+        steps += [{"code": _CODE_COUNT.replace("_COMPILE", "False"), "raw": True},
+                  {"code": _CODE_COUNT.replace("_COMPILE", "True"), "raw": True}]
+        found = harness(Path(tmp), ALL, steps)
+    _all_on(found["report"])
+    count = [int("".join(map(str, found["runs"][i][0]))) for i in (0, -2, -1)]
+    assert count[1] == count[0], count  # nothing of the nine programs in between
+    assert count[2] > count[0], count  # control: the probe sees compiled programs in its process
