@@ -1276,3 +1276,21 @@ def test_an_escaped_program_finds_no_earlier_programs_compiled_code():
     count = [int("".join(map(str, found["runs"][i][0]))) for i in (0, -2, -1)]
     assert count[1] == count[0], count  # nothing of the nine programs in between
     assert count[2] > count[0], count  # control: the probe sees compiled programs in its process
+
+
+def test_a_worker_whose_template_is_gone_is_replaced():
+    """Only the template forks programs' processes: without it a worker could start none, so it goes and the pool
+    starts another (the program it was on is blamed on the worker, never answered wrongly)."""
+    with Sandbox(n_workers=1) as pool:
+        pool.execute("def task(img):\n    return img\n", [[[1]]])
+        outer = pool.worker_pids()[0]
+        zygote = int(Path(f"/proc/{outer}/task/{outer}/children").read_text().split()[0])
+        template = min(int(pid) for pid in Path(f"/proc/{zygote}/task/{zygote}/children").read_text().split())
+        # Control: the template is the process that forks programs (its children's parent is the zygote).
+        assert Path(f"/proc/{template}/stat").read_text().rsplit(")", 1)[1].split()[1] == str(zygote)
+        os.kill(template, 9)
+        results = pool.execute_batch(["def task(img):\n    return img + 1\n"] * 3, [[[1]]])
+        assert all(isinstance(r, list) and r[0].tolist() == [[2]] or isinstance(r, ExecutionRuntimeError)
+                   for r in results), results
+        assert pool.execute("def task(img):\n    return img + 2\n", [[[1]]])[0].tolist() == [[3]]
+        assert pool.worker_pids() != [outer]

@@ -232,8 +232,11 @@ def _start_child(job_fd: int, reply_fd: int) -> int:
         if pid == 0:
             _child_main(job_fd, reply_fd)
         return pid
-    socket.send_fds(template, [b"f"], [job_fd, reply_fd])
-    answer = template.recv(8)
+    try:
+        socket.send_fds(template, [b"f"], [job_fd, reply_fd])
+        answer = template.recv(8)
+    except OSError:
+        answer = b""
     if len(answer) != 4:
         os._exit(8)  # the template is gone: no program can start here, so the pool must replace this worker
     pid = struct.unpack("<i", answer)[0]
