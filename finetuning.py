@@ -97,15 +97,14 @@ def prepare(cfg: Config) -> Run:
     import torch
     import transformers
 
-    from arc25.train import data
-    from arc25.train import distributed
     from arc25.models import loading
-    from arc25.train import training
+    from arc25.train import data, distributed
+    from arc25.train.run import check_output_dir, find_checkpoint, git_commit, rank_and_world, setup_tracking
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     transformers.logging.set_verbosity_warning()
-    output_dir = training.check_output_dir(cfg.output_dir)
-    rank, world = training.rank_and_world()
+    output_dir = check_output_dir(cfg.output_dir)
+    rank, world = rank_and_world()
     if cfg.device_map != "None" and world > 1:
         raise ValueError(f"--device-map {cfg.device_map} spreads one process over GPUs; launch 1 process, not {world}")
     per_step = cfg.per_device_train_batch_size * world
@@ -145,8 +144,8 @@ def prepare(cfg: Config) -> Run:
         logger.info("--token-budget %d: ~%.1f samples per row, %d rows per step and rank: ~%.0f samples per step "
                     "(--batch-size %d)", cfg.token_budget, cfg.token_budget / fit["fit_tokens_mean"], grad_accum,
                     grad_accum * world * cfg.token_budget / fit["fit_tokens_mean"], cfg.batch_size)
-    resume = training.find_checkpoint(output_dir) if cfg.resume_from_checkpoint else None
-    report_to, tracker = training.setup_tracking(cfg.log_to_wandb, output_dir, cfg.wandb_project)
+    resume = find_checkpoint(output_dir) if cfg.resume_from_checkpoint else None
+    report_to, tracker = setup_tracking(cfg.log_to_wandb, output_dir, cfg.wandb_project)
     run = Run(output_dir=output_dir, world=world, grad_accum=grad_accum, cuda=cuda, bf16=bf16, lr=lr,
               model=model, spec=spec, resume=resume, report_to=report_to,
               info=model.training_info(prompt_style=cfg.prompt_style, grid_encoder=cfg.grid_encoder))
@@ -155,7 +154,7 @@ def prepare(cfg: Config) -> Run:
         dataclasses.asdict(cfg), world_size=world, gradient_accumulation_steps=run.grad_accum, learning_rate=lr,
         use_lora=model.use_lora, trained_from=model.builtin, from_scratch=model.from_scratch, torch_dtype=model.dtype,
         bf16=bf16, completion_only_loss=completion_only, resume_from=str(resume[0]) if resume else None,
-        resume_step=run.resume_step, tracker=tracker, git_commit=training.git_commit(),
+        resume_step=run.resume_step, tracker=tracker, git_commit=git_commit(),
         versions={m.__name__: m.__version__ for m in (torch, transformers)}, probe=fit,
     )
     if rank == 0:
@@ -171,7 +170,7 @@ def sft_config(cfg: Config, run: Run):
     from trl import SFTConfig
 
     from arc25.models.compat import checkpointing_field
-    from arc25.train.training import step_arguments
+    from arc25.train.trainer import step_arguments
 
     checkpointing = checkpointing_field(SFTConfig)
     return SFTConfig(
@@ -248,13 +247,12 @@ def build_trainer(cfg: Config, run: Run):
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
     from arc25 import models
-    from arc25.train import data
-    from arc25.train import distributed
     from arc25.models import loading
-    from arc25.train import training
+    from arc25.train import data, distributed
     from arc25.train.metrics import ThroughputCallback
     from arc25.train.solve_rate import SolveRateCallback
     from arc25.train.token_classes import EvalTokenClasses
+    from arc25.train.trainer import ArcTrainer
 
     tokenizer = run.model.tokenizer
     padding_free = cfg.packing or bool(cfg.token_budget)
@@ -284,7 +282,7 @@ def build_trainer(cfg: Config, run: Run):
     steps = callbacks(cfg, run)
     # Each evaluation also logs the loss per token class (grammar, function, colour, row, column) beside guessing.
     token_classes = EvalTokenClasses(tokenizer, cfg.task_mixture()) if cfg.eval_steps else None
-    trainer = training.make_trainer_class()(
+    trainer = ArcTrainer(
         model=model, args=sft_config(cfg, run), train_dataset=train_ds, eval_dataset=eval_ds,
         processing_class=tokenizer, data_collator=collator, callbacks=steps,
         observers=[c for c in steps if isinstance(c, ThroughputCallback)],

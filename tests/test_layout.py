@@ -82,8 +82,27 @@ def test_a_mutation_is_caught(tmp_path):
     ("arc25.train.data", "arc25.sandbox"),
     ("arc25.dsl", "arc25.tasks"),
     ("arc25.sandbox", "arc25.tasks"),
+    # finetuning.py parses and checks its flags before anything heavy: the trainer loads only once a run is checked.
+    ("finetuning", "trl"),
+    ("finetuning", "arc25.train.trainer"),
 ])
 def test_importing_a_layer_loads_nothing_of_another(module, forbidden):
     code = f"import sys, {module}; print(sorted(m for m in sys.modules if m == {forbidden!r} or m.startswith({forbidden!r} + '.')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]", out
+
+
+def test_every_trainer_override_says_what_the_library_does_and_the_versions_checked():
+    """ArcTrainer is a module-level class; each method it overrides names the library's behaviour, ours, the versions."""
+    import inspect
+
+    from trl import SFTTrainer
+
+    from arc25.train.trainer import ArcTrainer
+
+    assert ArcTrainer.__qualname__ == "ArcTrainer" and ArcTrainer.__module__ == "arc25.train.trainer"
+    overrides = [name for name, member in vars(ArcTrainer).items() if callable(member) and hasattr(SFTTrainer, name)]
+    assert {"compute_loss", "log", "get_batch_samples", "save_model"} <= set(overrides)
+    unexplained = [name for name in overrides
+                   if not all(word in inspect.getsource(getattr(ArcTrainer, name)) for word in ("Library:", "Ours:", "trl 1."))]
+    assert not unexplained, f"overrides without their note: {unexplained}"

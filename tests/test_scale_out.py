@@ -19,7 +19,7 @@ import torch
 from conftest import ROOT, run_script, script_env
 
 import finetuning
-from arc25.train import training
+from arc25.train.run import find_checkpoint
 from arc25.commands.launch import free_port
 
 TINY_RUN = ["--max-side", "6", "--max-seq-len", "1024", "--batch-size", "4", "--per-device-train-batch-size", "2",
@@ -205,7 +205,7 @@ def test_fsdp_shards_cpu_ranks_resumes_after_kill_and_ends_with_a_plain_model(tm
                                  cwd=ROOT, env=script_env(), stdout=f, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 300
-        while not training.find_checkpoint(out) or training.find_checkpoint(out)[1] < 4:
+        while not find_checkpoint(out) or find_checkpoint(out)[1] < 4:
             if time.monotonic() > deadline or first.poll() is not None:
                 pytest.fail(f"no second checkpoint:\n{log.read_text()[-3000:]}")
             time.sleep(0.5)
@@ -214,7 +214,7 @@ def test_fsdp_shards_cpu_ranks_resumes_after_kill_and_ends_with_a_plain_model(tm
     text = log.read_text()
     for rank in (0, 1):
         assert f"sharded: rank {rank} holds 535,872 of 1,071,744 parameter values (50.0%)" in text, text[-3000:]
-    checkpoint, step = training.find_checkpoint(out)
+    checkpoint, step = find_checkpoint(out)
     shards = checkpoint / "pytorch_model_fsdp_0"
     assert {p.name for p in shards.iterdir()} == {".metadata", "__0_0.distcp", "__1_0.distcp"}
     assert (checkpoint / "optimizer_0" / ".metadata").is_file() and not (checkpoint / "model.safetensors").exists()
@@ -428,7 +428,7 @@ def test_a_lost_node_ends_the_run_on_the_other_with_an_error(tmp_path, python, h
     if how != signal.SIGKILL:
         return
 
-    _, step = training.find_checkpoint(out)
+    _, step = find_checkpoint(out)
     trained_first = {s["code"] for rank in (0, 1) for s in _dumped(out, rank)}
     codes, nodes = run_nodes(tmp_path, python, [out, out], ["--max-steps", str(step + 2), *flags], "relaunched")
     assert codes == [0, 0], nodes.tail()
