@@ -6,7 +6,7 @@ CPU smoke run (builtin tiny model, a minute):
 A recipe (configs/recipes/) gives the settings of a known run; flags override it:
     arc25-finetune --config configs/recipes/speed_benchmark.yaml --output-dir runs/speed
 
-One GPU (a local Hugging Face folder, LoRA by default):
+One GPU (a local Hugging Face folder: LoRA on pretrained weights unless --no-use-lora):
     python finetuning.py --model-path /models/Qwen2.5-Coder-0.5B-Instruct --output-dir runs/qwen \
         --per-device-train-batch-size 8 --batch-size 16 --max-seq-len 4096
 
@@ -80,6 +80,8 @@ class Run:
     cuda: bool
     bf16: bool
     lr: float
+    attn: str
+    """The attention implementation the model loads with (see attention_for)."""
     model: object  # arc25.models.loading.ModelPlan
     spec: object  # arc25.train.data.StreamSpec
     resume: tuple[Path, int] | None
@@ -90,6 +92,26 @@ class Run:
     @property
     def resume_step(self) -> int:
         return self.resume[1] if self.resume else 0
+
+
+def attention_for(cfg: Config, cuda: bool) -> str:
+    """--attn-implementation, or for sdpa with packed rows, sdpa per packed sample (arc25.train.attention's).
+
+    No dense mask over the row. --packing on CUDA keeps plain sdpa until the GPU report has measured the varlen path
+    there; --token-budget, whose long rows make a dense mask costly, takes it everywhere.
+    """
+    if cfg.attn_implementation == "sdpa" and (cfg.token_budget or (cfg.packing and not cuda)):
+        from arc25.train.attention import NAME
+
+        return NAME
+    return cfg.attn_implementation
+
+
+def defaults_line(cfg: Config, run: "Run") -> str:
+    """The settings whose defaults depend on the machine or the model, as resolved for this run, in one line."""
+    return (f"resolved: optim={cfg.optim} liger={'on' if cfg.use_liger_kernel else 'off'} "
+            f"group_by_length_window={cfg.group_by_length_window} dtype={run.model.dtype} "
+            f"bf16_autocast={'on' if run.bf16 else 'off'} training={run.model.training_mode()} attention={run.attn}")
 
 
 def prepare(cfg: Config) -> Run:
@@ -147,12 +169,13 @@ def prepare(cfg: Config) -> Run:
     resume = find_checkpoint(output_dir) if cfg.resume_from_checkpoint else None
     report_to, tracker = setup_tracking(cfg.log_to_wandb, output_dir, cfg.wandb_project)
     run = Run(output_dir=output_dir, world=world, grad_accum=grad_accum, cuda=cuda, bf16=bf16, lr=lr,
-              model=model, spec=spec, resume=resume, report_to=report_to,
+              attn=attention_for(cfg, cuda), model=model, spec=spec, resume=resume, report_to=report_to,
               info=model.training_info(prompt_style=cfg.prompt_style, grid_encoder=cfg.grid_encoder))
 
     resolved = dict(
         dataclasses.asdict(cfg), world_size=world, gradient_accumulation_steps=run.grad_accum, learning_rate=lr,
-        use_lora=model.use_lora, trained_from=model.builtin, from_scratch=model.from_scratch, torch_dtype=model.dtype,
+        use_lora=model.use_lora, training_mode=model.training_mode(), attn_implementation=run.attn,
+        trained_from=model.builtin, from_scratch=model.from_scratch, torch_dtype=model.dtype,
         bf16=bf16, completion_only_loss=completion_only, resume_from=str(resume[0]) if resume else None,
         resume_step=run.resume_step, tracker=tracker, git_commit=git_commit(),
         versions={m.__name__: m.__version__ for m in (torch, transformers)}, probe=fit,
@@ -162,6 +185,7 @@ def prepare(cfg: Config) -> Run:
     logger.info("run: %s", json.dumps({k: resolved[k] for k in (
         "model_path", "world_size", "gradient_accumulation_steps", "learning_rate", "use_lora", "torch_dtype",
         "completion_only_loss", "resume_step", "tracker", "probe")}))
+    logger.info(defaults_line(cfg, run))
     return run
 
 
@@ -256,15 +280,11 @@ def build_trainer(cfg: Config, run: Run):
 
     tokenizer = run.model.tokenizer
     padding_free = cfg.packing or bool(cfg.token_budget)
-    attn = cfg.attn_implementation
-    # sdpa per packed sample, without the dense mask over the row. --packing on CUDA keeps plain sdpa until the
-    # GPU report has measured the varlen path there (its CUDA branch has not run yet); the new --token-budget,
-    # whose long rows make a dense mask costly, takes it everywhere.
-    if attn == "sdpa" and (cfg.token_budget or (cfg.packing and not run.cuda)):
-        from arc25.train import attention
+    from arc25.train import attention
 
-        attn = attention.register()
-    model = loading.load_model(run.model, lora=cfg, trainable=True, attn_implementation=attn,
+    if run.attn == attention.NAME:
+        attention.register()
+    model = loading.load_model(run.model, lora=cfg, trainable=True, attn_implementation=run.attn,
                                device_map=None if cfg.device_map == "None" else cfg.device_map)
     if cfg.compile_layers:
         from arc25.train.compile import compile_layers
