@@ -72,7 +72,7 @@ def test_benchmark_reports_its_keys_and_a_sync_free_trainer(capsys):
     for path in ("trainer", "plain"):
         assert keys <= set(lora[path]), sorted(keys - set(lora[path]))
         assert lora[path]["host_ms_per_step"] > 0 and lora[path]["ops_per_micro_batch"] > 100
-    # Issue 17's goal: between logging steps our trainer reads nothing back but the optimizer's step counters.
+    # The goal: between logging steps our trainer reads nothing back but the optimizer's step counters.
     assert lora["trainer"]["syncs_per_micro_batch"] == 0, lora["trainer"]["sync_sites"]
     assert lora["trainer"]["dense_tt_tensors"] == 0
 

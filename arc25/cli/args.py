@@ -68,8 +68,8 @@ def _group_window_by_default() -> int:
 
 
 def _optim_by_default() -> str:
-    # Fused AdamW: one kernel per parameter group and no per-tensor step-counter reads (issue 17's probe: 24 reads
-    # per micro-batch fewer). CPU keeps the foreach loop the seeded loss bands were measured with.
+    # Fused AdamW: one kernel per parameter group and no per-tensor step-counter reads (arc25-benchmark-step-overhead:
+    # 24 reads per micro-batch fewer). CPU keeps the foreach loop the seeded loss bands were measured with.
     return "adamw_torch_fused" if cuda_visible() else "adamw_torch"
 
 
@@ -378,7 +378,7 @@ class TrainingArgs(CliConfig):
     completion_only_loss: Optional[bool] = None
     """True: train on the program's tokens only (trl's default); False: on the prompt's too (grids and changes),
     whose prediction needs the same reading of positions. Default: False for a model trained from scratch
-    (measured faster to read grids: README "Does it learn?"), True otherwise. Evaluation always scores the program
+    (measured faster to read grids: docs/ladder.md), True otherwise. Evaluation always scores the program
     alone."""
     optim: str = field(default_factory=_optim_by_default)
     """A transformers optimizer name (adamw_torch, adamw_torch_fused, adafactor, ...). Default: adamw_torch_fused
