@@ -328,6 +328,12 @@ def test_split_by_lines_finds_the_separator_colour():
     assert [rows_of(p) for p in split_by_lines(stacked)] == [["120", "000"], ["302"]]
     assert [rows_of(p) for p in split_by_lines(stacked, color=0)] == [["120"], ["555", "302"]]
     assert [rows_of(p) for p in split_by_lines(grid(["12", "34"]))] == [["12", "34"]]
+    # Lines on the border and doubled lines make no empty panels.
+    framed = grid(["88888", "81881", "88888", "88888", "82883", "88888"])
+    assert [rows_of(p) for p in split_by_lines(framed)] == [["1"], ["1"], ["2"], ["3"]]
+    assert [rows_of(p) for p in split_by_lines(grid(["55", "55"]))] == [["55", "55"]]
+    with pytest.raises(ValueError, match="no panels"):
+        split_by_lines(grid(["55", "55"]), color=5)
 
 
 # --------------------------------------------------------------------------- objects
@@ -560,6 +566,8 @@ def test_find_period():
     holed = np.tile(base, (3, 3))
     holed[1:3, 2:5] = 0
     assert find_period(holed, unknown=0) == (2, 3)
+    assert find_period(grid(["10", "02"]), unknown=0) == (1, 2)  # (1, 2) and (2, 1) both fit: smaller row period
+    assert find_period(grid(["10", "01"]), unknown=0) == (1, 1)
 
 
 def test_complete_pattern():
@@ -751,3 +759,41 @@ def test_Object_stays_immutable_in_the_sandbox(sandbox, how):
     }
     with pytest.raises(ExecutionError, match=expected[how]):
         execute(IMMUTABLE_PROGRAMS[how], [grid(["10", "01"])], sandbox=sandbox, timeout_s=5.0)
+
+
+# One call of every v2 name, so that a lazy import or anything else a confined worker cannot do shows up here.
+EVERY_V2_NAME = textwrap.dedent("""
+    def task(img):
+        out = create_img((6, 6), 0)
+        n = len(colors(img)) + most_common_color(img) + least_common_color(img) + color_count(img, 1)
+        n += len(cells_of(img, 1)) + int(replace_color(img, 1, 2).sum() + map_colors(img, {1: 3}).sum())
+        n += int(swap_colors(img, 0, 1).sum())
+        draw_border(out, (0, 0), (5, 5), 4)
+        draw_ray(out, (1, 1), "down-right", 5, stop=4)
+        fill(out, out == 0, 6)
+        objs = find_objects(img, connectivity=8)
+        obj = object_from_mask(img, img == 1)
+        draw_object(out, move(recolor(obj, 7), 1, 1))
+        erase_object(out, move_until_contact(Object([(0, 0)], 1), "down", out, background=6))
+        paste(out, obj.sprite(), (0, 0), transparent=0)
+        n += touches(objs[0], obj) + same_shape(obj, obj) + len(holes(obj)) + len(outline(obj, diagonal=True))
+        n += unique_by([1, 2, 2], lambda x: x) + len(group_by(objs, lambda o: o.size)) + len(find_sprite(img, img))
+        n += sum(find_period(img)) + int(complete_pattern(img, 0).sum())
+        panels = split_by_lines(concat(img, create_img((img.shape[0], 1), 5), "right"))
+        small = downscale(upscale(tile(pad(crop_to_content(crop(img, (0, 0), (2, 2))), 1), 1, 2), 2), 2)
+        parts = split(transpose(flip(rotate(small), "lr")), 1, 1)
+        draw_pixel(out, (5, 5), (n + len(panels) + len(parts)) % 10)
+        return out
+""")
+
+
+def test_every_v2_name_runs_in_the_sandbox_as_in_process(sandbox):
+    from arc25.programs.trusted import execute_trusted
+    from arc25.sandbox import execute
+
+    used = {name for name in V2_NAMES if f"{name}(" in EVERY_V2_NAME}
+    assert used == set(V2_NAMES)
+    img = grid(["110", "101", "111"])
+    (out,) = execute(EVERY_V2_NAME, [img], sandbox=sandbox, timeout_s=5.0)
+    assert np.array_equal(out, execute_trusted(EVERY_V2_NAME, [img])[0])
+    assert color_count(out, 4) > 0 and color_count(out, 7) > 0

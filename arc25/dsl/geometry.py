@@ -54,7 +54,8 @@ def crop(img: np.ndarray, point1: tuple[int, int], point2: tuple[int, int]) -> n
     top, bottom = max(min(r1, r2), 0), min(max(r1, r2), img.shape[0] - 1)
     left, right = max(min(c1, c2), 0), min(max(c1, c2), img.shape[1] - 1)
     if top > bottom or left > right:
-        raise ValueError(f"crop corners {(r1, c1)} and {(r2, c2)} hold no cell of the {img.shape[0]}x{img.shape[1]} grid")
+        raise ValueError(f"crop corners {(r1, c1)} and {(r2, c2)} hold no cell of the "
+                         f"{img.shape[0]}x{img.shape[1]} grid")
     return _new(img[top : bottom + 1, left : right + 1])
 
 
@@ -134,12 +135,13 @@ def split(img: np.ndarray, rows: int, cols: int) -> list[np.ndarray]:
 
 
 def _separator(img: np.ndarray) -> int | None:
-    """The colour whose full rows and columns hold the largest share of its cells (ties: lower colour)."""
+    """The colour whose full rows and columns hold the largest share of its cells (ties: lower colour); a colour
+    that fills the whole grid separates nothing."""
     best, best_share = None, 0.0
     for color in range(10):
         same = img == color
         total = int(same.sum())
-        if not total:
+        if not total or total == img.size:
             continue
         full_rows, full_cols = same.all(axis=1), same.all(axis=0)
         if not (full_rows.any() or full_cols.any()):

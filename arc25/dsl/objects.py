@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from arc25.dsl._checks import MAX_SIDE, check_grid, check_result_shape, short
+from arc25.dsl._checks import MAX_SIDE, check_grid, short
 from arc25.dsl.draw import MAX_COORD, _check_color, _check_int
 
 __all__ = [

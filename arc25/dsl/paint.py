@@ -89,7 +89,8 @@ def fill(img: np.ndarray, where: np.ndarray | list[tuple[int, int]], color: int)
         img[where] = color
         return img
     if isinstance(where, (str, bytes, dict, Object)) or not hasattr(where, "__iter__"):
-        raise ValueError(f"where must be a boolean mask of img's shape or a list of (row, col) points, got {short(where)}")
+        raise ValueError(f"where must be a boolean mask of img's shape or a list of (row, col) points, "
+                         f"got {short(where)}")
     points = [_check_point(point) for point in where]
     if points:
         rows, cols = np.array(points, dtype=np.int64).T

@@ -45,7 +45,8 @@ def group_by(items: list, key: Callable[[Any], Any]) -> list[list]:
     try:
         order = sorted(range(len(items)), key=lambda i: keys[i])  # sorted is stable: input order within a key
     except TypeError:
-        raise ValueError(f"group_by needs keys that sort (numbers, strings, tuples of them), got {short(keys)}") from None
+        raise ValueError(f"group_by needs keys that sort (numbers, strings, tuples of them), "
+                         f"got {short(keys)}") from None
     groups: list[list] = []
     previous = None
     for i in order:
@@ -68,27 +69,26 @@ def find_sprite(img: np.ndarray, sprite: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(rows.tolist(), cols.tolist()))
 
 
-def _consistent(img: np.ndarray, known: np.ndarray, row_period: int, col_period: int) -> bool:
-    """Whether every known cell agrees with every other known cell at the same (row, col) modulo the periods."""
-    rows, cols = np.nonzero(known)
+def _consistent(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, row_period: int, col_period: int) -> bool:
+    """Whether the known cells (``rows``, ``cols``, ``values``) agree wherever they share a place in the tile."""
     classes = (rows % row_period) * col_period + cols % col_period
-    values = img[rows, cols]
-    low = np.full(row_period * col_period, 10)
-    high = np.full(row_period * col_period, -1)
-    np.minimum.at(low, classes, values)
-    np.maximum.at(high, classes, values)
-    return bool(((low == high) | (high < 0)).all())
+    # Write any one known value into each class, then read it back: the class agrees iff every value matches it.
+    chosen = np.zeros(row_period * col_period, dtype=values.dtype)
+    chosen[classes] = values
+    return bool((chosen[classes] == values).all())
 
 
 def _period(img: np.ndarray, unknown) -> tuple[int, int]:
     check_grid(img)
     known = np.ones(img.shape, dtype=bool) if unknown is None else img != _check_color(unknown)
+    rows, cols = np.nonzero(known)
+    values = img[rows, cols]
     height, width = img.shape
     # A pair can only hold if each of its periods holds on its own (the other side left whole), so test those first.
-    row_periods = [p for p in range(1, height + 1) if _consistent(img, known, p, width)]
-    col_periods = [p for p in range(1, width + 1) if _consistent(img, known, height, p)]
+    row_periods = [p for p in range(1, height + 1) if _consistent(rows, cols, values, p, width)]
+    col_periods = [p for p in range(1, width + 1) if _consistent(rows, cols, values, height, p)]
     pairs = sorted(((r, c) for r in row_periods for c in col_periods), key=lambda rc: (rc[0] * rc[1], rc[0]))
-    return next(pair for pair in pairs if _consistent(img, known, *pair))
+    return next(pair for pair in pairs if _consistent(rows, cols, values, *pair))
 
 
 def find_period(img: np.ndarray, unknown: int | None = None) -> tuple[int, int]:
