@@ -16,7 +16,7 @@ LAYERS = [
     {"dsl"},
     {"programs"},
     {"sandbox", "tasks"},
-    {"prompts", "models"},
+    {"prompts", "models", "arc"},
     {"cli"},
     {"infer"},
     {"train"},
