@@ -1235,9 +1235,14 @@ def test_non_numeric_arrays_are_refused_where_made_and_on_output():
         "structured": "def task(img):\n    a = np.zeros(2, dtype=[('x', 'i8')])\n    return img\n",
         "void_view": "def task(img):\n    a = np.array(img).view('V8')\n    return img\n",
         "output_of_objects": "from collections import deque\ndef task(img):\n    return [[deque()]]\n",
+        # An operator can still make an array of objects; the DSL does not take it.
+        "dsl_given_objects": ("class Item:\n    def __add__(self, other):\n        return self\n"
+                              "def task(img):\n    grid = [[Item()]] + np.zeros((1, 1), dtype=int)\n"
+                              "    draw_rectangle(grid, (0, 0), (0, 0), 1)\n    return img\n"),
     }
     results = execute_batch(list(refused.values()), [[[1]]])
     assert all(isinstance(r, ExecutionError) for r in results), dict(zip(refused, results))
+    assert "not available here" in str(results[-1]), results[-1]
     # Control: the numeric versions of the same calls work.
     fine = ["def task(img):\n    return np.array([[1]])\n", "def task(img):\n    return np.array(img).astype('i8')\n",
             "def task(img):\n    return np.array(img).view('i8') + np.zeros((1, 1), dtype='u1')\n",

@@ -55,10 +55,10 @@ Which layer stops what, outermost first (``arc25/sandbox/confinement.py`` has th
    ``hash`` without addresses, new builtins and module proxies per program, silent ``print``, and
    numbers-only numpy: arrays of Python objects (whose in-place sort calls a program's comparison
    while numpy holds raw pointers: a use-after-free) or of strings, bytes, void or datetimes are
-   refused by every numpy function and ufunc (arguments, ``dtype=`` and results) and by the array
-   methods that convert or loop over elements (``astype``, ``view``, ``sort``...), and the output
-   check takes integer grids only. An array made from a list of objects by an operator
-   (``[obj] + arr``) is still possible, but no numpy function or guarded method takes it.
+   refused by every numpy function and ufunc (arguments, ``dtype=`` and results), by the DSL's
+   functions and by the array methods that convert or loop over elements (``astype``, ``view``,
+   ``sort``...), and the output check takes integer grids only. An array made from a list of
+   objects by an operator (``[obj] + arr``) is still possible, but none of those take it.
 
 Tested as an attacker would (``tests/test_sandbox_attacks.py``, ``tests/test_sandbox_os.py``):
 each class of attack runs with arbitrary code inside a worker set up like a real one, beside a

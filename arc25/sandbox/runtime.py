@@ -236,6 +236,33 @@ def _guard_export(name: str, value):
     return value  # a type (isinstance checks, scalar types), a constant, an index helper
 
 
+def _dsl_guarded(name: str, value):
+    """A DSL function that takes and returns numeric arrays only (the DSL is trusted code, but an array of objects
+    handed to it could meet a sort); a light check, top level only, as the DSL is called in programs' inner loops."""
+    if not callable(value) or isinstance(value, type):
+        return value
+
+    def call(*args, **kwargs):
+        for item in args:
+            if isinstance(item, np.ndarray) and item.dtype.kind not in _NUMERIC_KINDS:
+                _refuse_array(item)
+        for item in kwargs.values():
+            if isinstance(item, np.ndarray) and item.dtype.kind not in _NUMERIC_KINDS:
+                _refuse_array(item)
+        result = value(*args, **kwargs)
+        if isinstance(result, (np.ndarray, np.generic)):
+            _refuse_array(result)
+        elif type(result) in (list, tuple):
+            for item in result:
+                if isinstance(item, np.ndarray):
+                    _refuse_array(item)
+        return result
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = getattr(value, "__doc__", None)
+    return call
+
+
 # ndarray methods a program reaches through ``__arc_method__`` (``policy`` rewrites ``x.astype`` and the rest):
 # those that make arrays of another dtype, and those whose C loops call back into Python for object elements.
 _CONVERTING_METHODS = frozenset({"astype", "view"})
@@ -258,8 +285,9 @@ _MODULE_EXPORTS = {
 _MODULE_EXPORTS["numpy"] = {name: _guard_export(name, value) for name, value in _MODULE_EXPORTS["numpy"].items()}
 _MODULE_EXPORTS["numpy"]["ndarray"] = _SandboxNdarray
 _MODULE_EXPORTS["copy"]["deepcopy"] = _deepcopy
+_MODULE_EXPORTS[DSL_MODULE] = {name: _dsl_guarded(name, value) for name, value in _MODULE_EXPORTS[DSL_MODULE].items()}
 _MODULE_EXPORTS[DSL_MODULE]["__all__"] = tuple(dsl.__all__)
-_DSL_EXPORTS = {name: getattr(dsl, name) for name in dsl.__all__}
+_DSL_EXPORTS = {name: _MODULE_EXPORTS[DSL_MODULE][name] for name in dsl.__all__}
 _FUTURE_STUB = ReadOnlyModule("__future__", {"annotations": None})
 
 _SAFE_BUILTIN_NAMES = """
