@@ -21,6 +21,7 @@ from arc25 import dsl
 
 __all__ = [
     "CONCEPTS",
+    "DEFAULT_TIMEOUT_S",
     "MAX_LINES",
     "QUOTAS",
     "REFERENCES_DIR",
@@ -48,7 +49,7 @@ ALLOWED_BUILTINS = frozenset(
     reversed round sorted sum tuple zip
     """.split()
 )
-# Named only to explain the lint's message: a reference says what it does with DSL names, not numpy's.
+# Refused by name even where a program binds them: a reference says what it does with DSL names, not numpy's.
 _NUMPY_NAMES = frozenset({"np", "numpy"})
 
 

@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass
 from typing import Optional
 
+from arc25.arc.references import DEFAULT_TIMEOUT_S
 from arc25.cli import CliConfig, parse
 
 
@@ -23,7 +24,7 @@ class Args(CliConfig):
     """Lint every reference and run it on every train and test pair of its task; exit 1 if any fails."""
     references_dir: Optional[str] = None
     """Folder of <concept>/<task_id>.py references (default: the ones shipped with arc25)."""
-    timeout_s: float = 10.0
+    timeout_s: float = DEFAULT_TIMEOUT_S
     """Seconds one reference may take on all the pairs of its task together."""
 
     def validate(self) -> None:
