@@ -190,3 +190,9 @@ def test_audit_cli_rejects_bad_input(capsys):
         cli(["--families", "nope"])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "unknown family 'nope'" in err and err.count("\n") == 1
+
+
+def test_max_side_override_bounds_family_grids():
+    mix = make_mixture("arc-v2", max_side=10)
+    for task in itertools.islice(task_stream(3, mix), 40):
+        assert max(max(g.shape) for g in [*task.inputs, *task.outputs]) <= 10, task.generator

@@ -404,12 +404,15 @@ def sample_family_task(rng: random.Random, family: Family, n_inputs: int = 3, re
             inst = instance
         else:
             world = rng.choice(family.worlds)
-            inst = sample_instance(rng, world, n_inputs, family.hints.get(world))
+            hints = family.hints.get(world)
+            if max_side < 30:  # smaller grids asked for: worlds that size their grids keep under it
+                hints = dict(hints or {}, max_side=min((hints or {}).get("max_side", max_side), max_side))
+            inst = sample_instance(rng, world, n_inputs, hints)
         names = memo_names({})
         slots = _choose_fitting(rng, family, inst, names, rejections)
         try:
             code, outputs, slots, changed = gate(family, slots, inst.grids, canonical, names)
-            if max(max(o.shape) for o in outputs) > max_side:
+            if max(max(g.shape) for g in [*inst.grids, *outputs]) > max_side:
                 raise GateRejection("too_large")
         except GateRejection as reason:
             if rejections is not None:
@@ -421,7 +424,8 @@ def sample_family_task(rng: random.Random, family: Family, n_inputs: int = 3, re
                     n_draws=n_steps(family, slots),
                     meta={"family": family.name, "world": inst.world, "slots": slots, "ambiguous": changed,
                           "instance": inst})
-    raise RuntimeError(f"family {family.name!r} produced no valid task in {MAX_ATTEMPTS} attempts")
+    raise RuntimeError(f"family {family.name!r} produced no valid task in {MAX_ATTEMPTS} attempts"
+                       + (f" (max_side {max_side} may be too small for its grids)" if max_side < 30 else ""))
 
 
 def family_problems(family: Family, n: int = 5, seed: int = 0, n_inputs: int = 3) -> list[str]:
