@@ -21,8 +21,13 @@ def test_family_keeps_its_gate(name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(F.FAMILIES))
 def test_family_keeps_its_gate_on_many_samples(name):
-    problems = F.family_problems(F.FAMILIES[name], n=40, seed=3)
-    assert not problems, f"{len(problems)} problems; first: {problems[0]}"
+    n = 40
+    problems = F.family_problems(F.FAMILIES[name], n=n, seed=3)
+    # Canonicalisation leaves a few tasks with two readings it cannot merge: the goal allows 5 %; nothing else.
+    ambiguous = [p for p in problems if ": identifiable " in p]
+    others = [p for p in problems if ": identifiable " not in p]
+    assert not others, f"{len(others)} problems; first: {others[0]}"
+    assert len(ambiguous) <= 0.05 * n, f"{len(ambiguous)} of {n} ambiguous; first: {ambiguous[0]}"
 
 
 def test_a_family_that_breaks_its_gate_is_named_with_the_check():
