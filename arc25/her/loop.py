@@ -19,7 +19,7 @@ from arc25.infer.scoring import ProgramScore, score_tasks
 from arc25.tasks import derive_seed
 from arc25.tasks.tasksets import EvalTask
 
-__all__ = ["EpochRecord", "LoopSettings", "ModelSampler", "TaskOutcome", "run_task"]
+__all__ = ["EpochRecord", "LoopSettings", "ModelSampler", "Sampler", "TaskOutcome", "Tuner", "run_task"]
 
 
 class Sampler(Protocol):
