@@ -127,7 +127,8 @@ _COUNTS = ("n_sampled", "n_unique_replies", "n_parsed", "n_unique_programs", "n_
 
 def epoch_rates(comparisons: list[TaskComparison]) -> list[dict]:
     """Per arm and epoch, over the tasks still running then: what was sampled, how much of it was distinct, parsed
-    as code, ran, and drew distinct outputs; the rates are per sampled reply."""
+    as code, ran, and drew distinct outputs (the rates are per sampled reply); the tasks' mean best and mean pixel
+    accuracy on the train pairs."""
     rows = []
     for method in METHODS:
         outcomes = [c.arm(method) for c in comparisons if not c.skipped]
@@ -139,6 +140,9 @@ def epoch_rates(comparisons: list[TaskComparison]) -> list[dict]:
             for k in ("n_unique_replies", "n_parsed", "n_unique_programs", "n_ran", "n_unique_outputs"):
                 row[k.replace("n_", "", 1) + "_rate"] = round(row[k] / sampled, 4) if sampled else None
             row["n_solved"] = sum(r.solved for r in records)
+            # Whether the arm gets closer: HER that learns raises these; one that only concentrates lowers diversity.
+            row["mean_best_accuracy"] = round(sum(r.best_accuracy for r in records) / len(records), 4)
+            row["mean_accuracy"] = round(sum(r.mean_accuracy for r in records) / len(records), 4)
             rows.append(row)
     return rows
 
@@ -147,14 +151,15 @@ def format_rates(rows: list[dict], *, markdown: bool = False) -> str:
     from arc25.infer.report import percent, table
 
     header = ["arm", "epoch", "tasks", "sampled", "unique replies", "parsed", "unique programs", "ran",
-              "unique outputs", "new tasks", "solved"]
+              "unique outputs", "new tasks", "best acc", "mean acc", "solved"]
     cells = [[r["method"], str(r["epoch"]), str(r["n_tasks"]), str(r["n_sampled"]),
               f"{r['n_unique_replies']} ({percent(r['unique_replies_rate'], 0)})",
               f"{r['n_parsed']} ({percent(r['parsed_rate'], 0)})",
               f"{r['n_unique_programs']} ({percent(r['unique_programs_rate'], 0)})",
               f"{r['n_ran']} ({percent(r['ran_rate'], 0)})",
               f"{r['n_unique_outputs']} ({percent(r['unique_outputs_rate'], 0)})",
-              str(r["n_new_tasks"]), str(r["n_solved"])] for r in rows]
+              str(r["n_new_tasks"]), f"{r['mean_best_accuracy']:.3f}", f"{r['mean_accuracy']:.3f}",
+              str(r["n_solved"])] for r in rows]
     return table(header, cells, markdown=markdown)
 
 
