@@ -328,7 +328,9 @@ def main(argv: list[str] | None = None) -> int:
           + ("; interrupted" if interrupted else ""))
     if cfg.compare_sampling:
         # An interrupted task is left out: its arms did not get the same budget.
-        summary = _write_comparison(out_dir, comparisons, f"{cfg.task_set}, model {cfg.model_path}")
+        shaped = {k: v for k, v in cfg.overrides_for(cfg.task_set).items() if v is not None}
+        title = " ".join([cfg.task_set, *(f"{k}={v}" for k, v in shaped.items())]) + f", model {cfg.model_path}"
+        summary = _write_comparison(out_dir, comparisons, title)
         print(format_rates(epoch_rates(comparisons)))
         print(task_table(comparisons, markdown=False))
         print(json.dumps(summary))
