@@ -489,6 +489,8 @@ def test_epoch_rates_show_grid_text_duplicates_and_programs_that_run():
             first["n_ran"], first["n_unique_outputs"]) == (6, 4, 4, 3, 3, 2)
     assert first["parsed_rate"] == round(4 / 6, 4) and first["ran_rate"] == 0.5
     assert rows[2]["n_new_tasks"] == 2 and first["n_new_tasks"] == 0
+    crashed = "task raised ZeroDivisionError: division by zero (1)"
+    assert first["top_error"] == crashed and comparison.her.epochs[0].top_error == crashed
     assert first["mean_best_accuracy"] == round(comparison.sampling.epochs[0].best_accuracy, 4) < 1
     assert 0 < first["mean_accuracy"] < first["mean_best_accuracy"]
     assert "unique replies" in format_rates(rows) and "4 (67%)" in format_rates(rows)

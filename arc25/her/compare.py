@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -140,6 +141,13 @@ def epoch_rates(comparisons: list[TaskComparison]) -> list[dict]:
             for k in ("n_unique_replies", "n_parsed", "n_unique_programs", "n_ran", "n_unique_outputs"):
                 row[k.replace("n_", "", 1) + "_rate"] = round(row[k] / sampled, 4) if sampled else None
             row["n_solved"] = sum(r.solved for r in records)
+            errors = Counter()
+            for r in records:
+                if r.top_error:
+                    message, _, count = r.top_error.rpartition(" (")
+                    errors[message] += int(count.rstrip(")"))
+            top = errors.most_common(1)
+            row["top_error"] = f"{top[0][0]} ({top[0][1]})" if top else None
             # Whether the arm gets closer: HER that learns raises these; one that only concentrates lowers diversity.
             row["mean_best_accuracy"] = round(sum(r.best_accuracy for r in records) / len(records), 4)
             row["mean_accuracy"] = round(sum(r.mean_accuracy for r in records) / len(records), 4)

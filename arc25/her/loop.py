@@ -6,8 +6,10 @@ drives the same loop in tests as the model does in a run.
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
@@ -19,7 +21,7 @@ from arc25.infer.scoring import ProgramScore, score_tasks
 from arc25.tasks import derive_seed
 from arc25.tasks.tasksets import EvalTask
 
-__all__ = ["EpochRecord", "LoopSettings", "ModelSampler", "Sampler", "TaskOutcome", "Tuner", "run_task"]
+__all__ = ["EpochRecord", "LoopSettings", "ModelSampler", "Sampler", "TaskOutcome", "Tuner", "run_task", "top_error"]
 
 
 class Sampler(Protocol):
@@ -53,6 +55,8 @@ class EpochRecord:
     n_parsed: int = 0
     n_unique_programs: int = 0
     n_ran: int = 0
+    # The commonest reason a parsed program did not run (numbers as N, so one cause counts once), with its count.
+    top_error: str | None = None
     best_accuracy: float = 0.0
     mean_accuracy: float = 0.0
     min_accuracy: float = 0.0
@@ -103,6 +107,15 @@ class TaskOutcome:
         }
 
 
+def top_error(scores: list[ProgramScore]) -> str | None:
+    """``"<message> (<count>)"`` for the commonest error of the programs that parsed but did not run."""
+    errors = Counter(re.sub(r"\d+", "N", s.error or "") for s in scores if s.parses and not s.runs)
+    if not errors:
+        return None
+    message, count = errors.most_common(1)[0]
+    return f"{message[:160]} ({count})"
+
+
 def _first_solving(scores: list[ProgramScore]) -> ProgramScore | None:
     return next((s for s in scores if s.train_solved), None)
 
@@ -151,6 +164,7 @@ def run_task(
         record.n_parsed = sum(s.parses for s in scores)
         record.n_unique_programs = len({s.code for s in scores if s.parses})
         record.n_ran = sum(s.runs for s in scores)
+        record.top_error = top_error(scores)
         accuracies = [s.mean_train_accuracy for s in scores] or [0.0]
         record.best_accuracy, record.mean_accuracy = float(max(accuracies)), float(np.mean(accuracies))
         record.min_accuracy = float(min(accuracies))
