@@ -67,7 +67,8 @@ class Config(OptimArgs, SandboxArgs, GenerationArgs, SeqLenArgs, PromptArgs, Lor
     max_epochs: int = 10
     """Most sample-relabel-train epochs per task."""
     time_budget_s: float = 900.0
-    """Seconds per task; the task stops at the first epoch boundary past it."""
+    """Seconds per task; the task stops at the first epoch boundary past it. With --compare-sampling it bounds HER,
+    and an unsolved task's sampling arm then runs as many epochs as HER did (equal executed programs)."""
     compare_sampling: bool = False
     """Run each task three ways from the same model: HER, plain sampling (the same loop, sampler, seeds and epochs,
     with nothing relabelled or trained) and greedy decoding; write comparison.json, comparison_tasks.jsonl/.md,
