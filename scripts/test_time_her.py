@@ -3,4 +3,4 @@
 from arc25.commands.test_time_her import main
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
