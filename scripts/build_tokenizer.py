@@ -3,4 +3,4 @@
 from arc25.commands.build_tokenizer import cli
 
 if __name__ == "__main__":
-    cli()
+    raise SystemExit(cli())

@@ -3,4 +3,4 @@
 from arc25.commands.gpu_report import main
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

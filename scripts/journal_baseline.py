@@ -3,4 +3,4 @@
 from arc25.commands.journal_baseline import main
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -3,4 +3,4 @@
 from arc25.commands.render_tasks import cli
 
 if __name__ == "__main__":
-    cli()
+    raise SystemExit(cli())

@@ -164,10 +164,10 @@ def test_mixture_weights_shape_the_stream():
 
 
 def test_a_dsl_function_without_a_sampler_fails_at_import(python):
-    """Adding a draw function to dsl.__all__ alone must stop the import, not crash a task stream mid-run."""
-    code = ("import arc25.dsl as dsl\n"
-            "dsl.draw_circle = lambda img, center, radius, color: img\n"
-            "dsl.__all__.append('draw_circle')\n"
+    """Adding a draw function to the v1 drawing module alone must stop the import, not crash a task stream mid-run."""
+    code = ("import arc25.dsl.draw as draw\n"
+            "draw.draw_circle = lambda img, center, radius, color: img\n"
+            "draw.__all__.append('draw_circle')\n"
             "import arc25.tasks\n")
     proc = run_script([python, "-c", code], timeout=120, check=False)
     assert proc.returncode == 1

@@ -193,7 +193,7 @@ def main(args: Args) -> list[dict]:
     from arc25.tasks import derive_seed
     from arc25.train.token_classes import class_losses
     from arc25.tasks.tasksets import synthetic_tasks
-    from arc25.train.training import git_commit
+    from arc25.train.run import git_commit
 
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -30,9 +30,10 @@ class PromptStyle:
 
 
 def _describe_dsl() -> str:
-    """One bullet per public DSL function: its signature and the first line of its docstring."""
+    """One bullet per v1 DSL function: its signature and the first line of its docstring."""
+    # v1 names only: the prompt models were trained and measured with must stay byte-identical as the DSL grows.
     bullets = []
-    for name in dsl.__all__:
+    for name in dsl.V1_NAMES:
         func = getattr(dsl, name)
         doc = (inspect.getdoc(func) or "").split("\n")[0].replace("``", "`")
         bullets.append(f"- `{name}{inspect.signature(func)}`: {doc}")

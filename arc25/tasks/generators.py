@@ -19,13 +19,15 @@ from typing import Callable, Iterator
 import numpy as np
 
 from arc25 import dsl
+from arc25.dsl import draw
 from arc25.tasks.canonical import apply_op, canonicalize
 from arc25.programs.errors import ExecutionError
 from arc25.programs.trusted import execute_trusted
 
 MAX_SIDE = dsl.MAX_SIDE
-# Every DSL function that draws on an existing grid (create_img makes one, so programs never call it).
-DRAW_FUNCTIONS = tuple(name for name in dsl.__all__ if name != "create_img")
+# Every v1 DSL function that draws on an existing grid (create_img makes one, so programs never call it). The v1
+# names only: the task stream (and every model trained on it) must not change when the DSL grows.
+DRAW_FUNCTIONS = tuple(name for name in draw.__all__ if name != "create_img")
 BACKGROUNDS = ("empty", "noise")
 # A generator that fails this many times in a row is misconfigured, not unlucky.
 MAX_ATTEMPTS = 200
@@ -183,7 +185,7 @@ def sampler(name: str, fits: Callable[[int, int], bool] = lambda rows, cols: Tru
 
     def register(args: Callable[[random.Random, int, int], tuple]):
         if name not in DRAW_FUNCTIONS:
-            raise ImportError(f"sampler for {name!r}, which is not a draw function in arc25.dsl.__all__")
+            raise ImportError(f"sampler for {name!r}, which is not a draw function in arc25.dsl.draw.__all__")
         SAMPLERS[name] = DrawSampler(args=args, fits=fits, extra=extra)
         return args
 
@@ -195,7 +197,7 @@ def check_samplers(functions: tuple[str, ...] = DRAW_FUNCTIONS) -> None:
     missing = [name for name in functions if name not in SAMPLERS]
     if missing:
         raise ImportError(f"DSL draw function(s) {', '.join(missing)} have no argument sampler: register one with "
-                          "@sampler(name) in arc25/tasks/generators.py (or leave them out of arc25.dsl.__all__)")
+                          "@sampler(name) in arc25/tasks/generators.py (or leave them out of arc25.dsl.draw.__all__)")
 
 
 def _point(rng: random.Random, rows: int, cols: int) -> tuple[int, int]:
@@ -275,7 +277,7 @@ def random_program(rng: random.Random, cfg: GeneratorConfig, inputs: list[np.nda
     return _render_code(_sample_ops(rng, cfg, inputs, rng.randint(cfg.min_draws, cfg.max_draws)))
 
 
-_DSL = {name: getattr(dsl, name) for name in DRAW_FUNCTIONS}
+_DSL = {name: getattr(draw, name) for name in DRAW_FUNCTIONS}
 
 
 def _apply(ops: list[Op], grid: np.ndarray) -> np.ndarray:

@@ -56,7 +56,8 @@ N_COLORS = 10
 # DSL parameter -> class of the argument's characters; points split into (row, col).
 _POINT_PARAMS = {"point", "point1", "point2"}
 _SCALAR_PARAMS = {"y": "row", "x": "col", "color": "color"}
-_DRAW_FUNCTIONS = {name: inspect.signature(getattr(dsl, name)) for name in dsl.__all__ if name != "create_img"}
+# The v1 drawing functions only: the classes (and the metrics of every trained model) must not change as the DSL grows.
+_DRAW_FUNCTIONS = {name: inspect.signature(getattr(dsl, name)) for name in dsl.V1_NAMES if name != "create_img"}
 
 
 def _mark(classes: list[str], line_start: int, line: str, node: ast.AST, cls: str) -> None:
@@ -362,7 +363,7 @@ def class_losses(model, tokenizer, tasks, encoder_spec: str, prompt_style: str =
 class EvalTokenClasses:
     """Collects per-class loss from the trainer's eval forwards (trl's fused LM head outputs), no extra forward.
 
-    arc25.train.training.ArcTrainer calls ``start`` before its evaluation loop, ``observe`` from a forward hook on every
+    arc25.train.trainer.ArcTrainer calls ``start`` before its evaluation loop, ``observe`` from a forward hook on every
     eval batch, and ``metrics(reduce)`` after: ``reduce`` sums the tally vector over processes (every rank must
     call it, which every rank does, as every rank runs the evaluation loop).
     """

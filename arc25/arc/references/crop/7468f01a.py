@@ -1,0 +1,5 @@
+"""Crop the shape and mirror it left-right."""
+
+
+def task(img):
+    return flip(crop_to_content(img), "lr")

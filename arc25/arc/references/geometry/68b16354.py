@@ -1,0 +1,5 @@
+"""Mirror the grid upside down."""
+
+
+def task(img):
+    return flip(img, "ud")

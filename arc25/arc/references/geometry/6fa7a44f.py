@@ -1,0 +1,5 @@
+"""Stack the grid above its upside-down mirror image."""
+
+
+def task(img):
+    return concat(img, flip(img, "ud"), "down")

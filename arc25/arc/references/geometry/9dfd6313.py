@@ -1,0 +1,5 @@
+"""Transpose the grid (mirror it along the main diagonal)."""
+
+
+def task(img):
+    return transpose(img)

@@ -1,0 +1,5 @@
+"""Rotate the grid a quarter turn anticlockwise."""
+
+
+def task(img):
+    return rotate(img, 3)

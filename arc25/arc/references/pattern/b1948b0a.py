@@ -1,0 +1,5 @@
+"""Magenta turns red; orange stays."""
+
+
+def task(img):
+    return replace_color(img, 6, 2)

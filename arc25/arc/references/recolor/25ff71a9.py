@@ -1,0 +1,8 @@
+"""The shape moves one cell down."""
+
+
+def task(img):
+    out = create_img(img.shape, 0)
+    for obj in find_objects(img):
+        draw_object(out, move(obj, 1, 0))
+    return out
