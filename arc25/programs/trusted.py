@@ -39,14 +39,19 @@ def _compile(code: str):
         return one_line(f"cannot compile program: {describe(exc)}")
 
 
-def execute_trusted(code: str, inputs) -> list[np.ndarray]:
-    """Run ``task`` from ``code`` on a copy of each input in this process; raise ``ExecutionError`` on failure."""
+def execute_trusted(code: str, inputs, names: dict | None = None) -> list[np.ndarray]:
+    """Run ``task`` from ``code`` on a copy of each input in this process; raise ``ExecutionError`` on failure.
+
+    ``names`` replace DSL names in the program's namespace (the generator gate passes memoised pure functions).
+    """
     if not isinstance(code, str):
         raise InvalidProgram(f"program source must be a str, got {type(code).__name__}")
     compiled = _compile(code)
     if isinstance(compiled, str):
         raise InvalidProgram(compiled)
     namespace = dict(_GLOBALS)
+    if names:
+        namespace.update(names)
     try:
         exec(compiled, namespace)  # noqa: S102 - trusted program
     except MemoryError:

@@ -21,6 +21,7 @@ import numpy as np
 from arc25 import dsl
 from arc25.dsl import draw
 from arc25.tasks.canonical import apply_op, canonicalize
+from arc25.tasks.families import FAMILIES, MIXTURE_WEIGHTS, FamilyGenerator
 from arc25.programs.errors import ExecutionError
 from arc25.programs.trusted import execute_trusted
 
@@ -94,14 +95,18 @@ MIXTURES: dict[str, dict[str, float]] = {
     "default": {"one_empty": 1.0, "one_random": 1.0, "two_empty": 1.0, "three_random": 1.0},
     "empty": {"one_empty": 1.0, "two_empty": 1.0},
     "random": {"one_random": 1.0, "three_random": 1.0},
+    # DSL v2 generator families (arc25.tasks.families): each task's ``generator`` names its family.
+    "arc-v2": dict(MIXTURE_WEIGHTS),
 }
+# GeneratorConfig fields that also apply to a family (the rest describe random draws, which families do not make).
+FAMILY_OVERRIDES = ("n_inputs", "max_side")
 
 
 @dataclass(frozen=True)
 class Mixture:
-    """Weighted generators the stream samples from."""
+    """Weighted generators the stream samples from (random-draw generators or families)."""
 
-    generators: tuple[tuple[str, float, GeneratorConfig], ...]
+    generators: tuple[tuple[str, float, GeneratorConfig | FamilyGenerator], ...]
 
     @property
     def names(self) -> list[str]:
@@ -115,9 +120,24 @@ def get_generator(name: str, **overrides) -> GeneratorConfig:
     return dataclasses.replace(GENERATORS[name], **overrides) if overrides else GENERATORS[name]
 
 
+def get_family_generator(name: str, **overrides) -> FamilyGenerator:
+    """A family as a mixture member; of the generator overrides only n_inputs and max_side apply to families."""
+    ignored = [key for key in overrides if key not in FAMILY_OVERRIDES]
+    if ignored:
+        raise ValueError(f"override(s) {', '.join(ignored)} do not apply to family {name!r}; "
+                         f"families take {', '.join(FAMILY_OVERRIDES)}")
+    if "n_inputs" in overrides and not 2 <= overrides["n_inputs"] <= 10:
+        raise ValueError(f"n_inputs must be 2-10 for family {name!r} (a family needs pairs to pin its slots), "
+                         f"got {overrides['n_inputs']}")
+    if "max_side" in overrides and not 1 <= overrides["max_side"] <= MAX_SIDE:
+        raise ValueError(f"max_side must be 1-{MAX_SIDE}, got {overrides['max_side']}")
+    return FamilyGenerator(FAMILIES[name], **overrides)
+
+
 def make_mixture(spec: str = "default", **overrides) -> Mixture:
     """Build a mixture from a registered name or ``"gen:weight,gen:weight"``; overrides apply to every generator.
 
+    Generators are random-draw generators (GENERATORS) or families (arc25.tasks.families.FAMILIES).
     ``overrides`` are GeneratorConfig fields (n_inputs, min_side, ...); a None value means "keep".
     """
     overrides = {key: value for key, value in overrides.items() if value is not None}
@@ -128,10 +148,11 @@ def make_mixture(spec: str = "default", **overrides) -> Mixture:
         weights = {}
         for part in spec.split(","):
             name, _, weight = part.strip().partition(":")
-            if name not in GENERATORS:
+            if name not in GENERATORS and name not in FAMILIES:
                 raise ValueError(
                     f"unknown mixture or generator {name!r} in {spec!r}; valid mixtures: {', '.join(MIXTURES)}; "
-                    f"generators: {', '.join(GENERATORS)} (combine as 'one_empty:2,two_empty:1')"
+                    f"generators: {', '.join(GENERATORS)}; families: {', '.join(FAMILIES)} "
+                    "(combine as 'one_empty:2,two_empty:1')"
                 )
             try:
                 weights[name] = float(weight) if weight else 1.0
@@ -139,7 +160,10 @@ def make_mixture(spec: str = "default", **overrides) -> Mixture:
                 raise ValueError(f"weight of {name!r} in mixture {spec!r} must be a number, got {weight!r}") from None
             if not weights[name] > 0:
                 raise ValueError(f"weight of {name!r} in mixture {spec!r} must be > 0, got {weight!r}")
-    return Mixture(tuple((name, w, get_generator(name, **overrides)) for name, w in weights.items()))
+    return Mixture(tuple(
+        (name, w, get_generator(name, **overrides) if name in GENERATORS else get_family_generator(name, **overrides))
+        for name, w in weights.items()
+    ))
 
 
 def derive_seed(base_seed: int, *keys: int) -> int:
@@ -393,6 +417,11 @@ def task_stream(seed: int, mixture: str | Mixture = "default", rejections: Count
     names = mix.names
     weights = [w for _, w, _ in mix.generators]
     configs = {name: cfg for name, _, cfg in mix.generators}
+    state: dict = {}  # families: the last world instance, which the next family may reuse
     while True:
         name = rng.choices(names, weights)[0]
-        yield sample_task(rng, name, configs[name], rejections, canonical)
+        cfg = configs[name]
+        if isinstance(cfg, GeneratorConfig):
+            yield sample_task(rng, name, cfg, rejections, canonical)
+        else:
+            yield cfg.sample(rng, rejections, canonical, state)
