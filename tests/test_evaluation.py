@@ -111,7 +111,9 @@ def test_csv_holds_every_column_once_and_no_lists(tmp_path):
 
 @pytest.mark.parametrize("spec, content, expected", [
     ("bogus", None, "unknown task set 'bogus'"),
-    ("arc-agi-1-training:x", None, "takes no ':' argument"),
+    ("arc-agi-1-training:x", None, "no task 'x' in arc-agi-1-training (400 tasks, ids like "),
+    ("arc-agi-1-training:007bbfb7,,00d62c1b", None, "an empty task id"),
+    ("arc-agi-1-training:007bbfb7,007bbfb7", None, "task id '007bbfb7' is given twice"),
     ("json:{dir}/missing", None, "neither a folder nor a file"),
     ("json:{dir}/bad.json", {"foo": 1}, "missing or empty 'train' list"),
     ("json:{dir}/bad.json", [1, 2], "top level is a list"),

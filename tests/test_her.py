@@ -18,7 +18,7 @@ from arc25.her.loop import LoopSettings, ModelSampler, run_task
 from arc25.her.relabel import outputs_key, prune_dead_lines, relabel, removable_spans
 from arc25.her.tuning import InMemoryTuner, TuningSettings
 from arc25.infer.scoring import score_tasks
-from arc25.tasks.tasksets import FAMILY_LIMITS, EvalTask, load_task_set
+from arc25.tasks.tasksets import FAMILY_LIMITS, HELDOUT_KEY, TEST_TIME_KEY, EvalTask, load_task_set
 
 BG = 0
 
@@ -340,7 +340,8 @@ def test_family_out_of_range_names_what_is_accepted(spec):
 def _prepare(tmp_path, **flags):
     from arc25.commands.test_time_her import Config, prepare
 
-    return prepare(Config(task_set="squares:2", n=1, output_dir=str(tmp_path / "out"), log_to_wandb=False, **flags))
+    flags = {"task_set": "squares:2", "n": 1, **flags}
+    return prepare(Config(output_dir=str(tmp_path / "out"), log_to_wandb=False, **flags))
 
 
 def test_a_folder_trained_from_scratch_is_fine_tuned_in_full_with_the_builtin_tokenizer(tiny, tmp_path):
@@ -381,6 +382,194 @@ def test_lora_for_pretrained_folders_and_continuing_an_adapter(tiny, tmp_path):
     assert run.tuner.train(fresh)["steps"] == 1
 
 
+# --- HER against sampling ---------------------------------------------------------------------------
+
+
+class FlagTuner:
+    """Stand-in tuner that only remembers whether it has trained since its last reset."""
+
+    def __init__(self, clock=None, seconds_per_train=0.0):
+        self.trained = False
+        self.resets = 0
+        self.clock, self.seconds_per_train = clock, seconds_per_train
+
+    def reset(self):
+        self.trained = False
+        self.resets += 1
+
+    def train(self, tasks):
+        self.trained = True
+        if self.clock is not None:
+            self.clock.now += self.seconds_per_train
+        return {"n_examples": len(tasks), "loss": 1.0}
+
+
+class TunedOnlySampler:
+    """Wrong programs from the initial weights, the right one once the tuner has trained: only HER can solve."""
+
+    def __init__(self, tuner, n=3):
+        self.tuner, self.n = tuner, n
+        self.calls = []
+
+    def __call__(self, task, epoch, seed):
+        self.calls.append((self.tuner.trained, epoch, seed))
+        if self.tuner.trained:
+            return [reply(TARGET)] * self.n
+        return [reply(program(f"draw_vertical_line(img, {k}, color=3)")) for k in range(2, 2 + self.n)]
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def wrong_greedy(task):
+    return [reply(program("draw_vertical_line(img, 0, color=3)"))]
+
+
+def test_her_solves_what_sampling_cannot_when_only_tuning_helps_and_both_arms_share_their_seeds():
+    from arc25.her.compare import COMPARISON_KEYS, compare_task, summarize
+
+    tuner = FlagTuner()
+    sampler = TunedOnlySampler(tuner)
+    comparison = compare_task(column_task(), sampler, tuner, LoopSettings(max_epochs=4, timeout_s=2.0, random_seed=3),
+                              greedy=wrong_greedy)
+    assert comparison.her.solved and comparison.her.test_solved and len(comparison.her.epochs) == 2
+    assert not comparison.sampling.solved and len(comparison.sampling.epochs) == 4
+    assert not comparison.greedy_solved
+    # Sampling draws from the reset model, with the seeds HER drew with: epoch 1 is the same call in both arms.
+    her_calls, sampling_calls = sampler.calls[:2], sampler.calls[2:]
+    assert her_calls == [(False, 1, her_calls[0][2]), (True, 2, her_calls[1][2])]
+    assert [c[0] for c in sampling_calls] == [False] * 4 and sampling_calls[:2] == [(False, 1, her_calls[0][2]),
+                                                                                    (False, 2, her_calls[1][2])]
+    summary = summarize([comparison])
+    assert tuple(summary) == COMPARISON_KEYS
+    assert summary["solved_her"] == 1 and summary["solved_sampling"] == 0 and summary["solved_greedy"] == 0
+    assert summary["executions_her"] == 6 and summary["executions_sampling"] == 12
+
+
+def test_unsolved_tasks_cost_both_arms_the_same_executions_even_when_her_runs_out_of_time():
+    from arc25.her.compare import compare_task, executions, summarize
+
+    # New outputs every epoch, so there is always something to train on.
+    never = ScriptedSampler([[program(f"draw_vertical_line(img, {k}, color={c})") for k in (2, 3)] for c in range(4, 10)])
+    plain = compare_task(column_task(), never, FlagTuner(), LoopSettings(max_epochs=3, timeout_s=2.0),
+                         greedy=wrong_greedy)
+    assert executions(plain.her) == executions(plain.sampling) == 6
+    # Training costs HER 100 s an epoch against a 150 s budget: it stops after 2 epochs, and so does sampling,
+    # whose epochs cost no time here and would otherwise run all 5.
+    clock = FakeClock()
+    timed = compare_task(column_task(), never, FlagTuner(clock, 100.0),
+                         LoopSettings(max_epochs=5, time_budget_s=150, timeout_s=2.0), greedy=wrong_greedy, clock=clock)
+    assert timed.her.stop_reason == "time_budget" and len(timed.her.epochs) == 2
+    assert len(timed.sampling.epochs) == 2 and executions(timed.sampling) == executions(timed.her) == 4
+    summary = summarize([plain, timed])
+    assert summary["tasks"] == 2 and summary["executions_her"] == summary["executions_sampling"] == 10
+    # The sampling arm relabels and trains nothing.
+    assert all(r.n_new_tasks == 0 and r.n_trained == 0 for r in plain.sampling.epochs)
+    assert plain.her.epochs[0].n_new_tasks == 2
+
+
+def test_epoch_rates_show_grid_text_duplicates_and_programs_that_run():
+    from arc25.her.compare import compare_task, epoch_rates, format_rates
+
+    grid_text = "0 0 0 0 0\n0 0 0 0 0"  # what a collapsed model writes: no code
+    ok = reply(program("draw_vertical_line(img, 2, color=3)"))
+    crash = reply("def task(img):\n    return 1 / 0")
+    replies = [grid_text, grid_text, ok, ok, crash, reply(program("draw_vertical_line(img, 3, color=3)"))]
+    comparison = compare_task(column_task(), lambda task, epoch, seed: list(replies), FlagTuner(),
+                              LoopSettings(max_epochs=2, timeout_s=2.0), greedy=wrong_greedy)
+    rows = epoch_rates([comparison])
+    assert [(r["method"], r["epoch"]) for r in rows] == [("sampling", 1), ("sampling", 2), ("her", 1), ("her", 2)]
+    first = rows[0]
+    assert (first["n_sampled"], first["n_unique_replies"], first["n_parsed"], first["n_unique_programs"],
+            first["n_ran"], first["n_unique_outputs"]) == (6, 4, 4, 3, 3, 2)
+    assert first["parsed_rate"] == round(4 / 6, 4) and first["ran_rate"] == 0.5
+    assert rows[2]["n_new_tasks"] == 2 and first["n_new_tasks"] == 0
+    assert "unique replies" in format_rates(rows) and "4 (67%)" in format_rates(rows)
+
+
+def test_comparison_report_table_and_plot(tmp_path):
+    from matplotlib.image import imread
+
+    from arc25.her.compare import compare_task, plot_solved_against_executions, task_table
+
+    tuner = FlagTuner()
+    comparisons = [compare_task(column_task(), TunedOnlySampler(tuner), tuner,
+                                LoopSettings(max_epochs=3, timeout_s=2.0), greedy=wrong_greedy)]
+    right = compare_task(column_task(), ScriptedSampler([[TARGET]]), FlagTuner(), LoopSettings(max_epochs=3),
+                         greedy=lambda task: [reply(TARGET)])
+    comparisons.append(right)
+    table_md = task_table(comparisons)
+    assert "| column | - | no | - (9 run, best 0.63) | after 6, test right |" in table_md
+    assert "| column | - | yes | after 1, test right | after 1, test right |" in table_md
+    row = comparisons[0].to_json()
+    assert row["her_solved_after"] == 6 and row["sampling_solved_after"] is None
+    assert row["her_best_code"][-1] == TARGET and len(row["sampling_best_code"]) == 3
+    path = tmp_path / "comparison.png"
+    plot_solved_against_executions(comparisons, path, title="test")
+    pixels = imread(path)
+    assert min(pixels.shape[:2]) > 100 and len(np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0)) > 2
+
+
+def test_model_sampler_greedy_is_generate_at_temperature_zero(tiny):
+    tokenizer, model = tiny
+    task = column_task()
+    sampler = ModelSampler(model, tokenizer, encoder_spec=DEFAULT_ENCODER_SPEC, prompt_style="compact",
+                           max_new_tokens=10, max_seq_len=4096, n_low=1, low_temperature=0.1, n_high=1,
+                           high_temperature=0.9, top_p=0.95, batch_size=2)
+    (prompt,) = encode_prompts(tokenizer, [task], DEFAULT_ENCODER_SPEC)
+    expected = generate_completions(model, tokenizer, [prompt], max_new_tokens=10, temperature=0.0)[0].text
+    assert sampler.greedy(task) == [expected]
+
+
+# --- task sets of a test-time run --------------------------------------------------------------------
+
+
+def test_test_time_synthetic_tasks_take_the_overrides_and_their_own_seed_stream(tmp_path):
+    from arc25.cli import DEFAULT_RANDOM_SEED
+    from arc25.train.data import EVAL_KEY, GROUP_KEY, PROBE_KEY
+
+    assert len({TEST_TIME_KEY, HELDOUT_KEY, EVAL_KEY, PROBE_KEY, GROUP_KEY}) == 5
+    run = _prepare(tmp_path, task_set="synthetic:empty", n=6, n_inputs=1, min_draws=4, max_draws=6, min_side=3,
+                   max_side=6)
+    assert all(4 <= t.n_draws <= 6 and len(t.train_inputs) == 1 and max(t.train_inputs[0].shape) <= 6
+               for t in run.tasks)
+    assert {t.n_draws for t in run.tasks} != {4}
+    # arc25-evaluate's held-out tasks with the same flags are other tasks.
+    evaluated = load_task_set("synthetic:empty", n=6, seed=DEFAULT_RANDOM_SEED, n_inputs=1, min_draws=4,
+                              max_draws=6, min_side=3, max_side=6)
+    assert [outputs_key(t.train_outputs) for t in evaluated] != [outputs_key(t.train_outputs) for t in run.tasks]
+    same = load_task_set("synthetic:empty", n=6, seed=DEFAULT_RANDOM_SEED, key=TEST_TIME_KEY, n_inputs=1, min_draws=4, max_draws=6,
+                         min_side=3, max_side=6)
+    assert [outputs_key(t.train_outputs) for t in same] == [outputs_key(t.train_outputs) for t in run.tasks]
+
+
+def test_real_arc_tasks_by_id_in_the_order_given():
+    tasks = load_task_set("arc-agi-1-training:00d62c1b,007bbfb7")
+    assert [t.task_id for t in tasks] == ["00d62c1b", "007bbfb7"]
+    assert all(t.has_test and t.task_set == "arc-agi-1-training:00d62c1b,007bbfb7" for t in tasks)
+    assert [t.task_id for t in load_task_set("arc-agi-1-training:00d62c1b,007bbfb7", n=1)] == ["00d62c1b"]
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--task-set", "squares:4", "--min-draws", "4"], "only apply to synthetic task sets, not squares:4"),
+    (["--compare-sampling", "--benchmark-sampling"], "--compare-sampling and --benchmark-sampling"),
+    (["--task-set", "synthetic", "--min-draws", "5", "--max-draws", "2"], "draws"),
+    (["--task-set", "arc-agi-1-training:nope"], "no task 'nope' in arc-agi-1-training"),
+])
+def test_bad_flags_are_one_line(flags, message, tmp_path, capsys):
+    from arc25.commands import test_time_her
+
+    with pytest.raises(SystemExit) as exit_info:
+        test_time_her.main([*flags, "--output-dir", str(tmp_path / "x"), "--no-log-to-wandb"])
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and err.startswith("error: ") and "\n" not in err and message in err, err
+
+
 # --- the CLI ----------------------------------------------------------------------------------------
 
 SMOKE = ["--task-set", "squares:4", "--n", "1", "--n-low-temperature", "2", "--n-high-temperature", "4",
@@ -408,6 +597,35 @@ def test_cli_end_to_end_writes_results_and_both_pngs(python, tmp_path):
     assert "network" in json.loads((out / "config.json").read_text())["sandbox_isolation"]
     # --no-log-to-wandb means tensorboard, as in training: one event file with the per-epoch scalars.
     assert [p.name.startswith("events.out.tfevents") for p in (out / "tensorboard").iterdir()] == [True]
+
+
+@pytest.mark.slow
+def test_cli_compare_sampling_end_to_end(python, tmp_path):
+    from matplotlib.image import imread
+
+    from arc25.her.compare import COMPARISON_KEYS
+
+    out = tmp_path / "cmp"
+    flags = [f if f != "squares:4" else "synthetic:empty" for f in SMOKE]
+    proc = run_script([python, "scripts/test_time_her.py", *flags, "--n-inputs", "1", "--min-draws", "4",
+                       "--max-draws", "6", "--max-side", "6", "--max-epochs", "2", "--compare-sampling",
+                       "--output-dir", str(out)], timeout=240)
+    summary = json.loads((out / "comparison.json").read_text())
+    assert tuple(summary) == COMPARISON_KEYS and summary["tasks"] == 1
+    # Random weights solve nothing: both arms run their whole budget, 2 epochs of 6 programs.
+    assert summary["executions_her"] == summary["executions_sampling"] == 12
+    assert summary["seconds_her"] > 0 and summary["seconds_sampling"] > 0
+    (row,) = [json.loads(line) for line in (out / "comparison_tasks.jsonl").read_text().splitlines()]
+    assert row["task_id"] == "synthetic-00000" and 4 <= row["n_draws"] <= 6 and len(row["her_best_code"]) == 2
+    epochs = [json.loads(line) for line in (out / "comparison_epochs.jsonl").read_text().splitlines()]
+    assert [(e["method"], e["epoch"]) for e in epochs] == [("sampling", 1), ("sampling", 2), ("her", 1), ("her", 2)]
+    assert all(e["n_sampled"] == 6 and e["parsed_rate"] is not None for e in epochs)
+    methods = [json.loads(line)["method"] for line in (out / "results.jsonl").read_text().splitlines()]
+    assert methods == ["her", "her", "sampling", "sampling", "her", "sampling"]
+    assert "| synthetic-00000 |" in (out / "comparison_tasks.md").read_text()
+    pixels = imread(out / "comparison.png")
+    assert min(pixels.shape[:2]) > 100 and len(np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0)) > 2
+    assert "unique replies" in proc.stdout and '"solved_her": 0' in proc.stdout
 
 
 @pytest.mark.slow

@@ -8,11 +8,11 @@ from conftest import ROOT
 
 import finetuning
 from arc25.cli import parse
-from arc25.commands import evaluate, learning_ladder
+from arc25.commands import evaluate, learning_ladder, test_time_her
 
 RECIPES = sorted((ROOT / "configs" / "recipes").glob("*.yaml"))
 COMMANDS = {"arc25-finetune": finetuning.Config, "arc25-evaluate": evaluate.Args,
-            "arc25-learning-ladder": learning_ladder.Args}
+            "arc25-learning-ladder": learning_ladder.Args, "arc25-test-time-her": test_time_her.Config}
 
 
 def command_of(recipe: Path) -> str:

@@ -237,6 +237,20 @@ class TaskArgs(CliConfig):
     def overridden(self) -> bool:
         return any(value is not None for value in self.overrides().values())
 
+    @staticmethod
+    def is_synthetic(spec: str) -> bool:
+        return spec.partition(":")[0].strip() == "synthetic"
+
+    def check_task_sets(self, specs: list[str]) -> None:
+        """A one-line ValueError when overrides are given but no task set is synthetic (the only ones they shape)."""
+        if self.overridden() and not any(self.is_synthetic(spec) for spec in specs):
+            raise ValueError("--n-inputs/--min-side/--max-side/--min-draws/--max-draws/--draw-functions only apply "
+                             f"to synthetic task sets, not {', '.join(specs)}")
+
+    def overrides_for(self, spec: str) -> dict:
+        """The overrides to load ``spec`` with: all of them for a synthetic set, none for the others."""
+        return self.overrides() if self.is_synthetic(spec) else {}
+
     def validate(self) -> None:
         super().validate()
         from arc25.tasks import make_mixture

@@ -33,8 +33,9 @@ class Args(TaskArgs, ProgressArgs, EvalSettings, DeviceArgs, ModelSeedArgs, Adap
 
     output_dir: str = field()  # required: a bare annotation would inherit OutputArgs' default
     task_set: Annotated[list[str], tyro.conf.UseAppendAction] = field(default_factory=list)
-    """synthetic[:MIXTURE], arc-agi-1-training, arc-agi-1-evaluation, arc-agi-2-training, arc-agi-2-evaluation or
-    json:PATH (a folder of ARC task files, or one file); repeat to evaluate several (default: synthetic)."""
+    """synthetic[:MIXTURE], arc-agi-1-training, arc-agi-1-evaluation, arc-agi-2-training, arc-agi-2-evaluation (each
+    optionally :ID,ID,... to pick tasks), squares:N, vertical-lines:N or json:PATH (a folder of ARC task files, or one
+    file); repeat to evaluate several (default: synthetic)."""
     n: Annotated[list[int], tyro.conf.UseAppendAction] = field(default_factory=list)
     """Evaluate the first N tasks of each task set (synthetic default 100; ARC: all); repeat for one N per --task-set."""
     n_plots: int = 8
@@ -47,10 +48,7 @@ class Args(TaskArgs, ProgressArgs, EvalSettings, DeviceArgs, ModelSeedArgs, Adap
         if len(self.n) > 1 and len(self.n) != len(self.task_sets):
             raise ValueError(f"got {len(self.n)} --n values for {len(self.task_sets)} --task-set values; "
                              "give one, or one per task set")
-        synthetic = any(spec.partition(":")[0].strip() == "synthetic" for spec in self.task_sets)
-        if not synthetic and self.overridden():
-            raise ValueError("--n-inputs/--min-side/--max-side/--min-draws/--max-draws/--draw-functions only apply to "
-                             "synthetic task sets")
+        self.check_task_sets(self.task_sets)
 
     @property
     def task_sets(self) -> list[str]:
@@ -67,8 +65,7 @@ def prepare(args: Args):
         counts = counts * len(args.task_sets)
     tasks = []
     for spec, n in zip(args.task_sets, counts):
-        synthetic = spec.partition(":")[0].strip() == "synthetic"
-        tasks += load_task_set(spec, n=n, seed=args.random_seed, **(args.overrides() if synthetic else {}))
+        tasks += load_task_set(spec, n=n, seed=args.random_seed, **args.overrides_for(spec))
     ids = [(t.task_set, t.task_id) for t in tasks]
     if len(set(ids)) != len(ids):
         raise ValueError("a task set is given twice; each --task-set must be different")

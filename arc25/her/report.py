@@ -106,10 +106,11 @@ class Tracker:
         except Exception as err:  # noqa: BLE001 -- a tracker must never end a run
             self.name = f"none ({type(err).__name__}: {err})"
 
-    def log(self, record: EpochRecord) -> None:
+    def log(self, record: EpochRecord, method: str = "her") -> None:
+        """One epoch's scalars under ``<method>/<task>/`` (method: her, or sampling in a comparison)."""
         values = {k: v for k, v in record.to_json().items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
         values["solved"] = int(record.solved)
-        prefix = f"her/{record.task_id}"
+        prefix = f"{method}/{record.task_id}"
         if self.run is not None:
             self.run.log({f"{prefix}/{k}": v for k, v in values.items()} | {f"{prefix}/epoch": record.epoch})
         if self.writer is not None:

