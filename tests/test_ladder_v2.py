@@ -118,3 +118,10 @@ def test_v2_rung_end_to_end(python, tmp_path):
     assert 0 <= real["n_fit"] <= 2
     table = (tmp_path / "ladder.md").read_text()
     assert "| v2-one-family | tiny | 2 | 32 |" in table and "| real tasks |" in table
+
+
+def test_a_skipped_task_counts_as_unsolved():
+    # A held-out task whose prompt does not fit the context comes back with no programs.
+    tasks = synthetic_tasks(ladder.rung_mixture(ladder.RUNGS["v2-all"]), seed=1, n=4)
+    rates = ladder.solve_rates(tasks, [[True, True], [], [False, True], [False, False]], greedy=True)
+    assert rates["all"] == {"n": 4, "greedy": 0.25, "pass@1": 0.5}

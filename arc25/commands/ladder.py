@@ -167,13 +167,15 @@ def solve_rates(tasks, solved: list[list[bool]], greedy: bool) -> dict:
 
     ``solved[i]`` holds task i's programs' verdicts, the greedy one first when ``greedy``.
     """
+    # A task skipped for a prompt that does not fit has no programs: it counts as unsolved.
+    width = max((len(row) for row in solved), default=0) - (1 if greedy else 0)
+
     def figures(indices: list[int]) -> dict:
         out = {"n": len(indices)}
         if greedy:
-            out["greedy"] = _rate([solved[i][0] for i in indices])
-        sampled = [solved[i][1:] if greedy else solved[i] for i in indices]
-        if sampled and sampled[0]:
-            out[f"pass@{len(sampled[0])}"] = _rate([any(row) for row in sampled])
+            out["greedy"] = _rate([bool(solved[i]) and solved[i][0] for i in indices])
+        if width > 0:
+            out[f"pass@{width}"] = _rate([any(solved[i][1:] if greedy else solved[i]) for i in indices])
         return out
 
     everything = list(range(len(tasks)))
