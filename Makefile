@@ -21,7 +21,7 @@ test: install
 test-fast: install
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not slow"
 
-# The library versions of the lent GPU machine (../shared/NOTES.md, arc25/compat.py), which CI cannot run: the fast
+# The library versions of the lent GPU machine (arc25/models/compat.py lists them), which CI cannot run: the fast
 # suite and the multi-process resume tests in a second venv that swaps CI's pins for those. torch stays the CPU
 # build (the box's 2.11 is a CUDA one).
 GPU_VENV ?= .venv-gpu-versions

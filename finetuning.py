@@ -6,7 +6,7 @@ CPU smoke run (builtin tiny model, a minute):
 A recipe (configs/recipes/) gives the settings of a known run; flags override it:
     arc25-finetune --config configs/recipes/speed_benchmark.yaml --output-dir runs/speed
 
-One GPU (a local Hugging Face folder, LoRA by default):
+One GPU (a local Hugging Face folder: LoRA on pretrained weights unless --no-use-lora):
     python finetuning.py --model-path /models/Qwen2.5-Coder-0.5B-Instruct --output-dir runs/qwen \
         --per-device-train-batch-size 8 --batch-size 16 --max-seq-len 4096
 
@@ -80,6 +80,8 @@ class Run:
     cuda: bool
     bf16: bool
     lr: float
+    attn: str
+    """The attention implementation the model loads with (see attention_for)."""
     model: object  # arc25.models.loading.ModelPlan
     spec: object  # arc25.train.data.StreamSpec
     resume: tuple[Path, int] | None
@@ -92,20 +94,39 @@ class Run:
         return self.resume[1] if self.resume else 0
 
 
+def attention_for(cfg: Config, cuda: bool) -> str:
+    """--attn-implementation, or for sdpa with packed rows, sdpa per packed sample (arc25.train.attention's).
+
+    No dense mask over the row. --packing on CUDA keeps plain sdpa until the GPU report has measured the varlen path
+    there; --token-budget, whose long rows make a dense mask costly, takes it everywhere.
+    """
+    if cfg.attn_implementation == "sdpa" and (cfg.token_budget or (cfg.packing and not cuda)):
+        from arc25.train.attention import NAME
+
+        return NAME
+    return cfg.attn_implementation
+
+
+def defaults_line(cfg: Config, run: "Run") -> str:
+    """The settings whose defaults depend on the machine or the model, as resolved for this run, in one line."""
+    return (f"resolved: optim={cfg.optim} liger={'on' if cfg.use_liger_kernel else 'off'} "
+            f"group_by_length_window={cfg.group_by_length_window} dtype={run.model.dtype} "
+            f"bf16_autocast={'on' if run.bf16 else 'off'} training={run.model.training_mode()} attention={run.attn}")
+
+
 def prepare(cfg: Config) -> Run:
     """Check everything about the request that can be wrong, before any model loads; return the resolved run."""
     import torch
     import transformers
 
-    from arc25.train import data
-    from arc25.train import distributed
     from arc25.models import loading
-    from arc25.train import training
+    from arc25.train import data, distributed
+    from arc25.train.run import check_output_dir, find_checkpoint, git_commit, rank_and_world, setup_tracking
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     transformers.logging.set_verbosity_warning()
-    output_dir = training.check_output_dir(cfg.output_dir)
-    rank, world = training.rank_and_world()
+    output_dir = check_output_dir(cfg.output_dir)
+    rank, world = rank_and_world()
     if cfg.device_map != "None" and world > 1:
         raise ValueError(f"--device-map {cfg.device_map} spreads one process over GPUs; launch 1 process, not {world}")
     per_step = cfg.per_device_train_batch_size * world
@@ -145,17 +166,18 @@ def prepare(cfg: Config) -> Run:
         logger.info("--token-budget %d: ~%.1f samples per row, %d rows per step and rank: ~%.0f samples per step "
                     "(--batch-size %d)", cfg.token_budget, cfg.token_budget / fit["fit_tokens_mean"], grad_accum,
                     grad_accum * world * cfg.token_budget / fit["fit_tokens_mean"], cfg.batch_size)
-    resume = training.find_checkpoint(output_dir) if cfg.resume_from_checkpoint else None
-    report_to, tracker = training.setup_tracking(cfg.log_to_wandb, output_dir, cfg.wandb_project)
+    resume = find_checkpoint(output_dir) if cfg.resume_from_checkpoint else None
+    report_to, tracker = setup_tracking(cfg.log_to_wandb, output_dir, cfg.wandb_project)
     run = Run(output_dir=output_dir, world=world, grad_accum=grad_accum, cuda=cuda, bf16=bf16, lr=lr,
-              model=model, spec=spec, resume=resume, report_to=report_to,
+              attn=attention_for(cfg, cuda), model=model, spec=spec, resume=resume, report_to=report_to,
               info=model.training_info(prompt_style=cfg.prompt_style, grid_encoder=cfg.grid_encoder))
 
     resolved = dict(
         dataclasses.asdict(cfg), world_size=world, gradient_accumulation_steps=run.grad_accum, learning_rate=lr,
-        use_lora=model.use_lora, trained_from=model.builtin, from_scratch=model.from_scratch, torch_dtype=model.dtype,
+        use_lora=model.use_lora, training_mode=model.training_mode(), attn_implementation=run.attn,
+        trained_from=model.builtin, from_scratch=model.from_scratch, torch_dtype=model.dtype,
         bf16=bf16, completion_only_loss=completion_only, resume_from=str(resume[0]) if resume else None,
-        resume_step=run.resume_step, tracker=tracker, git_commit=training.git_commit(),
+        resume_step=run.resume_step, tracker=tracker, git_commit=git_commit(),
         versions={m.__name__: m.__version__ for m in (torch, transformers)}, probe=fit,
     )
     if rank == 0:
@@ -163,6 +185,7 @@ def prepare(cfg: Config) -> Run:
     logger.info("run: %s", json.dumps({k: resolved[k] for k in (
         "model_path", "world_size", "gradient_accumulation_steps", "learning_rate", "use_lora", "torch_dtype",
         "completion_only_loss", "resume_step", "tracker", "probe")}))
+    logger.info(defaults_line(cfg, run))
     return run
 
 
@@ -171,7 +194,7 @@ def sft_config(cfg: Config, run: Run):
     from trl import SFTConfig
 
     from arc25.models.compat import checkpointing_field
-    from arc25.train.training import step_arguments
+    from arc25.train.trainer import step_arguments
 
     checkpointing = checkpointing_field(SFTConfig)
     return SFTConfig(
@@ -248,25 +271,20 @@ def build_trainer(cfg: Config, run: Run):
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
     from arc25 import models
-    from arc25.train import data
-    from arc25.train import distributed
     from arc25.models import loading
-    from arc25.train import training
+    from arc25.train import data, distributed
     from arc25.train.metrics import ThroughputCallback
     from arc25.train.solve_rate import SolveRateCallback
     from arc25.train.token_classes import EvalTokenClasses
+    from arc25.train.trainer import ArcTrainer
 
     tokenizer = run.model.tokenizer
     padding_free = cfg.packing or bool(cfg.token_budget)
-    attn = cfg.attn_implementation
-    # sdpa per packed sample, without the dense mask over the row. --packing on CUDA keeps plain sdpa until the
-    # GPU report has measured the varlen path there (its CUDA branch has not run yet); the new --token-budget,
-    # whose long rows make a dense mask costly, takes it everywhere.
-    if attn == "sdpa" and (cfg.token_budget or (cfg.packing and not run.cuda)):
-        from arc25.train import attention
+    from arc25.train import attention
 
-        attn = attention.register()
-    model = loading.load_model(run.model, lora=cfg, trainable=True, attn_implementation=attn,
+    if run.attn == attention.NAME:
+        attention.register()
+    model = loading.load_model(run.model, lora=cfg, trainable=True, attn_implementation=run.attn,
                                device_map=None if cfg.device_map == "None" else cfg.device_map)
     if cfg.compile_layers:
         from arc25.train.compile import compile_layers
@@ -284,7 +302,7 @@ def build_trainer(cfg: Config, run: Run):
     steps = callbacks(cfg, run)
     # Each evaluation also logs the loss per token class (grammar, function, colour, row, column) beside guessing.
     token_classes = EvalTokenClasses(tokenizer, cfg.task_mixture()) if cfg.eval_steps else None
-    trainer = training.make_trainer_class()(
+    trainer = ArcTrainer(
         model=model, args=sft_config(cfg, run), train_dataset=train_ds, eval_dataset=eval_ds,
         processing_class=tokenizer, data_collator=collator, callbacks=steps,
         observers=[c for c in steps if isinstance(c, ThroughputCallback)],

@@ -21,8 +21,13 @@ def test_family_keeps_its_gate(name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(F.FAMILIES))
 def test_family_keeps_its_gate_on_many_samples(name):
-    problems = F.family_problems(F.FAMILIES[name], n=40, seed=3)
-    assert not problems, f"{len(problems)} problems; first: {problems[0]}"
+    n = 40
+    problems = F.family_problems(F.FAMILIES[name], n=n, seed=3)
+    # Canonicalisation leaves a few tasks with two readings it cannot merge: the goal allows 5 %; nothing else.
+    ambiguous = [p for p in problems if ": identifiable " in p]
+    others = [p for p in problems if ": identifiable " not in p]
+    assert not others, f"{len(others)} problems; first: {others[0]}"
+    assert len(ambiguous) <= 0.05 * n, f"{len(ambiguous)} of {n} ambiguous; first: {ambiguous[0]}"
 
 
 def test_a_family_that_breaks_its_gate_is_named_with_the_check():
@@ -190,3 +195,9 @@ def test_audit_cli_rejects_bad_input(capsys):
         cli(["--families", "nope"])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "unknown family 'nope'" in err and err.count("\n") == 1
+
+
+def test_max_side_override_bounds_family_grids():
+    mix = make_mixture("arc-v2", max_side=10)
+    for task in itertools.islice(task_stream(3, mix), 40):
+        assert max(max(g.shape) for g in [*task.inputs, *task.outputs]) <= 10, task.generator

@@ -21,8 +21,6 @@ from arc25 import models
 from arc25.train import data
 from arc25.models import loading
 
-JOURNAL = ROOT.parent / "shared" / "seed" / "iteration_09_improve_training_script.md"
-
 
 @pytest.mark.slow
 def test_main_trains_every_parameter(tmp_path):
@@ -198,14 +196,6 @@ def journal_lines() -> list[str]:
     return [line for line in text.splitlines() if line and not line.startswith("#")]
 
 
-@pytest.mark.skipif(not JOURNAL.exists(), reason="research journal not checked out beside the repo")
-def test_journal_command_list_is_complete():
-    text = JOURNAL.read_text().replace("\\\n", " ")
-    found = [" ".join(line.split()) for line in text.splitlines()
-             if "finetuning.py" in line and line.lstrip().startswith(("python", "accelerate"))]
-    assert found == journal_lines()
-
-
 def test_every_journal_command_parses():
     lines = journal_lines()
     assert len(lines) >= 10
@@ -274,42 +264,42 @@ def test_bad_run_is_one_clear_line_before_the_model_loads(args, message, tmp_pat
 def test_wandb_without_credentials_goes_offline_under_the_output_dir(tmp_path, monkeypatch):
     import types
 
-    from arc25.train import training
+    from arc25.train import run as run_folder
 
     monkeypatch.setitem(sys.modules, "wandb", types.ModuleType("wandb"))
     for var in ("WANDB_API_KEY", "WANDB_MODE", "WANDB_DIR", "WANDB_PROJECT", "WANDB_SILENT"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc
-    report_to, tracker = training.setup_tracking(True, tmp_path, "arc25-test")
+    report_to, tracker = run_folder.setup_tracking(True, tmp_path, "arc25-test")
     assert report_to == ["wandb"] and "offline" in tracker
     assert os.environ["WANDB_MODE"] == "offline" and os.environ["WANDB_DIR"] == str(tmp_path)
 
 
 def test_without_wandb_installed_falls_back_to_tensorboard(tmp_path, monkeypatch):
-    from arc25.train import training
+    from arc25.train import run as run_folder
 
     monkeypatch.setitem(sys.modules, "wandb", None)  # import fails
-    report_to, tracker = training.setup_tracking(True, tmp_path, "arc25-test")
+    report_to, tracker = run_folder.setup_tracking(True, tmp_path, "arc25-test")
     assert report_to == ["tensorboard"] and "not installed" in tracker
 
 
 def test_incomplete_checkpoints_are_not_resumed(tmp_path):
-    from arc25.train import training
+    from arc25.train import run as run_folder
 
     done = tmp_path / "checkpoint-4"
     done.mkdir()
     (done / "model.safetensors").write_bytes(b"x")
     (done / "trainer_state.json").write_text(json.dumps({"global_step": 4}))
     (tmp_path / "checkpoint-8").mkdir()  # a save killed halfway: no state, no weights
-    assert training.find_checkpoint(tmp_path) == (done, 4)
+    assert run_folder.find_checkpoint(tmp_path) == (done, 4)
     # FSDP's sharded checkpoints: complete once torch.distributed.checkpoint has written the shards' .metadata
     sharded = tmp_path / "checkpoint-12" / "pytorch_model_fsdp_0"
     sharded.mkdir(parents=True)
     (sharded / "__0_0.distcp").write_bytes(b"x")
     (sharded.parent / "trainer_state.json").write_text(json.dumps({"global_step": 12}))
-    assert training.find_checkpoint(tmp_path) == (done, 4), "shards without their .metadata are not complete"
+    assert run_folder.find_checkpoint(tmp_path) == (done, 4), "shards without their .metadata are not complete"
     (sharded / ".metadata").write_bytes(b"x")
-    assert training.find_checkpoint(tmp_path) == (sharded.parent, 12)
+    assert run_folder.find_checkpoint(tmp_path) == (sharded.parent, 12)
 
 
 def test_completion_only_loss_resolution_and_labels(tmp_path):
@@ -330,6 +320,7 @@ def test_completion_only_loss_resolution_and_labels(tmp_path):
         assert valid["labels"][0] == -100, "validation keeps the prompt masked whatever the training loss"
 
 
+@pytest.mark.slow
 def test_solve_rate_is_not_timed_as_training(tmp_path, monkeypatch):
     """The solve rate generates and runs programs at a step's end; the throughput clock must be closed by then."""
     import time

@@ -23,7 +23,9 @@ def _run(args, tmp_path, timeout=300):
 @pytest.mark.slow
 def test_smoke_report_has_every_part_and_file(tmp_path):
     out = tmp_path / "report"
-    proc = _run(["--smoke", "--out", str(out)], tmp_path)
+    # The smoke's own speed list less its packing point (tests/test_packing.py trains packed rows): what is asserted.
+    variants = "full/mixture/plain,full/mixture/group,full/mixture/liger,full/mixture/budget16k"
+    proc = _run(["--smoke", "--out", str(out), "--variants", variants, "--profile-steps", "1"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for name in ("report.md", "results.csv", "results.json", "speed.png", "learning.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
@@ -109,19 +111,19 @@ def test_named_variant_lists_are_preset_points_and_expand_in_order():
     points = gpu_report.speed_points()
     for name, variants in gpu_report.VARIANT_LISTS.items():
         assert variants and all(v in points for v in variants), name
-    cfg = parse(gpu_report.ReportConfig, ["--variants", "issue17-lora,lora/mixture/plain,lora/mixture/liger",
-                                          "--profile-variants", "issue17-full"])
-    assert cfg.variant_list() == gpu_report.ISSUE17_LORA + ["lora/mixture/liger"]
-    assert cfg.profile_variant_list() == gpu_report.ISSUE17_FULL
+    cfg = parse(gpu_report.ReportConfig, ["--variants", "switches-lora,lora/mixture/plain,lora/mixture/liger",
+                                          "--profile-variants", "switches-full"])
+    assert cfg.variant_list() == gpu_report.SWITCHES_LORA + ["lora/mixture/liger"]
+    assert cfg.profile_variant_list() == gpu_report.SWITCHES_FULL
     # Each list holds plain beside the switches it measures, for each data set it uses.
-    for variants in (gpu_report.ISSUE17_GOALS, gpu_report.ISSUE17_LORA, gpu_report.ISSUE17_FULL):
+    for variants in (gpu_report.SPEED_GOALS, gpu_report.SWITCHES_LORA, gpu_report.SWITCHES_FULL):
         for variant in variants:
             mode, data, _ = variant.split("/")
             assert f"{mode}/{data}/plain" in variants, variant
 
 
 @pytest.mark.parametrize("smoke", [False, True])
-def test_issue17_switches_reach_finetuning(smoke):
+def test_speed_switches_reach_finetuning(smoke):
     """foreach_adamw sets the old optimizer; a budget point one packed row per micro-batch, also in the smoke."""
     import finetuning
     from arc25.cli import parse

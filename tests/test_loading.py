@@ -60,13 +60,42 @@ def test_lineage_decides_tokenizer_and_full_training_through_generations(tmp_pat
     # A model trained from the first folder records the first folder as its base, and tiny as its lineage.
     _save(second, seed=2, **loading.training_info(str(first), seed=7, prompt_style="compact", grid_encoder="x"))
     assert loading.lineage(str(second)) == "tiny"
-    plan = loading.prepare(str(second), training=True, use_lora=True)
+    plan = loading.prepare(str(second), training=True)
     assert plan.from_scratch and not plan.use_lora and plan.dtype == "float32"
+    assert plan.training_mode() == "full (from-scratch lineage: tiny)"
     assert plan.tokenizer.get_vocab() == models.builtin_tokenizer().get_vocab()
     pretrained = tmp_path / "pretrained"
     _save(pretrained, seed=3)
-    plan = loading.prepare(str(pretrained), training=True, use_lora=True)
+    plan = loading.prepare(str(pretrained), training=True)
     assert loading.lineage(str(pretrained)) is None and plan.new_adapter and not plan.from_scratch
+    assert plan.training_mode() == "LoRA (pretrained weights)"
+
+
+@pytest.mark.parametrize("use_lora, mode", [(True, "LoRA (--use-lora)"), (False, "full (--no-use-lora)")])
+def test_an_explicit_use_lora_is_obeyed_whatever_the_lineage(tmp_path, use_lora, mode):
+    """--use-lora on a model trained from scratch trains an adapter; --no-use-lora on pretrained weights, in full."""
+    trained = tmp_path / "small" / "final"
+    _save(trained, seed=1, **loading.training_info("tiny", seed=1, prompt_style="compact", grid_encoder="x"))
+    pretrained = tmp_path / "pretrained"
+    _save(pretrained, seed=3)
+    for path in ("tiny", str(trained), str(pretrained)):
+        plan = loading.prepare(path, training=True, use_lora=use_lora)
+        assert plan.use_lora is use_lora and plan.new_adapter is use_lora and plan.training_mode() == mode, path
+    assert loading.prepare("tiny", training=True, use_lora=True).dtype == "float32"  # no GPU: no bf16 weights
+
+
+def test_no_use_lora_with_an_adapter_is_refused_in_one_line(tmp_path):
+    tok = models.load_tokenizer("tiny")
+    adapter = tmp_path / "adapter"
+    _adapter_on("tiny", adapter, tok)
+    assert loading.prepare("tiny", str(adapter), training=True).training_mode() == "LoRA (continues --adapter-path)"
+    with pytest.raises(ValueError, match=r"^--no-use-lora asks for full training, but --adapter-path .* continues"):
+        loading.prepare("tiny", str(adapter), training=True, use_lora=False)
+
+
+@pytest.mark.parametrize("flags, expected", [([], None), (["--use-lora"], True), (["--no-use-lora"], False)])
+def test_use_lora_is_unset_unless_given(flags, expected):
+    assert finetuning.Config.from_cli(["--output-dir", "runs/x", *flags]).use_lora is expected
 
 
 def test_finetuning_and_her_treat_a_folder_trained_from_scratch_alike(tmp_path):
@@ -81,6 +110,23 @@ def test_finetuning_and_her_treat_a_folder_trained_from_scratch_alike(tmp_path):
                                                      log_to_wandb=False, model_path=str(folder)))
     assert her.resolved["use_lora"] is False and her.resolved["trainable_parameters"] == \
         her.resolved["total_parameters"]
+
+
+def test_finetuning_says_its_resolved_defaults_in_one_line(tmp_path, caplog):
+    """What the machine and the model decided (optimizer, liger, grouping, dtype, LoRA or full, attention)."""
+    folder = tmp_path / "small" / "final"
+    _save(folder, seed=1, **loading.training_info("tiny", seed=1, prompt_style="compact",
+                                                   grid_encoder=finetuning.Config.grid_encoder))
+    cfg = finetuning.Config(output_dir=str(tmp_path / "ft"), model_path=str(folder), max_steps=2, max_side=5,
+                            max_seq_len=1024, log_to_wandb=False, eval_steps=0, use_lora=True, packing=True)
+    with caplog.at_level("INFO", logger="arc25.finetuning"):
+        run = finetuning.prepare(cfg)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("resolved: ")]
+    assert len(lines) == 1 and "\n" not in lines[0]
+    assert lines[0] == (f"resolved: optim={cfg.optim} liger=off group_by_length_window={cfg.group_by_length_window} "
+                        f"dtype=float32 bf16_autocast=off training=LoRA (--use-lora) attention=sdpa_varlen")
+    # The explicit flag is obeyed on a from-scratch lineage: an adapter, at the adapter's learning rate.
+    assert run.model.use_lora and run.lr == 1e-4
 
 
 def test_a_merged_adapter_keeps_its_lineage(tmp_path):

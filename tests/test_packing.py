@@ -82,15 +82,15 @@ def test_packed_batch_equals_samples_alone(attn):
 
 
 @pytest.mark.slow
-def test_packed_training_run_matches_padded_run(tmp_path):
-    packed = finetuning.main(finetuning.Config(output_dir=str(tmp_path / "packed"), packing=True, **TINY_RUN))
-    assert packed["global_step"] == 3 and math.isfinite(packed["train_loss"])
-    summary = json.loads((tmp_path / "packed" / "throughput.json").read_text())
+def test_packed_training_run_matches_padded_run(tiny_run):
+    """The session's shared tiny trainings (tests/conftest.py), packed and padded: the same seed and samples."""
+    packed, padded = tiny_run(packing=True), tiny_run(packing=False)
+    assert packed.metrics["global_step"] == packed.cfg.max_steps and math.isfinite(packed.metrics["train_loss"])
+    summary = json.loads((packed.out / "throughput.json").read_text())
     assert summary["padding_fraction"] == 0 and summary["real_tokens_per_s"] > 0
     # Same seed, same samples: if packed samples attended to each other the losses would part ways.
-    padded = finetuning.main(finetuning.Config(output_dir=str(tmp_path / "padded"), **TINY_RUN))
-    assert json.loads((tmp_path / "padded" / "throughput.json").read_text())["padding_fraction"] > 0
-    assert packed["train_loss"] == pytest.approx(padded["train_loss"], rel=1e-3)
+    assert json.loads((padded.out / "throughput.json").read_text())["padding_fraction"] > 0
+    assert packed.metrics["train_loss"] == pytest.approx(padded.metrics["train_loss"], rel=1e-3)
 
 
 def _padding_fraction(lengths: list[int], batch_size: int) -> float:

@@ -19,7 +19,7 @@ import torch
 from conftest import ROOT, run_script, script_env
 
 import finetuning
-from arc25.train import training
+from arc25.train.run import find_checkpoint
 from arc25.commands.launch import free_port
 
 TINY_RUN = ["--max-side", "6", "--max-seq-len", "1024", "--batch-size", "4", "--per-device-train-batch-size", "2",
@@ -205,7 +205,7 @@ def test_fsdp_shards_cpu_ranks_resumes_after_kill_and_ends_with_a_plain_model(tm
                                  cwd=ROOT, env=script_env(), stdout=f, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 300
-        while not training.find_checkpoint(out) or training.find_checkpoint(out)[1] < 4:
+        while not find_checkpoint(out) or find_checkpoint(out)[1] < 4:
             if time.monotonic() > deadline or first.poll() is not None:
                 pytest.fail(f"no second checkpoint:\n{log.read_text()[-3000:]}")
             time.sleep(0.5)
@@ -214,7 +214,7 @@ def test_fsdp_shards_cpu_ranks_resumes_after_kill_and_ends_with_a_plain_model(tm
     text = log.read_text()
     for rank in (0, 1):
         assert f"sharded: rank {rank} holds 535,872 of 1,071,744 parameter values (50.0%)" in text, text[-3000:]
-    checkpoint, step = training.find_checkpoint(out)
+    checkpoint, step = find_checkpoint(out)
     shards = checkpoint / "pytorch_model_fsdp_0"
     assert {p.name for p in shards.iterdir()} == {".metadata", "__0_0.distcp", "__1_0.distcp"}
     assert (checkpoint / "optimizer_0" / ".metadata").is_file() and not (checkpoint / "model.safetensors").exists()
@@ -428,7 +428,7 @@ def test_a_lost_node_ends_the_run_on_the_other_with_an_error(tmp_path, python, h
     if how != signal.SIGKILL:
         return
 
-    _, step = training.find_checkpoint(out)
+    _, step = find_checkpoint(out)
     trained_first = {s["code"] for rank in (0, 1) for s in _dumped(out, rank)}
     codes, nodes = run_nodes(tmp_path, python, [out, out], ["--max-steps", str(step + 2), *flags], "relaunched")
     assert codes == [0, 0], nodes.tail()
@@ -439,29 +439,3 @@ def test_a_lost_node_ends_the_run_on_the_other_with_an_error(tmp_path, python, h
     losses = _losses(out)
     assert len(losses) == step + 2 and losses[-1] < losses[0], losses
     _assert_evaluates(python, out / "final", tmp_path / "eval")
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("deepspeed") is None, reason="pip install 'arc25[deepspeed]'")
-@pytest.mark.parametrize("stage", [2, 3])
-def test_deepspeed_zero_on_cpu_saves_zero_state_resumes_and_ends_plain(tmp_path, python, stage):
-    """configs/deepspeed_zero{2,3}.yaml as their headers' CPU commands: ZeRO engages (its own sharded optimizer
-    state in each checkpoint), a rerun resumes from it, and final/ holds every full-size weight."""
-    from safetensors.torch import load_file
-
-    from arc25 import models
-
-    out = tmp_path / f"zero{stage}"
-    command = [python, "-m", "accelerate.commands.launch", "--config_file", f"configs/deepspeed_zero{stage}.yaml",
-               "--num_processes", "2", "--mixed_precision", "no", "--main_process_port", str(free_port()),
-               "finetuning.py", "--output-dir", str(out), *TINY_RUN, "--save-steps", "2"]
-    run_script(command + ["--max-steps", "2"], timeout=900)  # the first run may compile deepspeed's CPU op
-    assert list((out / "checkpoint-2").glob("global_step2/*optim_states.pt")), "no ZeRO optimizer shards"
-    run_script(command + ["--max-steps", "4"], timeout=600)
-    assert json.loads((out / "cfg.json").read_text())["resume_step"] == 2
-    assert json.loads((out / "train_metrics.json").read_text())["global_step"] == 4
-    tokenizer = models.load_tokenizer("tiny")
-    expected = {name: tuple(p.shape) for name, p in models.load_model("tiny", tokenizer).state_dict().items()}
-    saved = {name: tuple(t.shape) for name, t in load_file(out / "final" / "model.safetensors").items()}
-    assert saved and all(expected[name] == shape for name, shape in saved.items()), "final/ lacks full weights"
-    assert (out / "final" / "arc25_training.json").is_file()

@@ -72,7 +72,7 @@ def test_benchmark_reports_its_keys_and_a_sync_free_trainer(capsys):
     for path in ("trainer", "plain"):
         assert keys <= set(lora[path]), sorted(keys - set(lora[path]))
         assert lora[path]["host_ms_per_step"] > 0 and lora[path]["ops_per_micro_batch"] > 100
-    # Issue 17's goal: between logging steps our trainer reads nothing back but the optimizer's step counters.
+    # The goal: between logging steps our trainer reads nothing back but the optimizer's step counters.
     assert lora["trainer"]["syncs_per_micro_batch"] == 0, lora["trainer"]["sync_sites"]
     assert lora["trainer"]["dense_tt_tensors"] == 0
 
@@ -91,7 +91,7 @@ def _train(tmp_path, name: str, ours: bool, per_device: int, rows: list[dict]):
     from trl import SFTConfig, SFTTrainer
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
-    from arc25.train import training
+    from arc25.train import trainer as arc_trainer
 
     tok = models.load_tokenizer("tiny")
     model = models.load_model("tiny", tok, seed=7)
@@ -104,12 +104,12 @@ def _train(tmp_path, name: str, ours: bool, per_device: int, rows: list[dict]):
             logging_steps=1, save_strategy="no", report_to=[], use_cpu=True, bf16=False, gradient_checkpointing=False,
             dataset_kwargs={"skip_prepare_dataset": True}, remove_unused_columns=False, max_length=None, seed=1,
             dataloader_num_workers=0, disable_tqdm=True,
-            **(training.step_arguments(cuda=False) if ours else {}),
+            **(arc_trainer.step_arguments(cuda=False) if ours else {}),
         )
     dataset = datasets.Dataset.from_list(rows).to_iterable_dataset()
     if ours:
-        trainer = training.make_trainer_class()(model=model, args=args, train_dataset=dataset, processing_class=tok,
-                                                data_collator=data.BatchCollator(base))
+        trainer = arc_trainer.ArcTrainer(model=model, args=args, train_dataset=dataset, processing_class=tok,
+                                         data_collator=data.BatchCollator(base))
     else:
         trl_rows = datasets.Dataset.from_list([{"input_ids": r["input_ids"], "labels": r["labels"]} for r in rows])
         trainer = SFTTrainer(model=model, args=args, train_dataset=trl_rows.to_iterable_dataset(),
@@ -188,7 +188,7 @@ def test_lora_without_input_casts_is_the_same_under_autocast_with_fewer_ops():
     from peft import LoraConfig, get_peft_model
 
     from arc25.train.step_probe import StepProbe
-    from arc25.train.training import lora_cast_layers, lora_input_casts_off
+    from arc25.train.trainer import lora_cast_layers, lora_input_casts_off
 
     tok = models.load_tokenizer("tiny")
     ids = torch.randint(3, 100, (1, 16), generator=torch.Generator().manual_seed(0))

@@ -21,16 +21,22 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Literal, Optional
 
+import tyro
+
 from arc25.cli import DEFAULT_RANDOM_SEED, CliConfig
 from arc25.prompts.encoders import DEFAULT_ENCODER_SPEC
 from arc25.prompts.prompting import DEFAULT_PROMPT_STYLE
 
 __all__ = [
     "AdapterArgs", "DeviceArgs", "EvalSettings", "GenerationArgs", "LoraArgs", "MixtureArgs", "ModelArgs",
-    "ModelSeedArgs", "OptimArgs", "OutputArgs", "ProgressArgs", "PromptArgs", "SamplingArgs", "SandboxArgs", "ScheduleArgs",
-    "SeedArgs", "SeqLenArgs", "SolveRateArgs", "SpeedArgs", "TaskArgs", "TrackingArgs", "TrainingArgs", "cuda_visible",
-    "field_names",
+    "ModelSeedArgs", "OnOffAuto", "OptimArgs", "OutputArgs", "ProgressArgs", "PromptArgs", "SamplingArgs", "SandboxArgs",
+    "ScheduleArgs", "SeedArgs", "SeqLenArgs", "SolveRateArgs", "SpeedArgs", "TaskArgs", "TrackingArgs", "TrainingArgs",
+    "cuda_visible", "field_names", "on_off_fields",
 ]
+
+# An on/off flag whose absence means "decide for me": --x gives True, --no-x False, neither None (the command
+# decides, and says what it decided).
+OnOffAuto = tyro.conf.DisallowNone[Optional[bool]]
 
 # Measured by scripts/gpu_report.py on one H100 (docs/results/2026-11-28-training-speed.md): length grouping
 # 1.39x real tokens/s.
@@ -62,8 +68,8 @@ def _group_window_by_default() -> int:
 
 
 def _optim_by_default() -> str:
-    # Fused AdamW: one kernel per parameter group and no per-tensor step-counter reads (issue 17's probe: 24 reads
-    # per micro-batch fewer). CPU keeps the foreach loop the seeded loss bands were measured with.
+    # Fused AdamW: one kernel per parameter group and no per-tensor step-counter reads (arc25-benchmark-step-overhead:
+    # 24 reads per micro-batch fewer). CPU keeps the foreach loop the seeded loss bands were measured with.
     return "adamw_torch_fused" if cuda_visible() else "adamw_torch"
 
 
@@ -88,6 +94,11 @@ def _positive(cfg, *names: str) -> None:
 def field_names(*groups: type) -> list[str]:
     """The fields of these groups, in declaration order (e.g. to pass a group on to another command's recipe)."""
     return [f.name for group in groups for f in fields(group)]
+
+
+def on_off_fields(cls: type) -> set[str]:
+    """The fields of ``cls`` spelled as a flag pair (--x / --no-x): plain bools and OnOffAuto ones."""
+    return {f.name for f in fields(cls) if f.type in (bool, "bool", OnOffAuto, "OnOffAuto")}
 
 
 # --- run ------------------------------------------------------------------------------------------------------
@@ -167,9 +178,10 @@ class DeviceArgs(CliConfig):
 
 @dataclass(kw_only=True)
 class LoraArgs(CliConfig):
-    use_lora: bool = True
-    """Train LoRA adapters on a pretrained model; a model trained from scratch (tiny, small, or a folder trained
-    from them) trains in full: LoRA on random weights learns next to nothing."""
+    use_lora: OnOffAuto = None
+    """--use-lora trains a LoRA adapter, --no-use-lora the full model. Unset: by the model's lineage, LoRA on
+    pretrained weights and full training for a model trained from scratch (tiny, small, or a folder trained from
+    them), where LoRA on weights that started random learns next to nothing. Said at the start of every run."""
     lora_r: int = 32
     """LoRA rank."""
     lora_alpha: Optional[int] = None
@@ -261,7 +273,8 @@ class TaskArgs(CliConfig):
 @dataclass(kw_only=True)
 class MixtureArgs(TaskArgs):
     mixture: str = "default"
-    """Task mixture: a registered name (default, empty, random) or weighted generators 'one_empty:2,three_random:1'."""
+    """Task mixture: a registered name (default, empty, random, arc-v2) or weighted generators and families
+    'one_empty:2,three_random:1', 'gravity:2,upscale:1'."""
 
     def validate(self) -> None:
         super().validate()
@@ -380,7 +393,7 @@ class TrainingArgs(CliConfig):
     completion_only_loss: Optional[bool] = None
     """True: train on the program's tokens only (trl's default); False: on the prompt's too (grids and changes),
     whose prediction needs the same reading of positions. Default: False for a model trained from scratch
-    (measured faster to read grids: README "Does it learn?"), True otherwise. Evaluation always scores the program
+    (measured faster to read grids: docs/ladder.md), True otherwise. Evaluation always scores the program
     alone."""
     optim: str = field(default_factory=_optim_by_default)
     """A transformers optimizer name (adamw_torch, adamw_torch_fused, adafactor, ...). Default: adamw_torch_fused

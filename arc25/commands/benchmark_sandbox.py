@@ -8,8 +8,8 @@ cold compile cache), of a cold pool (start-up included) and of a warm pool on di
 the same kind, the pool's start-up time, and the same for each OS isolation layer switched off
 ("layers_off": "none" is every layer on, "all" is none), and with ``Sandbox(fresh="chunk")`` (one
 process per chunk of programs on the same inputs instead of one per program: "fresh_chunk"), and
-where one worker's CPU goes per program ("one_worker_per_program": its zygote, the program processes it
-forks and their page faults). Each warm round is timed right after one core runs the same programs in-process, and the median of
+where one worker's CPU goes per program ("one_worker_per_program": its zygote, its template, the program
+processes the template forks and their page faults). Each warm round is timed right after one core runs the same programs in-process, and the median of
 --repeats rounds is reported with every round's ratio ("warm_vs_inprocess_rounds"). Wall-clock
 rates depend on what else the machine runs; the CPU figures (parent and workers with their
 zygotes and program processes, per program) do not, and "warm_vs_inprocess_by_cpu" is the ratio
@@ -93,7 +93,7 @@ def in_process_rate(programs: list[str], grids: list[np.ndarray]) -> tuple[float
 
 def workers_cpu_s(pids: list[int]) -> float:
     """CPU seconds the given workers have used so far, with their descendants (a worker is an outer process, its
-    zygote and one short-lived process per program, which the zygote reaps: its cutime/cstime); 0 for one that is gone."""
+    zygote, a template and one short-lived process per program, which the zygote reaps: its cutime/cstime); 0 for one that is gone."""
     total = 0
     pending = list(pids)
     while pending:
@@ -156,29 +156,38 @@ def pool_rates(cold: list[str], rounds: list[list[str]], grids, cfg: Args, layer
     }
 
 
-def _zygote_counters(outer_pid: int) -> tuple[float, float, int]:
-    """(zygote CPU s, CPU s of the program processes it reaped, their page faults) of one worker."""
+def _zygote_counters(outer_pid: int) -> tuple[float, float, int, float]:
+    """(zygote CPU s, CPU s of the program processes it reaped, their page faults, template CPU s) of one worker.
+    The template, which forks the program processes, is the zygote's oldest child (started before any program)."""
     zygote = int(Path(f"/proc/{outer_pid}/task/{outer_pid}/children").read_text().split()[0])
     fields = Path(f"/proc/{zygote}/stat").read_text().rsplit(")", 1)[1].split()
     tick = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick, int(fields[8])
+    children = sorted(int(pid) for pid in Path(f"/proc/{zygote}/task/{zygote}/children").read_text().split())
+    template_s = 0.0
+    if children:
+        template = Path(f"/proc/{children[0]}/stat").read_text().rsplit(")", 1)[1].split()
+        template_s = (int(template[11]) + int(template[12])) / tick
+    return ((int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick, int(fields[8]),
+            template_s)
 
 
 def per_program_breakdown(programs: list[str], grids, cfg: Args) -> dict:
-    """Where one warm worker's CPU goes per program: its zygote (checks, compiles, forks, relays) and the program
-    processes (copy-on-write faults, the program, exit), with the faults of those processes."""
+    """Where one warm worker's CPU goes per program: its zygote (relays jobs and replies), its template (forks) and
+    the program processes (copy-on-write faults, reading, checking and compiling their job, the program, exit), with
+    the faults of those processes."""
     from arc25.sandbox import Sandbox
 
     with Sandbox(1) as pool:
         pool.execute_batch(["def task(img):\n    return img\n"], grids, timeout_s=cfg.timeout_s)
         outer = pool.worker_pids()[0]
-        zygote_s, children_s, faults = _zygote_counters(outer)
+        zygote_s, children_s, faults, template_s = _zygote_counters(outer)
         pool.execute_batch(programs, grids, timeout_s=cfg.timeout_s)
-        zygote_after, children_after, faults_after = _zygote_counters(outer)
+        zygote_after, children_after, faults_after, template_after = _zygote_counters(outer)
     n = len(programs)
     return {
         "programs": n,
         "zygote_cpu_us": round((zygote_after - zygote_s) / n * 1e6, 1),
+        "template_cpu_us": round((template_after - template_s) / n * 1e6, 1),
         "program_processes_cpu_us": round((children_after - children_s) / n * 1e6, 1),
         "page_faults_per_program_process": round((faults_after - faults) / n, 1),
     }

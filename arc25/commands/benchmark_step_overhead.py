@@ -6,7 +6,7 @@ The probe is a deep, narrow Qwen2 (24 layers of width 64 by default, built from 
 samples of the task stream. Both paths train it from the same initial weights on the same micro-batches (same
 rows, same order, same collator) with AdamW and gradient clipping:
 
-- ``trainer``: finetuning.py's trainer (its SFTConfig and arc25.train.training's ArcTrainer, with the throughput
+- ``trainer``: finetuning.py's trainer (its SFTConfig and arc25.train.trainer's ArcTrainer, with the throughput
   observer), logging and saving out of the measured steps;
 - ``plain``: forward with the model's own loss, backward, clip, step, zero_grad.
 
@@ -184,9 +184,9 @@ def run_trainer(args: Args, mode: str, batches: list[list[dict]], accum: int, wo
 
     import finetuning
     from arc25.train import data
-    from arc25.train import training
     from arc25.train.metrics import ThroughputCallback
     from arc25.train.step_probe import StepProbeCallback
+    from arc25.train.trainer import ArcTrainer
 
     cfg = finetuning.Config(
         output_dir=str(workdir), model_path="tiny", max_steps=args.total_steps, batch_size=args.batch_size,
@@ -221,7 +221,7 @@ def run_trainer(args: Args, mode: str, batches: list[list[dict]], accum: int, wo
         callbacks.append(counter)
     collator = data.BatchCollator(DataCollatorForLanguageModeling(pad_token_id=run.model.tokenizer.pad_token_id,
                                                                   padding_free=cfg.packing or bool(cfg.token_budget)))
-    trainer = training.make_trainer_class()(
+    trainer = ArcTrainer(
         model=model, args=finetuning.sft_config(cfg, run),
         train_dataset=datasets.Dataset.from_list([row for batch in batches for row in batch]).to_iterable_dataset(),
         processing_class=run.model.tokenizer, data_collator=collator,

@@ -1,12 +1,9 @@
 """Every GPU figure in one command: environment, training speed per option, a short learning run, sampling.
 
-A GPU is lent now and then for 15 minutes of device time, so this runs in parts that fit one call of at most 10
-minutes (``--parts``, ``--budget-s``), turns each part's failure (out of memory, a missing package, a timeout) into
-a row instead of a crash, and writes everything under ``--output-dir`` (rewritten after every row):
-
-The speed and profile parts run points of the ``speed_options`` sweep preset (configs/sweeps/speed_options.yaml,
-MODE/DATA/OPTION, e.g. lora/mixture/liger) through scripts/sweep.py's runner; the learn part runs the learning
-ladder's GPU preset (configs/recipes/ladder_gpu.yaml). This script only picks, time-boxes and reports them.
+Runs in time-boxed parts (``--parts``, ``--budget-s``) so that one call fits a short lease on a lent GPU; each part's
+failure (out of memory, a missing package, a timeout) is a row, not a crash. Everything goes under ``--output-dir``
+and is rewritten after every row; stopped early (Ctrl-C, SIGTERM, ``timeout -s INT``), it stops the run in flight
+and keeps what it measured:
 
     report.md      the tables (for a dated file in docs/results/)
     results.csv    one row per measurement, every part
@@ -14,48 +11,18 @@ ladder's GPU preset (configs/recipes/ladder_gpu.yaml). This script only picks, t
     speed.png      real tokens/s per speed option;  learning.png  loss and solve rate over the learning run
     profile/       per profiled variant, torch.profiler's summary.json, ops.txt and trace.json
 
-The journal part times the research journal's own finetuning script on its benchmark (scripts/journal_baseline.py:
-its files and wheels are prepared on the CPU box, never copied into this repository), so the speed part's rows on
-that benchmark get "x journal" columns.
+The speed and profile parts run points of the ``speed_options`` sweep preset (configs/sweeps/speed_options.yaml,
+MODE/DATA/OPTION, e.g. lora/mixture/liger) through arc25-sweep's runner, or named lists of them (``goals``,
+``switches-lora``, ``switches-full``, ``short``); the learn part runs the learning ladder's GPU preset; the journal
+part times the research journal's own script (arc25-journal-baseline); the scale part runs full fine-tuning plain,
+under FSDP2 and under ZeRO-3. How to plan a session on a lent machine: docs/speed.md.
 
-The next GPU session, issue 17's goals. 15 minutes of device time hold the machine's start (~1.5 min), one call
-of ~9 minutes and, started within the 30 s the machine stays warm, a second of what is left. Prepare here first:
-    fetch github:ironbar/arc25      # the session tool; prints e.g. /work/.mirror/ironbar+arc25/repo
-    python scripts/journal_baseline.py --prepare --journal-git /work/.mirror/ironbar+arc25/repo
-    python3 -m pip download ... -d .whl trl datasets ...   # our own wheels: ../shared/NOTES.md
-then `run` with carry [".whl", ".journal"] (~25 MB), each command starting with NOTES.md's install line, skipped
-when a warm machine has it ([ -d /tmp/site ] || python3 -m pip install ... --target /tmp/site .whl/*.whl || exit;
-export PYTHONPATH=/tmp/site:$PWD), writing runs outside $OUT (every run saves its final weights, 1-2 GB in full
-fine-tuning) and copying the report back. `timeout -s INT` ends the report early if anything overruns: it stops
-the run in flight and writes what was measured (so does the call's own SIGTERM).
-    call 1 (timeout_s 600): the goals' rows. timeout -s INT 540 python scripts/gpu_report.py \
-        --parts env,profile,journal,speed --variants issue17-goals --profile-variants lora/mixture/budget16k_liger \
-        --speed-steps 30 --budget-s 470 --output-dir /tmp/r1; cp /tmp/r1/*.* $OUT/; \
-        find /tmp/r1 -name '*.log' -o -name '*.json' | tar -czf $OUT/runs.tgz -T -
-    call 2 (at once; timeout_s: status's budget_left_s less 30, --budget-s 60 less than that): each switch beside
-        plain, as far as the time goes. ... python scripts/gpu_report.py --parts speed --variants issue17-lora \
-        --speed-steps 30 --budget-s B --output-dir /tmp/r2; mkdir -p $OUT/r2; cp /tmp/r2/*.* $OUT/r2/
-A later GPU session continues with --variants issue17-full, --journal-modes full and the scale part (issue 18's
-FSDP and ZeRO-3 rows). The ZeRO-3 row needs deepspeed, which has no current wheel on PyPI: build one on the CPU box
-(`DS_BUILD_OPS=0 pip wheel --no-deps --no-build-isolation -w .whl deepspeed`: 2.1 MB, py3-none-any, ops compiled
-on first use) and add its pure dependencies to the pip download line (einops hjson msgpack ninja py-cpuinfo
-pydantic pydantic-core annotated-types typing-inspection); without it the row says skipped.
-Each list is in priority order: a spent budget turns its tail into "skipped" rows (a GPU run takes ~60 s with its
-start-up; the journal's first ~90 s with its install and model folder).
-Issue 17's switches are options of configs/sweeps/speed_options.yaml beside plain: foreach_adamw (the optimizer
-before fused AdamW became the CUDA default), budget16k/budget32k/budget16k_liger (--token-budget against padded
-batches). Its changes without a switch (device-side metrics, no NaN-filter sync, cached FLOPs, LoRA input casts
-off, events instead of synchronize) show in the profile part's syncs and scalar reads per step.
-
-One H100, everything in one call (a 1-minute learning run and the main speed variants):
-    python scripts/gpu_report.py --output-dir runs/gpu-report
-Speed alone, every variant:            python scripts/gpu_report.py --parts env,speed --output-dir runs/gpu-speed
-Where a step's time goes (profiler):   python scripts/gpu_report.py --parts env,profile --output-dir runs/gpu-profile
-Learning alone (the ladder's GPU preset): python scripts/gpu_report.py --parts learn,sample --learn-minutes 9
-Sharded full fine-tuning (FSDP2, ZeRO-3) against one plain process, memory per GPU:
+    python scripts/gpu_report.py --output-dir runs/gpu-report                 # every part, short lists
+    python scripts/gpu_report.py --parts env,speed --variants goals --output-dir runs/gpu-speed
+    python scripts/gpu_report.py --parts env,profile --output-dir runs/gpu-profile
+    python scripts/gpu_report.py --parts learn,sample --learn-minutes 9
     python scripts/gpu_report.py --parts env,scale --output-dir runs/gpu-scale
-CPU rehearsal of every part with the tiny model (CI runs it):
-    python scripts/gpu_report.py --smoke --output-dir runs/gpu-report-smoke
+    python scripts/gpu_report.py --smoke --output-dir runs/gpu-report-smoke   # every part on CPU with tiny (CI)
 """
 
 from __future__ import annotations
@@ -86,22 +53,23 @@ COMPILE_FIELDS = ("torch_compile", "compile_layers")
 # every point of the preset runs these first.
 SHORT_VARIANTS = ["lora/mixture/plain", "lora/mixture/liger", "lora/mixture/group", "lora/mixture/combined",
                   "lora/journal/plain", "lora/journal/combined", "full/mixture/plain", "full/mixture/combined"]
-# Issue 17's before/after pairs, in the order a spent budget cuts them last: ours on the journal's benchmark first
-# (the journal part's rows are measured against it), then each switch beside plain on the default mixture. A LoRA
-# row takes ~60 s on a GPU (start-up included), so each list fits one 540 s call at --speed-steps 30.
-ISSUE17_LORA = ["lora/journal/plain", "lora/mixture/plain", "lora/mixture/budget16k", "lora/mixture/foreach_adamw",
-                "lora/mixture/budget16k_liger", "lora/mixture/combined", "lora/journal/budget16k",
-                "lora/mixture/budget32k", "lora/journal/foreach_adamw", "lora/mixture/budget16k_layers"]
-ISSUE17_FULL = ["full/journal/plain", "full/mixture/plain", "full/mixture/foreach_adamw", "full/mixture/budget16k",
-                "full/mixture/combined", "full/journal/foreach_adamw", "full/mixture/budget16k_liger"]
+# Each speed switch beside plain (the "before" of a default, or the path a switch turns on), in the order a spent
+# budget cuts them last: ours on the journal's benchmark first (the journal part's rows are measured against it),
+# then each switch beside plain on the default mixture. A LoRA row takes ~60 s on a GPU (start-up included), so
+# each list fits one 540 s call at --speed-steps 30.
+SWITCHES_LORA = ["lora/journal/plain", "lora/mixture/plain", "lora/mixture/budget16k", "lora/mixture/foreach_adamw",
+                 "lora/mixture/budget16k_liger", "lora/mixture/combined", "lora/journal/budget16k",
+                 "lora/mixture/budget32k", "lora/journal/foreach_adamw", "lora/mixture/budget16k_layers"]
+SWITCHES_FULL = ["full/journal/plain", "full/mixture/plain", "full/mixture/foreach_adamw", "full/mixture/budget16k",
+                 "full/mixture/combined", "full/journal/foreach_adamw", "full/mixture/budget16k_liger"]
 # Named lists --variants and --profile-variants take besides MODE/DATA/OPTION points.
-# What issue 17's goals are read from, for one ~8-minute call: ours on the journal's benchmark (x journal), then the
+# The training-speed goals' rows, for one ~8-minute call: ours on the journal's benchmark (x journal), then the
 # likeliest fastest LoRA and full paths (a token budget with liger) and the plain rows they are measured against.
-ISSUE17_GOALS = ["lora/journal/plain", "lora/mixture/budget16k_liger", "full/mixture/budget16k_liger",
-                 "lora/mixture/plain", "full/mixture/plain", "lora/journal/budget16k", "lora/mixture/budget16k",
-                 "full/mixture/budget16k"]
-VARIANT_LISTS = {"short": SHORT_VARIANTS, "issue17-goals": ISSUE17_GOALS, "issue17-lora": ISSUE17_LORA,
-                 "issue17-full": ISSUE17_FULL}
+SPEED_GOALS = ["lora/journal/plain", "lora/mixture/budget16k_liger", "full/mixture/budget16k_liger",
+               "lora/mixture/plain", "full/mixture/plain", "lora/journal/budget16k", "lora/mixture/budget16k",
+               "full/mixture/budget16k"]
+VARIANT_LISTS = {"short": SHORT_VARIANTS, "goals": SPEED_GOALS, "switches-lora": SWITCHES_LORA,
+                 "switches-full": SWITCHES_FULL}
 # Every code path once (batch2x is plain's path with other numbers): each run pays ~10 s of imports on a slow day.
 SMOKE_VARIANTS = ["full/mixture/plain", "full/mixture/group", "full/mixture/packing", "full/mixture/liger",
                   "full/mixture/budget16k"]
@@ -144,7 +112,7 @@ class ReportConfig(CliConfig):
     part runs, else 9."""
     variants: Optional[str] = None
     """Comma-separated speed variants MODE/DATA/OPTION (points of configs/sweeps/speed_options.yaml, e.g.
-    lora/mixture/liger) or named lists (short, issue17-goals, issue17-lora, issue17-full); default: all when speed
+    lora/mixture/liger) or named lists (short, goals, switches-lora, switches-full); default: all when speed
     runs alone, the short list when every part runs together."""
     profile_variants: Optional[str] = None
     """Comma-separated speed variants (MODE/DATA/OPTION) the profile part runs under torch.profiler; default:
@@ -348,7 +316,7 @@ def part_profile(cfg: ReportConfig, clock: Clock, out: Path, reserve_s: float, c
     return _run_variants("profile", cfg.profile_variant_list(), clock, reserve_s, cuda, measure)
 
 
-# Sharded full fine-tuning against one plain process (issue 18): name -> accelerate config, or None for plain.
+# Sharded full fine-tuning against one plain process: name -> accelerate config, or None for plain.
 SCALE_STRATEGIES = {"plain": None, "fsdp": "configs/fsdp.yaml", "zero3": "configs/deepspeed_zero3.yaml"}
 SCALE_POINT = "full/mixture/plain"
 

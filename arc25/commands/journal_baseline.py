@@ -1,8 +1,7 @@
-"""The research journal's own finetuning script on its speed benchmark, measured beside ours (issue 17 item 5).
+"""The research journal's own finetuning script on its speed benchmark, measured beside ours.
 
-The journal (../shared/seed/iteration_09_improve_training_script.md) is the ironbar/arc25 repository at commit
-128c506 (2025-05-15): its iteration-9 page there is the seed page word for word, and its speed table ran
-scripts/finetuning.py as it is at that commit. Its code is not copied into this repository. It is placed in the
+The journal is the ironbar/arc25 repository at commit 128c506 (2025-05-15): its iteration-9 page ("improve the
+training script") holds the speed table, which ran scripts/finetuning.py as it is at that commit. Its code is not copied into this repository. It is placed in the
 git-ignored ``.journal/``, with its library versions as wheels in ``.whl/journal/``, and run unchanged in a
 separate ``--target`` folder, so the speed gap is measured on the same GPU, model shape and tasks:
 
@@ -20,9 +19,8 @@ module when none is installed (the script imports it at the top; --no-log-to-wan
 76 MB, is over what a GPU call carries).
 
 Prepare once, on a machine that reaches the package registry (the GPU box does not):
-    1. the journal's repository: `fetch github:ironbar/arc25` (the session tool; it prints the git folder,
-       e.g. /work/.mirror/ironbar+arc25/repo) or `git clone https://github.com/ironbar/arc25`
-    2. python scripts/journal_baseline.py --prepare --journal-git /work/.mirror/ironbar+arc25/repo
+    1. the journal's repository: `git clone https://github.com/ironbar/arc25 REPO` (any copy of its history will do)
+    2. python scripts/journal_baseline.py --prepare --journal-git REPO
    which runs (the pins are PINS below, the journal's environment.yml of that day; 34 wheels, 21 MB):
        git -C REPO archive 128c506e184053779a2e9b5c95c66fca4a309a41 scripts/finetuning.py arc25 \\
            | tar -x -C .journal
@@ -31,7 +29,8 @@ Prepare once, on a machine that reaches the package registry (the GPU box does n
            -d .whl/journal transformers==4.51.3 tokenizers==0.21.1 huggingface-hub==0.30.2 trl==0.17.0 ...
    The GPU box's own torch, numpy, scikit-image/scipy, pillow, jinja2, pyarrow, pandas, xxhash, fsspec, safetensors
    and pyyaml serve the journal too (what a CPU rehearsal imports from outside the wheels).
-Run on the GPU (`run` with carry [".whl", ".journal"]; scripts/gpu_report.py's journal part calls this):
+Run on the GPU machine, with ``.whl/`` and ``.journal/`` copied beside the checkout (gpu_report's journal part calls
+this):
     python scripts/journal_baseline.py --output-dir runs/journal --modes lora,full
 CPU rehearsal, with wheels for this machine's Python (trains the journal's script 4 steps on builtin tiny):
     python scripts/journal_baseline.py --prepare --journal-git REPO --python-version 3.11 \\

@@ -306,7 +306,7 @@ def write_report(rows: list[dict], args: Args, out: Path, device) -> str:
     """ladder.json, ladder.md and ladder.png for the rungs so far; the Markdown table."""
     import torch
 
-    from arc25.train.training import git_commit
+    from arc25.train.run import git_commit
 
     table = format_table(rows)
     if any(row.get("real") for row in rows):

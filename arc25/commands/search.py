@@ -32,6 +32,8 @@ class Args(SeedArgs, OutputArgs):
     squares:N or vertical-lines:N."""
     n: Optional[int] = None
     """Search the first N tasks of the task set (synthetic default 100; ARC: all)."""
+    task_ids: Optional[str] = None
+    """Only these tasks of the task set: comma-separated ids, or @FILE with one id per line."""
     budget_s: float = 30.0
     """CPU seconds per task; the search stops there and answers with what it found."""
     attempts: int = 2
@@ -57,9 +59,21 @@ class Args(SeedArgs, OutputArgs):
         if name not in TASK_SETS:
             raise ValueError(f"unknown task set {self.task_set!r}; valid: {', '.join(TASK_SETS)} "
                              "(synthetic[:MIXTURE], json:PATH, squares:N, vertical-lines:N take an argument)")
+        if self.task_ids is not None and not self.ids():
+            raise ValueError(f"--task-ids {self.task_ids!r} names no task")
         for family in self.family_names() or ():
             if family not in FAMILIES:
                 raise ValueError(f"unknown family {family!r} in --families; valid: {', '.join(FAMILIES)}")
+
+    def ids(self) -> list[str] | None:
+        if not self.task_ids:
+            return None
+        if self.task_ids.startswith("@"):
+            path = Path(self.task_ids[1:])
+            if not path.is_file():
+                raise ValueError(f"--task-ids {self.task_ids!r}: {path} is not a file (one task id per line)")
+            return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        return [t.strip() for t in self.task_ids.split(",") if t.strip()]
 
     def family_names(self) -> list[str] | None:
         return [f.strip() for f in self.families.split(",") if f.strip()] if self.families else None
@@ -108,7 +122,15 @@ def table(summary: dict) -> str:
 def main(args: Args) -> dict:
     from arc25.tasks.tasksets import load_task_set
 
-    tasks = load_task_set(args.task_set, n=args.n, seed=args.random_seed)
+    tasks = load_task_set(args.task_set, n=None if args.task_ids else args.n, seed=args.random_seed)
+    wanted = args.ids()
+    if wanted:
+        known = {t.task_id for t in tasks}
+        missing = [t for t in wanted if t not in known]
+        if missing:
+            raise SystemExit(f"error: --task-ids: {len(missing)} ids are not in {args.task_set}, e.g. {missing[0]!r}")
+        keep = set(wanted)
+        tasks = [t for t in tasks if t.task_id in keep][: args.n]
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(task, args.budget_s, args.family_names(), args.attempts) for task in tasks]

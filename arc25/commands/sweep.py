@@ -83,8 +83,10 @@ TRUE, FALSE = {"1", "true", "on", "yes"}, {"0", "false", "off", "no"}
 
 
 def bool_fields() -> set[str]:
-    """Config fields that are tyro boolean flags."""
-    return {f.name for f in dataclasses.fields(finetuning.Config) if f.type in ("bool", bool)}
+    """Config fields that are on/off flags (--x / --no-x)."""
+    from arc25.cli.args import on_off_fields
+
+    return on_off_fields(finetuning.Config)
 
 
 def config_fields() -> set[str]:

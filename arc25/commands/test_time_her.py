@@ -149,7 +149,7 @@ def prepare(cfg: Config) -> Run:
     from arc25.her.loop import ModelSampler
     from arc25.her.tuning import InMemoryTuner, TuningSettings
     from arc25.tasks.tasksets import TEST_TIME_KEY, load_task_set
-    from arc25.train.training import check_output_dir
+    from arc25.train.run import check_output_dir
 
     tasks = load_task_set(cfg.task_set, n=cfg.n, seed=cfg.random_seed, key=TEST_TIME_KEY,
                           **cfg.overrides_for(cfg.task_set))

@@ -9,7 +9,12 @@ generators, the describe-dsl prompt and the token classes use only those, so the
 Imports nothing from arc25 outside this package.
 """
 
+from arc25.dsl import colors as _colors
 from arc25.dsl import draw
+from arc25.dsl import geometry as _geometry
+from arc25.dsl import objects as _objects
+from arc25.dsl import paint as _paint
+from arc25.dsl import selection as _selection
 from arc25.dsl.colors import (cells_of, color_count, colors, least_common_color, map_colors, most_common_color,
                               replace_color, swap_colors)
 from arc25.dsl.draw import (MAX_SIDE, create_img, draw_horizontal_line, draw_line, draw_pixel, draw_rectangle,
@@ -23,59 +28,6 @@ from arc25.dsl.selection import complete_pattern, find_period, find_sprite, grou
 
 V1_NAMES = tuple(draw.__all__)
 
-__all__ = [
-    # v1: drawing
-    "create_img",
-    "draw_pixel",
-    "draw_line",
-    "draw_rectangle",
-    "draw_horizontal_line",
-    "draw_vertical_line",
-    "flood_fill",
-    # v2: colours
-    "colors",
-    "most_common_color",
-    "least_common_color",
-    "color_count",
-    "cells_of",
-    "replace_color",
-    "map_colors",
-    "swap_colors",
-    # v2: drawing (in place)
-    "draw_border",
-    "draw_ray",
-    "fill",
-    "draw_object",
-    "erase_object",
-    "paste",
-    # v2: geometry and layout
-    "rotate",
-    "flip",
-    "transpose",
-    "crop",
-    "crop_to_content",
-    "pad",
-    "upscale",
-    "downscale",
-    "tile",
-    "concat",
-    "split",
-    "split_by_lines",
-    # v2: objects
-    "Object",
-    "find_objects",
-    "object_from_mask",
-    "move",
-    "recolor",
-    "move_until_contact",
-    "touches",
-    "same_shape",
-    "holes",
-    "outline",
-    # v2: selection
-    "unique_by",
-    "group_by",
-    "find_sprite",
-    "find_period",
-    "complete_pattern",
-]
+# Each module's own __all__ is the one list of its names; a test checks that every one is imported above.
+__all__ = [*draw.__all__, *_colors.__all__, *_paint.__all__, *_geometry.__all__, *_objects.__all__,
+           *_selection.__all__]

@@ -89,7 +89,7 @@ class Tracker:
     """Per-epoch scalars to W&B (offline without credentials) or tensorboard, as training chooses; never fatal."""
 
     def __init__(self, log_to_wandb: bool, out_dir: Path, project: str, config: dict):
-        from arc25.train.training import setup_tracking
+        from arc25.train.run import setup_tracking
 
         self.name, self.writer, self.run = "none", None, None
         try:

@@ -21,7 +21,7 @@ Branches in this module:
 - ``restore_indexed_cpu_storage``: transformers 5.17 resumes a multi-process run's optimizer with
   ``map_location=args.device``, which accelerate makes ``cpu:0`` on CPU ranks, and torch knows no such location
   (5.24 loads to plain ``cpu``). Registers the missing location with torch; harmless where nothing asks for it.
-  Used by ``arc25.train.training``'s trainer.
+  Used by ``arc25.train.trainer.ArcTrainer``.
 - ``unwrap_for_generation``: trl's ``unwrap_model_for_generation`` takes ``gradient_checkpointing_kwargs`` in trl
   1.16 (checked); the signature check serves trl 1.x versions without it. Used by ``arc25.train.solve_rate``.
 

@@ -7,9 +7,12 @@ Every command loads through ``prepare`` (decide and check; no weights load) and 
   folders: the builtin they were trained from). The lineage decides two things:
 - the tokenizer: the builtin tokenizer for anything descending from a builtin (AutoTokenizer would rebuild a
   qwen2-type folder's pre-tokenizer), the folder's own otherwise;
-- the from-scratch rule: a model descending from tiny or small trains in full (LoRA on weights that started
-  random learns next to nothing); anything else trains a LoRA adapter unless --no-use-lora. So
-  ``finetuning.py --model-path runs/small/final`` continues the full model, as test-time HER does.
+- the from-scratch rule, when --use-lora is left unset: a model descending from tiny or small trains in full
+  (LoRA on weights that started random learns next to nothing, and full training is what measured best);
+  anything else trains a LoRA adapter. So ``finetuning.py --model-path runs/small/final`` continues the full
+  model, as test-time HER does. An explicit --use-lora or --no-use-lora is obeyed whatever the lineage (an
+  adapter on a trained runs/small/final is a fair request); --no-use-lora with --adapter-path is refused, since
+  continuing an adapter is LoRA training.
 - Dtype: ``auto`` is bfloat16 on a bf16 GPU, except full fine-tuning, whose weights stay float32.
 - Adapters: an adapter records the identity of the base weights it was trained on (a builtin's name and init seed;
   a folder's fingerprint of its config and weights), so an adapter trained on runs/a/final is refused on
@@ -181,6 +184,8 @@ class ModelPlan:
     from_scratch: bool
     new_adapter: bool
     """Training puts a fresh LoRA adapter on the model."""
+    lora_reason: str
+    """Why training is LoRA or full, in a few words (asked, the lineage, a continued adapter)."""
     dtype: str
     seed: int
     """Init seed of a builtin base."""
@@ -189,21 +194,37 @@ class ModelPlan:
     def use_lora(self) -> bool:
         return self.new_adapter or self.adapter_path is not None
 
+    def training_mode(self) -> str:
+        """'LoRA' or 'full', with the reason: e.g. 'full (from-scratch lineage: tiny)'."""
+        return f"{'LoRA' if self.use_lora else 'full'} ({self.lora_reason})"
+
     def training_info(self, *, prompt_style: str, grid_encoder: str) -> dict:
         return training_info(self.model_path, seed=self.seed, prompt_style=prompt_style, grid_encoder=grid_encoder)
 
 
-def prepare(model_path: str, adapter_path: str | None = None, *, training: bool = False, use_lora: bool = False,
+def prepare(model_path: str, adapter_path: str | None = None, *, training: bool = False, use_lora: bool | None = None,
             torch_dtype: str = "auto", bf16: bool = False, model_seed: int | None = None, default_seed: int = 0,
             prompt_style: str | None = None, grid_encoder: str | None = None) -> ModelPlan:
     """Decide the tokenizer, LoRA, dtype and seed by the rules above and check any adapter; no weights load.
 
-    ``bf16``: the device computes in bfloat16. ``use_lora``: the --use-lora flag (training only).
+    ``bf16``: the device computes in bfloat16. ``use_lora``: the --use-lora flag (training only): True or False is
+    obeyed, None decides by the lineage.
     """
     models.check_model_path(model_path)
     builtin = lineage(model_path)
     from_scratch = builtin in TRAINED_FROM_SCRATCH
-    new_adapter = training and adapter_path is None and use_lora and not from_scratch
+    if training and adapter_path is not None and use_lora is False:
+        raise ValueError(f"--no-use-lora asks for full training, but --adapter-path {adapter_path!r} continues a LoRA "
+                         f"adapter: merge it first (arc25-merge-lora) or leave --use-lora unset")
+    if adapter_path is not None:
+        reason = "continues --adapter-path"
+    elif use_lora is not None:
+        reason = "--use-lora" if use_lora else "--no-use-lora"
+    elif from_scratch:
+        reason = f"from-scratch lineage: {builtin}"
+    else:
+        reason = "pretrained weights"
+    new_adapter = training and adapter_path is None and (use_lora if use_lora is not None else not from_scratch)
     full_training = training and adapter_path is None and not new_adapter
     dtype = torch_dtype if torch_dtype != "auto" else ("bfloat16" if bf16 and not full_training else "float32")
     tokenizer = models.builtin_tokenizer() if builtin else models.load_tokenizer(model_path)
@@ -212,7 +233,7 @@ def prepare(model_path: str, adapter_path: str | None = None, *, training: bool 
         seed = check_adapter(model_path, tokenizer, adapter_path, model_seed=model_seed, default_seed=default_seed)
     check_matches_training(adapter_path or model_path, prompt_style, grid_encoder)
     return ModelPlan(model_path=model_path, adapter_path=adapter_path, tokenizer=tokenizer, builtin=builtin,
-                     from_scratch=from_scratch, new_adapter=new_adapter, dtype=dtype, seed=seed)
+                     from_scratch=from_scratch, new_adapter=new_adapter, lora_reason=reason, dtype=dtype, seed=seed)
 
 
 def load_model(plan: ModelPlan, *, lora=None, trainable: bool = False, device_map=None, attn_implementation="sdpa"):

@@ -31,7 +31,7 @@ __all__ = [
 # The research journal's encoding: a shape header and numbered rows of digits.
 JOURNAL_ENCODER_SPEC = "GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder()))"
 # The journal's grids plus, under each output, the cells it changed with their coordinates: the builtin models
-# learn to read positions from it several times faster (README "Does it learn?", docs/results/).
+# learn to read positions from it several times faster (docs/ladder.md, docs/results/).
 DEFAULT_ENCODER_SPEC = f"ChangesEncoder({JOURNAL_ENCODER_SPEC})"
 
 _ZERO = ord("0")

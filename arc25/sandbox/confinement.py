@@ -1,16 +1,21 @@
 """Operating-system isolation of a sandbox worker, layer by layer, and the report of what is active.
 
-A worker is three generations of processes (``confine`` makes the first two, ``fork_program`` the third):
+A worker is four processes (``confine`` makes the first two, the worker forks the template with
+``fork_program`` and the template each program child with ``fork_sibling``):
 
 * the *outer* process, the one the pool started. It sets every layer up, forks the zygote and then
   only waits for it; it is the only one outside the worker's pid namespace (so no program can name it);
-* the *zygote*, pid 1 of the worker's own pid namespace. It reads commands, checks and compiles
-  programs, forks one child per program, enforces the child's wall-clock deadline (SIGKILL) and
-  relays its reply, tagged with the job id it forked the child for. It never runs a program;
-* one *program child* per program, forked from the zygote: it tightens the filter and limits
-  (``jail_program``), runs one program, writes its reply to a pipe only the zygote reads, and exits.
-  Nothing it does to its own memory reaches the next program, which starts from a fresh copy of the
-  zygote.
+* the *zygote*, pid 1 of the worker's own pid namespace. It reads commands, starts one child per
+  program, writes it its job, enforces its wall-clock deadline (SIGKILL), reaps it and relays its
+  reply, tagged with the job id it started the child for. It never runs a program, and no program's
+  process is forked from it (it holds jobs);
+* the *template*, forked from the zygote at start-up before any job: it only forks, one program
+  child for each pair of pipe ends the zygote sends it (clone with CLONE_PARENT, so the child is the
+  zygote's);
+* one *program child* per program, a copy of the template: it reads its own job from its pipe,
+  tightens the filter and limits (``jail_program``), checks, compiles and runs its program, writes
+  its reply to a pipe only the zygote reads, and exits. Nothing it does to its own memory reaches the
+  next program, which starts from a fresh copy of the template.
 
 Layers, in the order they are set up (each where the kernel allows it, reported where it does not):
 
@@ -36,7 +41,8 @@ Layers, in the order they are set up (each where the kernel allows it, reported 
   inotify, mlock, sync, changes to (and locks on) open files; ``fcntl`` and ``ioctl`` only with a
   few harmless commands (no F_SETOWN, F_SETSIG, O_ASYNC, FIOASYNC, FIOSETOWN, TIOCSTI); no writable
   and executable mapping. In a program child also: fork/clone, kill, prctl, seccomp, setrlimit,
-  prlimit64, and any executable mapping.
+  prlimit64, any executable mapping, and F_SETFL and FIONBIO (an open file's status flags are the
+  open file's, which another process may share).
 """
 
 from __future__ import annotations
@@ -74,7 +80,7 @@ _MS_REC, _MS_PRIVATE = 0x4000, 1 << 18
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP = 1, 4, 38, 22
 _SECCOMP_MODE_FILTER = 2
 _MAX_OPEN_FILES = 32
-_ZYGOTE_NPROC = 5  # the outer process, the zygote, one program child and two exiting (worker._Exiting)
+_ZYGOTE_NPROC = 6  # the outer process, the zygote, the template, one program child and two exiting (worker._Exiting)
 
 # x86-64 numbers of the system calls refused outright. A worker needs none of them once it is set up:
 # it reads and writes pipes, maps memory, forks (the zygote only), waits, and exits.
@@ -84,8 +90,9 @@ _DENIED_X86_64 = {
     "signals": (200, 234, 129, 297, 424, 434, 438),  # tkill tgkill rt_(tg)sigqueueinfo pidfd_* (kill: below)
     "other processes": (101, 310, 311, 312, 440, 448),  # ptrace process_vm_readv/writev kcmp process_madvise/mrelease
     "files": (2, 85, 257, 437, 303, 304, 133, 259, 319, 447),  # open creat openat openat2 *_handle_at mknod(at) memfd_*
-    # The host's /dev/null stays open (descriptors 0-2, shared with the zygote): no mode, owner, times, extended
-    # attributes or lock for it (an exclusive flock outlived the program and hung whoever locked it on the host).
+    # The host's /dev/null stays open in the zygote and the template (descriptors 0-2; a program's process closes
+    # them): no mode, owner, times, extended attributes or lock for it (an exclusive flock outlived the program and
+    # hung whoever locked it on the host).
     "files held open": (73, 90, 91, 268, 452, 92, 93, 94, 260, 132, 235, 261, 280,  # flock chmod* chown* utime*
                         188, 189, 190, 197, 198, 199, 463, 466),  # set/remove xattr
     "namespaces and mounts": (272, 308, 165, 166, 155, 161, 428, 429, 430, 431, 432, 433, 442, 457, 458),
@@ -105,7 +112,7 @@ _CLONE3 = 435
 _SYS_FCNTL, _SYS_IOCTL, _SYS_CLONE, _SYS_KILL, _SYS_PRCTL, _SYS_PRLIMIT64 = 72, 16, 56, 62, 157, 302
 _SYS_MMAP, _SYS_MPROTECT, _SYS_PKEY_MPROTECT = 9, 10, 329
 _FCNTL_ALLOWED = (0, 1, 2, 3, 1030)  # F_DUPFD F_GETFD F_SETFD F_GETFL F_DUPFD_CLOEXEC (F_SETFL: without O_ASYNC)
-_F_SETFL, _O_ASYNC = 4, 0o20000
+_F_SETFL, _O_ASYNC, _FIONBIO = 4, 0o20000, 0x5421
 _IOCTL_ALLOWED = (0x5401, 0x5421, 0x5450, 0x5451, 0x541B)  # TCGETS FIONBIO FIONCLEX FIOCLEX FIONREAD
 _PRCTL_ALLOWED = (_PR_SET_PDEATHSIG, _PR_SET_SECCOMP, _PR_SET_NO_NEW_PRIVS)
 _PROT_WRITE, _PROT_EXEC = 2, 4
@@ -272,6 +279,11 @@ def _filter_items(arch: int, *, child: bool) -> list:
                  ("label", "fcntl_other")]
         blocks.append((_SYS_FCNTL, setfl + [("jeq", v, "allow", None) for v in _FCNTL_ALLOWED] + [("ret", _EPERM)]))
         blocks.append((_SYS_IOCTL, [("ld", _arg(1))] + [("jeq", v, "allow", None) for v in _IOCTL_ALLOWED] + [("ret", _EPERM)]))
+    else:
+        # A program's process changes no open file's status flags, not even its own pipes': flags belong to the open
+        # file, which another process may share (the host's /dev/null was once, and its flags a channel between calls).
+        blocks.append((_SYS_FCNTL, [("ld", _arg(1)), ("jeq", _F_SETFL, "eperm", "allow")]))
+        blocks.append((_SYS_IOCTL, [("ld", _arg(1)), ("jeq", _FIONBIO, "eperm", "allow")]))
     for index, (number, block) in enumerate(blocks):
         items += [("jeq", number, None, f"next{index}")] + block + [("label", f"next{index}"), ("ld", 0)]
     items.append(("jeq", _CLONE3, "enosys", None))
@@ -326,15 +338,20 @@ class _Fprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def _install_filter(program: bytes) -> None:
+def _prepared_filter(program: bytes) -> tuple:
+    """What ``prctl`` takes for ``program``, built once: a program's process installs it without building anything."""
     buffer = ctypes.create_string_buffer(program, len(program))
     fprog = _Fprog(len(program) // 8, ctypes.addressof(buffer))
-    _check(_libc().prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0))
+    return buffer, fprog, ctypes.byref(fprog)
+
+
+def _install_filter(prepared: tuple) -> None:
+    _check(_libc().prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, prepared[2], 0, 0))
 
 
 def _install_seccomp() -> str:
-    _install_filter(seccomp_program(child=False))
-    _CHILD_FILTER[0] = seccomp_program(child=True)
+    _install_filter(_prepared_filter(seccomp_program(child=False)))
+    _CHILD_FILTER[0] = _prepared_filter(seccomp_program(child=True))
     refused = len({n for group in _DENIED_X86_64.values() for n in group})
     return (f"on ({refused} calls refused, fcntl/ioctl/clone/kill/prctl/prlimit64 by argument, no W+X maps; a "
             f"program's process also refuses clone, kill, prctl, seccomp, setrlimit, prlimit64, executable maps)")
@@ -598,6 +615,9 @@ def _fork_zygote(report: dict) -> int:
             bare = ctypes.PyDLL(None, use_errno=True).fork
             bare.restype, bare.argtypes = ctypes.c_int, ()
             _BARE_FORK[0] = bare
+            call = ctypes.PyDLL(None, use_errno=True).syscall
+            call.restype, call.argtypes = ctypes.c_long, [ctypes.c_long] * 6
+            _BARE_SYSCALL[0] = call
         try:
             die_with_parent()
             # The outer process may have died before the line above: then the lifeline has hung up.
@@ -629,6 +649,25 @@ def _fork_zygote(report: dict) -> int:
 
 
 _BARE_FORK: list = [None]
+_BARE_SYSCALL: list = [None]
+_CLONE_PARENT = 0x00008000
+
+
+def fork_sibling() -> int:
+    """From the template: a program child whose parent is the template's parent, the zygote (clone with
+    CLONE_PARENT), so that the zygote waits for it, kills it and reads its exit status as if it had forked it.
+    0 in the child, its pid in the template; OSError if the kernel refuses. Like ``fork_program``, the raw call
+    keeps the interpreter lock and skips Python's after-fork work (the template has one thread and holds no lock)."""
+    call = _BARE_SYSCALL[0]
+    if call is None:
+        call = ctypes.PyDLL(None, use_errno=True).syscall
+        call.restype, call.argtypes = ctypes.c_long, [ctypes.c_long] * 6
+        _BARE_SYSCALL[0] = call
+    pid = call(_SYS_CLONE, _CLONE_PARENT | signal.SIGCHLD, 0, 0, 0, 0)
+    if pid < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return pid
 
 
 def fork_program() -> int:
@@ -649,6 +688,13 @@ def fork_program() -> int:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
     return pid
+
+
+def trim_heap() -> None:
+    """Give the memory that malloc holds free back to the kernel (glibc only; elsewhere nothing)."""
+    trim = getattr(_libc(), "malloc_trim", None) if LINUX else None
+    if trim is not None:
+        trim(0)
 
 
 def jail_program(timeout_s: float) -> None:

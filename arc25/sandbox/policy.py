@@ -266,13 +266,14 @@ def _key_needs_guard(key: ast.expr) -> bool:
 
 
 def _check_tree(tree: ast.Module) -> tuple[list[tuple[ast.FunctionDef, str]], bool]:
-    """One iterative walk (deep nesting cannot blow the stack); returns (methods to guard, uses ** or <<)."""
+    """One iterative walk (deep nesting cannot blow the stack); returns (methods to guard, uses ** or <<, needs the
+    item-key guard, needs the array-method guard)."""
     aliases = {"np": "numpy", "numpy": "numpy"}
     attributes: list[ast.Attribute] = []  # checked once every import (and so every alias) is known
     stores: list[ast.Attribute] = []
     rebound: set[str] = set()  # names bound other than by an import
     methods: set[int] = set()
-    has_class = arithmetic = needs_key_guard = False
+    has_class = arithmetic = needs_key_guard = needs_method_guard = False
     n_nodes = 0
     pending: list[ast.AST] = [tree]
     while pending:
@@ -303,6 +304,7 @@ def _check_tree(tree: ast.Module) -> tuple[list[tuple[ast.FunctionDef, str]], bo
         elif kind is ast.Attribute:
             if type(node.ctx) is not ast.Load:
                 stores.append(node)
+            needs_method_guard = needs_method_guard or node.attr in GUARDED_METHODS
             if node.attr == "format" and _is_safe_format_string(node.value):
                 pass  # "literal {}".format(...): fields are checked, so no attribute traversal
             else:
@@ -363,7 +365,7 @@ def _check_tree(tree: ast.Module) -> tuple[list[tuple[ast.FunctionDef, str]], bo
         for node in stores:
             if id(node) not in store_ok:
                 raise _refuse("attribute assignment or deletion (except on self in a method)", node)
-    return guarded, arithmetic, needs_key_guard
+    return guarded, arithmetic, needs_key_guard, needs_method_guard
 
 
 def _is_safe_format_string(node: ast.expr) -> bool:
@@ -424,6 +426,28 @@ class _GuardArithmetic(ast.NodeTransformer):
         return ast.copy_location(ast.Assign(targets=[node.target], value=call), node)
 
 
+# ndarray methods that make arrays of another dtype or whose C loops call back into Python for object elements:
+# ``x.sort`` becomes ``__arc_method__(x, "sort")``, which refuses it on an array that is not numeric (``runtime``).
+GUARDED_METHODS = frozenset(
+    """
+    astype view sort argsort partition argpartition searchsorted max min argmax argmin ptp sum prod cumsum cumprod
+    mean std var clip dot trace all any fill put take choose compress repeat nonzero round
+    """.split()
+)
+
+
+class _GuardMethods(ast.NodeTransformer):
+    """``x.name`` (loads only) for a name in ``GUARDED_METHODS`` becomes ``__arc_method__(x, "name")``."""
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        self.generic_visit(node)
+        if type(node.ctx) is not ast.Load or node.attr not in GUARDED_METHODS:
+            return node
+        call = ast.Call(func=ast.Name(id="__arc_method__", ctx=ast.Load()),
+                        args=[node.value, ast.Constant(node.attr)], keywords=[])
+        return ast.copy_location(call, node)
+
+
 class _GuardKeys(ast.NodeTransformer):
     """``x[k] = v`` (in any store: assignment, unpacking, for, with, augmented) becomes ``x[__arc_key__(k)] = v``
     unless ``k`` cannot be a str: a leaked dict must not take ``__array_interface__`` and the like."""
@@ -467,7 +491,7 @@ def check_program(code: str) -> None:
 
 def compile_untrusted(code: str):
     """Check ``code`` and compile it with its run-time guards; raises ``InvalidProgram`` or ``ForbiddenCode``."""
-    tree, guarded, arithmetic, key_guard = _parse_and_check(code)
+    tree, guarded, arithmetic, key_guard, method_guard = _parse_and_check(code)
     try:
         for method, self_name in guarded:
             check = ast.Expr(
@@ -478,7 +502,9 @@ def compile_untrusted(code: str):
             tree = _GuardArithmetic().visit(tree)
         if key_guard:
             tree = _GuardKeys().visit(tree)
-        if guarded or arithmetic or key_guard:
+        if method_guard:
+            tree = _GuardMethods().visit(tree)
+        if guarded or arithmetic or key_guard or method_guard:
             ast.fix_missing_locations(tree)
         return compile(tree, PROGRAM_FILENAME, "exec", dont_inherit=True)
     except ExecutionError:

@@ -56,7 +56,7 @@ _WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THR
 _BOOT = "import sys, json; sys.path[:0] = json.loads(sys.argv[1]); from arc25.sandbox.worker import main; main(sys.argv[2:])"
 _warned = False
 _FRESH = {
-    "program": "on (a new process, forked from the zygote, for every program)",
+    "program": "on (a new process for every program, forked from a template that never held a job)",
     "chunk": "off: programs on the same inputs share a process, in chunks (Sandbox(fresh='chunk'))",
 }
 
@@ -214,9 +214,10 @@ class Sandbox:
     a lock, so a Sandbox may be shared between threads. ``layers`` picks the OS
     isolation layers to set up (all by default; fewer only to measure them).
 
-    ``fresh="program"`` (the default) runs every program in its own process, forked from the
-    worker's clean zygote: nothing a program does, even with arbitrary code, reaches another
-    program. ``fresh="chunk"`` runs consecutive programs on the same inputs (one task's
+    ``fresh="program"`` (the default) runs every program in its own process, forked from a
+    template process that never held a job, and gives it only its own job: nothing a program
+    does, even with arbitrary code, reaches another program, and nothing of another program
+    (source, inputs, compiled code, outputs, replies, errors) is in its process to read. ``fresh="chunk"`` runs consecutive programs on the same inputs (one task's
     candidates) in one process, with fresh Python state for each: faster where fork is dear,
     but a program that escapes the Python layer can then change or forge the results of the
     programs after it in that chunk (never those of other inputs, calls or callers).

@@ -2,10 +2,11 @@
 
 Every program starts from a namespace no other program has used: its own builtins dict, read-only
 module proxies (holding only the names ``policy.ALLOWED_MODULES`` lists) and registry of the classes
-it defines. (A program process's first program gets its copy of one the zygote built and never ran
+it defines. (A program process's first program gets its copy of one built at start-up and never ran
 anything in; later programs of a ``fresh="chunk"`` process get new ones.) This is a filter that keeps
 honest mistakes and the known tricks out; what keeps one program from another is that each runs in
-its own process, forked from a clean zygote (``worker``). Known leak paths are closed at the root:
+its own process, forked from a template that never held a job (``worker``). numpy is numbers only:
+arrays of non-numeric dtypes (objects above all) are refused wherever a program could make or sort one. Known leak paths are closed at the root:
 ``copy.deepcopy`` takes no memo (a caller-supplied memo hands back the originals it keeps alive,
 instance and proxy ``__dict__`` included), item stores refuse dunder string keys (a leaked dict
 holding ``__array_interface__`` maps any address), ``hash`` refuses identity hashes (addresses), and
@@ -128,15 +129,165 @@ class _SandboxNdarray(metaclass=_NdarrayCheck):
     """Stands in for ``numpy.ndarray`` in sandboxed programs (isinstance checks and annotations)."""
 
 
+# --------------------------------------------------------------------------- numeric arrays only
+
+# numpy arrays of Python objects (and of other non-numeric dtypes: str, bytes, void, datetime) are refused wherever
+# a program could make or get one: an in-place sort of an object array calls the program's comparison while numpy
+# holds raw pointers to the elements, and a comparison that empties the array leaves them dangling (a use-after-free
+# that reaches everything in the process). The DSL never needs them. Defence in depth: what a program's process
+# holds (nothing of another job) and the OS layers are the boundary.
+_NUMERIC_KINDS = frozenset("biufc")  # bool, signed, unsigned, float, complex
+_DTYPE_KEYWORDS = ("dtype", "otypes", "signature", "sctype")
+
+
+def _refuse_array(value) -> None:
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in _NUMERIC_KINDS:
+            raise TypeError(f"numpy arrays of dtype {value.dtype} are not available here (numbers only)")
+    elif isinstance(value, np.generic):
+        if value.dtype.kind not in _NUMERIC_KINDS:
+            raise TypeError(f"numpy values of dtype {value.dtype} are not available here (numbers only)")
+
+
+def _refuse_arrays(value, depth: int = 0) -> None:
+    """Refuse a non-numeric array in ``value`` or, a few levels down, in the lists, tuples and dicts that hold it."""
+    _refuse_array(value)
+    if depth < 3 and type(value) in (list, tuple):
+        for item in value[:64] if len(value) > 64 else value:
+            _refuse_arrays(item, depth + 1)
+        if len(value) > 64 and any(isinstance(item, (np.ndarray, np.generic)) for item in value):
+            for item in value:
+                _refuse_array(item)
+
+
+def _refuse_dtype(value) -> None:
+    """Refuse a dtype-like ``value`` (``object``, ``"O"``, ``str``, ``"U5"``, ``np.dtype("V8")``...) that is not numeric."""
+    if value is None:
+        return
+    if type(value) in (list, tuple):  # vectorize's otypes
+        for item in value:
+            _refuse_dtype(item)
+        return
+    try:
+        dtype = np.dtype(value)
+    except (TypeError, ValueError, AttributeError, SyntaxError, OverflowError, RecursionError):
+        return  # not a dtype: numpy will say what is wrong with it, if anything
+    if dtype.kind not in _NUMERIC_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise TypeError(f"numpy dtype {dtype} is not available here (numbers only)")
+
+
+def _looks_like_dtype(value) -> bool:
+    return isinstance(value, (type, np.dtype, str))
+
+
+def _guarded(function, name: str):
+    """``function`` (a numpy function) that refuses non-numeric dtypes and arrays, in its arguments and results."""
+
+    def call(*args, **kwargs):
+        for value in args:
+            if _looks_like_dtype(value):
+                _refuse_dtype(value)
+            else:
+                _refuse_arrays(value)
+        for key, value in kwargs.items():
+            if key in _DTYPE_KEYWORDS:
+                _refuse_dtype(value)
+            else:
+                _refuse_arrays(value)
+        result = function(*args, **kwargs)
+        _refuse_arrays(result)
+        if isinstance(result, np.vectorize):
+            return _guarded(result, name)
+        return result
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = getattr(function, "__doc__", None)
+    return call
+
+
+class _GuardedUfunc:
+    """A numpy ufunc (``np.add``, ``np.maximum``...) and its methods (``reduce``, ``accumulate``, ``outer``, ``at``...),
+    refusing non-numeric dtypes and arrays; other attributes (``nin``, ``identity``...) as they are."""
+
+    def __init__(self, ufunc, name: str) -> None:
+        self._call = _guarded(ufunc, name)
+        self._ufunc = ufunc
+        self._methods = {method: _guarded(getattr(ufunc, method), f"{name}.{method}")
+                         for method in ("reduce", "accumulate", "reduceat", "outer", "at")}
+
+    def __call__(self, *args, **kwargs):
+        return self._call(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        method = self._methods.get(name)
+        return method if method is not None else getattr(self._ufunc, name)
+
+    def __repr__(self) -> str:
+        return repr(self._ufunc)
+
+
+def _guard_export(name: str, value):
+    if isinstance(value, np.ufunc):
+        return _GuardedUfunc(value, name)
+    if value is np.vectorize:
+        return _guarded(value, name)
+    if callable(value) and not isinstance(value, type):
+        return _guarded(value, name)
+    return value  # a type (isinstance checks, scalar types), a constant, an index helper
+
+
+def _dsl_guarded(name: str, value):
+    """A DSL function that takes and returns numeric arrays only (the DSL is trusted code, but an array of objects
+    handed to it could meet a sort); a light check, top level only, as the DSL is called in programs' inner loops."""
+    if not callable(value) or isinstance(value, type):
+        return value
+
+    def call(*args, **kwargs):
+        for item in args:
+            if isinstance(item, np.ndarray) and item.dtype.kind not in _NUMERIC_KINDS:
+                _refuse_array(item)
+        for item in kwargs.values():
+            if isinstance(item, np.ndarray) and item.dtype.kind not in _NUMERIC_KINDS:
+                _refuse_array(item)
+        result = value(*args, **kwargs)
+        if isinstance(result, (np.ndarray, np.generic)):
+            _refuse_array(result)
+        elif type(result) in (list, tuple):
+            for item in result:
+                if isinstance(item, np.ndarray):
+                    _refuse_array(item)
+        return result
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = getattr(value, "__doc__", None)
+    return call
+
+
+# ndarray methods a program reaches through ``__arc_method__`` (``policy`` rewrites ``x.astype`` and the rest):
+# those that make arrays of another dtype, and those whose C loops call back into Python for object elements.
+_CONVERTING_METHODS = frozenset({"astype", "view"})
+
+
+def _array_method(obj, name: str):
+    """``obj.name`` for a program: refused on a non-numeric array; ``astype`` and ``view`` refuse non-numeric dtypes."""
+    if isinstance(obj, (np.ndarray, np.generic)):
+        _refuse_array(obj)
+        if name in _CONVERTING_METHODS:
+            return _guarded(getattr(obj, name), name)
+    return getattr(obj, name)
+
+
 # policy.ALLOWED_MODULES is the one list of what programs may import; every module in it is already loaded.
 _MODULE_EXPORTS = {
     module: {name: getattr(importlib.import_module(module), name) for name in sorted(names)}
     for module, names in ALLOWED_MODULES.items()
 }
+_MODULE_EXPORTS["numpy"] = {name: _guard_export(name, value) for name, value in _MODULE_EXPORTS["numpy"].items()}
 _MODULE_EXPORTS["numpy"]["ndarray"] = _SandboxNdarray
 _MODULE_EXPORTS["copy"]["deepcopy"] = _deepcopy
+_MODULE_EXPORTS[DSL_MODULE] = {name: _dsl_guarded(name, value) for name, value in _MODULE_EXPORTS[DSL_MODULE].items()}
 _MODULE_EXPORTS[DSL_MODULE]["__all__"] = tuple(dsl.__all__)
-_DSL_EXPORTS = {name: getattr(dsl, name) for name in dsl.__all__}
+_DSL_EXPORTS = {name: _MODULE_EXPORTS[DSL_MODULE][name] for name in dsl.__all__}
 _FUTURE_STUB = ReadOnlyModule("__future__", {"annotations": None})
 
 _SAFE_BUILTIN_NAMES = """
@@ -155,6 +306,7 @@ _HELPERS = {
     "__arc_ipow__": _guarded_ipow,
     "__arc_lshift__": _guarded_lshift,
     "__arc_ilshift__": _guarded_ilshift,
+    "__arc_method__": _array_method,
 }
 
 

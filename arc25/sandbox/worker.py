@@ -1,16 +1,22 @@
-"""A sandbox worker: trusted start-up, OS confinement, then a zygote that forks one process per program.
+"""A sandbox worker: trusted start-up, OS confinement, then a zygote, a template, and one process per program.
 
 Started by the pool as ``python -I -c <boot> ...`` (a fresh interpreter: the caller's ``__main__``
 is never imported) with two pipes: commands in, replies out. Start-up imports numpy and the DSL,
 runs a warm-up program so that every lazy import happens while files can still be read, then
 ``confinement.confine`` sets the OS layers up and forks the zygote (see there for the generations).
 
-The zygote reads chunks of jobs, checks and compiles each program (cached by source), forks a
-child per program, and gives it ``timeout_s`` of wall-clock time before SIGKILL. The child runs the
-program and writes one reply frame to a pipe that only the zygote reads; the zygote checks it and
-sends it on under the job id it forked the child for. So a program's process never holds the pool's
-pipes, cannot answer for another program, and leaves nothing (objects, caches, timers, generators,
-signal handlers, limits) to the next one: every program starts from the same copy of the zygote.
+The zygote forks the *template* before it reads any job, then reads chunks of jobs. For each program
+it makes two pipes, writes the job (the program's source, its inputs, its time limit) into the
+first, and hands the child's ends to the template over a socket; the template forks the child (as a
+child of the zygote: clone with CLONE_PARENT), answers its pid and closes its copies. The child
+closes everything but its two pipe ends, reads its job, jails itself, checks and compiles its
+program (within its own limits), runs it and writes one reply frame; the zygote gives it
+``timeout_s`` of wall-clock time from its fork before SIGKILL, checks the reply and sends it on
+under the job id it started the child for. So a program's process is a copy of the template, which
+never held a job (no source, input, compiled code, output, reply or error of any program: no
+compile cache anywhere); it holds only its own job, never the pool's pipes, cannot answer for
+another program, and leaves nothing (objects, caches, timers, generators, signal handlers, limits)
+to the next one.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import gc
 import os
 import select
 import signal
+import socket
 import struct
 import sys
 import time
@@ -79,48 +86,13 @@ def task(img):
 
 
 def _compile(code: str):
-    """Code object for ``code``, or (error class name, message)."""
+    """Code object for ``code``, or (error class name, message). Runs in the program's own process, under its limits."""
     try:
         return compile_untrusted(code)
     except ExecutionError as exc:
         return (type(exc).__name__, str(exc))
     except (RecursionError, MemoryError, ValueError, SyntaxError) as exc:
         return ("InvalidProgram", f"cannot compile program: {describe(exc)}")
-
-
-class _Compiled:
-    """``_compile``, remembered by source for repeats; the least recently used go once there are more than
-    ``MOST`` or their sources add up to more than ``MOST_CHARS``.
-
-    A count alone was no bound: a long program of many small constants compiles to ~1.5 MB, and every program's
-    process starts from the zygote's address space under the same limit, so distinct long programs took memory
-    from all the programs after them (hundreds of MB)."""
-
-    MOST = 512
-    MOST_CHARS = 1_000_000  # a code object takes up to ~16 bytes per character of source
-
-    def __init__(self) -> None:
-        self.entries: dict = {}  # in order of use, oldest first
-        self.chars = 0
-
-    def __call__(self, code: str):
-        prepared = self.entries.pop(code, None)
-        if prepared is None:
-            prepared = _compile(code)
-            self.chars += len(code)
-        self.entries[code] = prepared
-        while len(self.entries) > self.MOST or self.chars > self.MOST_CHARS:
-            oldest = next(iter(self.entries))
-            del self.entries[oldest]
-            self.chars -= len(oldest)
-        return prepared
-
-    def cache_clear(self) -> None:
-        self.entries.clear()
-        self.chars = 0
-
-
-_prepare = _Compiled()
 
 
 # A program namespace the zygote builds once and never touches: each program child runs its (first) program in
@@ -167,24 +139,44 @@ def _error(cls: str, message: str) -> tuple[dict, bytes]:
     return {"ok": False, "err": cls, "msg": one_line(message)}, b""
 
 
-def _child_main(write_fd: int, programs: list, grids, timeout_s: float, probe: bool, shared: bool) -> None:
-    """A program child: jail itself, run its program(s), one frame each, and exit (never returns, runs no finalizers)."""
+def _child_main(job_fd: int, reply_fd: int) -> None:
+    """A program child: read its own job, jail itself, check, compile and run its program(s), one reply frame each,
+    and exit (never returns, runs no finalizers).
+
+    It holds two descriptors, both its own: the read end of its job pipe and the write end of its reply pipe (no
+    descriptors 0-2: nothing open that another process shares). What it has of jobs is what came down its pipe."""
     try:
-        os.closerange(3, write_fd)  # the pool's pipes and the lifeline stay with the zygote
-        os.closerange(write_fd + 1, confinement._MAX_OPEN_FILES + 64)
-        confinement.jail_program(timeout_s * len(programs))
+        low, high = sorted((job_fd, reply_fd))
+        os.closerange(0, low)  # one close_range call each: every system call pays for the filter
+        os.closerange(low + 1, high)
+        os.closerange(high + 1, confinement._MAX_OPEN_FILES + 64)
+        job = wire.read_job(job_fd)  # from the zygote, trusted; read before the stricter filter, which needs no help
+        os.close(job_fd)
+        if job is None:
+            os._exit(0)
+        timeout_s, sources, shapes, probe, shared, blob = job
+        grids, _ = wire.decode_grids(shapes, blob, 0, "<i8")
+        del job, blob
+        confinement.jail_program(timeout_s * len(sources))
         processes = confinement.probe_processes() if probe else None
-        for index, prepared in enumerate(programs):
-            header, blob = _reply_of(run_program(prepared, grids, _PRISTINE[0] if index == 0 else None))
+        for index in range(len(sources)):
+            gc.disable()  # the syntax tree is no garbage: collecting while it grows only costs time
+            prepared = _compile(sources[index])  # the check and the compile count against this program's limits
+            gc.enable()
+            if isinstance(prepared, tuple):  # refused or not valid Python
+                reply, blob = _error(*prepared)
+            else:
+                reply, blob = _reply_of(run_program(prepared, grids, _PRISTINE[0] if index == 0 else None))
             if shared:
                 # A chunk shares this process: the next program must not find this one's garbage,
                 # finalizers (a generator's finally) or cache entries, and must not pay for them.
+                prepared = None
                 gc.collect()
                 for clear in _TYPING_CACHES:
                     clear()
             if probe:
-                header["processes"] = processes
-            wire.write_all(write_fd, wire.pack(header, blob))
+                reply["processes"] = processes
+            wire.write_all(reply_fd, wire.pack(reply, blob))
     except BaseException:  # noqa: BLE001 - the zygote reports a child that exits without a reply
         pass
     os._exit(0)
@@ -231,32 +223,107 @@ def _checked(frame: bytes, n_grids: int, probe: bool) -> tuple[dict, bytes]:
     return {"ok": False, "err": header["err"], "msg": header["msg"]}, b""
 
 
-def run_in_children(programs: list, grids, timeout_s: float, lifeline: int, *, probe: bool = False,
+def _start_child(job_fd: int, reply_fd: int) -> int:
+    """A program child holding ``job_fd`` and ``reply_fd``: forked by the template (a child of this zygote all the
+    same), or, without a template, by this process. Returns its pid; OSError if the kernel refuses."""
+    template = _TEMPLATE[0]
+    if template is None:
+        pid = confinement.fork_program()
+        if pid == 0:
+            _child_main(job_fd, reply_fd)
+        return pid
+    try:
+        socket.send_fds(template, [b"f"], [job_fd, reply_fd])
+        answer = template.recv(8)
+    except OSError:
+        answer = b""
+    if len(answer) != 4:
+        os._exit(8)  # the template is gone: no program can start here, so the pool must replace this worker
+    pid = struct.unpack("<i", answer)[0]
+    if pid < 0:
+        raise OSError(-pid, os.strerror(-pid))
+    return pid
+
+
+def _template_main(channel: socket.socket) -> None:
+    """The template: fork a program child for each pair of pipe ends the zygote sends, answer its pid, and never
+    touch a job. Every program's process is a copy of this one, which holds only the worker's start-up state."""
+    keep = channel.fileno()
+    for fd in range(confinement._MAX_OPEN_FILES + 64):
+        if fd > 2 and fd != keep:  # the pool's pipes and the lifeline stay with the zygote
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    confinement.trim_heap()  # what the start-up freed goes back: a smaller process forks faster
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(channel, 8, 2)
+        except InterruptedError:
+            continue
+        except OSError:
+            os._exit(0)
+        if message != b"f" or len(fds) != 2:
+            os._exit(0)  # the zygote is gone (or confused): so is the reason to fork
+        try:
+            pid = confinement.fork_sibling()
+        except OSError as exc:
+            pid = -(exc.errno or 1)
+        if pid == 0:
+            _child_main(*fds)
+        for fd in fds:
+            os.close(fd)
+        channel.send(struct.pack("<i", pid))
+
+
+# The zygote's end of the socket to the template process (None: the zygote forks program children itself).
+_TEMPLATE: list = [None]
+
+
+def start_template(zygote_end: socket.socket, template_end: socket.socket) -> None:
+    """Fork the template from the zygote before the zygote reads any job (once, at start-up)."""
+    pid = confinement.fork_program()
+    if pid == 0:
+        try:
+            zygote_end.close()
+            confinement.die_with_parent()
+            _template_main(template_end)
+        finally:
+            os._exit(0)
+    template_end.close()
+    _TEMPLATE[0] = zygote_end
+
+
+def run_in_children(sources: list[str], grids, timeout_s: float, lifeline: int, *, probe: bool = False,
                     shared: bool = False, on_reply=None, on_wait=None) -> list:
-    """Run ``programs`` (code objects) in forked children, in order; returns one reply per program.
+    """Run ``sources`` (programs) in program children, in order; returns one reply per program.
 
     One child runs them all, one frame each, and each gets ``timeout_s`` of wall-clock time from the
-    previous frame; a child that overruns, dies or misbehaves is killed, the program it was running
-    gets the error, and the rest start again in a fresh child. With one program, one child per program.
+    previous frame (the first from its fork: reading, checking and compiling count); a child that
+    overruns, dies or misbehaves is killed, the program it was running gets the error, and the rest
+    start again in a fresh child. With one program, one child per program.
     ``on_reply(index, reply)`` hears each reply as soon as it is known; ``on_wait()``, called while a child
     runs, returns within how many seconds it wants to be called again (None: only when something happens).
     """
     replies = _Replies(on_reply, on_wait)
-    while len(replies) < len(programs):
-        todo = programs[len(replies):]
-        read_fd, write_fd = os.pipe()
+    shapes, grid_bytes = wire.encode_grids(list(grids), "<i8")
+    while len(replies) < len(sources):
+        todo = sources[len(replies):]
+        job = wire.pack_job(timeout_s, todo, shapes, probe, shared, grid_bytes)
+        job_r, job_w = os.pipe()
+        reply_r, reply_w = os.pipe()
+        os.set_blocking(job_w, False)  # a child that does not read its job must not hold the zygote
+        unsent = _send_some(job_w, memoryview(job))  # before the fork: the child finds its job (or most of it) there
         try:
-            pid = confinement.fork_program()
+            pid = _start_child(job_r, reply_w)
         except OSError as exc:
-            os.close(read_fd)
-            os.close(write_fd)
+            for fd in (job_r, job_w, reply_r, reply_w):
+                os.close(fd)
             replies.append(_error("ExecutionRuntimeError", f"sandbox could not start the program's process ({describe(exc)})"))
             continue
-        if pid == 0:
-            os.close(read_fd)
-            _child_main(write_fd, todo, grids, timeout_s, probe, shared)
-        os.close(write_fd)
-        outcome = _collect(pid, read_fd, len(todo), len(grids), timeout_s, lifeline, probe, replies)
+        os.close(job_r)
+        os.close(reply_w)
+        outcome = _collect(pid, reply_r, job_w, unsent, len(todo), len(grids), timeout_s, lifeline, probe, replies)
         if outcome == "done":
             _EXITING.bury(pid)
             continue
@@ -326,9 +393,10 @@ def _reap(pid: int, wait_s: float) -> int | None:
     return None  # killed here: its own status says nothing
 
 
-def _collect(pid: int, read_fd: int, expected: int, n_grids: int, timeout_s: float, lifeline: int, probe: bool,
-             replies: list) -> str:
-    """Read a child's frames into ``replies``; returns "done", "timeout", "oversized" or "eof" (died early)."""
+def _collect(pid: int, read_fd: int, job_fd: int, unsent: memoryview, expected: int, n_grids: int, timeout_s: float,
+             lifeline: int, probe: bool, replies: list) -> str:
+    """Write the rest of a child's job (``unsent``) to ``job_fd`` (non-blocking) and read its frames into
+    ``replies``; returns "done", "timeout", "oversized" or "eof" (died early). Both pipes are closed on return."""
     deadline = time.monotonic() + timeout_s
     data = bytearray()
     got = 0
@@ -336,6 +404,11 @@ def _collect(pid: int, read_fd: int, expected: int, n_grids: int, timeout_s: flo
     poller.register(read_fd, select.POLLIN)
     poller.register(lifeline, select.POLLIN)
     try:
+        if unsent:
+            poller.register(job_fd, select.POLLOUT)
+        else:
+            os.close(job_fd)
+            job_fd = -1
         while got < expected:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -345,7 +418,13 @@ def _collect(pid: int, read_fd: int, expected: int, n_grids: int, timeout_s: flo
             if any(fd == lifeline for fd, _ in events):
                 os.kill(pid, signal.SIGKILL)
                 os._exit(0)  # the outer process is gone: so is the pool's claim on this worker
-            if not events:
+            if job_fd >= 0 and any(fd == job_fd for fd, _ in events):
+                unsent = _send_some(job_fd, unsent)
+                if not unsent:
+                    poller.unregister(job_fd)
+                    os.close(job_fd)
+                    job_fd = -1
+            if not any(fd == read_fd for fd, _ in events):
                 continue
             chunk = os.read(read_fd, 1 << 16)
             if not chunk:
@@ -366,11 +445,25 @@ def _collect(pid: int, read_fd: int, expected: int, n_grids: int, timeout_s: flo
         return "done"
     finally:
         os.close(read_fd)
+        if job_fd >= 0:
+            os.close(job_fd)
 
 
-def run_in_child(prepared, grids, timeout_s: float, lifeline: int, *, probe: bool = False) -> tuple[dict, bytes]:
+def _send_some(fd: int, unsent: memoryview) -> memoryview:
+    """Write what the pipe takes now; a child that closed its end gets nothing more (it answers or dies)."""
+    try:
+        while unsent:
+            unsent = unsent[os.write(fd, unsent):]
+    except BlockingIOError:
+        pass
+    except OSError:
+        return memoryview(b"")
+    return unsent
+
+
+def run_in_child(source: str, grids, timeout_s: float, lifeline: int, *, probe: bool = False) -> tuple[dict, bytes]:
     """Fork a child for one program, wait for its reply until ``timeout_s``, and reap it; returns the reply."""
-    reply = run_in_children([prepared], grids, timeout_s, lifeline, probe=probe)[0]
+    reply = run_in_children([source], grids, timeout_s, lifeline, probe=probe)[0]
     _EXITING.drain()
     return reply
 
@@ -394,17 +487,20 @@ def set_up(memory_limit_mb: int, layers: tuple[str, ...], parent: int | None = N
     result = run_program(compile_untrusted(_WARMUP_PROGRAM), [grid])
     if result[0] != "ok":
         raise RuntimeError(f"warm-up program failed: {result}")
+    del result
+    # The template's channel: made now, because the filter refuses new sockets once confined.
+    channels = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) if confinement.LINUX else None
     report, lifeline = confinement.confine(memory_limit_mb, layers, parent)
-    _prepare.cache_clear()
     _PRISTINE[0] = untrusted_namespace()
     gc.collect()
     gc.freeze()  # children never collect the start-up objects, so they copy fewer pages
-    header, _ = run_in_child(_prepare(_WARMUP_PROGRAM), [grid], 30.0, lifeline, probe=True)
+    if channels is not None:
+        start_template(*channels)  # before any job reaches this process
+    header, _ = run_in_child(_WARMUP_PROGRAM, [grid], 30.0, lifeline, probe=True)
     if header.get("ok") is not True:
         raise RuntimeError(f"warm-up program failed once confined: {header}")
     if "processes" in layers:
         report["processes"] = str(header.get("processes"))
-    _prepare.cache_clear()
     return report, lifeline
 
 
@@ -473,23 +569,17 @@ def serve(cmd_fd: int, reply_fd: int, lifeline: int) -> None:
         start = 0
         while start < len(jobs):
             job_id, code, set_index = jobs[start]
-            prepared = _prepare(code)  # compiled when its turn comes, so a slow compile delays only its own reply
-            if isinstance(prepared, tuple):  # refused or not valid Python: no process needed
-                deliver(job_id, _error(*prepared))
-                start += 1
-                continue
-            group, programs, chars = [job_id], [prepared], len(code)
+            group, sources, chars = [job_id], [code], len(code)
             # fresh="chunk": one process for consecutive programs on the same inputs (a bounded amount of source,
-            # so that compiling the group before its process starts stays short).
+            # so that checking and compiling them stays within their process's first time limit).
             while shared and start + len(group) < len(jobs) and chars < _MAX_GROUP_CHARS:
                 next_id, next_code, next_set = jobs[start + len(group)]
-                next_prepared = _prepare(next_code) if next_set == set_index else None
-                if next_prepared is None or isinstance(next_prepared, tuple):
+                if next_set != set_index:
                     break
                 group.append(next_id)
-                programs.append(next_prepared)
+                sources.append(next_code)
                 chars += len(next_code)
-            run_in_children(programs, sets[set_index], timeout_s, lifeline, shared=shared,
+            run_in_children(sources, sets[set_index], timeout_s, lifeline, shared=shared,
                             on_reply=lambda index, reply, group=group: deliver(group[index], reply),
                             on_wait=outbox.due_in)
             start += len(group)

@@ -31,6 +31,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from arc25 import dsl
 from arc25.programs.errors import ExecutionError
 from arc25.programs.trusted import execute_trusted
 from arc25.tasks.worlds import WORLDS, Instance, sample_instance
@@ -219,8 +220,6 @@ def _memo_key(value):
 
 def memo_names(memo: dict) -> dict:
     """DSL names for ``execute_trusted`` that remember their results in ``memo`` (one dict per task)."""
-    from arc25 import dsl
-
     def wrap(name, function, copy):
         def call(*args, **kwargs):
             try:
@@ -405,12 +404,15 @@ def sample_family_task(rng: random.Random, family: Family, n_inputs: int = 3, re
             inst = instance
         else:
             world = rng.choice(family.worlds)
-            inst = sample_instance(rng, world, n_inputs, family.hints.get(world))
+            hints = family.hints.get(world)
+            if max_side < 30:  # smaller grids asked for: worlds that size their grids keep under it
+                hints = dict(hints or {}, max_side=min((hints or {}).get("max_side", max_side), max_side))
+            inst = sample_instance(rng, world, n_inputs, hints)
         names = memo_names({})
         slots = _choose_fitting(rng, family, inst, names, rejections)
         try:
             code, outputs, slots, changed = gate(family, slots, inst.grids, canonical, names)
-            if max(max(o.shape) for o in outputs) > max_side:
+            if max(max(g.shape) for g in [*inst.grids, *outputs]) > max_side:
                 raise GateRejection("too_large")
         except GateRejection as reason:
             if rejections is not None:
@@ -422,7 +424,8 @@ def sample_family_task(rng: random.Random, family: Family, n_inputs: int = 3, re
                     n_draws=n_steps(family, slots),
                     meta={"family": family.name, "world": inst.world, "slots": slots, "ambiguous": changed,
                           "instance": inst})
-    raise RuntimeError(f"family {family.name!r} produced no valid task in {MAX_ATTEMPTS} attempts")
+    raise RuntimeError(f"family {family.name!r} produced no valid task in {MAX_ATTEMPTS} attempts"
+                       + (f" (max_side {max_side} may be too small for its grids)" if max_side < 30 else ""))
 
 
 def family_problems(family: Family, n: int = 5, seed: int = 0, n_inputs: int = 3) -> list[str]:
@@ -474,7 +477,8 @@ class FamilyGenerator:
     max_side: int = 30
     # Share of samples that reuse the previous task's world instance (when this family accepts that world).
     reuse: float = 0.25
-    functions: tuple[str, ...] = ()
+    # What a guesser that reads no grid would pick a function name from (token_classes.guess_baselines): the DSL.
+    functions: tuple[str, ...] = field(default_factory=lambda: tuple(dsl.__all__))
 
     def sample(self, rng: random.Random, rejections: Counter | None, canonical: bool, state: dict):
         previous = state.get("instance")
@@ -495,8 +499,6 @@ def _bg(grid: np.ndarray) -> int:
 
 
 def _objects(grid: np.ndarray, connectivity: int = 4, by_color: bool = True):
-    from arc25 import dsl
-
     return dsl.find_objects(grid, background=_bg(grid), connectivity=connectivity, by_color=by_color)
 
 
@@ -789,8 +791,6 @@ _PANEL_KEYS = {
 
 
 def _panel_check(inputs, s):
-    from arc25 import dsl
-
     if s["key"].startswith("unique"):
         return None  # unique_by raises unless exactly one panel is unique
     for g in inputs:
@@ -837,8 +837,6 @@ def _split_choice(rng, inst, quads: bool = False) -> str:
 
 
 def _n_panels(grid: np.ndarray, split: str) -> int:
-    from arc25 import dsl
-
     if split == "lines":
         return len(dsl.split_by_lines(grid))
     rows, cols = {"halves_lr": (1, 2), "halves_ud": (2, 1), "quads": (2, 2)}[split]

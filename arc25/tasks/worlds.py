@@ -111,7 +111,8 @@ def _noise(rng: random.Random, shape: tuple[int, int], palette: list[int]) -> np
 
 
 def _side(rng: random.Random, hints: dict, low: int = 6, high: int = 14) -> tuple[int, int]:
-    low, high = hints.get("min_side", low), hints.get("max_side", high)
+    high = hints.get("max_side", high)
+    low = min(hints.get("min_side", low), high)
     step = hints.get("multiple_of", 1)  # sides a split or a downscale can divide
     return tuple(max(step, rng.randint(low, high) // step * step) for _ in range(2))
 

@@ -197,7 +197,7 @@ class BatchStats:
     """What one training batch holds besides its tensors: for the throughput metrics and --dump-samples.
 
     It rides in the batch under ``KEY`` (the collator runs in data worker processes, and the batch is the only
-    thing that comes back from them); arc25.train.training.ArcTrainer takes it out as the batch arrives, before
+    thing that comes back from them); arc25.train.trainer.ArcTrainer takes it out as the batch arrives, before
     anything else sees the batch, and hands it to its observers.
     """
 

@@ -23,7 +23,7 @@ def _flag(name: str) -> bool:
 
 def check_launch(world: int, cuda: bool) -> None:
     """Raise a one-line ValueError for a launch that cannot run as requested; ``world`` is what the run planned
-    for (training.rank_and_world)."""
+    for (run.rank_and_world)."""
     fsdp_version = os.environ.get("FSDP_VERSION", "1")  # accelerate's own default
     if _flag("ACCELERATE_USE_FSDP") and not cuda and fsdp_version != "2":
         # FSDP1's flat parameters are wrapped around CUDA streams; torch's fully_shard (FSDP2) runs on a CPU mesh.

@@ -167,7 +167,7 @@ def _cuda_device(args):
 class ThroughputCallback(TrainerCallback):
     """Adds throughput figures to the trainer's training logs and writes a JSON summary when training ends.
 
-    It is an arc25.train.training.BatchObserver: it needs two things a plain TrainerCallback never sees, which
+    It is an arc25.train.trainer.BatchObserver: it needs two things a plain TrainerCallback never sees, which
     ArcTrainer feeds it: ``observe_fetch`` (how long the loop blocked on the dataloader for a step) and
     ``observe_batch`` (each batch's arc25.train.data.BatchStats). ``pending_logs`` hands the trainer the figures for
     the steps since its last training log.

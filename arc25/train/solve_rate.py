@@ -27,7 +27,7 @@ from arc25.prompts.prompting import DEFAULT_PROMPT_STYLE, parse_code
 from arc25.infer.scoring import score_tasks
 from arc25.tasks import Mixture
 from arc25.tasks.tasksets import EvalTask, synthetic_tasks
-from arc25.train.training import rank_and_world
+from arc25.train.run import rank_and_world
 
 logger = logging.getLogger("arc25.train.solve_rate")
 

@@ -363,7 +363,7 @@ def class_losses(model, tokenizer, tasks, encoder_spec: str, prompt_style: str =
 class EvalTokenClasses:
     """Collects per-class loss from the trainer's eval forwards (trl's fused LM head outputs), no extra forward.
 
-    arc25.train.training.ArcTrainer calls ``start`` before its evaluation loop, ``observe`` from a forward hook on every
+    arc25.train.trainer.ArcTrainer calls ``start`` before its evaluation loop, ``observe`` from a forward hook on every
     eval batch, and ``metrics(reduce)`` after: ``reduce`` sums the tally vector over processes (every rank must
     call it, which every rank does, as every rank runs the evaluation loop).
     """
