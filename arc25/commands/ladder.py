@@ -4,7 +4,8 @@ Each rung names a task distribution (generator overrides). For each, a model is 
 finetuning.py (run as a child process from a recipe the ladder writes, so the ladder measures exactly what
 users run), then evaluated on held-out tasks of the same distribution: one greedy program and ``n_samples``
 sampled ones per task. Beside each figure stands what guessing gets: programs drawn from the rung's own
-generator (right functions, right number of draws, random arguments) scored on the same tasks.
+generator (right functions, right number of draws, random arguments) scored on the same tasks. On the DSL v2
+rungs (the ``arc-v2`` generator families) guessing is the family templates with random slot values.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from arc25.tasks import DRAW_FUNCTIONS
+from arc25.tasks.families import FAMILIES
 
-__all__ = ["RUNGS", "Rung", "guess_programs", "rung_mixture", "score_rung", "train_recipe"]
+__all__ = ["RUNGS", "Rung", "family_guess", "guess_programs", "rung_mixture", "score_rung", "train_recipe"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class Rung:
         return {k: v for k, v in flags.items() if v is not None}
 
 
+# The one-family v2 rung's family: short tasks (one small grid in, one out) whose two slots the examples pin and a
+# random guess rarely hits.
+V2_ONE_FAMILY = "tile_mirror"
+
 # Easy to hard. The first five keep the journal's easiest setting (1 input, one-colour background, sides 3-6);
 # journal-iter4 is the research journal's iteration-4 distribution (no flood_fill), default the full mixture.
 RUNGS: dict[str, Rung] = {
@@ -55,6 +61,12 @@ RUNGS: dict[str, Rung] = {
                           max_draws=5, draw_functions=tuple(f for f in DRAW_FUNCTIONS if f != "flood_fill")),
     "default": Rung("the default mixture (1-3 inputs, noise backgrounds, sides 3-30, 1-5 draws)",
                     mixture="default", n_inputs=None, min_side=None, max_side=None, min_draws=None, max_draws=None),
+    # DSL v2: the generator families (arc25.tasks.families). Two input grids instead of the families' three keep a
+    # task's conversation near 640 tokens (p95 about 1,350) for CPU training; the gate still pins every slot.
+    "v2-one-family": Rung(f"the {V2_ONE_FAMILY} family of the arc-v2 mixture, 2 inputs", mixture=V2_ONE_FAMILY,
+                          n_inputs=2, min_side=None, max_side=None, min_draws=None, max_draws=None),
+    "v2-all": Rung("every family of the arc-v2 mixture, its weights, 2 inputs", mixture="arc-v2",
+                   n_inputs=2, min_side=None, max_side=None, min_draws=None, max_draws=None),
 }
 
 
@@ -109,15 +121,39 @@ def program_functions(code: str) -> list[str]:
     return _CALL.findall(code)
 
 
-def guess_programs(tasks, rung: Rung, k: int, seed: int) -> list[list[str]]:
-    """k programs per task drawn from the rung's own generator on the task's inputs: what guessing gets."""
-    from arc25.tasks import random_program
+def family_guess(rng: random.Random, family, inputs) -> str:
+    """A program of ``family``'s template with every active slot at a random value (colours: those of the inputs
+    plus one absent colour, as the gate tries them); the family's chain step is a slot like any other."""
+    from arc25.tasks.families import normalize, render, slot_alternatives, task_colors
 
-    configs = [cfg for _, _, cfg in rung_mixture(rung).generators]
+    colors = task_colors(inputs)
+    slots: dict = {slot.name: None for slot in family.all_slots}
+    for slot in family.all_slots:
+        if slot.active(slots):
+            slots[slot.name] = rng.choice(slot_alternatives(slot, colors))
+    return render(family, normalize(family, slots))
+
+
+def _guess(rng: random.Random, generator, inputs) -> str:
+    from arc25.tasks import random_program
+    from arc25.tasks.families import FamilyGenerator
+
+    if isinstance(generator, FamilyGenerator):
+        return family_guess(rng, generator.family, inputs)
+    return random_program(rng, generator, inputs)
+
+
+def guess_programs(tasks, rung: Rung | None, k: int, seed: int, generators=None) -> list[list[str]]:
+    """k programs per task drawn from the rung's own generators on the task's inputs: what guessing gets.
+
+    A random-draw generator guesses the right functions and number of draws with random arguments; a family guesses
+    its template with random slot values. The generator is drawn per program (guessing does not know the task's).
+    ``generators`` (a Mixture's generators) replaces the rung's, e.g. to guess on real tasks."""
+    configs = [cfg for _, _, cfg in (generators if generators is not None else rung_mixture(rung).generators)]
     rng = random.Random(seed)
     out = []
     for task in tasks:
-        out.append([random_program(rng, rng.choice(configs), task.train_inputs) for _ in range(k)])
+        out.append([_guess(rng, rng.choice(configs), task.train_inputs) for _ in range(k)])
     return out
 
 
@@ -126,30 +162,40 @@ def _rate(values: list[bool]) -> float | None:
 
 
 def solve_rates(tasks, solved: list[list[bool]], greedy: bool) -> dict:
-    """Greedy and pass@k solve rates, overall, by number of draws and (for 1-draw tasks) by draw function.
+    """Greedy and pass@k solve rates, overall, by number of draws (steps), (for 1-draw tasks) by draw function and,
+    for family tasks, by family (a task's ``source``).
 
     ``solved[i]`` holds task i's programs' verdicts, the greedy one first when ``greedy``.
     """
+    # A task skipped for a prompt that does not fit has no programs: it counts as unsolved.
+    width = max((len(row) for row in solved), default=0) - (1 if greedy else 0)
+
     def figures(indices: list[int]) -> dict:
         out = {"n": len(indices)}
         if greedy:
-            out["greedy"] = _rate([solved[i][0] for i in indices])
-        sampled = [solved[i][1:] if greedy else solved[i] for i in indices]
-        if sampled and sampled[0]:
-            out[f"pass@{len(sampled[0])}"] = _rate([any(row) for row in sampled])
+            out["greedy"] = _rate([bool(solved[i]) and solved[i][0] for i in indices])
+        if width > 0:
+            out[f"pass@{width}"] = _rate([any(solved[i][1:] if greedy else solved[i]) for i in indices])
         return out
 
     everything = list(range(len(tasks)))
     by_draws: dict[int, list[int]] = {}
     by_function: dict[str, list[int]] = {}
+    by_family: dict[str, list[int]] = {}
     for i, task in enumerate(tasks):
+        if task.source in FAMILIES:
+            by_family.setdefault(task.source, []).append(i)
+        if task.n_draws is None:
+            continue
         by_draws.setdefault(task.n_draws, []).append(i)
-        if task.n_draws == 1:
-            by_function.setdefault(program_functions(task.code)[0], []).append(i)
+        functions = program_functions(task.code) if task.source not in FAMILIES else []
+        if task.n_draws == 1 and functions:
+            by_function.setdefault(functions[0], []).append(i)
     return {
         "all": figures(everything),
         "by_draws": {str(k): figures(v) for k, v in sorted(by_draws.items())},
         "by_function": {k: figures(v) for k, v in sorted(by_function.items())},
+        "by_family": {k: figures(v) for k, v in sorted(by_family.items())},
     }
 
 
@@ -172,4 +218,48 @@ def score_rung(model, tokenizer, tasks, settings, rung: Rung, seed: int) -> dict
         "eval_s": eval_s,
         "examples": [{"task_id": r.task.task_id, "code": r.task.code,
                       "greedy": r.programs[0].code if r.programs else None} for r in results[:8]],
+    }
+
+
+def _real_rates(verdicts: list[list[bool]], greedy: bool) -> dict:
+    """Counts and rates of real tasks solved by the greedy program (the first) and by any sampled one."""
+    out: dict = {"n": len(verdicts)}
+    if greedy:
+        out["n_greedy"] = sum(bool(row) and row[0] for row in verdicts)
+        out["greedy"] = _rate([bool(row) and row[0] for row in verdicts])
+    width = max((len(row) for row in verdicts), default=0) - (1 if greedy else 0)
+    if width > 0:
+        sampled = [any(row[1:] if greedy else row) for row in verdicts]
+        out["n_pass"] = sum(sampled)
+        out[f"pass@{width}"] = _rate(sampled)
+    return out
+
+
+def score_real(model, tokenizer, tasks, settings, seed: int) -> dict:
+    """The model on real tasks beside guessing (programs of the arc-v2 families at random slot values, as many).
+
+    A program solves a real task when it reproduces every train pair and every scored test output. Tasks whose
+    prompt does not fit the context come back skipped and count as unsolved (``n_fit`` says how many fit)."""
+    from arc25.infer.evaluation import evaluate
+    from arc25.infer.scoring import score_tasks
+    from arc25.tasks import make_mixture
+
+    def solved(results) -> list[list[bool]]:
+        return [[p.train_solved and p.test_solved is not False for p in r.programs] for r in results]
+
+    started = time.perf_counter()
+    results = evaluate(model, tokenizer, tasks, settings, progress=False)
+    eval_s = time.perf_counter() - started
+    n_programs = (1 if settings.greedy else 0) + settings.n_samples
+    guesses = guess_programs(tasks, None, n_programs, seed, generators=make_mixture("arc-v2").generators)
+    guessed = score_tasks(tasks, guesses, timeout_s=settings.timeout_s, n_workers=settings.n_workers)
+    model_solved = solved(results)
+    return {
+        "model": _real_rates(model_solved, settings.greedy),
+        "guess": _real_rates(solved(guessed), settings.greedy),
+        "n_fit": sum(r.skipped is None for r in results),
+        "parse_rate": _rate([p.parses for r in results if r.skipped is None for p in r.programs]),
+        "eval_s": eval_s,
+        "solved": [{"task_id": r.task.task_id, "code": next(p.code for p, v in zip(r.programs, row) if v)}
+                   for r, row in zip(results, model_solved) if any(row)],
     }

@@ -6,10 +6,15 @@
     arc25-learning-ladder --config configs/recipes/ladder_gpu.yaml --output-dir runs/ladder-gpu
     # one rung, another encoder, a pretrained model
     arc25-learning-ladder --rungs h-line --model-path /models/Qwen2.5-Coder-0.5B-Instruct --output-dir runs/l
+    # DSL v2 (generator families), then the real ARC-AGI-1 training tasks that have reference solutions
+    arc25-learning-ladder --config configs/recipes/ladder_v2_cpu.yaml --output-dir runs/ladder-v2
 
 For each rung (see --rungs), finetuning.py trains within --max-steps / --max-minutes (its recipe and log are
 kept in <output-dir>/<rung>/), then one greedy and --n-samples sampled programs per held-out task are run and
 scored. Beside every figure: what guessing gets (as many programs drawn from the rung's own generator).
+With --real-tasks, each rung's model is also scored on real tasks (a greedy program and --real-samples sampled
+ones; a program solves a task when it reproduces every train pair and the test outputs), beside guessing with
+programs of the arc-v2 families at random slot values.
 Writes <output-dir>/ladder.json, ladder.md (the table) and ladder.png (solve rate against training samples).
 """
 
@@ -44,8 +49,8 @@ class Args(SamplingArgs, SeqLenArgs, PromptArgs, OptimArgs, ScheduleArgs, ModelA
     n_samples: int = 8
     temperature: float = 0.5
     rungs: Annotated[list[str], tyro.conf.UseAppendAction] = field(default_factory=list)
-    """Rungs to climb, in order: h-line, v-line, pixel, 1-draw, 1-3-draws, journal-iter4, default (repeat the flag;
-    default: h-line, 1-draw)."""
+    """Rungs to climb, in order: h-line, v-line, pixel, 1-draw, 1-3-draws, journal-iter4, default, v2-one-family,
+    v2-all (repeat the flag; default: h-line, 1-draw)."""
     curriculum: bool = False
     """Start each rung from the previous rung's trained model instead of from --model-path."""
     curve_steps: int = 100
@@ -56,6 +61,11 @@ class Args(SamplingArgs, SeqLenArgs, PromptArgs, OptimArgs, ScheduleArgs, ModelA
     """Held-out tasks each rung is scored on after training."""
     score_start: bool = False
     """Also score the model each rung starts from (greedy), for a before/after comparison."""
+    real_tasks: Optional[str] = None
+    """Real tasks to score each rung's model on: a task set (e.g. arc-agi-1-training:ID,ID) or 'references' (the
+    ARC-AGI-1 training tasks with reference solutions); default: none."""
+    real_samples: int = 2
+    """Sampled programs per real task, beside the greedy one."""
     extra: Annotated[list[str], tyro.conf.UseAppendAction] = field(default_factory=list)
     """More finetuning.py settings as KEY=VALUE (recipe keys), e.g. --extra lora_r=16 (repeatable)."""
 
@@ -69,6 +79,10 @@ class Args(SamplingArgs, SeqLenArgs, PromptArgs, OptimArgs, ScheduleArgs, ModelA
         for name in ("n_curve_tasks", "n_eval_tasks"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if self.real_samples < 0:
+            raise ValueError(f"--real-samples must be >= 0, got {self.real_samples}")
+        if self.real_tasks is not None:
+            self.load_real_tasks()
         if self.curve_steps < 0:
             raise ValueError(f"--curve-steps must be >= 0, got {self.curve_steps}")
         self.extra_settings()
@@ -78,6 +92,23 @@ class Args(SamplingArgs, SeqLenArgs, PromptArgs, OptimArgs, ScheduleArgs, ModelA
     @property
     def rung_names(self) -> list[str]:
         return self.rungs or list(DEFAULT_RUNGS)
+
+    def load_real_tasks(self) -> list:
+        """The --real-tasks task set ('references': ARC-AGI-1 training tasks with a reference solution)."""
+        from arc25.tasks.tasksets import load_task_set
+
+        spec = self.real_tasks.strip()
+        if spec == "references":
+            from arc25.arc.references import load_references
+
+            spec = "arc-agi-1-training:" + ",".join(ref.task_id for ref in load_references())
+        if spec.partition(":")[0] == "synthetic":
+            raise ValueError(f"--real-tasks {self.real_tasks!r} must be real tasks (a task set with test outputs), "
+                             "not synthetic ones: the rungs already score those")
+        tasks = load_task_set(spec)
+        if not any(task.has_test for task in tasks):
+            raise ValueError(f"--real-tasks {self.real_tasks!r} has no task with a test output to score")
+        return tasks
 
     def extra_settings(self) -> dict:
         """--extra KEY=VALUE pairs as recipe values (YAML scalars), checked against finetuning.py's flags."""
@@ -163,6 +194,22 @@ def format_table(rows: list[dict]) -> str:
     return table(header, lines, markdown=True)
 
 
+def format_real_table(rows: list[dict], spec: str) -> str:
+    """Each rung's model on the real tasks: solved by the greedy program and by any sampled one, guessing beside."""
+    from arc25.infer.report import percent, table
+
+    header = ["rung", "real tasks", "fit the context", "parsed", "greedy (guess)", "pass@N (guess)"]
+    lines = []
+    for row in rows:
+        real = row["real"]
+        model, guess = real["model"], real["guess"]
+        pass_key = next((k for k in model if k.startswith("pass@")), None)
+        lines.append([row["rung"], f"{spec} ({model['n']})", str(real["n_fit"]), percent(real["parse_rate"], 0),
+                      f"{model['n_greedy']} = {percent(model['greedy'], 1)} ({guess['n_greedy']})",
+                      f"{model['n_pass']} = {percent(model[pass_key], 1)} ({guess['n_pass']})" if pass_key else "-"])
+    return table(header, lines, markdown=True)
+
+
 def plot(rows: list[dict], path: Path) -> None:
     """Solve rate against training samples, one line per rung (final greedy rate as a marker)."""
     from matplotlib.figure import Figure
@@ -193,12 +240,12 @@ def main(args: Args) -> list[dict]:
     from arc25.tasks import derive_seed
     from arc25.train.token_classes import class_losses
     from arc25.tasks.tasksets import synthetic_tasks
-    from arc25.train.run import git_commit
 
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     settings = args.train_settings()
+    real = args.load_real_tasks() if args.real_tasks else None
     rows: list[dict] = []
     previous: Path | None = None
     for index, name in enumerate(args.rung_names):
@@ -236,23 +283,41 @@ def main(args: Args) -> list[dict]:
                    steps=metrics["global_step"], samples=metrics["global_step"] * args.batch_size,
                    train_minutes=metrics["train_runtime"] / 60, eval_minutes=scores["eval_s"] / 60,
                    train_loss=metrics.get("train_loss"), temperature=args.temperature, scores=scores, losses=after,
-                   before=before,
+                   before=before, real=None,
                    curve=_curve(run_dir, args.batch_size))
         rows.append(row)
-        previous = run_dir / "final"
         print(format_table([row]).splitlines()[-1], flush=True)
+        # Written now as well: the synthetic figures stand even if scoring the real tasks is cut short.
+        table = write_report(rows, args, out, device)
+        if real is not None:
+            print(f"[ladder] scoring {name}'s model on {len(real)} real tasks ({args.real_tasks})", flush=True)
+            row["real"] = ladder.score_real(model, tokenizer, real, replace(eval_settings, n_samples=args.real_samples),
+                                            seed=derive_seed(args.random_seed, index, 1))
+            table = write_report(rows, args, out, device)
+        previous = run_dir / "final"
         del model
+    print(table)
+    print()
+    print(summary(rows, out))
+    return rows
+
+
+def write_report(rows: list[dict], args: Args, out: Path, device) -> str:
+    """ladder.json, ladder.md and ladder.png for the rungs so far; the Markdown table."""
+    import torch
+
+    from arc25.train.run import git_commit
+
     table = format_table(rows)
+    if any(row.get("real") for row in rows):
+        table += "\n\n" + format_real_table([row for row in rows if row.get("real")], args.real_tasks)
     report = dict(config=asdict(args), git_commit=git_commit(), device=str(device),
                   device_name=torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
                   torch_threads=torch.get_num_threads(), rows=rows)
     (out / "ladder.json").write_text(json.dumps(report, indent=2))
     (out / "ladder.md").write_text(table + "\n")
     plot(rows, out / "ladder.png")
-    print(table)
-    print()
-    print(summary(rows, out))
-    return rows
+    return table
 
 
 def summary(rows: list[dict], out: Path) -> str:
@@ -278,6 +343,17 @@ def summary(rows: list[dict], out: Path) -> str:
         if pass_key:
             lines.append(f"  {pass_key} (sampled at T={row['temperature']}): {percent(model[pass_key], 0)} "
                          f"(guessing {percent(guess[pass_key], 0)})")
+        families = row["scores"]["model"].get("by_family") or {}
+        if families:
+            lines.append("  greedy by family: " + ", ".join(f"{k} {percent(v.get('greedy'), 0)} ({v['n']})"
+                                                          for k, v in families.items()))
+        real = row.get("real")
+        if real:
+            pass_key = next((k for k in real["model"] if k.startswith("pass@")), None)
+            lines.append(f"  real tasks: {real['model']['n_greedy']} of {real['model']['n']} solved greedy"
+                         + (f", {real['model']['n_pass']} by {pass_key}" if pass_key else "")
+                         + f" ({real['n_fit']} fit the context; guessing {real['guess']['n_greedy']}"
+                         + (f", {real['guess']['n_pass']}" if pass_key else "") + ")")
     lines.append(f"table: {out / 'ladder.md'}; every figure: {out / 'ladder.json'}; "
                  f"solve rate against samples: {out / 'ladder.png'}; each rung's run: {out}/<rung>/")
     return "\n".join(lines)
