@@ -698,6 +698,8 @@ def test_cli_ctrl_c_ends_with_the_results_so_far(python, tmp_path):
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr[-2000:]
+    # The first Ctrl-C is taken at the end of an epoch, where nothing (tracker, sandbox batch) is mid-update.
+    assert "stopping at the end of this epoch" in stderr
     lines = [json.loads(line) for line in results.read_text().splitlines()]
     assert lines[-1]["record"] == "task" and lines[-1]["stop_reason"] == "interrupted"
     assert lines[-1]["n_epochs"] >= 2 and "interrupted" in stdout

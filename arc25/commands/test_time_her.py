@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -226,6 +228,41 @@ def _write_comparison(out_dir: Path, comparisons: list, title: str) -> dict:
     return summary
 
 
+class _StopAtEpochEnd:
+    """Ctrl-C asks the loop to stop at the end of the current epoch; a second Ctrl-C stops at once.
+
+    A KeyboardInterrupt raised wherever the signal lands can leave a library mid-update: the tracker's writer
+    thread waiting on a queue its producer left locked, a sandbox batch half sent. Raising it from the epoch
+    callback, where nothing is in flight, lets the results so far be written as usual.
+    """
+
+    def __init__(self) -> None:
+        self.asked = False
+
+    def _handler(self, signum, frame) -> None:
+        if self.asked:
+            raise KeyboardInterrupt
+        self.asked = True
+        print("stopping at the end of this epoch (Ctrl-C again to stop now)", file=sys.stderr, flush=True)
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt here, at a safe point, once a stop was asked for."""
+        if self.asked:
+            raise KeyboardInterrupt
+
+    def install(self) -> None:
+        """Take SIGINT while the loop runs; only the main thread may (a caller's thread keeps Python's)."""
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+
+    def uninstall(self) -> None:
+        """Give SIGINT back to whoever had it."""
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the loop over the task set; 0 when done, 130 when interrupted (results so far written), 2 on bad input."""
     from arc25.her.compare import compare_task, epoch_rates, format_rates, task_table
@@ -272,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
             plot_predictions(outcome, predictions_png)
 
     interrupted = False
+    stop = _StopAtEpochEnd()
+    stop.install()
     try:
         for index, task in enumerate(run.tasks):
             outcome = TaskOutcome(task=task)
@@ -290,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(arm=method, best=f"{record.best_accuracy:.3f}", new=record.n_new_tasks)
+                stop.check()
 
             settings = LoopSettings(max_epochs=cfg.max_epochs, time_budget_s=cfg.time_budget_s,
                                     timeout_s=cfg.timeout_s, n_workers=cfg.n_workers,
@@ -319,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
             current.stop_reason = "interrupted"
             finish(current)
     finally:
+        stop.uninstall()
         tracker.close()
     print(format_table(records))
     done = [o for o in outcomes if not o.skipped]
