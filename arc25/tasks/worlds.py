@@ -90,6 +90,13 @@ def random_shape(rng: random.Random, kind: str, height: int, width: int) -> list
     return sorted((r - top, c - left) for r, c in cells)
 
 
+def _stamp(grid: np.ndarray, occupied: np.ndarray, at: Point, cells: list[Point], color: int) -> None:
+    """Paint ``cells`` in ``color`` with their top-left at ``at`` and mark them taken."""
+    for r, c in cells:
+        grid[at[0] + r, at[1] + c] = color
+        occupied[at[0] + r, at[1] + c] = True
+
+
 def _place(rng: random.Random, occupied: np.ndarray, cells: list[Point], margin: int = 1, tries: int = 30):
     """A top-left where ``cells`` land on free cells with ``margin`` free cells around, or None."""
     rows, cols = occupied.shape
@@ -143,9 +150,7 @@ def _objects(rng: random.Random, n: int, hints: dict) -> Instance:
             if at is None:
                 continue
             color = rng.choice(colors)
-            for r, c in cells:
-                grid[at[0] + r, at[1] + c] = color
-                occupied[at[0] + r, at[1] + c] = True
+            _stamp(grid, occupied, at, cells, color)
         grids.append(grid)
     return Instance("objects", grids, {"background": bg, "colors": colors})
 
@@ -169,9 +174,7 @@ def _holes(rng: random.Random, n: int, hints: dict) -> Instance:
             if at is None:
                 continue
             color = rng.choice(colors)
-            for r, c in cells:
-                grid[at[0] + r, at[1] + c] = color
-                occupied[at[0] + r, at[1] + c] = True
+            _stamp(grid, occupied, at, cells, color)
         grids.append(grid)
     return Instance("holes", grids, {"background": bg, "colors": colors})
 
