@@ -211,9 +211,9 @@ def _all_on(report: dict, layers=ALL) -> None:
 
 _POISONS = {
     # The proxies' exports, the DSL's defaults, the restricted builtins: what every later program reads.
-    "numpy_function": 'M["arc25.sandbox.runtime"]._MODULE_EXPORTS["numpy"]["rot90"] = lambda m, *a, **k: m * 0 + 7\n',
+    "numpy_function": 'M["arc25.sandbox.policy"]._MODULE_EXPORTS["numpy"]["rot90"] = lambda m, *a, **k: m * 0 + 7\n',
     "dsl_default": 'M["arc25.dsl"].create_img.__defaults__ = (5,)\n',
-    "builtin": 'M["arc25.sandbox.runtime"]._SAFE_BUILTINS["len"] = lambda x: 8\n',
+    "builtin": 'M["arc25.sandbox.policy"]._SAFE_BUILTINS["len"] = lambda x: 8\n',
     # A suspended generator in cyclic garbage: its finally burns the time of whoever collects it.
     "generator_finally": ("def _g():\n    try:\n        yield 1\n    finally:\n        while True:\n            pass\n"
                           "def _make():\n    g = _g()\n    next(g)\n    c = [g]\n    c.append(c)\n_make()\n"),
@@ -233,7 +233,7 @@ def task(img):
     _until, _cpu_until = M["time"].monotonic() + 0.6, M["time"].process_time() + 0.3
     while M["time"].monotonic() < _until or M["time"].process_time() < _cpu_until:
         pass
-    _ns = M["arc25.sandbox.runtime"].untrusted_namespace()
+    _ns = M["arc25.sandbox.policy"].untrusted_namespace()
     M["builtins"].exec(_code, _ns)
     return _ns["task"](img)
 """

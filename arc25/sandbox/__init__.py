@@ -49,7 +49,7 @@ Which layer stops what, outermost first (``arc25/sandbox/confinement.py`` has th
    check and compile included; RLIMIT_NPROC 0, no files, no core dumps, no locked memory, no queued
    signals); death with the caller (parent-death signals on every generation, a lifeline pipe, the
    pid namespace's teardown).
-3. A static check of the program's syntax (``policy``) and 4. a restricted runtime (``runtime``):
+3. A static check of the program's syntax (``policy``) and 4. a restricted runtime (both in ``policy``):
    a filter, not the boundary. Whitelisted modules and names, no dunders, attribute stores only on
    ``self``, guarded ``**``/``<<``, item stores that refuse dunder keys, ``deepcopy`` without a memo,
    ``hash`` without addresses, new builtins and module proxies per program, silent ``print``, and
@@ -76,7 +76,6 @@ and the resource limits apply, and there is no template: the zygote, which holds
 forks the programs' processes itself.
 """
 
-from arc25.sandbox.api import default_sandbox, execute, execute_batch, isolation
 from arc25.programs.errors import (
     ExecutionError,
     ExecutionMemoryError,
@@ -91,8 +90,8 @@ from arc25.programs.errors import (
 from arc25.programs.grids import as_input_grid, validate_grid
 from arc25.sandbox.confinement import Isolation
 from arc25.sandbox.policy import ALLOWED_MODULES, ALLOWED_NUMPY_NAMES, PROGRAM_FILENAME, check_program
-from arc25.sandbox.pool import Sandbox
-from arc25.sandbox.runtime import ReadOnlyModule
+from arc25.sandbox.pool import Sandbox, default_sandbox, execute, execute_batch, isolation
+from arc25.programs.readonly import ReadOnlyModule
 
 __all__ = [
     "ALLOWED_MODULES",

@@ -8,6 +8,9 @@ because each asks to be killed when the thread that started it ends (the caller'
 parent talks to them over two pipes each (``wire``), enforces a wall-clock deadline between
 replies as a backstop (each worker's zygote enforces every program's own, see ``worker``), and
 kills and replaces a worker that passes it or dies.
+
+The module-level API (``execute``, ``execute_batch``, ``isolation``) runs on one shared pool per process,
+made on first use (again after a fork) and closed at interpreter exit.
 """
 
 from __future__ import annotations
@@ -644,3 +647,48 @@ class _Batch:
         if not worker.ready:
             self.failures += 1
         self.pool._retire(worker, self.queue, kill=True)
+
+
+# The module-level API: one shared pool per process.
+
+_DEFAULT_SANDBOX: Sandbox | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_sandbox() -> Sandbox:
+    """The shared pool (created on first use in each process, closed at interpreter exit)."""
+    global _DEFAULT_SANDBOX
+    with _DEFAULT_LOCK:
+        sandbox = _DEFAULT_SANDBOX
+        if sandbox is None or sandbox.closed or sandbox.owner_pid != os.getpid():
+            sandbox = _DEFAULT_SANDBOX = Sandbox()
+        return sandbox
+
+
+def execute(code: str, inputs: list[np.ndarray], *, timeout_s: float = 1.0, sandbox: Sandbox | None = None) -> list[np.ndarray]:
+    """Run the untrusted program ``code`` on a copy of each input in ``sandbox`` (default: the shared pool) and
+    return the validated outputs; ``timeout_s`` bounds the whole program (module code plus ``task`` on every
+    input). Raises an ``ExecutionError`` subclass when the program fails. Our own generated programs, which need
+    no isolation, go to ``arc25.programs.trusted.execute_trusted`` instead."""
+    return (sandbox or default_sandbox()).execute(code, inputs, timeout_s=timeout_s)
+
+
+def execute_batch(
+    programs: list[str],
+    inputs,
+    *,
+    timeout_s: float = 1.0,
+    n_workers: int | None = None,
+    sandbox: Sandbox | None = None,
+) -> list[list[np.ndarray] | ExecutionError]:
+    """Run many untrusted programs on persistent sandbox workers.
+
+    ``inputs`` is one list of grids shared by all programs or one list per program. Returns, per
+    program, its outputs or the ``ExecutionError`` describing its failure (never raised).
+    """
+    return (sandbox or default_sandbox()).execute_batch(programs, inputs, timeout_s=timeout_s, n_workers=n_workers)
+
+
+def isolation(sandbox: Sandbox | None = None) -> Isolation:
+    """Which OS isolation layers the workers of ``sandbox`` (default: the shared pool) run under."""
+    return (sandbox or default_sandbox()).isolation()

@@ -37,8 +37,7 @@ import numpy as np
 from arc25.sandbox import confinement, wire
 from arc25.programs.errors import ExecutionError, describe, one_line
 from arc25.programs.grids import validate_grid
-from arc25.sandbox.policy import compile_untrusted
-from arc25.sandbox.runtime import untrusted_namespace
+from arc25.sandbox.policy import compile_untrusted, untrusted_namespace
 
 _FLUSH_EVERY = 8
 _FLUSH_AFTER_S = 0.005
