@@ -20,8 +20,10 @@ Rerunning the same command resumes from the newest complete checkpoint with fres
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import logging
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -335,9 +337,16 @@ def main(cfg: Config, run: Run | None = None) -> dict:
         with open(run.output_dir / "log_history.jsonl", "w") as f:
             f.writelines(json.dumps(entry) + "\n" for entry in trainer.state.log_history)
     # Tear the process group down ourselves: left to interpreter exit, gloo's threads can abort a rank
-    # ("terminate called without an active exception") after a run that otherwise succeeded.
-    trainer.accelerator.wait_for_everyone()
-    trainer.accelerator.state.destroy_process_group()
+    # ("terminate called without an active exception") after a run that otherwise succeeded. The order matters
+    # too: the group's destructor joins gloo's threads while holding the GIL, and a thread still freeing the
+    # barrier's work needs the GIL (a rank once hung there for good). So the model (whose DDP reducer holds the
+    # group) goes first while the group is registered, and the GIL is let go before the group is destroyed.
+    state = trainer.accelerator.state
+    state.wait_for_everyone()
+    del trainer
+    gc.collect()
+    time.sleep(0.1)
+    state.destroy_process_group()
     return metrics
 
 

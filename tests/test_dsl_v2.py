@@ -204,6 +204,21 @@ def test_fill_with_a_mask_or_points():
         fill(img, [(0, 1, 2)], 1)
 
 
+@pytest.mark.parametrize("n", [3, 40], ids=["few points", "many points"])
+def test_fill_takes_points_of_any_integer_kind_and_paints_nothing_before_a_bad_one(n):
+    points = [(r % 4, r % 5) for r in range(n)] + [(9, 0), (0, -9)]
+    expected = np.zeros((4, 5), dtype=np.int64)
+    expected[[p[0] for p in points[:n]], [p[1] for p in points[:n]]] = 6
+    for kind in (tuple, list, lambda p: tuple(np.int64(v) for v in p), lambda p: np.array(p, dtype=np.uint8 if min(p) >= 0 else np.int64)):
+        img = np.zeros((4, 5), dtype=np.int64)
+        assert np.array_equal(fill(img, [kind(p) for p in points], 6), expected)
+    img = np.zeros((4, 5), dtype=np.int64)
+    for bad, needle in (((0, True), "point col must be an integer"), ((0, 2000), "within"), ((1.0, 0), "point row")):
+        with pytest.raises(ValueError, match=needle):
+            fill(img, [*points, bad], 6)
+        assert not img.any()
+
+
 def test_draw_object_in_its_colours_or_one_colour_clipped():
     obj = Object([(0, 0), (0, 1), (1, 1)], [1, 2, 3])
     img = np.zeros((2, 3), dtype=np.int64)

@@ -18,7 +18,7 @@ def short(value, limit: int = 60) -> str:
 
 def check_grid(img, what: str = "img") -> np.ndarray:
     """``img`` itself if it is a non-empty 2-D integer numpy array of colours 0-9."""
-    if not isinstance(img, np.ndarray) or img.ndim != 2 or not np.issubdtype(img.dtype, np.integer):
+    if not isinstance(img, np.ndarray) or img.ndim != 2 or img.dtype.kind not in "iu":
         shape = f"a {img.ndim}-D {img.dtype} array" if isinstance(img, np.ndarray) else short(img)
         raise ValueError(f"{what} must be a 2-D integer numpy array (a grid), got {shape}")
     if img.size == 0:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from arc25.dsl._checks import check_colors, check_grid, short
-from arc25.dsl.draw import _check_color, _check_point
+from arc25.dsl.draw import MAX_COORD, _check_color, _check_point
 from arc25.dsl.objects import Object, _check_object
 
 __all__ = [
@@ -91,6 +91,20 @@ def fill(img: np.ndarray, where: np.ndarray | list[tuple[int, int]], color: int)
     if isinstance(where, (str, bytes, dict, Object)) or not hasattr(where, "__iter__"):
         raise ValueError(f"where must be a boolean mask of img's shape or a list of (row, col) points, "
                          f"got {short(where)}")
+    if isinstance(where, list) and all(type(p) is tuple and len(p) == 2 and type(p[0]) is int and type(p[1]) is int
+                                       and -MAX_COORD <= p[0] <= MAX_COORD and -MAX_COORD <= p[1] <= MAX_COORD
+                                       for p in where):
+        # The common case without a check per point (families' canonical checks run fills by the hundred
+        # thousand): (row, col) tuples of plain ints, a few in Python, many in one numpy pass. Anything else goes
+        # through the per-point check below, which names the bad point before anything is painted.
+        if len(where) <= 32:
+            height, width = img.shape
+            for r, c in where:
+                if 0 <= r < height and 0 <= c < width:
+                    img[r, c] = color
+            return img
+        array = np.array(where, dtype=np.int64)
+        return _paint_cells(img, array[:, 0], array[:, 1], color)
     points = [_check_point(point) for point in where]
     if points:
         rows, cols = np.array(points, dtype=np.int64).T
