@@ -399,7 +399,7 @@ def test_nodes_with_their_own_output_dirs_save_once_then_refuse_to_resume_apart(
 @pytest.mark.slow
 @pytest.mark.parametrize("how, seen", [
     (signal.SIGKILL, r"Connection reset by peer|Connection closed by peer"),
-    (signal.SIGSTOP, r"Timed out waiting 20000ms"),
+    (signal.SIGSTOP, r"Timed out waiting 10000ms"),
 ], ids=["node-dies", "node-stops-answering"])
 def test_a_lost_node_ends_the_run_on_the_other_with_an_error(tmp_path, python, how, seen):
     """A dead rank's sockets close, so the other fails at its next collective; a rank that stops answering
@@ -408,7 +408,7 @@ def test_a_lost_node_ends_the_run_on_the_other_with_an_error(tmp_path, python, h
     model evaluate loads."""
     out = tmp_path / "lost"
     flags = ["--save-steps", "2", "--logging-steps", "1", "--dump-samples", "400"]
-    nodes = Nodes(tmp_path, python, [out, out], ["--max-steps", "500", "--ddp-timeout", "20", *flags], "lost")
+    nodes = Nodes(tmp_path, python, [out, out], ["--max-steps", "500", "--ddp-timeout", "10", *flags], "lost")
     try:
         deadline = time.monotonic() + 240
         while not re.search(r" [3-9]/500 \[", nodes.log_text(0)):
