@@ -129,3 +129,18 @@ def test_help_imports_no_torch_on_a_machine_without_a_gpu_driver():
         pytest.skip("a GPU driver is present: the hardware defaults need torch")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("False")
+
+
+def test_common_schedulers_need_no_transformers_import_and_are_all_transformers_names():
+    from transformers.trainer_utils import SchedulerType
+
+    assert set(args.COMMON_SCHEDULERS) <= {s.value for s in SchedulerType}
+    # A recipe's scheduler is checked without importing transformers (seconds a bad flag elsewhere should not
+    # wait for); a rarer name is still checked against transformers' own list.
+    code = ("import sys; from arc25.cli.args import ScheduleArgs; ScheduleArgs(lr_scheduler_type='linear').validate(); "
+            "assert 'transformers' not in sys.modules, 'transformers imported'; "
+            "ScheduleArgs(lr_scheduler_type='reduce_lr_on_plateau').validate()")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with pytest.raises(ValueError, match="--lr-scheduler-type 'zigzag' is unknown; valid: linear, cosine"):
+        args.ScheduleArgs(lr_scheduler_type="zigzag").validate()

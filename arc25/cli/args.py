@@ -317,6 +317,11 @@ class SeqLenArgs(CliConfig):
 # --- training -------------------------------------------------------------------------------------------------
 
 
+# Scheduler names every transformers we support knows (a test holds them to transformers' list).
+COMMON_SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
+                     "inverse_sqrt", "cosine_with_min_lr", "warmup_stable_decay")
+
+
 @dataclass(kw_only=True)
 class ScheduleArgs(CliConfig):
     max_steps: int = 1000
@@ -336,7 +341,10 @@ class ScheduleArgs(CliConfig):
         _positive(self, "max_minutes")
         if not 0 <= self.warmup_ratio < 1:
             raise ValueError(f"--warmup-ratio must be in [0, 1), got {self.warmup_ratio}")
-        # transformers' own list, so a name it adds works here at once (not a Literal: importing it is slow).
+        if self.lr_scheduler_type in COMMON_SCHEDULERS:
+            return
+        # Anything else is checked against transformers' own list, so a name it adds works here at once. Only then:
+        # importing that list takes seconds, which a command that goes on to fail on another flag should not pay.
         from transformers.trainer_utils import SchedulerType
 
         valid = [s.value for s in SchedulerType]
