@@ -23,8 +23,9 @@ def _run(args, tmp_path, timeout=300):
 @pytest.mark.slow
 def test_smoke_report_has_every_part_and_file(tmp_path):
     out = tmp_path / "report"
-    # The smoke's own speed list less its packing point (tests/test_packing.py trains packed rows): what is asserted.
-    variants = "full/mixture/plain,full/mixture/group,full/mixture/liger,full/mixture/budget16k"
+    # The smoke's own speed list less its packing and grouping points (tests/test_packing.py trains packed rows and
+    # grouped batches; the cut-short test below starts the group variant): what is asserted.
+    variants = "full/mixture/plain,full/mixture/liger,full/mixture/budget16k"
     proc = _run(["--smoke", "--out", str(out), "--variants", variants, "--profile-steps", "1"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for name in ("report.md", "results.csv", "results.json", "speed.png", "learning.png"):
@@ -37,7 +38,6 @@ def test_smoke_report_has_every_part_and_file(tmp_path):
     speed = {r["option"]: r for r in by_part["speed"]}
     assert speed["plain"]["status"] == "ok" and float(speed["plain"]["real_tokens_per_s"]) > 0
     assert speed["liger"]["status"] == "skipped: needs CUDA"
-    assert float(speed["group"]["padding_fraction"]) < float(speed["plain"]["padding_fraction"])
     # A token budget packs whole samples into one row: no padding at all.
     assert speed["budget16k"]["status"] == "ok" and float(speed["budget16k"]["padding_fraction"]) == 0
     # Without the journal's files the journal part is a row that says how to prepare them.
