@@ -20,6 +20,7 @@ import finetuning
 from arc25 import models
 from arc25.train import data
 from arc25.models import loading
+from arc25.commands.launch import free_port
 
 
 @pytest.mark.slow
@@ -148,7 +149,9 @@ def test_two_ranks_with_two_workers_each_journal_command(tmp_path, python):
     out = tmp_path / "launched"
     argv = _shrink(launched, out) + ["--dataloader-num-workers", "2", "--dump-samples", "16",
                                      "--solve-rate-steps", "2", "--n-solve-rate-tasks", "3", "--save-steps", "2"]
-    run_script([python, "-m", "accelerate.commands.launch", *argv[2:]], timeout=300)
+    # A port of its own: another test may be launching ranks at the same time (the slow tests run two at once).
+    run_script([python, "-m", "accelerate.commands.launch", "--main_process_port", str(free_port()), *argv[2:]],
+               timeout=300)
     assert json.loads((out / "cfg.json").read_text())["world_size"] == 2
     streams: dict[tuple[int, int], set[str]] = {}
     for rank in (0, 1):

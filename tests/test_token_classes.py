@@ -13,6 +13,7 @@ from arc25 import models
 from arc25.train import data
 from arc25.train import token_classes as tc
 from arc25.tasks import Task, derive_seed, make_mixture, task_stream
+from arc25.commands.launch import free_port
 
 # Every draw function, one- and two-digit coordinates, and flood_fill's connectivity; under each line, its
 # characters' classes: F function, R row, C col, K colour, anything else grammar.
@@ -241,7 +242,8 @@ def test_two_ranks_sum_their_shares(tmp_path, python):
             "--per-device-train-batch-size", "1", "--max-side", "12", "--max-seq-len", "4096", "--no-log-to-wandb",
             "--dataloader-num-workers", "0", "--solve-rate-steps", "1000", "--n-solve-rate-tasks", "1", "--n-gpus", "2"]
     run_script([python, "-m", "accelerate.commands.launch", "--num_processes", "2", "--num_machines", "1",
-                "--mixed_precision", "no", "--multi_gpu", "finetuning.py", *argv], timeout=300)
+                "--main_process_port", str(free_port()), "--mixed_precision", "no", "--multi_gpu", "finetuning.py",
+                *argv], timeout=300)
     assert json.loads((out / "cfg.json").read_text())["world_size"] == 2
     cfg = finetuning.Config.from_cli(argv)
     _check_logged_against_recomputed(out, cfg)
