@@ -25,6 +25,9 @@ CHATML_TEMPLATE = (
 BUILTIN_MODELS: dict[str, dict] = {
     "tiny": dict(hidden_size=128, intermediate_size=512, num_hidden_layers=4, num_attention_heads=4,
                  num_key_value_heads=2, max_position_embeddings=16384),
+    # Between the two: twice tiny's width, its depth (about 4x its parameters), for CPU runs that need more room.
+    "mini": dict(hidden_size=256, intermediate_size=1024, num_hidden_layers=4, num_attention_heads=8,
+                 num_key_value_heads=4, max_position_embeddings=16384),
     "small": dict(hidden_size=512, intermediate_size=2048, num_hidden_layers=8, num_attention_heads=8,
                   num_key_value_heads=4, max_position_embeddings=16384),
     "qwen2.5-0.5b-shape": dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24,

@@ -39,7 +39,7 @@ __all__ = ["ModelPlan", "TRAINED_FROM_SCRATCH", "TRAINING_INFO", "check_adapter"
 
 TRAINING_INFO = "arc25_training.json"
 # Random-init builtins meant to learn from scratch: LoRA on random weights would learn next to nothing.
-TRAINED_FROM_SCRATCH = ("tiny", "small")
+TRAINED_FROM_SCRATCH = ("tiny", "mini", "small")
 # A fingerprint reads this many evenly spaced slices of each weight file: training moves every layer, so two
 # trained models differ in them, and the check stays quick on multi-gigabyte folders.
 _SLICES, _SLICE_BYTES = 64, 1 << 16
