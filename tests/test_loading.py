@@ -136,3 +136,12 @@ def test_a_merged_adapter_keeps_its_lineage(tmp_path):
     merged = loading.merge_adapter("tiny", str(adapter), str(tmp_path / "merged"), dtype="float32")
     assert loading.lineage(str(merged)) == "tiny"
     assert "base_fingerprint" not in loading.read_training_info(merged)
+
+
+def test_the_random_init_builtins_train_in_full_and_mini_sits_between_tiny_and_small():
+    sizes = {}
+    for name in ("tiny", "mini", "small"):
+        plan = loading.prepare(name, training=True)
+        assert plan.from_scratch and not plan.use_lora and plan.training_mode() == f"full (from-scratch lineage: {name})"
+        sizes[name] = sum(p.numel() for p in loading.load_model(plan).parameters())
+    assert sizes["tiny"] < sizes["mini"] < sizes["small"], sizes
