@@ -95,17 +95,17 @@ def fill(img: np.ndarray, where: np.ndarray | list[tuple[int, int]], color: int)
                                        and -MAX_COORD <= p[0] <= MAX_COORD and -MAX_COORD <= p[1] <= MAX_COORD
                                        for p in where):
         # The common case without a check per point (families' canonical checks run fills by the hundred
-        # thousand): (row, col) tuples of plain ints, a few in Python, many in one numpy pass. Anything else goes
-        # through the per-point check below, which names the bad point before anything is painted.
+        # thousand): (row, col) tuples of plain ints, a few painted in Python, more in the numpy pass below.
         if len(where) <= 32:
             height, width = img.shape
             for r, c in where:
                 if 0 <= r < height and 0 <= c < width:
                     img[r, c] = color
             return img
-        array = np.array(where, dtype=np.int64)
-        return _paint_cells(img, array[:, 0], array[:, 1], color)
-    points = [_check_point(point) for point in where]
+        points = where
+    else:
+        # The per-point check names the bad point before anything is painted.
+        points = [_check_point(point) for point in where]
     if points:
         rows, cols = np.array(points, dtype=np.int64).T
         _paint_cells(img, rows, cols, color)
