@@ -137,8 +137,8 @@ class ProgressArgs(CliConfig):
 @dataclass(kw_only=True)
 class ModelArgs(CliConfig):
     model_path: str = "tiny"
-    """A local Hugging Face model folder (e.g. finetuning.py's <output-dir>/final) or a builtin: tiny, small,
-    qwen2.5-0.5b-shape."""
+    """A local Hugging Face model folder (e.g. finetuning.py's <output-dir>/final) or a builtin: tiny, mini,
+    small, qwen2.5-0.5b-shape."""
     torch_dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     """Weights dtype; auto = bfloat16 on a bf16 GPU, except full fine-tuning, whose weights stay float32 (mixed
     precision does the rest)."""
@@ -180,7 +180,7 @@ class DeviceArgs(CliConfig):
 class LoraArgs(CliConfig):
     use_lora: OnOffAuto = None
     """--use-lora trains a LoRA adapter, --no-use-lora the full model. Unset: by the model's lineage, LoRA on
-    pretrained weights and full training for a model trained from scratch (tiny, small, or a folder trained from
+    pretrained weights and full training for a model trained from scratch (tiny, mini, small, or a folder trained from
     them), where LoRA on weights that started random learns next to nothing. Said at the start of every run."""
     lora_r: int = 32
     """LoRA rank."""

@@ -2,12 +2,12 @@
 
 Every command loads through ``prepare`` (decide and check; no weights load) and then ``load_model``:
 
-- Lineage: a model descends from a builtin (tiny, small, qwen2.5-0.5b-shape) or from pretrained weights. A builtin
+- Lineage: a model descends from a builtin (tiny, mini, small, qwen2.5-0.5b-shape) or from pretrained weights. A builtin
   name is its own lineage; a folder saved by finetuning.py records its lineage in arc25_training.json (older
   folders: the builtin they were trained from). The lineage decides two things:
 - the tokenizer: the builtin tokenizer for anything descending from a builtin (AutoTokenizer would rebuild a
   qwen2-type folder's pre-tokenizer), the folder's own otherwise;
-- the from-scratch rule, when --use-lora is left unset: a model descending from tiny or small trains in full
+- the from-scratch rule, when --use-lora is left unset: a model descending from tiny, mini or small trains in full
   (LoRA on weights that started random learns next to nothing, and full training is what measured best);
   anything else trains a LoRA adapter. So ``finetuning.py --model-path runs/small/final`` continues the full
   model, as test-time HER does. An explicit --use-lora or --no-use-lora is obeyed whatever the lineage (an

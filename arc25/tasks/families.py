@@ -109,11 +109,16 @@ class Family:
     chain: float = 0.0  # share of samples given a finisher step
     weight: float = 1.0
     seeds: tuple[str, ...] = ()  # reference task ids this family generalises
+    # The slot an instance most often rules out (a selection key that ties on it): when a draw does not fit, this
+    # slot's other values are tried in random order before a fresh draw, so a busy instance is not thrown away.
+    fit: str | None = None
 
     def __post_init__(self):
         unknown = [w for w in self.worlds if w not in WORLDS]
         if unknown or len(self.worlds) < 2:
             raise ValueError(f"family {self.name!r}: needs >= 2 known worlds, got {self.worlds}")
+        if self.fit is not None and self.fit not in {slot.name for slot in self.slots}:
+            raise ValueError(f"family {self.name!r}: fit slot {self.fit!r} is not one of its slots")
 
     @property
     def all_slots(self) -> tuple[Slot, ...]:
@@ -377,20 +382,37 @@ CHOOSE_TRIES = 4
 
 
 def _choose_fitting(rng: random.Random, family: Family, inst: Instance, names: dict, rejections: Counter | None) -> dict:
-    """Slot values for the instance: up to CHOOSE_TRIES draws of ``choose``, keeping the first whose precondition
-    holds and whose code runs on every input (a key with a tie on this instance is redrawn, not the instance).
-    Redraws are counted as ``<family>/redraw`` (not rejections: the gate has not seen them)."""
-    for k in range(CHOOSE_TRIES):
-        slots = family.choose(rng, inst)
+    """Slot values for the instance: up to CHOOSE_TRIES draws of ``choose`` (each followed, for a family with a
+    ``fit`` slot, by that slot's other values in random order), keeping the first whose precondition holds and whose
+    code runs on every input (a key with a tie on this instance is redrawn, not the instance). Redraws are counted
+    as ``<family>/redraw`` (not rejections: the gate has not seen them); when nothing fits, the last draw goes to
+    the gate, which rejects it."""
+    def fits(slots: dict) -> bool:
+        return not family.check(inst.grids, slots) and run_code(render(family, slots), inst.grids, names) is not None
+
+    slots: dict = {}
+    for _ in range(CHOOSE_TRIES):
+        drawn = family.choose(rng, inst)
         if family.chain:
-            slots["finish"] = _choose_finisher(rng, family)
-        slots = normalize(family, slots)
-        if k == CHOOSE_TRIES - 1:
-            break
-        if not family.check(inst.grids, slots) and run_code(render(family, slots), inst.grids, names) is not None:
-            break
+            drawn["finish"] = _choose_finisher(rng, family)
+        slots = normalize(family, drawn)
+        if fits(slots):
+            return slots
         if rejections is not None:
             rejections[f"{family.name}/redraw"] += 1
+        if family.fit is None:
+            continue
+        slot = next(s for s in family.slots if s.name == family.fit)
+        # Not the "off" value: it removes the branch the draw chose, so it is for canonicalisation to find.
+        others = [v for v in slot.values if v is not None and v != drawn[family.fit]]
+        rng.shuffle(others)
+        for value in others:
+            # From the raw draw, so a slot the new value switches on has the value choose gave it.
+            candidate = normalize(family, dict(drawn, **{family.fit: value}))
+            if fits(candidate):
+                return candidate
+            if rejections is not None:
+                rejections[f"{family.name}/redraw"] += 1
     return slots
 
 
@@ -579,6 +601,7 @@ family(
     check=_extreme_check("key"),
     chain=0.25,
     weight=1.5,
+    fit="key",
 )
 
 _SELECT = {
@@ -592,6 +615,8 @@ _SELECT = {
 
 
 def _crop_check(inputs, s):
+    if s["select"] == "most_of" and s["by_color"]:
+        return "one_color_objects"  # most cells of C picks among one-colour objects only by colour and size
     if s["select"] in ("largest", "smallest"):
         for g in inputs:
             sizes = [o.size for o in _objects(g, connectivity=s["connectivity"], by_color=s["by_color"])]
@@ -627,6 +652,7 @@ family(
     chain=0.25,
     weight=2.0,
     seeds=("1f85a75f", "23b5c85d", "be94b721", "8efcae92", "ae4f1146", "e50d258f"),
+    fit="select",
 )
 
 _BOX_OF = {
@@ -820,6 +846,7 @@ family(
     chain=0.2,
     weight=1.5,
     seeds=("2dc579da",),
+    fit="key",
 )
 
 _OVERLAY = {"and": "(a != {b}) & (b != {b})", "or": "(a != {b}) | (b != {b})", "xor": "(a != {b}) != (b != {b})",
@@ -1071,6 +1098,7 @@ family(
     hints={"objects": {"min_objects": 3, "max_objects": 6}},
     chain=0.2,
     weight=2.0,
+    fit="property",
 )
 
 family(
@@ -1270,6 +1298,7 @@ family(
     hints={"objects": {"n_colors": 3, "min_objects": 3, "max_objects": 4, "vary_colors": True}},
     weight=1.0,
     seeds=("445eab21", "b9b7f026"),
+    fit="pick",
 )
 
 MIXTURE_WEIGHTS: dict[str, float] = {name: fam.weight for name, fam in FAMILIES.items()}
