@@ -161,6 +161,18 @@ def test_loop_stops_at_first_solving_program_and_scores_its_test_output():
     assert right.solution == TARGET and right.test_solved is True and len(right.epochs) == 1
 
 
+def test_loop_trains_on_only_the_nearest_relabelled_tasks_when_asked():
+    task = column_task()
+    codes = [program("draw_vertical_line(img, 0, color=3)"),  # one column off
+             program("draw_rectangle(img, (0, 0), (2, 4), color=8)"),  # far off
+             program("draw_vertical_line(img, 1, color=3)", "draw_pixel(img, (0, 0), color=3)")]  # nearly right
+    for k, expected in ((None, [codes[1], codes[0], codes[2]]), (1, [codes[2]]), (2, [codes[0], codes[2]])):
+        tuner = RecordingTuner()
+        outcome = run_task(task, ScriptedSampler([codes, codes]), tuner,
+                           LoopSettings(max_epochs=2, timeout_s=2.0, max_relabelled=k))
+        assert [h.task.code for h in tuner.batches[0]] == expected
+        assert outcome.epochs[0].n_new_tasks == 3 and outcome.epochs[0].n_trained == len(expected)
+
 def test_loop_stops_at_max_epochs_and_at_the_time_budget():
     task = column_task()
     wrong = [[program(f"draw_vertical_line(img, {k}, color=3)")] for k in (2, 3, 4, 0)]
@@ -663,6 +675,7 @@ def test_cli_runs_a_real_arc_format_task(python, tmp_path):
     (["--task-set", "circles:3"], "unknown task set 'circles:3'"),
     (["--top-p", "0"], "--top-p must be in (0, 1]"),
     (["--n-low-temperature", "0", "--n-high-temperature", "0"], "nothing to sample"),
+    (["--max-relabelled", "0"], "--max-relabelled must be >= 1, got 0"),
     (["--benchmark-methods", "generate,vllm"], "--benchmark-methods: unknown 'vllm'"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(python, tmp_path, flags, message):

@@ -93,10 +93,13 @@ class Config(OptimArgs, SandboxArgs, GenerationArgs, SeqLenArgs, PromptArgs, Lor
     """Rows decoded together, all sharing one prefill of the prompt (lower it if the KV cache runs out of memory)."""
     warmup_steps: int = 0
     """Optimizer steps of linear warmup at the start of each task."""
+    max_relabelled: Optional[int] = None
+    """Fine-tune each epoch on only this many of the new relabelled tasks, those whose programs came closest to the
+    real task (by accuracy on its train pairs); default: all of them."""
 
     def validate(self) -> None:
         super().validate()
-        for name in ("max_epochs", "sampling_batch_size", "n"):
+        for name in ("max_epochs", "sampling_batch_size", "n", "max_relabelled"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
@@ -333,7 +336,8 @@ def main(argv: list[str] | None = None) -> int:
 
             settings = LoopSettings(max_epochs=cfg.max_epochs, time_budget_s=cfg.time_budget_s,
                                     timeout_s=cfg.timeout_s, n_workers=cfg.n_workers,
-                                    random_seed=derive_seed(cfg.random_seed, index))
+                                    random_seed=derive_seed(cfg.random_seed, index),
+                                    max_relabelled=cfg.max_relabelled)
             try:
                 if cfg.compare_sampling:
                     comparison = compare_task(task, run.sampler, run.tuner, settings, greedy=run.sampler.greedy,

@@ -41,6 +41,8 @@ class LoopSettings:
     timeout_s: float = 1.0
     n_workers: int | None = None
     random_seed: int = 0
+    # Train on only the k relabelled tasks nearest the real one (None: all): a narrower, guided step.
+    max_relabelled: int | None = None
 
 
 @dataclass
@@ -180,6 +182,8 @@ def run_task(
             fresh, stats = relabel(task.train_inputs, scores, seen, timeout_s=settings.timeout_s,
                                    n_workers=settings.n_workers)
             record.n_unchanged, record.n_new_tasks, record.n_seen_tasks = stats.n_unchanged, stats.n_new, stats.n_seen
+            if settings.max_relabelled is not None:
+                fresh = fresh[-settings.max_relabelled:]  # relabel sorts worst to best
         record.n_unique_outputs = len({outputs_key(s.predictions[:n_train]) for s in scores
                                        if s.runs and s.predictions is not None})
         record.execute_s = clock() - t1
