@@ -60,6 +60,11 @@ def test_solve_rates_by_draws_and_function():
     for name, figures in rates["by_function"].items():
         members = [i for i in one_draw if ladder.program_functions(tasks[i].code)[0] == name]
         assert figures["greedy"] == sum(i % 2 == 0 for i in members) / len(members)
+    # Over tasks of any length: a task counts once under every function it calls.
+    for name, figures in rates["by_function_in_any"].items():
+        members = [i for i, t in enumerate(tasks) if name in ladder.program_functions(t.code)]
+        assert figures["n"] == len(members) and figures["greedy"] == sum(i % 2 == 0 for i in members) / len(members)
+    assert sum(v["n"] for v in rates["by_function_in_any"].values()) > 30
 
 
 @pytest.mark.slow

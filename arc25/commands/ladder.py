@@ -162,8 +162,9 @@ def _rate(values: list[bool]) -> float | None:
 
 
 def solve_rates(tasks, solved: list[list[bool]], greedy: bool) -> dict:
-    """Greedy and pass@k solve rates, overall, by number of draws (steps), (for 1-draw tasks) by draw function and,
-    for family tasks, by family (a task's ``source``).
+    """Greedy and pass@k solve rates, overall, by number of draws (steps), (for 1-draw tasks) by draw function, by
+    draw function over tasks of any length that call it (``by_function_in_any``: which function a composition
+    fails on) and, for family tasks, by family (a task's ``source``).
 
     ``solved[i]`` holds task i's programs' verdicts, the greedy one first when ``greedy``.
     """
@@ -181,6 +182,7 @@ def solve_rates(tasks, solved: list[list[bool]], greedy: bool) -> dict:
     everything = list(range(len(tasks)))
     by_draws: dict[int, list[int]] = {}
     by_function: dict[str, list[int]] = {}
+    in_any: dict[str, list[int]] = {}
     by_family: dict[str, list[int]] = {}
     for i, task in enumerate(tasks):
         if task.source in FAMILIES:
@@ -191,10 +193,13 @@ def solve_rates(tasks, solved: list[list[bool]], greedy: bool) -> dict:
         functions = program_functions(task.code) if task.source not in FAMILIES else []
         if task.n_draws == 1 and functions:
             by_function.setdefault(functions[0], []).append(i)
+        for name in sorted(set(functions)):
+            in_any.setdefault(name, []).append(i)
     return {
         "all": figures(everything),
         "by_draws": {str(k): figures(v) for k, v in sorted(by_draws.items())},
         "by_function": {k: figures(v) for k, v in sorted(by_function.items())},
+        "by_function_in_any": {k: figures(v) for k, v in sorted(in_any.items())},
         "by_family": {k: figures(v) for k, v in sorted(by_family.items())},
     }
 

@@ -176,7 +176,7 @@ def format_table(rows: list[dict]) -> str:
     from arc25.infer.report import percent, table
 
     header = ["rung", "model", "steps", "samples", "train min", "greedy (guess)", "pass@N (guess)",
-              "greedy by draws", "greedy by function (1 draw)"]
+              "greedy by draws", "greedy by function (1 draw)", "greedy by function (tasks calling it)"]
     lines = []
     for row in rows:
         model, guess = row["scores"]["model"], row["scores"]["guess"]
@@ -184,11 +184,14 @@ def format_table(rows: list[dict]) -> str:
         draws = ", ".join(f"{k}: {percent(v.get('greedy'), 0)}" for k, v in model["by_draws"].items())
         functions = ", ".join(f"{k.replace('draw_', '')}: {percent(v.get('greedy'), 0)}"
                               for k, v in model["by_function"].items())
+        # Only where it says more than the 1-draw column: on rungs with compositions.
+        in_any = ", ".join(f"{k.replace('draw_', '')}: {percent(v.get('greedy'), 0)}"
+                           for k, v in model.get("by_function_in_any", {}).items()) if len(model["by_draws"]) > 1 else ""
         cells = [
             row["rung"], row["model"], str(row["steps"]), f"{row['samples']:,}", f"{row['train_minutes']:.1f}",
             f"{percent(model['all'].get('greedy'), 0)} ({percent(guess['all'].get('greedy'), 0)})",
             f"{percent(model['all'].get(pass_key), 0)} ({percent(guess['all'].get(pass_key), 0)})" if pass_key else "-",
-            draws or "-", functions or "-",
+            draws or "-", functions or "-", in_any or "-",
         ]
         lines.append(cells)
     return table(header, lines, markdown=True)
