@@ -25,6 +25,7 @@ import json
 import logging
 import time
 import warnings
+from functools import partial
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,7 +114,9 @@ def defaults_line(cfg: Config, run: "Run") -> str:
     """The settings whose defaults depend on the machine or the model, as resolved for this run, in one line."""
     return (f"resolved: optim={cfg.optim} liger={'on' if cfg.use_liger_kernel else 'off'} "
             f"group_by_length_window={cfg.group_by_length_window} dtype={run.model.dtype} "
-            f"bf16_autocast={'on' if run.bf16 else 'off'} training={run.model.training_mode()} attention={run.attn}")
+            f"bf16_autocast={'on' if run.bf16 else 'off'} training={run.model.training_mode()} attention={run.attn} "
+            f"schedule={cfg.lr_scheduler_type} over "
+            + (f"{cfg.max_minutes:g} min" if cfg.schedule_over == "minutes" else f"{cfg.max_steps} steps"))
 
 
 def prepare(cfg: Config) -> Run:
@@ -304,13 +307,19 @@ def build_trainer(cfg: Config, run: Run):
     steps = callbacks(cfg, run)
     # Each evaluation also logs the loss per token class (grammar, function, colour, row, column) beside guessing.
     token_classes = EvalTokenClasses(tokenizer, cfg.task_mixture()) if cfg.eval_steps else None
+    lr_schedule = None
+    if cfg.schedule_over == "minutes":
+        from arc25.train.time_limit import TimeLimitCallback, time_schedule
+
+        limit = next(c for c in steps if isinstance(c, TimeLimitCallback))
+        lr_schedule = partial(time_schedule, limit=limit, kind=cfg.lr_scheduler_type, warmup=cfg.warmup_ratio)
     trainer = ArcTrainer(
         model=model, args=sft_config(cfg, run), train_dataset=train_ds, eval_dataset=eval_ds,
         processing_class=tokenizer, data_collator=collator, callbacks=steps,
         observers=[c for c in steps if isinstance(c, ThroughputCallback)],
         training_info=run.info,
         dump_samples=cfg.dump_samples, dump_dir=run.output_dir / "samples", run_start_step=run.resume_step,
-        token_classes=token_classes,
+        token_classes=token_classes, lr_schedule=lr_schedule,
     )
     distributed.check_group(trainer.accelerator, run.world, run.resume_step)
     for callback in steps:

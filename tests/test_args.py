@@ -93,6 +93,9 @@ def test_commands_share_groups_not_copies():
     (dict(lora_dropout=1.0), "--lora-dropout must be in [0, 1)"),
     (dict(max_grad_norm=-1.0), "--max-grad-norm must be >= 0"),
     (dict(group_by_length_window=-1), "--group-by-length-window must be >= 0"),
+    (dict(schedule_over="minutes"), "--schedule-over minutes lays the schedule over --max-minutes: set --max-minutes"),
+    (dict(schedule_over="minutes", max_minutes=5, lr_scheduler_type="polynomial"),
+     "--lr-scheduler-type 'polynomial' cannot be laid over minutes; with --schedule-over minutes: linear, cosine"),
 ])
 def test_each_group_checks_its_flags(flags, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
@@ -144,3 +147,17 @@ def test_common_schedulers_need_no_transformers_import_and_are_all_transformers_
     assert proc.returncode == 0, proc.stderr[-2000:]
     with pytest.raises(ValueError, match="--lr-scheduler-type 'zigzag' is unknown; valid: linear, cosine"):
         args.ScheduleArgs(lr_scheduler_type="zigzag").validate()
+
+
+def test_a_time_schedule_has_transformers_shapes_over_the_spent_fraction():
+    from arc25.train.time_limit import time_factor
+
+    assert time_factor("constant", 0.1, 0.0) == 1.0
+    assert time_factor("linear", 0.1, 0.05) == pytest.approx(0.5)  # half-way up the warm-up
+    assert time_factor("linear", 0.1, 0.55) == pytest.approx(0.5) and time_factor("linear", 0.1, 1.0) == 0.0
+    assert time_factor("cosine", 0.0, 0.5) == pytest.approx(0.5) and time_factor("cosine", 0.0, 1.0) == pytest.approx(0)
+    assert time_factor("constant_with_warmup", 0.2, 0.1) == pytest.approx(0.5)
+    assert time_factor("constant_with_warmup", 0.2, 0.9) == 1.0
+    # Every name validation lets through has a shape.
+    for kind in args.TIME_SCHEDULERS:
+        assert 0.0 <= time_factor(kind, 0.05, 0.7) <= 1.0

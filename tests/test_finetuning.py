@@ -74,6 +74,23 @@ def _small_config(out: Path, **overrides) -> finetuning.Config:
     return finetuning.Config(**{**settings, **overrides})
 
 
+
+@pytest.mark.slow
+def test_a_schedule_over_minutes_warms_up_and_decays_within_the_time_cap(tmp_path):
+    """--schedule-over minutes: the LR rises over the first fifth of the minutes and falls to ~0 at the cap, with
+    --max-steps far out of reach (over steps, this run would never leave its warm-up)."""
+    cfg = _small_config(tmp_path, max_steps=100_000, max_minutes=0.25, schedule_over="minutes",
+                        lr_scheduler_type="linear", warmup_ratio=0.2, learning_rate=1e-3, logging_steps=1,
+                        save_steps=1_000_000, max_side=4, n_inputs=1, mixture="empty")
+    metrics = finetuning.main(cfg)
+    assert 10 < metrics["global_step"] < 100_000
+    state = json.loads((tmp_path / f"checkpoint-{metrics['global_step']}" / "trainer_state.json").read_text())
+    rates = [e["learning_rate"] for e in state["log_history"] if "learning_rate" in e]
+    peak = rates.index(max(rates))
+    assert max(rates) > 0.8e-3 and 0 < peak < len(rates) - 1, rates
+    assert rates[-1] < 0.15e-3, rates
+    assert all(a >= b for a, b in zip(rates[peak:], rates[peak + 1:])), rates  # decays without climbing again
+
 @pytest.mark.slow
 def test_rerun_resumes_with_fresh_samples(tmp_path):
     out = tmp_path / "run"

@@ -124,7 +124,8 @@ def test_finetuning_says_its_resolved_defaults_in_one_line(tmp_path, caplog):
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("resolved: ")]
     assert len(lines) == 1 and "\n" not in lines[0]
     assert lines[0] == (f"resolved: optim={cfg.optim} liger=off group_by_length_window={cfg.group_by_length_window} "
-                        f"dtype=float32 bf16_autocast=off training=LoRA (--use-lora) attention=sdpa_varlen")
+                        f"dtype=float32 bf16_autocast=off training=LoRA (--use-lora) attention=sdpa_varlen "
+                        f"schedule=cosine over 2 steps")
     # The explicit flag is obeyed on a from-scratch lineage: an adapter, at the adapter's learning rate.
     assert run.model.use_lora and run.lr == 1e-4
 

@@ -320,6 +320,8 @@ class SeqLenArgs(CliConfig):
 # Scheduler names every transformers we support knows (a test holds them to transformers' list).
 COMMON_SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
                      "inverse_sqrt", "cosine_with_min_lr", "warmup_stable_decay")
+# The shapes a schedule laid over --max-minutes takes (arc25.train.time_limit.time_factor).
+TIME_SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
 
 
 @dataclass(kw_only=True)
@@ -333,7 +335,12 @@ class ScheduleArgs(CliConfig):
     lr_scheduler_type: str = "cosine"
     """A transformers scheduler name (linear, cosine, constant, constant_with_warmup, ...)."""
     warmup_ratio: float = 0.05
-    """Fraction of --max-steps spent warming up the learning rate."""
+    """Fraction of --max-steps (or, with --schedule-over minutes, of --max-minutes) spent warming up the learning
+    rate."""
+    schedule_over: Literal["steps", "minutes"] = "steps"
+    """What the learning-rate schedule (warm-up, then decay) is laid over: --max-steps, or --max-minutes of training,
+    so a time-boxed run ends its decay at its time cap whatever the machine's speed (its LR then depends on that
+    speed; rank 0's clock rules every rank). minutes takes linear, cosine, constant and constant_with_warmup."""
 
     def validate(self) -> None:
         super().validate()
@@ -341,6 +348,12 @@ class ScheduleArgs(CliConfig):
         _positive(self, "max_minutes")
         if not 0 <= self.warmup_ratio < 1:
             raise ValueError(f"--warmup-ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.schedule_over == "minutes":
+            if self.max_minutes is None:
+                raise ValueError("--schedule-over minutes lays the schedule over --max-minutes: set --max-minutes")
+            if self.lr_scheduler_type not in TIME_SCHEDULERS:
+                raise ValueError(f"--lr-scheduler-type {self.lr_scheduler_type!r} cannot be laid over minutes; with "
+                                 f"--schedule-over minutes: {', '.join(TIME_SCHEDULERS)}")
         if self.lr_scheduler_type in COMMON_SCHEDULERS:
             return
         # Anything else is checked against transformers' own list, so a name it adds works here at once. Only then:

@@ -142,7 +142,7 @@ class ArcTrainer(SFTTrainer):
 
     def __init__(self, *args, observers: Sequence[BatchObserver] = (), training_info: dict | None = None,
                  dump_samples: int = 0, dump_dir: Path | None = None, run_start_step: int = 0,
-                 token_classes=None, **kwargs):
+                 token_classes=None, lr_schedule=None, **kwargs):
         # Library: SFTTrainer sets up model, data and accelerator. Ours: registers our callbacks and observers,
         # and makes pinned batches copy without blocking (trl 1.16; transformers 5.24, 5.17).
         callbacks = list(kwargs.pop("callbacks", None) or [])
@@ -150,6 +150,8 @@ class ArcTrainer(SFTTrainer):
         if training_info is not None:
             callbacks.append(TrainingInfoCallback(training_info))
         callbacks.append(ShardReportCallback())
+        # optimizer -> scheduler, for a schedule transformers' names do not cover (a time-laid one).
+        self.lr_schedule = lr_schedule
         super().__init__(*args, callbacks=callbacks, **kwargs)
         self.observers = list(observers)
         self.dump_left = dump_samples
@@ -177,6 +179,14 @@ class ArcTrainer(SFTTrainer):
         if checkpoint is not None and self.args.device.type == "cpu":
             compat.restore_indexed_cpu_storage()
         return super()._load_optimizer_and_scheduler(checkpoint)
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        """Library: a named schedule over ``num_training_steps``. Ours: ``lr_schedule``'s, when one was given
+        (transformers 5.24, 5.17)."""
+        if self.lr_scheduler is None and self.lr_schedule is not None:
+            self.lr_scheduler = self.lr_schedule(optimizer if optimizer is not None else self.optimizer)
+            return self.lr_scheduler
+        return super().create_scheduler(num_training_steps, optimizer)
 
     def create_accelerator_and_postprocess(self):
         """Library: builds the accelerator; accelerate 1.15 runs an FSDP launch on CPU ranks as plain DDP. Ours: then
