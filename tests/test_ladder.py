@@ -67,6 +67,15 @@ def test_solve_rates_by_draws_and_function():
     assert sum(v["n"] for v in rates["by_function_in_any"].values()) > 30
 
 
+def test_the_ladder_reports_the_samples_a_run_read(tmp_path):
+    from arc25.commands.learning_ladder import _samples_seen
+    from arc25.train.metrics import SUMMARY_FILE
+
+    assert _samples_seen(tmp_path, 160) == 160  # no summary: steps x batch
+    (tmp_path / SUMMARY_FILE).write_text(json.dumps({"samples_seen": 199}))
+    assert _samples_seen(tmp_path, 160) == 199  # packed rows: what the throughput callback counted
+
+
 @pytest.mark.slow
 def test_bad_flags_fail_in_one_line(python):
     proc = run_script([python, "scripts/learning_ladder.py", "--rungs", "h-lines"], check=False, timeout=120)

@@ -55,6 +55,7 @@ def test_callback_arithmetic_without_a_trainer(tmp_path):
     cb.on_train_end(args, SimpleNamespace(is_world_process_zero=True), None)
     summary = json.loads((tmp_path / metrics.SUMMARY_FILE).read_text())
     assert summary["mfu"] == pytest.approx(6000 * 300 / 0.5 / 2e12, rel=0.1)
+    assert summary["samples_seen"] == 2 * 4  # both ranks' samples, what the ladder reports as read
 
 
 def test_flops_model_counts_full_and_lora_training():

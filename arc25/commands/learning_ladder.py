@@ -158,6 +158,16 @@ def _load_trained(path: str, args: Args, device):
     return loading.load_model(plan).to(device).eval(), plan.tokenizer
 
 
+def _samples_seen(run_dir: Path, default: int) -> int:
+    """Training samples the run read (its throughput summary's count; packed rows hold a varying number), else
+    ``default`` (steps x batch)."""
+    from arc25.train.metrics import SUMMARY_FILE
+
+    path = run_dir / SUMMARY_FILE
+    seen = json.loads(path.read_text()).get("samples_seen") if path.is_file() else None
+    return int(seen) if seen else default
+
+
 def _curve(run_dir: Path, batch_size: int) -> list[tuple[int, float]]:
     """(training samples, greedy solve rate) logged during training."""
     path = run_dir / "log_history.jsonl"
@@ -283,7 +293,7 @@ def main(args: Args) -> list[dict]:
         scores = ladder.score_rung(model, tokenizer, tasks, eval_settings, rung, seed=guess_seed)
         after = class_losses(model, tokenizer, tasks, args.grid_encoder, args.prompt_style, mixture=mixture)
         row = dict(rung=name, description=rung.description, model=Path(args.model_path).name,
-                   steps=metrics["global_step"], samples=metrics["global_step"] * args.batch_size,
+                   steps=metrics["global_step"], samples=_samples_seen(run_dir, metrics["global_step"] * args.batch_size),
                    train_minutes=metrics["train_runtime"] / 60, eval_minutes=scores["eval_s"] / 60,
                    train_loss=metrics.get("train_loss"), temperature=args.temperature, scores=scores, losses=after,
                    before=before, real=None,

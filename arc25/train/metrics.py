@@ -334,6 +334,9 @@ class ThroughputCallback(TrainerCallback):
             n_linear_params_trainable=self.flops.n_trainable if self.flops else None,
             attention_flops=self.attention_flops,
             totals={f.name: getattr(span, f.name) for f in fields(span)},
+            # Every step's samples, all ranks (rank 0's count times the world): with --token-budget a step's
+            # sample count varies, so steps x --batch-size is not what was read.
+            samples_seen=self.world_size * self._all.samples,
             all_steps=rates(self._all, self.world_size, self.flops, self.peak_tflops),
         )
         return out
