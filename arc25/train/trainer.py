@@ -182,7 +182,7 @@ class ArcTrainer(SFTTrainer):
 
     def create_scheduler(self, num_training_steps: int, optimizer=None):
         """Library: a named schedule over ``num_training_steps``. Ours: ``lr_schedule``'s, when one was given
-        (transformers 5.24, 5.17)."""
+        (trl 1.16; transformers 5.24, 5.17)."""
         if self.lr_scheduler is None and self.lr_schedule is not None:
             self.lr_scheduler = self.lr_schedule(optimizer if optimizer is not None else self.optimizer)
             return self.lr_scheduler
