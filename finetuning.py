@@ -25,8 +25,8 @@ import json
 import logging
 import time
 import warnings
-from functools import partial
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from arc25.cli.args import (AdapterArgs, LoraArgs, MixtureArgs, ModelArgs, OptimArgs, OutputArgs, PromptArgs,

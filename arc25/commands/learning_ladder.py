@@ -191,12 +191,13 @@ def format_table(rows: list[dict]) -> str:
     for row in rows:
         model, guess = row["scores"]["model"], row["scores"]["guess"]
         pass_key = next((k for k in model["all"] if k.startswith("pass@")), None)
-        draws = ", ".join(f"{k}: {percent(v.get('greedy'), 0)}" for k, v in model["by_draws"].items())
-        functions = ", ".join(f"{k.replace('draw_', '')}: {percent(v.get('greedy'), 0)}"
-                              for k, v in model["by_function"].items())
+        def greedy_by(groups: dict) -> str:
+            return ", ".join(f"{k.replace('draw_', '')}: {percent(v.get('greedy'), 0)}" for k, v in groups.items())
+
+        draws = greedy_by(model["by_draws"])
+        functions = greedy_by(model["by_function"])
         # Only where it says more than the 1-draw column: on rungs with compositions.
-        in_any = ", ".join(f"{k.replace('draw_', '')}: {percent(v.get('greedy'), 0)}"
-                           for k, v in model.get("by_function_in_any", {}).items()) if len(model["by_draws"]) > 1 else ""
+        in_any = greedy_by(model.get("by_function_in_any", {})) if len(model["by_draws"]) > 1 else ""
         cells = [
             row["rung"], row["model"], str(row["steps"]), f"{row['samples']:,}", f"{row['train_minutes']:.1f}",
             f"{percent(model['all'].get('greedy'), 0)} ({percent(guess['all'].get('greedy'), 0)})",

@@ -390,6 +390,7 @@ def _choose_fitting(rng: random.Random, family: Family, inst: Instance, names: d
     def fits(slots: dict) -> bool:
         return not family.check(inst.grids, slots) and run_code(render(family, slots), inst.grids, names) is not None
 
+    fit = next((s for s in family.slots if s.name == family.fit), None)
     slots: dict = {}
     for _ in range(CHOOSE_TRIES):
         drawn = family.choose(rng, inst)
@@ -400,15 +401,14 @@ def _choose_fitting(rng: random.Random, family: Family, inst: Instance, names: d
             return slots
         if rejections is not None:
             rejections[f"{family.name}/redraw"] += 1
-        if family.fit is None:
+        if fit is None:
             continue
-        slot = next(s for s in family.slots if s.name == family.fit)
         # Not the "off" value: it removes the branch the draw chose, so it is for canonicalisation to find.
-        others = [v for v in slot.values if v is not None and v != drawn[family.fit]]
+        others = [v for v in fit.values if v is not None and v != drawn[fit.name]]
         rng.shuffle(others)
         for value in others:
             # From the raw draw, so a slot the new value switches on has the value choose gave it.
-            candidate = normalize(family, dict(drawn, **{family.fit: value}))
+            candidate = normalize(family, dict(drawn, **{fit.name: value}))
             if fits(candidate):
                 return candidate
             if rejections is not None:

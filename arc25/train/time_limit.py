@@ -59,7 +59,9 @@ def time_factor(kind: str, warmup: float, fraction: float) -> float:
         return 1.0 - progress
     if kind == "cosine":
         return 0.5 * (1.0 + math.cos(math.pi * progress))
-    raise ValueError(f"no time schedule {kind!r}; valid: linear, cosine, constant, constant_with_warmup")
+    from arc25.cli.args import TIME_SCHEDULERS
+
+    raise ValueError(f"no time schedule {kind!r}; valid: {', '.join(TIME_SCHEDULERS)}")
 
 
 def time_schedule(optimizer, limit: TimeLimitCallback, kind: str, warmup: float):
