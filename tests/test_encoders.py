@@ -292,3 +292,33 @@ def test_changes_only_writes_just_the_changes_and_round_trips():
 def test_changes_only_malformed(text, problem):
     with pytest.raises(ValueError, match=problem):
         get_encoder(CHANGES_ONLY).output_grid(np.zeros((3, 4), dtype=np.int64), text)
+
+
+BOXES = "ChangeBoxesEncoder(GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder())))"
+
+
+def test_change_boxes_name_each_colour_box_after_the_runs():
+    # draw_rectangle(img, (1, 0), (3, 3), color=5) then draw_rectangle(img, (0, 2), (1, 3), color=0) on 7s.
+    encoder = get_encoder(BOXES)
+    grid_in = np.full((5, 4), 7, dtype=np.int64)
+    grid_out = grid_in.copy()
+    grid_out[1:4, :] = 5
+    grid_out[0:2, 2:4] = 0
+    text = encoder.output_text(grid_in, grid_out)
+    assert text == get_encoder(CHANGES).output_text(grid_in, grid_out) + (
+        "\nboxes:\n(0, 2)-(1, 3) color=0 cells=4\n(1, 0)-(3, 3) color=5 cells=10")
+    assert np.array_equal(encoder.output_grid(grid_in, text), grid_out)
+    with pytest.raises(ValueError, match="disagrees"):
+        encoder.output_grid(grid_in, text.replace("cells=10", "cells=12"))
+    # Nothing changed, or another shape: no boxes section.
+    assert encoder.output_text(grid_in, grid_in).endswith("changes:\nnone")
+    assert encoder.output_text(grid_in, grid_out[:2]) == get_encoder(CHANGES).output_text(grid_in, grid_out[:2])
+
+
+def test_change_boxes_round_trip():
+    encoder = get_encoder(BOXES)
+    rng = np.random.default_rng(3)
+    for rows, cols in [(1, 1), (4, 6), (30, 30)]:
+        a = rng.integers(0, 10, size=(rows, cols))
+        b = np.where(rng.random((rows, cols)) < 0.3, rng.integers(0, 10, size=(rows, cols)), a)
+        assert np.array_equal(encoder.output_grid(a, encoder.output_text(a, b)), b)

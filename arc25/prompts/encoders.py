@@ -22,6 +22,7 @@ __all__ = [
     "GridEncoder",
     "ChangesEncoder",
     "ChangesOnlyEncoder",
+    "ChangeBoxesEncoder",
     "GridShapeEncoder",
     "MinimalGridEncoder",
     "RowNumberEncoder",
@@ -274,6 +275,46 @@ class ChangesEncoder(_WrapperEncoder):
         return grid
 
 
+_BOXES_HEADER = "boxes:"
+
+
+def _colour_boxes(grid_in: np.ndarray, grid_out: np.ndarray) -> list[tuple[int, int, int, int, int, int]]:
+    """Per colour the output changed cells to, in row-major order of its first changed cell: (colour, top, left,
+    bottom, right, number of changed cells)."""
+    changed = grid_in != grid_out
+    rows, cols = np.nonzero(changed)
+    colours = grid_out[rows, cols]
+    boxes = []
+    for color in dict.fromkeys(colours.tolist()):  # first appearance, row-major
+        mine = colours == color
+        r, c = rows[mine], cols[mine]
+        boxes.append((int(color), int(r.min()), int(c.min()), int(r.max()), int(c.max()), int(mine.sum())))
+    return boxes
+
+
+class ChangeBoxesEncoder(ChangesEncoder):
+    """Like ChangesEncoder, then per colour of the changes its bounding box and how many cells it changed.
+
+    A draw is a box of one colour: a rectangle fills its box, a line runs corner to corner, a row or column spans
+    the grid. The runs list a shape row by row, so a model must gather them to find its corners, and a shape that a
+    later draw covers in part shows as scattered runs. ``(1, 0)-(3, 3) color=5 cells=10`` names the corners as the
+    DSL writes them and, by falling short of the box's area, that something lies on top.
+    """
+
+    name = "ChangeBoxesEncoder"
+
+    def output_text(self, grid_in, grid_out) -> str:
+        """ChangesEncoder's text, then ``boxes:`` and one line per colour when the output changed cells."""
+        text = super().output_text(grid_in, grid_out)
+        grid_in, grid_out = np.asarray(grid_in), np.asarray(grid_out)
+        if grid_in.shape != grid_out.shape or not (grid_in != grid_out).any():
+            return text
+        lines = [text, _BOXES_HEADER]
+        for color, top, left, bottom, right, n in _colour_boxes(grid_in, grid_out):
+            lines.append(f"({top}, {left})-({bottom}, {right}) color={color} cells={n}")
+        return "\n".join(lines)
+
+
 class ChangesOnlyEncoder(ChangesEncoder):
     """Like ChangesEncoder, but an output of its input's shape is only its changes: the input and the changes
     determine it, and the prompt is shorter. Outputs of another shape are the inner text."""
@@ -313,6 +354,7 @@ ENCODERS: dict[str, type[GridEncoder]] = {
     "GridShapeEncoder": GridShapeEncoder,
     "ChangesEncoder": ChangesEncoder,
     "ChangesOnlyEncoder": ChangesOnlyEncoder,
+    "ChangeBoxesEncoder": ChangeBoxesEncoder,
 }
 
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|([()])|(\S))")
