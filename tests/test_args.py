@@ -49,7 +49,6 @@ GROUPS = [getattr(args, name) for name in args.__all__ if isinstance(getattr(arg
 # means something else there; each such case is listed with its reason.
 REDECLARED = {
     ("test_time_her", "output_dir"), ("test_time_her", "learning_rate"),
-    ("test_time_her", "grid_encoder"),  # default None: the encoder recorded beside the model
     ("evaluate", "output_dir"), ("merge_lora", "model_path"), ("merge_lora", "adapter_path"),
     ("merge_lora", "output_dir"),  # required there
     ("merge_lora", "torch_dtype"),  # the saved weights' dtype, without "auto"

@@ -342,6 +342,23 @@ def test_config_validates_solve_rate_fields():
         finetuning.Config(n_solve_rate_tasks=0)
 
 
+def test_prompts_a_trained_model_with_the_encoder_it_records(tmp_path):
+    boxes = "ChangeBoxesEncoder(GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder())))"
+    tok = models.load_tokenizer("tiny")
+    folder = tmp_path / "trained"
+    models.load_model("tiny", tok, seed=1).save_pretrained(str(folder))
+    tok.save_pretrained(str(folder))
+    loading.write_training_info(folder, model_path="tiny", random_seed=1, prompt_style="compact", grid_encoder=boxes)
+    args = evaluate_script.Args(output_dir=str(tmp_path / "out"), model_path=str(folder), n=[1], max_side=5)
+    evaluate_script.prepare(args)
+    assert args.grid_encoder == boxes
+    args = evaluate_script.Args(output_dir=str(tmp_path / "out"), model_path=str(folder), n=[1], max_side=5,
+                                grid_encoder=DEFAULT_ENCODER_SPEC)
+    with pytest.warns(UserWarning, match="was trained with --grid-encoder"):
+        evaluate_script.prepare(args)
+    assert args.grid_encoder == DEFAULT_ENCODER_SPEC
+
+
 def test_cli_builds_a_builtin_base_from_the_seed_its_adapter_records(tmp_path, capsys):
     """An adapter trained on a builtin (random weights from --random-seed) is evaluated on that same base."""
     from peft import LoraConfig, get_peft_model

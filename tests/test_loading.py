@@ -146,3 +146,20 @@ def test_the_random_init_builtins_train_in_full_and_mini_sits_between_tiny_and_s
         assert plan.from_scratch and not plan.use_lora and plan.training_mode() == f"full (from-scratch lineage: {name})"
         sizes[name] = sum(p.numel() for p in loading.load_model(plan).parameters())
     assert sizes["tiny"] < sizes["mini"] < sizes["small"], sizes
+
+
+def test_trained_grid_encoder_follows_the_model_unless_given(tmp_path):
+    from arc25.cli.args import TrainedPromptArgs
+    from arc25.prompts.encoders import DEFAULT_ENCODER_SPEC
+
+    boxes = "ChangeBoxesEncoder(GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder())))"
+    model, adapter = tmp_path / "model", tmp_path / "adapter"
+    loading.write_training_info(model, grid_encoder=boxes)
+    unset, given = TrainedPromptArgs(), TrainedPromptArgs(grid_encoder="MinimalGridEncoder()")
+    assert unset.trained_grid_encoder(str(model)) == boxes
+    assert given.trained_grid_encoder(str(model)) == "MinimalGridEncoder()"
+    # An adapter's own record comes first; a builtin or a folder trained elsewhere gets training's default.
+    loading.write_training_info(adapter, grid_encoder="GridShapeEncoder(MinimalGridEncoder())")
+    assert unset.trained_grid_encoder(str(model), str(adapter)) == "GridShapeEncoder(MinimalGridEncoder())"
+    assert unset.trained_grid_encoder("tiny") == DEFAULT_ENCODER_SPEC
+    assert unset.trained_grid_encoder(str(tmp_path / "elsewhere")) == DEFAULT_ENCODER_SPEC

@@ -30,7 +30,7 @@ from arc25.prompts.prompting import DEFAULT_PROMPT_STYLE
 __all__ = [
     "AdapterArgs", "DeviceArgs", "EvalSettings", "GenerationArgs", "LoraArgs", "MixtureArgs", "ModelArgs",
     "ModelSeedArgs", "OnOffAuto", "OptimArgs", "OutputArgs", "ProgressArgs", "PromptArgs", "SamplingArgs", "SandboxArgs",
-    "ScheduleArgs", "SeedArgs", "SeqLenArgs", "SolveRateArgs", "SpeedArgs", "TaskArgs", "TrackingArgs", "TrainingArgs",
+    "ScheduleArgs", "SeedArgs", "SeqLenArgs", "SolveRateArgs", "SpeedArgs", "TaskArgs", "TrackingArgs", "TrainedPromptArgs", "TrainingArgs",
     "cuda_visible", "field_names", "on_off_fields",
 ]
 
@@ -301,6 +301,23 @@ class PromptArgs(CliConfig):
         if self.grid_encoder is not None:
             get_encoder(self.grid_encoder)
         check_prompt_style(self.prompt_style)
+
+
+@dataclass(kw_only=True)
+class TrainedPromptArgs(PromptArgs):
+    """PromptArgs for commands that prompt a model someone trained: its encoder is the default."""
+
+    grid_encoder: Optional[str] = None
+    """How grids are written as text (a composition of encoders from arc25.prompts.encoders); default: the one
+    recorded beside the model (arc25_training.json), else training's default."""
+
+    def trained_grid_encoder(self, model_path: str, adapter_path: str | None = None) -> str:
+        """--grid-encoder if given, else the one recorded beside the adapter or model, else training's default: a
+        model is prompted as it was trained unless the user says otherwise."""
+        from arc25.models.loading import recorded_grid_encoder
+        from arc25.prompts.encoders import DEFAULT_ENCODER_SPEC
+
+        return self.grid_encoder or recorded_grid_encoder(model_path, adapter_path) or DEFAULT_ENCODER_SPEC
 
 
 @dataclass(kw_only=True)

@@ -22,13 +22,13 @@ from typing import Annotated
 import tyro
 
 from arc25.cli.args import (AdapterArgs, DeviceArgs, EvalSettings, ModelArgs, ModelSeedArgs, OutputArgs, ProgressArgs,
-                        TaskArgs)
+                            TaskArgs, TrainedPromptArgs)
 from arc25.cli import fail, parse
 
 
 # Bases are listed last-shown-first, as in finetuning.Config.
 @dataclass(kw_only=True)
-class Args(TaskArgs, ProgressArgs, EvalSettings, DeviceArgs, ModelSeedArgs, AdapterArgs, ModelArgs, OutputArgs):
+class Args(TaskArgs, ProgressArgs, TrainedPromptArgs, EvalSettings, DeviceArgs, ModelSeedArgs, AdapterArgs, ModelArgs, OutputArgs):
     """Evaluate a model on task sets; every flag but the task sets' and the plots' is a shared group of arc25.cli.args."""
 
     output_dir: str = field()  # required: a bare annotation would inherit OutputArgs' default
@@ -74,6 +74,7 @@ def prepare(args: Args):
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ValueError(f"--output-dir {args.output_dir!r} cannot be created: {err.strerror or err}") from None
+    args.grid_encoder = args.trained_grid_encoder(args.model_path, args.adapter_path)
     device = loading.resolve_device(args.device)
     # The adapter is checked against its recorded base on a weightless copy: a wrong one fails before weights load.
     plan = loading.prepare(args.model_path, args.adapter_path, torch_dtype=args.torch_dtype,

@@ -28,7 +28,7 @@ from typing import Annotated, Optional
 import tyro
 
 from arc25.cli.args import (ModelArgs, OptimArgs, OutputArgs, PromptArgs, SamplingArgs, ScheduleArgs, SeedArgs,
-                        SeqLenArgs, field_names)
+                        SeqLenArgs, TrainedPromptArgs, field_names)
 from arc25.cli import fail, parse
 
 DEFAULT_RUNGS = ["h-line", "1-draw"]
@@ -38,7 +38,7 @@ SHARED_WITH_TRAINING = (ModelArgs, SeedArgs, ScheduleArgs, OptimArgs, PromptArgs
 
 # Bases are listed last-shown-first, as in finetuning.Config.
 @dataclass(kw_only=True)
-class Args(SamplingArgs, SeqLenArgs, PromptArgs, OptimArgs, ScheduleArgs, ModelArgs, SeedArgs, OutputArgs):
+class Args(SamplingArgs, SeqLenArgs, TrainedPromptArgs, OptimArgs, ScheduleArgs, ModelArgs, SeedArgs, OutputArgs):
     """Train and evaluate a model on each rung of the learning ladder."""
 
     output_dir: str = "runs/ladder"
@@ -255,6 +255,8 @@ def main(args: Args) -> list[dict]:
     from arc25.train.token_classes import class_losses
     from arc25.tasks.tasksets import synthetic_tasks
 
+    # A ladder continued from a trained folder trains and scores it on the prompts it learnt, unless told otherwise.
+    args.grid_encoder = args.trained_grid_encoder(args.model_path)
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

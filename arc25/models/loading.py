@@ -61,6 +61,16 @@ def read_training_info(folder) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def recorded_grid_encoder(model_path: str, adapter_path: str | None = None) -> str | None:
+    """The grid encoder recorded beside the adapter, else beside the model (arc25_training.json); None if neither
+    records one (a builtin, or a folder trained elsewhere)."""
+    for folder in (adapter_path, model_path):
+        recorded = read_training_info(folder).get("grid_encoder") if folder else None
+        if recorded:
+            return recorded
+    return None
+
+
 def check_matches_training(folder, prompt_style: str | None, grid_encoder: str | None = None) -> None:
     """Warn when a model is used with another prompt style or grid encoder than the ones it was trained with."""
     info = read_training_info(folder)
