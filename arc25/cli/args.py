@@ -30,7 +30,8 @@ from arc25.prompts.prompting import DEFAULT_PROMPT_STYLE
 __all__ = [
     "AdapterArgs", "DeviceArgs", "EvalSettings", "GenerationArgs", "LoraArgs", "MixtureArgs", "ModelArgs",
     "ModelSeedArgs", "OnOffAuto", "OptimArgs", "OutputArgs", "ProgressArgs", "PromptArgs", "SamplingArgs", "SandboxArgs",
-    "ScheduleArgs", "SeedArgs", "SeqLenArgs", "SolveRateArgs", "SpeedArgs", "TaskArgs", "TrackingArgs", "TrainedPromptArgs", "TrainingArgs",
+    "ScheduleArgs", "SeedArgs", "SeqLenArgs", "SolveRateArgs", "SpeedArgs", "TaskArgs", "TrackingArgs",
+    "TrainedPromptArgs", "TrainingArgs",
     "cuda_visible", "field_names", "on_off_fields",
 ]
 

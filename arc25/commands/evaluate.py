@@ -28,7 +28,8 @@ from arc25.cli import fail, parse
 
 # Bases are listed last-shown-first, as in finetuning.Config.
 @dataclass(kw_only=True)
-class Args(TaskArgs, ProgressArgs, TrainedPromptArgs, EvalSettings, DeviceArgs, ModelSeedArgs, AdapterArgs, ModelArgs, OutputArgs):
+class Args(TaskArgs, ProgressArgs, TrainedPromptArgs, EvalSettings, DeviceArgs, ModelSeedArgs, AdapterArgs, ModelArgs,
+           OutputArgs):
     """Evaluate a model on task sets; every flag but the task sets' and the plots' is a shared group of arc25.cli.args."""
 
     output_dir: str = field()  # required: a bare annotation would inherit OutputArgs' default

@@ -281,8 +281,7 @@ _BOXES_HEADER = "boxes:"
 def _colour_boxes(grid_in: np.ndarray, grid_out: np.ndarray) -> list[tuple[int, int, int, int, int, int]]:
     """Per colour the output changed cells to, in row-major order of its first changed cell: (colour, top, left,
     bottom, right, number of changed cells)."""
-    changed = grid_in != grid_out
-    rows, cols = np.nonzero(changed)
+    rows, cols = np.nonzero(grid_in != grid_out)
     colours = grid_out[rows, cols]
     boxes = []
     for color in dict.fromkeys(colours.tolist()):  # first appearance, row-major
@@ -307,12 +306,12 @@ class ChangeBoxesEncoder(ChangesEncoder):
         """ChangesEncoder's text, then ``boxes:`` and one line per colour when the output changed cells."""
         text = super().output_text(grid_in, grid_out)
         grid_in, grid_out = np.asarray(grid_in), np.asarray(grid_out)
-        if grid_in.shape != grid_out.shape or not (grid_in != grid_out).any():
+        boxes = _colour_boxes(grid_in, grid_out) if grid_in.shape == grid_out.shape else []
+        if not boxes:
             return text
-        lines = [text, _BOXES_HEADER]
-        for color, top, left, bottom, right, n in _colour_boxes(grid_in, grid_out):
-            lines.append(f"({top}, {left})-({bottom}, {right}) color={color} cells={n}")
-        return "\n".join(lines)
+        lines = [f"({top}, {left})-({bottom}, {right}) color={color} cells={n}"
+                 for color, top, left, bottom, right, n in boxes]
+        return "\n".join([text, _BOXES_HEADER, *lines])
 
 
 class ChangesOnlyEncoder(ChangesEncoder):
