@@ -173,6 +173,36 @@ def test_loop_trains_on_only_the_nearest_relabelled_tasks_when_asked():
         assert [h.task.code for h in tuner.batches[0]] == expected
         assert outcome.epochs[0].n_new_tasks == 3 and outcome.epochs[0].n_trained == len(expected)
 
+class LossTuner(RecordingTuner):
+    """Reports a fixed loss per relabelled program, so the loop's choice by loss is known in advance."""
+
+    def __init__(self, loss_of):
+        super().__init__()
+        self.loss_of = loss_of
+
+    def losses(self, tasks):
+        return [self.loss_of[h.task.code] for h in tasks]
+
+
+def test_loop_trains_on_the_relabelled_tasks_read_worst_when_asked():
+    task = column_task()
+    codes = [program("draw_vertical_line(img, 0, color=3)"),
+             program("draw_rectangle(img, (0, 0), (2, 4), color=8)"),
+             program("draw_vertical_line(img, 1, color=3)", "draw_pixel(img, (0, 0), color=3)")]
+    # The farthest and the nearest program are read worst; the choice keeps relabel's worst-to-best order.
+    tuner = LossTuner({codes[0]: 0.1, codes[1]: 2.0, codes[2]: 0.9})
+    run_task(task, ScriptedSampler([codes, codes]), tuner,
+             LoopSettings(max_epochs=2, timeout_s=2.0, max_relabelled=2, relabelled_by="loss"))
+    assert [h.task.code for h in tuner.batches[0]] == [codes[1], codes[2]]
+    # By accuracy the same k are the two nearest.
+    tuner = LossTuner({codes[0]: 0.1, codes[1]: 2.0, codes[2]: 0.9})
+    run_task(task, ScriptedSampler([codes, codes]), tuner, LoopSettings(max_epochs=2, timeout_s=2.0, max_relabelled=2))
+    assert [h.task.code for h in tuner.batches[0]] == [codes[0], codes[2]]
+    with pytest.raises(ValueError, match="relabelled_by must be one of accuracy, loss; got 'size'"):
+        run_task(task, ScriptedSampler([codes, codes]), tuner,
+                 LoopSettings(max_epochs=2, timeout_s=2.0, max_relabelled=2, relabelled_by="size"))
+
+
 def test_loop_stops_at_max_epochs_and_at_the_time_budget():
     task = column_task()
     wrong = [[program(f"draw_vertical_line(img, {k}, color=3)")] for k in (2, 3, 4, 0)]
@@ -269,6 +299,27 @@ def test_tuner_trains_in_memory_and_reset_restores_the_initial_weights(tiny):
     tuner.reset()
     assert all(torch.equal(before[n], p) for n, p in model.named_parameters())
     assert tuner.train([])["steps"] == 0
+
+
+def test_tuner_losses_score_without_training_and_fall_after_a_step(tiny):
+    import torch
+
+    tokenizer, model = tiny
+    task = column_task()
+    fresh, _ = relabel(task.train_inputs, scores_of(task, [program("draw_vertical_line(img, 2, color=3)")]), set())
+    tuner = InMemoryTuner(model, tokenizer, TuningSettings(learning_rate=1e-3, batch_size=1, max_seq_len=4096),
+                          encoder_spec=DEFAULT_ENCODER_SPEC, prompt_style="compact")
+    tuner.reset()
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    (loss,) = tuner.losses(fresh)
+    assert all(torch.equal(before[n], p) for n, p in model.named_parameters())
+    # The same loss the training step sees first, and lower after it.
+    assert loss == pytest.approx(tuner.train(fresh)["loss"], rel=1e-4)
+    assert tuner.losses(fresh)[0] < loss
+    short = InMemoryTuner(model, tokenizer, TuningSettings(max_seq_len=10), encoder_spec=DEFAULT_ENCODER_SPEC,
+                          prompt_style="compact")
+    assert short.losses(fresh) == [float("inf")]
+    tuner.reset()
 
 
 def test_loop_with_the_real_tuner_trains_on_relabelled_tasks(tiny):
@@ -676,6 +727,7 @@ def test_cli_runs_a_real_arc_format_task(python, tmp_path):
     (["--top-p", "0"], "--top-p must be in (0, 1]"),
     (["--n-low-temperature", "0", "--n-high-temperature", "0"], "nothing to sample"),
     (["--max-relabelled", "0"], "--max-relabelled must be >= 1, got 0"),
+    (["--relabelled-by", "size"], "invalid choice 'size' for argument '--relabelled-by'"),
     (["--benchmark-methods", "generate,vllm"], "--benchmark-methods: unknown 'vllm'"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(python, tmp_path, flags, message):

@@ -36,7 +36,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 from arc25.cli.args import (AdapterArgs, DeviceArgs, GenerationArgs, LoraArgs, ModelArgs, OptimArgs, OutputArgs,
                         ProgressArgs, SandboxArgs, SeedArgs, SeqLenArgs, TaskArgs, TrackingArgs, TrainedPromptArgs)
@@ -91,8 +91,11 @@ class Config(OptimArgs, SandboxArgs, GenerationArgs, SeqLenArgs, TrainedPromptAr
     warmup_steps: int = 0
     """Optimizer steps of linear warmup at the start of each task."""
     max_relabelled: Optional[int] = None
-    """Fine-tune each epoch on only this many of the new relabelled tasks, those whose programs came closest to the
-    real task (by accuracy on its train pairs); default: all of them."""
+    """Fine-tune each epoch on only this many of the new relabelled tasks (which ones: --relabelled-by); default:
+    all of them."""
+    relabelled_by: Literal["accuracy", "loss"] = "accuracy"
+    """Which --max-relabelled tasks: accuracy (those whose programs came closest to the real task's train pairs) or
+    loss (those the model reads worst before the step: the highest loss per program token)."""
 
     def validate(self) -> None:
         super().validate()
@@ -332,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = LoopSettings(max_epochs=cfg.max_epochs, time_budget_s=cfg.time_budget_s,
                                     timeout_s=cfg.timeout_s, n_workers=cfg.n_workers,
                                     random_seed=derive_seed(cfg.random_seed, index),
-                                    max_relabelled=cfg.max_relabelled)
+                                    max_relabelled=cfg.max_relabelled, relabelled_by=cfg.relabelled_by)
             try:
                 if cfg.compare_sampling:
                     comparison = compare_task(task, run.sampler, run.tuner, settings, greedy=run.sampler.greedy,

@@ -85,20 +85,48 @@ class InMemoryTuner:
         device = next(iter(self.model.parameters())).device.type
         return torch.autocast(device, dtype=self.autocast_dtype)
 
-    def train(self, tasks: list[HindsightTask]) -> dict:
-        """One pass over ``tasks`` in order (too-long ones skipped); returns examples, skipped, steps, mean loss."""
-        import torch
-
-        if self.optimizer is None:
-            self.reset()
-        examples = []
-        too_long = 0
+    def _examples(self, tasks: list[HindsightTask]) -> tuple[list[dict], int]:
+        examples, too_long = [], 0
         for h in tasks:
             example = self.formatter.example(h.task, self.encoder)
             if len(example["input_ids"]) > self.settings.max_seq_len:
                 too_long += 1
             else:
                 examples.append(example)
+        return examples, too_long
+
+    def losses(self, tasks: list[HindsightTask]) -> list[float]:
+        """Each task's mean loss per program token under the current weights (inf for one too long to train on)."""
+        import torch
+
+        device = next(iter(self.model.parameters())).device
+        out = []
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                for h in tasks:
+                    example = self.formatter.example(h.task, self.encoder)
+                    if len(example["input_ids"]) > self.settings.max_seq_len:
+                        out.append(float("inf"))
+                        continue
+                    input_ids, attention_mask, labels = pad_batch([example], self.pad_id)
+                    with self._autocast():
+                        loss = self.model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device),
+                                          labels=labels.to(device), use_cache=False).loss
+                    out.append(float(loss))
+        finally:
+            if was_training:
+                self.model.train()
+        return out
+
+    def train(self, tasks: list[HindsightTask]) -> dict:
+        """One pass over ``tasks`` in order (too-long ones skipped); returns examples, skipped, steps, mean loss."""
+        import torch
+
+        if self.optimizer is None:
+            self.reset()
+        examples, too_long = self._examples(tasks)
         device = next(iter(self.model.parameters())).device
         losses = []
         was_training = self.model.training
