@@ -282,14 +282,21 @@ def tiny():
     return tokenizer, models.load_model("tiny", tokenizer, seed=0)
 
 
-def test_tuner_trains_in_memory_and_reset_restores_the_initial_weights(tiny):
-    import torch
-
+def one_relabelled_task_and_tuner(tiny, **settings):
+    """A relabelled column task and an in-memory tuner on the tiny model (LR 1e-3 unless told)."""
     tokenizer, model = tiny
     task = column_task()
     fresh, _ = relabel(task.train_inputs, scores_of(task, [program("draw_vertical_line(img, 2, color=3)")]), set())
-    tuner = InMemoryTuner(model, tokenizer, TuningSettings(learning_rate=1e-3, batch_size=1, max_seq_len=4096),
-                          encoder_spec=DEFAULT_ENCODER_SPEC, prompt_style="compact")
+    settings = {"learning_rate": 1e-3, "batch_size": 1, "max_seq_len": 4096, **settings}
+    tuner = InMemoryTuner(model, tokenizer, TuningSettings(**settings), encoder_spec=DEFAULT_ENCODER_SPEC,
+                          prompt_style="compact")
+    return model, fresh, tuner
+
+
+def test_tuner_trains_in_memory_and_reset_restores_the_initial_weights(tiny):
+    import torch
+
+    model, fresh, tuner = one_relabelled_task_and_tuner(tiny)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     tuner.reset()
     first = tuner.train(fresh)
@@ -304,11 +311,7 @@ def test_tuner_trains_in_memory_and_reset_restores_the_initial_weights(tiny):
 def test_tuner_losses_score_without_training_and_fall_after_a_step(tiny):
     import torch
 
-    tokenizer, model = tiny
-    task = column_task()
-    fresh, _ = relabel(task.train_inputs, scores_of(task, [program("draw_vertical_line(img, 2, color=3)")]), set())
-    tuner = InMemoryTuner(model, tokenizer, TuningSettings(learning_rate=1e-3, batch_size=1, max_seq_len=4096),
-                          encoder_spec=DEFAULT_ENCODER_SPEC, prompt_style="compact")
+    model, fresh, tuner = one_relabelled_task_and_tuner(tiny)
     tuner.reset()
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     (loss,) = tuner.losses(fresh)
@@ -316,9 +319,8 @@ def test_tuner_losses_score_without_training_and_fall_after_a_step(tiny):
     # The same loss the training step sees first, and lower after it.
     assert loss == pytest.approx(tuner.train(fresh)["loss"], rel=1e-4)
     assert tuner.losses(fresh)[0] < loss
-    short = InMemoryTuner(model, tokenizer, TuningSettings(max_seq_len=10), encoder_spec=DEFAULT_ENCODER_SPEC,
-                          prompt_style="compact")
-    assert short.losses(fresh) == [float("inf")]
+    _, _, short = one_relabelled_task_and_tuner(tiny, max_seq_len=10)
+    assert short.losses(fresh) == [float("-inf")]
     tuner.reset()
 
 

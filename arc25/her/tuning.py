@@ -85,18 +85,14 @@ class InMemoryTuner:
         device = next(iter(self.model.parameters())).device.type
         return torch.autocast(device, dtype=self.autocast_dtype)
 
-    def _examples(self, tasks: list[HindsightTask]) -> tuple[list[dict], int]:
-        examples, too_long = [], 0
-        for h in tasks:
-            example = self.formatter.example(h.task, self.encoder)
-            if len(example["input_ids"]) > self.settings.max_seq_len:
-                too_long += 1
-            else:
-                examples.append(example)
-        return examples, too_long
+    def _example(self, h: HindsightTask) -> dict | None:
+        """Token ids and labels of a relabelled task, or None when it is longer than training takes."""
+        example = self.formatter.example(h.task, self.encoder)
+        return example if len(example["input_ids"]) <= self.settings.max_seq_len else None
 
     def losses(self, tasks: list[HindsightTask]) -> list[float]:
-        """Each task's mean loss per program token under the current weights (inf for one too long to train on)."""
+        """Each task's mean loss per program token under the current weights; -inf for one too long to train on,
+        so a choice by highest loss never takes it."""
         import torch
 
         device = next(iter(self.model.parameters())).device
@@ -106,9 +102,9 @@ class InMemoryTuner:
         try:
             with torch.no_grad():
                 for h in tasks:
-                    example = self.formatter.example(h.task, self.encoder)
-                    if len(example["input_ids"]) > self.settings.max_seq_len:
-                        out.append(float("inf"))
+                    example = self._example(h)
+                    if example is None:
+                        out.append(float("-inf"))
                         continue
                     input_ids, attention_mask, labels = pad_batch([example], self.pad_id)
                     with self._autocast():
@@ -126,7 +122,8 @@ class InMemoryTuner:
 
         if self.optimizer is None:
             self.reset()
-        examples, too_long = self._examples(tasks)
+        examples = [e for e in map(self._example, tasks) if e is not None]
+        too_long = len(tasks) - len(examples)
         device = next(iter(self.model.parameters())).device
         losses = []
         was_training = self.model.training
