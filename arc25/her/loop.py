@@ -21,7 +21,8 @@ from arc25.infer.scoring import ProgramScore, score_tasks
 from arc25.tasks import derive_seed
 from arc25.tasks.tasksets import EvalTask
 
-__all__ = ["RELABELLED_BY", "EpochRecord", "LoopSettings", "ModelSampler", "Sampler", "TaskOutcome", "Tuner", "run_task", "top_error"]
+__all__ = ["RELABELLED_BY", "EpochRecord", "LoopSettings", "ModelSampler", "Sampler", "TaskOutcome", "Tuner", "run_task",
+           "top_error"]
 
 
 class Sampler(Protocol):
