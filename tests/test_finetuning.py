@@ -249,6 +249,8 @@ def test_journal_single_gpu_command_runs(tmp_path, python):
         (["--grid-encoder", "FancyEncoder()"], "MinimalGridEncoder"),
         (["--mixture", "chaos"], "one_empty"),
         (["--max-side", "40"], "max_side"),
+        (["--min-draws", "1", "--max-draws", "3", "--draw-weights", "1,2"], "must be 3 weights"),
+        (["--draw-weights", "1,two"], "comma-separated numbers"),
         (["--lora-weight-initialization", "magic"], "pissa"),
         (["--prompt-style", "verbose"], "compact, describe-dsl"),
         (["--config", "/no/such/recipe.yaml"], "is not a file"),

@@ -395,6 +395,26 @@ def test_family_ground_truths_solve_their_tasks(spec):
     assert len({t.task_id for t in tasks}) == 3 and len({outputs_key(t.train_outputs) for t in tasks}) == 3
 
 
+@pytest.mark.parametrize("spec, side", [("squares:6", 10), ("squares:25", 10), ("squares:9", 7), ("vertical-lines:5", 10),
+                                        ("vertical-lines:2", 3), ("squares:1", 1)])
+def test_family_task_sets_fit_a_max_side(spec, side):
+    tasks = load_task_set(spec, n=8, seed=3, max_side=side)
+    count = int(spec.split(":")[1])
+    assert all(max(g.shape) <= side for t in tasks for g in t.train_inputs + t.test_inputs)
+    assert all(t.code.count("draw_") == count for t in tasks)
+    results = score_tasks(tasks, [[t.code] for t in tasks], timeout_s=5.0)
+    assert all(r.train_solved and r.test_solved for r in results)
+    # Without --max-side, the same tasks as before the override existed (grids up to 30).
+    assert max(max(g.shape) for t in load_task_set(spec, n=8, seed=3) for g in t.train_inputs) > side
+
+
+def test_family_task_sets_take_only_max_side():
+    with pytest.raises(ValueError, match="take max_side"):
+        load_task_set("squares:4", n=1, min_draws=2)
+    with pytest.raises(ValueError, match=r"from 1 to 25 \(the most squares that fit in 10x10"):
+        load_task_set("squares:26", n=1, max_side=10)
+
+
 @pytest.mark.parametrize("spec", ["squares:0", f"squares:{FAMILY_LIMITS['squares'] + 1}", "squares:x", "squares",
                                   f"vertical-lines:{FAMILY_LIMITS['vertical-lines'] + 1}"])
 def test_family_out_of_range_names_what_is_accepted(spec):
@@ -625,7 +645,8 @@ def test_real_arc_tasks_by_id_in_the_order_given():
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--task-set", "squares:4", "--min-draws", "4"], "only apply to synthetic task sets, not squares:4"),
+    (["--task-set", "squares:4", "--min-draws", "4"], "--min-draws shapes none of squares:4"),
+    (["--task-set", "squares:30", "--max-side", "10"], "from 1 to 25 (the most squares that fit in 10x10"),
     (["--compare-sampling", "--benchmark-sampling"], "--compare-sampling and --benchmark-sampling"),
     (["--task-set", "synthetic", "--min-draws", "5", "--max-draws", "2"], "draws"),
     (["--task-set", "arc-agi-1-training:nope"], "no task 'nope' in arc-agi-1-training"),

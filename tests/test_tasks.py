@@ -1,5 +1,6 @@
 """The hindsight task stream: determinism, the gate, and generator parameters."""
 
+import dataclasses
 import hashlib
 import itertools
 import random
@@ -107,6 +108,20 @@ def test_draw_functions_restrict_the_program():
         assert all(line.strip().startswith("draw_rectangle(") for line in body)
 
 
+def test_draw_weights_shift_the_draw_counts_and_keep_the_uniform_stream():
+    def counts(cfg, n=600):
+        rng = random.Random(3)
+        return Counter(sample_task(rng, "one_empty", cfg).n_draws for _ in range(n))
+
+    uniform = GeneratorConfig(min_side=3, max_side=6, min_draws=1, max_draws=3)
+    heavy = dataclasses.replace(uniform, draw_weights=(1, 2, 4))
+    only_three = dataclasses.replace(uniform, draw_weights=(0, 0, 1))
+    assert counts(heavy)[3] > 1.4 * counts(uniform)[3]
+    assert counts(heavy)[1] < 0.7 * counts(uniform)[1]
+    # Draws that change nothing are pruned, so a 3-draw program can still end with fewer live draws, never more.
+    assert max(counts(only_three)) == 3 and counts(only_three)[3] > 400
+
+
 def test_line_and_rectangle_arguments_make_sense():
     rng = random.Random(5)
     for _ in range(2000):
@@ -142,6 +157,9 @@ def test_generator_that_cannot_produce_raises():
         (dict(background="stripes"), "background"),
         (dict(functions=("draw_circle",)), "draw_circle"),
         (dict(n_inputs=0), "n_inputs"),
+        (dict(min_draws=1, max_draws=3, draw_weights=(1, 2)), "draw_weights 1,2 must be 3 weights"),
+        (dict(min_draws=1, max_draws=2, draw_weights=(1, -1)), "draw_weights"),
+        (dict(min_draws=1, max_draws=2, draw_weights=(0, 0)), "not all 0"),
     ],
 )
 def test_impossible_parameters_raise_at_construction(kwargs, match):

@@ -224,6 +224,12 @@ class LoraArgs(CliConfig):
 # --- tasks and text -------------------------------------------------------------------------------------------
 
 
+# overrides() keys and the flags that set them.
+OVERRIDE_FLAGS = {"n_inputs": "--n-inputs", "min_side": "--min-side", "max_side": "--max-side",
+                  "min_draws": "--min-draws", "max_draws": "--max-draws", "functions": "--draw-functions",
+                  "draw_weights": "--draw-weights"}
+
+
 @dataclass(kw_only=True)
 class TaskArgs(CliConfig):
     """Overrides of the synthetic generators' settings (None keeps each generator's own)."""
@@ -233,36 +239,54 @@ class TaskArgs(CliConfig):
     min_side: Optional[int] = None
     """Override: smallest grid side (1-30)."""
     max_side: Optional[int] = None
-    """Override: largest grid side (1-30)."""
+    """Override: largest grid side (1-30); also sizes the squares:N and vertical-lines:N task sets."""
     min_draws: Optional[int] = None
     """Override: fewest DSL draws per program."""
     max_draws: Optional[int] = None
     """Override: most DSL draws per program."""
     draw_functions: Optional[str] = None
     """Override: comma-separated DSL functions programs draw with."""
+    draw_weights: Optional[str] = None
+    """Override: comma-separated relative weights of min-draws..max-draws draws per program, e.g. 1,2,4 for 1-3
+    draws (default: every count equally likely)."""
 
     def overrides(self) -> dict:
         """The generator overrides as make_mixture / load_task_set keywords (None = the generator's own)."""
         functions = tuple(f.strip() for f in self.draw_functions.split(",")) if self.draw_functions else None
         return dict(n_inputs=self.n_inputs, min_side=self.min_side, max_side=self.max_side,
-                    min_draws=self.min_draws, max_draws=self.max_draws, functions=functions)
+                    min_draws=self.min_draws, max_draws=self.max_draws, functions=functions,
+                    draw_weights=self._draw_weights())
 
-    def overridden(self) -> bool:
-        return any(value is not None for value in self.overrides().values())
+    def _draw_weights(self) -> tuple[float, ...] | None:
+        if self.draw_weights is None:
+            return None
+        try:
+            return tuple(float(w) for w in self.draw_weights.split(","))
+        except ValueError:
+            raise ValueError(f"--draw-weights {self.draw_weights!r} must be comma-separated numbers, "
+                             "one per draw count, e.g. 1,2,4") from None
 
     @staticmethod
-    def is_synthetic(spec: str) -> bool:
-        return spec.partition(":")[0].strip() == "synthetic"
+    def takes(spec: str) -> tuple[str, ...]:
+        """The overrides (``overrides()`` keys) that shape task set ``spec``: all for a synthetic set, the grid side
+        for the OOD families (squares:N, vertical-lines:N), none for real tasks."""
+        from arc25.tasks.tasksets import FAMILY_SET_OVERRIDES, FAMILY_LIMITS
+
+        name = spec.partition(":")[0].strip()
+        if name == "synthetic":
+            return tuple(OVERRIDE_FLAGS)
+        return FAMILY_SET_OVERRIDES if name in FAMILY_LIMITS else ()
 
     def check_task_sets(self, specs: list[str]) -> None:
-        """A one-line ValueError when overrides are given but no task set is synthetic (the only ones they shape)."""
-        if self.overridden() and not any(self.is_synthetic(spec) for spec in specs):
-            raise ValueError("--n-inputs/--min-side/--max-side/--min-draws/--max-draws/--draw-functions only apply "
-                             f"to synthetic task sets, not {', '.join(specs)}")
+        """A one-line ValueError for an override that shapes none of the task sets."""
+        for key, value in self.overrides().items():
+            if value is not None and not any(key in self.takes(spec) for spec in specs):
+                raise ValueError(f"{OVERRIDE_FLAGS[key]} shapes none of {', '.join(specs)}: synthetic task sets take "
+                                 "every generator override, squares:N and vertical-lines:N only --max-side")
 
     def overrides_for(self, spec: str) -> dict:
-        """The overrides to load ``spec`` with: all of them for a synthetic set, none for the others."""
-        return self.overrides() if self.is_synthetic(spec) else {}
+        """The overrides to load ``spec`` with: those that shape it (see ``takes``)."""
+        return {k: v for k, v in self.overrides().items() if k in self.takes(spec)}
 
     def validate(self) -> None:
         super().validate()

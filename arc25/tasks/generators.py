@@ -57,6 +57,8 @@ class GeneratorConfig:
     min_draws: int = 1
     max_draws: int = 5
     functions: tuple[str, ...] = DRAW_FUNCTIONS
+    # Relative weights of min_draws..max_draws sampled draws; None draws the count uniformly (the journal's way).
+    draw_weights: tuple[float, ...] | None = None
 
     def __post_init__(self):
         if not 1 <= self.n_inputs <= 10:
@@ -81,6 +83,19 @@ class GeneratorConfig:
         if unknown:
             raise ValueError(f"unknown draw function {unknown[0]!r}; valid: {', '.join(DRAW_FUNCTIONS)}")
         object.__setattr__(self, "functions", tuple(self.functions))
+        if self.draw_weights is not None:
+            weights = tuple(float(w) for w in self.draw_weights)
+            n = self.max_draws - self.min_draws + 1
+            if len(weights) != n or any(not w >= 0 for w in weights) or not sum(weights) > 0:
+                raise ValueError(f"draw_weights {','.join(f'{w:g}' for w in weights)} must be {n} weights >= 0 "
+                                 f"(one for each of {self.min_draws}-{self.max_draws} draws), not all 0")
+            object.__setattr__(self, "draw_weights", weights)
+
+    def n_draws(self, rng: random.Random) -> int:
+        """How many draws to sample for one program."""
+        if self.draw_weights is None:
+            return rng.randint(self.min_draws, self.max_draws)
+        return rng.choices(range(self.min_draws, self.max_draws + 1), weights=self.draw_weights)[0]
 
 
 # The four generators the journal's stream mixed.
@@ -298,7 +313,7 @@ def _sample_ops(rng: random.Random, cfg: GeneratorConfig, inputs: list[np.ndarra
 
 def random_program(rng: random.Random, cfg: GeneratorConfig, inputs: list[np.ndarray]) -> str:
     """A program drawn the way ``cfg`` draws them, for these inputs, ungated: what guessing from the prior writes."""
-    return _render_code(_sample_ops(rng, cfg, inputs, rng.randint(cfg.min_draws, cfg.max_draws)))
+    return _render_code(_sample_ops(rng, cfg, inputs, cfg.n_draws(rng)))
 
 
 _DSL = {name: getattr(draw, name) for name in DRAW_FUNCTIONS}
@@ -392,7 +407,7 @@ def sample_task(rng: random.Random, name: str, cfg: GeneratorConfig, rejections:
             _sample_grid(rng, (rng.randint(cfg.min_side, cfg.max_side), rng.randint(cfg.min_side, cfg.max_side)), cfg.background)
             for _ in range(cfg.n_inputs)
         ]
-        ops = _sample_ops(rng, cfg, inputs, rng.randint(cfg.min_draws, cfg.max_draws))
+        ops = _sample_ops(rng, cfg, inputs, cfg.n_draws(rng))
         try:
             ops, code, outputs = _gate(ops, inputs, cfg, canonical)
         except GateRejection as reason:

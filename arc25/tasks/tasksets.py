@@ -105,15 +105,24 @@ def _load_synthetic(request: TaskSetRequest) -> list[EvalTask]:
 
 FAMILY_TRAIN_PAIRS = 2
 FAMILY_DEFAULT_N = 10
-# The most that fit in 30x30 with at least one background cell between neighbours: 15 columns of lines, and
-# 15 x 15 squares of side 1.
-FAMILY_LIMITS = {"squares": (MAX_SIDE + 1) // 2 * ((MAX_SIDE + 1) // 2), "vertical-lines": (MAX_SIDE + 1) // 2}
 _FAMILY_KEYS = {"squares": 1, "vertical-lines": 2}
+# The one generator override a family task set takes: its grids' largest side (the count must still fit).
+FAMILY_SET_OVERRIDES = ("max_side",)
 
 
-def _family_count(request: TaskSetRequest) -> int:
+def family_limit(name: str, side: int = MAX_SIDE) -> int:
+    """The most items of family ``name`` that fit in side x side with a background cell between neighbours:
+    (side+1)//2 columns of lines, that many squared squares of side 1."""
+    per_side = (side + 1) // 2
+    return per_side * per_side if name == "squares" else per_side
+
+
+FAMILY_LIMITS = {name: family_limit(name) for name in _FAMILY_KEYS}
+
+
+def _family_count(request: TaskSetRequest, side: int) -> int:
     name = request.spec.partition(":")[0].strip()
-    limit = FAMILY_LIMITS[name]
+    limit = family_limit(name, side)
     unit = "squares" if name == "squares" else "lines"
     try:
         count = int(request.argument)
@@ -121,30 +130,30 @@ def _family_count(request: TaskSetRequest) -> int:
         count = None
     if count is None or not 1 <= count <= limit:
         raise ValueError(f"task set {request.spec!r}: {name}:N needs an integer N from 1 to {limit} "
-                         f"(the most {unit} that fit in {MAX_SIDE}x{MAX_SIDE} with a gap between neighbours)")
+                         f"(the most {unit} that fit in {side}x{side} with a gap between neighbours)")
     return count
 
 
-def _span(rng, items: int, size: int, gap: int) -> tuple[int, int]:
+def _span(rng, items: int, size: int, gap: int, side: int) -> tuple[int, int]:
     """(grid side, offset of the first item): the items' extent plus a margin of 0-2 cells either side."""
     extent = items * size + (items - 1) * gap
-    room = MAX_SIDE - extent
+    room = side - extent
     before = rng.randint(0, min(2, room))
     after = rng.randint(0, min(2, room - before))
     return extent + before + after, before
 
 
-def _square_ops(rng, count: int, color: int):
-    # Near-square layout, filled row by row; with count <= 225 both sides are <= 15.
+def _square_ops(rng, count: int, color: int, side: int):
+    # Near-square layout, filled row by row; with count <= ((side+1)//2)**2 both counts fit the side.
     cols = math.ceil(math.sqrt(count))
     rows = math.ceil(count / cols)
     longest = max(rows, cols)
-    # Biggest side and gap that still fit 30 cells; random within that so the family varies.
-    gap = rng.randint(1, max(1, min(2, (MAX_SIDE - longest) // max(longest - 1, 1))))
-    max_size = (MAX_SIDE - (longest - 1) * gap) // longest
+    # Biggest side and gap that still fit; random within that so the family varies.
+    gap = rng.randint(1, max(1, min(2, (side - longest) // max(longest - 1, 1))))
+    max_size = (side - (longest - 1) * gap) // longest
     size = rng.randint(1, min(max_size, 4))
-    height, top = _span(rng, rows, size, gap)
-    width, left = _span(rng, cols, size, gap)
+    height, top = _span(rng, rows, size, gap, side)
+    width, left = _span(rng, cols, size, gap, side)
     ops = []
     for k in range(count):
         r = top + (k // cols) * (size + gap)
@@ -153,21 +162,22 @@ def _square_ops(rng, count: int, color: int):
     return (height, width), ops
 
 
-def _vertical_line_ops(rng, count: int, color: int):
-    spacing = rng.randint(2, max(2, min(4, (MAX_SIDE - 1) // max(count - 1, 1))))
-    width, left = _span(rng, count, 1, spacing - 1)
-    height = rng.randint(3, 12)
+def _vertical_line_ops(rng, count: int, color: int, side: int):
+    spacing = rng.randint(2, max(2, min(4, (side - 1) // max(count - 1, 1))))
+    width, left = _span(rng, count, 1, spacing - 1, side)
+    height = rng.randint(min(3, side), min(12, side))
     return (height, width), [("draw_vertical_line", (left + k * spacing, color)) for k in range(count)]
 
 
-def family_task(name: str, count: int, seed: int, index: int) -> EvalTask:
-    """Task ``index`` of family ``name`` with ``count`` draws; its ground-truth code has passed the gate."""
+def family_task(name: str, count: int, seed: int, index: int, max_side: int = MAX_SIDE) -> EvalTask:
+    """Task ``index`` of family ``name`` with ``count`` draws on grids of at most ``max_side``; its ground-truth
+    code has passed the gate."""
     from arc25.tasks.generators import _gate
 
     rng = random.Random(derive_seed(seed, HELDOUT_KEY, _FAMILY_KEYS[name], count, index))
     colors = rng.sample(range(10), FAMILY_TRAIN_PAIRS + 2)
     draw_color, backgrounds = colors[0], colors[1:]
-    shape, ops = (_square_ops if name == "squares" else _vertical_line_ops)(rng, count, draw_color)
+    shape, ops = (_square_ops if name == "squares" else _vertical_line_ops)(rng, count, draw_color, max_side)
     inputs = [np.full(shape, bg, dtype=np.int64) for bg in backgrounds]
     # The gate prunes dead draws and proves the rendered code reproduces the draws; a family task keeps all N.
     live, code, outputs = _gate(ops, inputs, GeneratorConfig(min_draws=1, max_draws=1))
@@ -183,8 +193,9 @@ def family_task(name: str, count: int, seed: int, index: int) -> EvalTask:
 
 def _family_loader(name: str) -> Callable[[TaskSetRequest], list[EvalTask]]:
     def load(request: TaskSetRequest) -> list[EvalTask]:
-        count = _family_count(request)
-        return [family_task(name, count, request.seed, i) for i in range(request.n or FAMILY_DEFAULT_N)]
+        side = request.overrides.get("max_side", MAX_SIDE)
+        count = _family_count(request, side)
+        return [family_task(name, count, request.seed, i, side) for i in range(request.n or FAMILY_DEFAULT_N)]
 
     return load
 
@@ -331,8 +342,16 @@ def load_task_set(spec: str, *, n: int | None = None, seed: int = 0, key: int = 
     if n is not None and n < 1:
         raise ValueError(f"number of tasks must be >= 1, got {n}")
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    if overrides and name != "synthetic":
-        raise ValueError(f"generator overrides ({', '.join(overrides)}) only apply to synthetic task sets, not {spec!r}")
+    if overrides and name in _FAMILY_KEYS:
+        extra = [k for k in overrides if k not in FAMILY_SET_OVERRIDES]
+        if extra:
+            raise ValueError(f"override(s) {', '.join(extra)} do not apply to {spec!r}; squares:N and "
+                             f"vertical-lines:N take {', '.join(FAMILY_SET_OVERRIDES)}")
+        if not 1 <= overrides["max_side"] <= MAX_SIDE:
+            raise ValueError(f"max_side must be 1-{MAX_SIDE}, got {overrides['max_side']}")
+    elif overrides and name != "synthetic":
+        raise ValueError(f"generator overrides ({', '.join(overrides)}) only apply to synthetic task sets and "
+                         f"squares:N / vertical-lines:N (max_side), not {spec!r}")
     tasks = TASK_SETS[name](TaskSetRequest(spec=spec, argument=argument, n=n, seed=seed, overrides=overrides,
                                            key=key))
     for task in tasks:
