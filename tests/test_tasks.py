@@ -108,7 +108,7 @@ def test_draw_functions_restrict_the_program():
         assert all(line.strip().startswith("draw_rectangle(") for line in body)
 
 
-def test_draw_weights_shift_the_draw_counts_and_keep_the_uniform_stream():
+def test_draw_weights_shift_the_draw_counts():
     def counts(cfg, n=600):
         rng = random.Random(3)
         return Counter(sample_task(rng, "one_empty", cfg).n_draws for _ in range(n))
