@@ -812,3 +812,15 @@ def test_every_v2_name_runs_in_the_sandbox_as_in_process(sandbox):
     (out,) = execute(EVERY_V2_NAME, [img], sandbox=sandbox, timeout_s=5.0)
     assert np.array_equal(out, execute_trusted(EVERY_V2_NAME, [img])[0])
     assert color_count(out, 4) > 0 and color_count(out, 7) > 0
+
+
+@pytest.mark.parametrize("grid, bad", [
+    (np.array([[0, -1]], dtype=np.int8), -1), (np.array([[200]], dtype=np.uint8), 200),
+    (np.arange(12, dtype=np.int32).reshape(3, 4)[:, ::2], 10), (np.array([[-5]], dtype=">i8"), -5),
+    (np.array([[3, 10]]), 10), (np.array([[-(2 ** 62)]]), -(2 ** 62)),
+], ids=["int8 negative", "uint8 over 9", "strided int32", "big-endian negative", "int64 ten", "int64 huge negative"])
+def test_every_dsl_call_refuses_a_grid_with_a_cell_outside_0_9(grid, bad):
+    with pytest.raises(ValueError, match=f"img must hold colours 0-9, got a cell of {bad}$"):
+        fill(grid, [(0, 0)], 1)
+    for good in (np.array([[0, 9]], dtype=np.int8), np.array([[9]], dtype=np.uint16), np.array([[0, 9]], dtype=">i4")):
+        assert fill(good, [(0, 0)], 1)[0, 0] == 1

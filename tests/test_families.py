@@ -221,3 +221,14 @@ def test_a_fit_slot_tries_its_other_values_before_the_instance_is_given_up():
     assert slots["key"] == "a" and counts["toy/redraw"] == F.CHOOSE_TRIES
     with pytest.raises(ValueError, match="fit slot 'colour' is not one of its slots"):
         _keyed_family("colour")
+
+
+def test_memoised_runs_are_keyed_by_the_very_input_objects():
+    code = "def task(img):\n    return flip(img, 'lr')\n"
+    names = F.memo_names({})
+    first = [np.array([[1, 2]])]
+    assert F.run_code(code, first, names)[0].tolist() == [[2, 1]]
+    assert F.run_code(code, first, names) is F.run_code(code, first, names)  # the same objects: not run again
+    other = [np.array([[3, 4]])]  # equal shapes, other cells, another object: run again
+    assert F.run_code(code, other, names)[0].tolist() == [[4, 3]]
+    assert F.run_code("def task(img):\n    return 1 / 0\n", first, names) is None

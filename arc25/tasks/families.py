@@ -191,10 +191,23 @@ def shortcut(inputs: list[np.ndarray], outputs: list[np.ndarray]) -> str | None:
 
 
 def run_code(code: str, inputs: list[np.ndarray], names: dict | None = None) -> list[np.ndarray] | None:
+    """The program's outputs, or None when it fails; with memoised ``names`` (``memo_names``) a program already run
+    on these very input objects is not run again (a gate runs the drawn program to see that it fits, then to gate it,
+    and a second canonicalisation pass retries the first pass's candidates)."""
+    runs = getattr(names, "runs", None)
+    if runs is not None:
+        key = (code, tuple(map(id, inputs)))
+        hit = runs.get(key)
+        # The entry holds the inputs themselves, so their ids cannot be reused while it lives.
+        if hit is not None and all(a is b for a, b in zip(hit[0], inputs)):
+            return hit[1]
     try:
-        return execute_trusted(code, inputs, names)
+        outputs = execute_trusted(code, inputs, names)
     except ExecutionError:
-        return None
+        outputs = None
+    if runs is not None:
+        runs[key] = (tuple(inputs), outputs)
+    return outputs
 
 
 def reproduces(code: str, inputs: list[np.ndarray], outputs: list[np.ndarray], names: dict | None) -> bool:
@@ -223,6 +236,12 @@ def _memo_key(value):
     return value
 
 
+class _MemoNames(dict):
+    """DSL names for a program's namespace, plus ``runs``: whole programs' results (see ``run_code``)."""
+
+    runs: dict
+
+
 def memo_names(memo: dict) -> dict:
     """DSL names for ``execute_trusted`` that remember their results in ``memo`` (one dict per task)."""
     def wrap(name, function, copy):
@@ -240,7 +259,9 @@ def memo_names(memo: dict) -> dict:
         call.__doc__ = function.__doc__
         return call
 
-    return {name: wrap(name, getattr(dsl, name), copy) for name, copy in _MEMO.items()}
+    names = _MemoNames((name, wrap(name, getattr(dsl, name), copy)) for name, copy in _MEMO.items())
+    names.runs = {}
+    return names
 
 
 def slot_alternatives(slot: Slot, task_colors: Iterable[int]) -> list:
