@@ -232,3 +232,20 @@ def test_memoised_runs_are_keyed_by_the_very_input_objects():
     other = [np.array([[3, 4]])]  # equal shapes, other cells, another object: run again
     assert F.run_code(code, other, names)[0].tolist() == [[4, 3]]
     assert F.run_code("def task(img):\n    return 1 / 0\n", first, names) is None
+
+
+def test_audit_cli_end_to_end_checks_ambiguity_on_the_first_tasks_asked(tmp_path, capsys):
+    import json
+
+    from arc25.commands.audit_families import cli
+
+    cli(["--families", "upscale,downscale", "--n", "6", "--ambiguity-n", "2", "--no-tokens",
+         "--json-out", str(tmp_path / "audit.json")])
+    rows = json.loads((tmp_path / "audit.json").read_text())
+    assert [r["family"] for r in rows] == ["upscale", "downscale"]
+    assert all(r["tasks"] == 6 and r["ambiguity_checked"] == 2 and r["reexec_failures"] == 0 for r in rows)
+    table = capsys.readouterr().out
+    assert "| upscale |" in table and "% (of 2) |" in table
+    with pytest.raises(SystemExit):
+        cli(["--n", "5", "--ambiguity-n", "6"])
+    assert "--ambiguity-n must be 1 to --n (5), got 6" in capsys.readouterr().err
