@@ -249,3 +249,13 @@ def test_audit_cli_end_to_end_checks_ambiguity_on_the_first_tasks_asked(tmp_path
     with pytest.raises(SystemExit):
         cli(["--n", "5", "--ambiguity-n", "6"])
     assert "--ambiguity-n must be 1 to --n (5), got 6" in capsys.readouterr().err
+
+
+def test_the_extreme_checks_read_the_keys_the_programs_use():
+    # A 2x3 object at rows 1-2: every key's value is a colour, so the program can return it as a 1x1 grid.
+    grid = np.zeros((4, 4), dtype=np.int64)
+    grid[1:3, 0:3] = 5
+    (obj,) = F._objects(grid)
+    for attr in {attr for _, attr in F._EXTREME.values()}:
+        code = f"def task(img):\n    o = find_objects(img, background=0)[0]\n    return np.full((1, 1), {attr})\n"
+        assert F._EXTREME_VALUE[attr](obj) == int(F.execute_trusted(code, [grid])[0][0, 0]), attr

@@ -23,6 +23,7 @@ Families and the stream's weights are in ``FAMILIES``; ``MIXTURE_WEIGHTS`` is th
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 from collections import Counter
@@ -541,8 +542,16 @@ def _bg(grid: np.ndarray) -> int:
     return int(np.argmax(counts))
 
 
-def _objects(grid: np.ndarray, connectivity: int = 4, by_color: bool = True):
-    return dsl.find_objects(grid, background=_bg(grid), connectivity=connectivity, by_color=by_color)
+def _objects(grid: np.ndarray, connectivity: int = 4, by_color: bool = True) -> tuple:
+    """The grid's objects on its most common colour; the checks ask for the same grid's objects once per candidate
+    slot value, so they are remembered by the grid's bytes (``Object`` is immutable)."""
+    return _objects_of_bytes(grid.tobytes(), grid.shape, grid.dtype.str, connectivity, by_color)
+
+
+@functools.lru_cache(maxsize=512)
+def _objects_of_bytes(data: bytes, shape: tuple, dtype: str, connectivity: int, by_color: bool) -> tuple:
+    grid = np.frombuffer(data, dtype=dtype).reshape(shape)
+    return tuple(dsl.find_objects(grid, background=_bg(grid), connectivity=connectivity, by_color=by_color))
 
 
 def _unique_extreme(values: list, pick) -> bool:
@@ -593,12 +602,18 @@ _EXTREME = {"largest": ("max", "o.size"), "smallest": ("min", "o.size"), "talles
             "largest_box": ("max", "o.height * o.width")}
 
 
+# The same keys as values, for the checks (the code above is what the programs say).
+_EXTREME_VALUE = {"o.size": lambda o: o.size, "o.height": lambda o: o.height, "o.width": lambda o: o.width,
+                  "o.bottom": lambda o: o.bottom, "o.top": lambda o: o.top,
+                  "o.height * o.width": lambda o: o.height * o.width}
+
+
 def _extreme_check(key_slot: str, by_color: bool = True):
     def check(inputs, s):
         pick, attr = _EXTREME[s[key_slot]]
         for g in inputs:
             objs = _objects(g, connectivity=s.get("connectivity") or 4, by_color=s.get("by_color", by_color))
-            values = [eval(attr, {"o": o}) for o in objs]  # noqa: S307 - our own attribute names
+            values = [_EXTREME_VALUE[attr](o) for o in objs]
             if len(values) < 2 or not _unique_extreme(values, max if pick == "max" else min):
                 return "tie"
         return None
