@@ -232,6 +232,9 @@ def test_memoised_runs_are_keyed_by_the_very_input_objects():
     other = [np.array([[3, 4]])]  # equal shapes, other cells, another object: run again
     assert F.run_code(code, other, names)[0].tolist() == [[4, 3]]
     assert F.run_code("def task(img):\n    return 1 / 0\n", first, names) is None
+    recolour = "def task(img):\n    return fill(img.copy(), img > 0, slot_color_)\n"  # parametric code: and its values
+    assert F.run_code(recolour, first, names, {"slot_color_": 3})[0].tolist() == [[3, 3]]
+    assert F.run_code(recolour, first, names, {"slot_color_": 4})[0].tolist() == [[4, 4]]
 
 
 def test_audit_cli_end_to_end_checks_ambiguity_on_the_first_tasks_asked(tmp_path, capsys):
@@ -259,3 +262,17 @@ def test_the_extreme_checks_read_the_keys_the_programs_use():
     for attr in {attr for _, attr in F._EXTREME.values()}:
         code = f"def task(img):\n    o = find_objects(img, background=0)[0]\n    return np.full((1, 1), {attr})\n"
         assert F._EXTREME_VALUE[attr](obj) == int(F.execute_trusted(code, [grid])[0][0, 0]), attr
+
+
+@pytest.mark.parametrize("name", sorted(F.FAMILIES))
+def test_parametric_code_runs_as_the_rendered_one_and_colours_share_its_text(name):
+    family = F.FAMILIES[name]
+    task = F.sample_family_task(random.Random(5), family, 3)
+    slots = task.meta["slots"]
+    code, params = F.parametric(family, slots)
+    assert F._same(F.run_code(code, task.inputs, None, params), task.outputs)
+    assert F._same(F.run_code(code, task.inputs, F.memo_names({}), params), task.outputs)
+    for slot in family.all_slots:
+        if slot.kind == "color" and slots.get(slot.name) is not None:
+            other = dict(slots, **{slot.name: (slots[slot.name] + 1) % 10})
+            assert F.parametric(family, other)[0] == code and F.render(family, other) != task.code, slot.name

@@ -20,8 +20,8 @@ from typing import Iterator
 
 import numpy as np
 
-from arc25.tasks.families import (BASELINE_FAMILIES, FAMILIES, FINISH, Family, memo_names, render, reproduces,
-                                  run_code, slot_alternatives, task_colors)
+from arc25.tasks.families import (BASELINE_FAMILIES, FAMILIES, FINISH, Family, memo_names, parametric, render,
+                                  reproduces, run_code, slot_alternatives, task_colors)
 
 __all__ = ["SearchResult", "candidates", "level_order", "search_task", "space_size"]
 
@@ -105,12 +105,13 @@ def search_task(task_id: str, train_inputs: list, train_outputs: list, test_inpu
                 out_of_time = True
                 break
             result.candidates += 1
-            code = render(family, slots)
-            if not reproduces(code, train_inputs, train_outputs, names):
+            shared, params = parametric(family, slots)
+            if not reproduces(shared, train_inputs, train_outputs, names, params):
                 continue
-            answer = run_code(code, test_inputs, names) if test_inputs else []
+            answer = run_code(shared, test_inputs, names, params) if test_inputs else []
             if answer is None:
                 continue
+            code = render(family, slots)
             listed = [_listed(g) for g in answer]
             if listed in result.predictions:
                 continue

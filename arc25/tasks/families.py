@@ -38,7 +38,7 @@ from arc25.programs.trusted import execute_trusted
 from arc25.tasks.worlds import WORLDS, Instance, sample_instance
 
 __all__ = ["BASELINE_FAMILIES", "FAMILIES", "FINISHERS", "Family", "FamilyGenerator", "GateRejection", "MIXTURE_WEIGHTS", "Slot",
-           "render", "gate", "family_problems", "ambiguous", "canonicalize", "variants", "reproduces", "run_code", "task_colors", "memo_names", "normalize", "sample_family_task", "shortcut", "slot_alternatives"]
+           "render", "gate", "family_problems", "ambiguous", "canonicalize", "variants", "reproduces", "run_code", "task_colors", "memo_names", "normalize", "parametric", "sample_family_task", "shortcut", "slot_alternatives"]
 
 COLORS = tuple(range(10))
 DIRECTIONS4 = ("up", "down", "left", "right")
@@ -135,6 +135,42 @@ def render(family: Family, slots: dict) -> str:
     return "def task(img):\n" + "".join(f"    {line}\n" for line in lines) + "    return out\n"
 
 
+class _Named(int):
+    """A colour slot's value that a template writes as a name: ``parametric``'s candidates that differ only in
+    colours are one code text, compiled once."""
+
+    name: str
+
+    def __new__(cls, value: int, name: str):
+        named = super().__new__(cls, value)
+        named.name = name
+        return named
+
+    def __repr__(self) -> str:
+        return self.name
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return format(int(self), spec) if spec else self.name
+
+
+def parametric(family: Family, slots: dict) -> tuple[str, dict]:
+    """``render``'s program with each colour slot's value as a name, and the values of those names.
+
+    For trying many slot values on one task (canonicalisation, the search): ``compile`` is most of a candidate's
+    cost, and colour candidates then share one code object. The rendered code (literals) is what a task keeps; the
+    gate's last check runs that one.
+    """
+    shown, params = dict(slots), {}
+    for slot in family.all_slots:
+        value = slots.get(slot.name)
+        if slot.kind == "color" and value is not None:
+            name = f"slot_{slot.name}_"
+            shown[slot.name], params[name] = _Named(value, name), value
+    return render(family, shown), params
+
+
 def n_steps(family: Family, slots: dict) -> int:
     return 1 + (slots.get("finish") is not None)
 
@@ -191,19 +227,22 @@ def shortcut(inputs: list[np.ndarray], outputs: list[np.ndarray]) -> str | None:
 # --- the gate --------------------------------------------------------------------------------------------------
 
 
-def run_code(code: str, inputs: list[np.ndarray], names: dict | None = None) -> list[np.ndarray] | None:
-    """The program's outputs, or None when it fails; with memoised ``names`` (``memo_names``) a program already run
-    on these very input objects is not run again (a gate runs the drawn program to see that it fits, then to gate it,
-    and a second canonicalisation pass retries the first pass's candidates)."""
+def run_code(code: str, inputs: list[np.ndarray], names: dict | None = None,
+             params: dict | None = None) -> list[np.ndarray] | None:
+    """The program's outputs, or None when it fails; ``params`` are values for the names a ``parametric`` code uses.
+
+    With memoised ``names`` (``memo_names``) a program already run on these very input objects is not run again (a
+    gate runs the drawn program to see that it fits, then to gate it, and a second canonicalisation pass retries the
+    first pass's candidates)."""
     runs = getattr(names, "runs", None)
     if runs is not None:
-        key = (code, tuple(map(id, inputs)))
+        key = (code, tuple(params.items()) if params else (), tuple(map(id, inputs)))
         hit = runs.get(key)
         # The entry holds the inputs themselves, so their ids cannot be reused while it lives.
         if hit is not None and all(a is b for a, b in zip(hit[0], inputs)):
             return hit[1]
     try:
-        outputs = execute_trusted(code, inputs, names)
+        outputs = execute_trusted(code, inputs, {**names, **params} if params and names else params or names)
     except ExecutionError:
         outputs = None
     if runs is not None:
@@ -211,11 +250,12 @@ def run_code(code: str, inputs: list[np.ndarray], names: dict | None = None) -> 
     return outputs
 
 
-def reproduces(code: str, inputs: list[np.ndarray], outputs: list[np.ndarray], names: dict | None) -> bool:
+def reproduces(code: str, inputs: list[np.ndarray], outputs: list[np.ndarray], names: dict | None,
+               params: dict | None = None) -> bool:
     """Whether ``code`` gives ``outputs``; the first pair alone rules most candidates out."""
     for k in ([0], range(1, len(inputs))) if len(inputs) > 1 else ([0],):
         part = [inputs[i] for i in k]
-        result = run_code(code, part, names)
+        result = run_code(code, part, names, params)
         if result is None or not _same(result, [outputs[i] for i in k]):
             return False
     return True
@@ -310,6 +350,12 @@ def variants(family: Family, slots: dict, slot: Slot, colors: list[int]) -> Iter
             yield normalize(family, dict(base, **{d.name: v for d, v in zip(active, combo)}))
 
 
+def _reproduces_slots(family: Family, slots: dict, inputs: list[np.ndarray], outputs: list[np.ndarray],
+                      names: dict | None) -> bool:
+    code, params = parametric(family, slots)
+    return reproduces(code, inputs, outputs, names, params)
+
+
 def canonicalize(family: Family, slots: dict, inputs: list[np.ndarray], outputs: list[np.ndarray],
                  names: dict | None = None) -> tuple[dict, int]:
     """Each slot in turn (with its dependents) set to its first variant, in canonical order, that reproduces every
@@ -330,7 +376,7 @@ def canonicalize(family: Family, slots: dict, inputs: list[np.ndarray], outputs:
             for trial in variants(family, slots, slot, colors):
                 if trial == slots:
                     break
-                if reproduces(render(family, trial), inputs, outputs, names) and not family.check(inputs, trial):
+                if _reproduces_slots(family, trial, inputs, outputs, names) and not family.check(inputs, trial):
                     slots = trial
                     changed += 1
                     moved = True
@@ -350,7 +396,7 @@ def ambiguous(family: Family, slots: dict, inputs: list[np.ndarray], outputs: li
         if not slot.active(slots):
             continue
         for trial in variants(family, slots, slot, colors):
-            if trial == slots or not reproduces(render(family, trial), inputs, outputs, names):
+            if trial == slots or not _reproduces_slots(family, trial, inputs, outputs, names):
                 continue
             if family.check(inputs, trial):
                 continue
@@ -366,9 +412,9 @@ def gate(family: Family, slots: dict, inputs: list[np.ndarray], canonical: bool 
     reason = family.check(inputs, slots)
     if reason:
         raise GateRejection(f"precondition:{reason}")
-    code = render(family, slots)
     names = memo_names({}) if names is None else names
-    outputs = run_code(code, inputs, names)
+    shared, params = parametric(family, slots)
+    outputs = run_code(shared, inputs, names, params)
     if outputs is None:
         raise GateRejection("execution_error")
     if all(i.shape == o.shape and np.array_equal(i, o) for i, o in zip(inputs, outputs)):
@@ -384,8 +430,8 @@ def gate(family: Family, slots: dict, inputs: list[np.ndarray], canonical: bool 
         reason = family.check(inputs, slots)
         if reason:
             raise GateRejection(f"precondition:{reason}")
-        code = render(family, slots)
-    again = run_code(code, inputs)
+    code = render(family, slots)
+    again = run_code(code, inputs)  # the literal code, with the plain DSL: what the task keeps
     if again is None or not _same(again, outputs):
         raise GateRejection("not_reproducible")
     return code, outputs, slots, changed
@@ -410,7 +456,10 @@ def _choose_fitting(rng: random.Random, family: Family, inst: Instance, names: d
     as ``<family>/redraw`` (not rejections: the gate has not seen them); when nothing fits, the last draw goes to
     the gate, which rejects it."""
     def fits(slots: dict) -> bool:
-        return not family.check(inst.grids, slots) and run_code(render(family, slots), inst.grids, names) is not None
+        if family.check(inst.grids, slots):
+            return False
+        code, params = parametric(family, slots)
+        return run_code(code, inst.grids, names, params) is not None
 
     fit = next((s for s in family.slots if s.name == family.fit), None)
     slots: dict = {}
