@@ -322,3 +322,37 @@ def test_change_boxes_round_trip():
         a = rng.integers(0, 10, size=(rows, cols))
         b = np.where(rng.random((rows, cols)) < 0.3, rng.integers(0, 10, size=(rows, cols)), a)
         assert np.array_equal(encoder.output_grid(a, encoder.output_text(a, b)), b)
+
+
+PARTS = "ChangePartsEncoder(GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder())))"
+
+
+def test_change_parts_name_each_separate_group_of_a_colour():
+    # Two squares of colour 3 (one colour box over both) and one pixel of colour 4 (one group: no parts line).
+    encoder = get_encoder(PARTS)
+    grid_in = np.zeros((6, 6), dtype=np.int64)
+    grid_out = grid_in.copy()
+    grid_out[3:5, 3:5] = 3
+    grid_out[0:2, 0:2] = 3
+    grid_out[5, 0] = 4
+    text = encoder.output_text(grid_in, grid_out)
+    assert text == get_encoder(BOXES).output_text(grid_in, grid_out) + (
+        "\nparts:\n(0, 0)-(1, 1) color=3 cells=4\n(3, 3)-(4, 4) color=3 cells=4")
+    assert np.array_equal(encoder.output_grid(grid_in, text), grid_out)
+    with pytest.raises(ValueError, match="disagrees"):
+        encoder.output_grid(grid_in, text.replace("(3, 3)-(4, 4)", "(3, 3)-(4, 5)"))
+    # Diagonal neighbours are one group; one group per colour reads as the boxes encoder.
+    grid_out = grid_in.copy()
+    grid_out[[0, 1, 2], [0, 1, 2]] = 7
+    assert encoder.output_text(grid_in, grid_out) == get_encoder(BOXES).output_text(grid_in, grid_out)
+
+
+def test_change_parts_list_at_most_max_parts():
+    from arc25.prompts.encoders import MAX_PARTS
+
+    grid_in = np.zeros((30, 30), dtype=np.int64)
+    grid_out = grid_in.copy()
+    grid_out[::2, ::2] = 5  # 225 single cells, none touching
+    text = get_encoder(PARTS).output_text(grid_in, grid_out)
+    assert len(text.split("\nparts:\n", 1)[1].splitlines()) == MAX_PARTS
+    assert np.array_equal(get_encoder(PARTS).output_grid(grid_in, text), grid_out)

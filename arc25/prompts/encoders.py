@@ -314,6 +314,53 @@ class ChangeBoxesEncoder(ChangesEncoder):
         return "\n".join([text, _BOXES_HEADER, *lines])
 
 
+_PARTS_HEADER = "parts:"
+# A cap on the parts section (30 lines, ~400 tokens): past it, a colour's box and count are what a model can use.
+MAX_PARTS = 30
+
+
+def _colour_parts(grid_in: np.ndarray, grid_out: np.ndarray) -> list[tuple[int, int, int, int, int, int]]:
+    """For each colour whose changed cells fall apart into several 8-connected groups (colours in boxes' order),
+    each group as (colour, top, left, bottom, right, number of cells), top to bottom then left to right."""
+    from skimage.measure import label
+
+    changed = grid_in != grid_out
+    parts = []
+    for color, *_ in _colour_boxes(grid_in, grid_out):
+        labels, count = label(changed & (grid_out == color), connectivity=2, return_num=True)
+        if count < 2:
+            continue
+        mine = []
+        for group in range(1, count + 1):
+            rows, cols = np.nonzero(labels == group)
+            mine.append((color, int(rows.min()), int(cols.min()), int(rows.max()), int(cols.max()), int(rows.size)))
+        parts.extend(sorted(mine, key=lambda part: part[1:3]))
+    return parts
+
+
+class ChangePartsEncoder(ChangeBoxesEncoder):
+    """Like ChangeBoxesEncoder, then for a colour whose changes are several separate groups, each group's box.
+
+    Draws of one colour share one colour box: the squares of ``squares:N``, or two lines of one colour, are a single
+    box over all of them, and their corners are back to being counted out of the runs. ``parts:`` lists each
+    8-connected group of a colour's changed cells in the boxes' form, only for colours with more than one group
+    (and at most MAX_PARTS lines), so a task of one draw per colour reads as under ChangeBoxesEncoder.
+    """
+
+    name = "ChangePartsEncoder"
+
+    def output_text(self, grid_in, grid_out) -> str:
+        """ChangeBoxesEncoder's text, then ``parts:`` and one line per group when a colour has several."""
+        text = super().output_text(grid_in, grid_out)
+        grid_in, grid_out = np.asarray(grid_in), np.asarray(grid_out)
+        parts = _colour_parts(grid_in, grid_out) if grid_in.shape == grid_out.shape else []
+        if not parts:
+            return text
+        lines = [f"({top}, {left})-({bottom}, {right}) color={color} cells={n}"
+                 for color, top, left, bottom, right, n in parts[:MAX_PARTS]]
+        return "\n".join([text, _PARTS_HEADER, *lines])
+
+
 class ChangesOnlyEncoder(ChangesEncoder):
     """Like ChangesEncoder, but an output of its input's shape is only its changes: the input and the changes
     determine it, and the prompt is shorter. Outputs of another shape are the inner text."""
@@ -354,6 +401,7 @@ ENCODERS: dict[str, type[GridEncoder]] = {
     "ChangesEncoder": ChangesEncoder,
     "ChangesOnlyEncoder": ChangesOnlyEncoder,
     "ChangeBoxesEncoder": ChangeBoxesEncoder,
+    "ChangePartsEncoder": ChangePartsEncoder,
 }
 
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|([()])|(\S))")
