@@ -291,6 +291,15 @@ def _colour_boxes(grid_in: np.ndarray, grid_out: np.ndarray) -> list[tuple[int, 
     return boxes
 
 
+def _with_boxes(text: str, header: str, boxes: list[tuple[int, int, int, int, int, int]]) -> str:
+    """``text``, then ``header`` and a line per (colour, top, left, bottom, right, cells), as the DSL writes corners;
+    ``text`` alone when there are none."""
+    if not boxes:
+        return text
+    lines = [f"({top}, {left})-({bottom}, {right}) color={color} cells={n}" for color, top, left, bottom, right, n in boxes]
+    return "\n".join([text, header, *lines])
+
+
 class ChangeBoxesEncoder(ChangesEncoder):
     """Like ChangesEncoder, then per colour of the changes its bounding box and how many cells it changed.
 
@@ -306,12 +315,9 @@ class ChangeBoxesEncoder(ChangesEncoder):
         """ChangesEncoder's text, then ``boxes:`` and one line per colour when the output changed cells."""
         text = super().output_text(grid_in, grid_out)
         grid_in, grid_out = np.asarray(grid_in), np.asarray(grid_out)
-        boxes = _colour_boxes(grid_in, grid_out) if grid_in.shape == grid_out.shape else []
-        if not boxes:
+        if grid_in.shape != grid_out.shape:
             return text
-        lines = [f"({top}, {left})-({bottom}, {right}) color={color} cells={n}"
-                 for color, top, left, bottom, right, n in boxes]
-        return "\n".join([text, _BOXES_HEADER, *lines])
+        return _with_boxes(text, _BOXES_HEADER, _colour_boxes(grid_in, grid_out))
 
 
 _PARTS_HEADER = "parts:"
@@ -353,12 +359,9 @@ class ChangePartsEncoder(ChangeBoxesEncoder):
         """ChangeBoxesEncoder's text, then ``parts:`` and one line per group when a colour has several."""
         text = super().output_text(grid_in, grid_out)
         grid_in, grid_out = np.asarray(grid_in), np.asarray(grid_out)
-        parts = _colour_parts(grid_in, grid_out) if grid_in.shape == grid_out.shape else []
-        if not parts:
+        if grid_in.shape != grid_out.shape:
             return text
-        lines = [f"({top}, {left})-({bottom}, {right}) color={color} cells={n}"
-                 for color, top, left, bottom, right, n in parts[:MAX_PARTS]]
-        return "\n".join([text, _PARTS_HEADER, *lines])
+        return _with_boxes(text, _PARTS_HEADER, _colour_parts(grid_in, grid_out)[:MAX_PARTS])
 
 
 class ChangesOnlyEncoder(ChangesEncoder):
