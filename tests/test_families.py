@@ -276,3 +276,17 @@ def test_parametric_code_runs_as_the_rendered_one_and_colours_share_its_text(nam
         if slot.kind == "color" and slots.get(slot.name) is not None:
             other = dict(slots, **{slot.name: (slots[slot.name] + 1) % 10})
             assert F.parametric(family, other)[0] == code and F.render(family, other) != task.code, slot.name
+
+
+def test_the_shared_object_cache_answers_as_the_dsl_does():
+    from arc25 import dsl
+
+    grid = np.array([[0, 3, 0], [3, 0, 4], [0, 0, 4]])
+    for kwargs in ({}, {"background": 0}, {"connectivity": 8}, {"by_color": False}, {"background": None}):
+        assert F._find_objects_shared(grid, **kwargs) == dsl.find_objects(grid, **kwargs), kwargs
+    grid[0, 0] = 4  # other cells: other objects, not the remembered ones
+    assert F._find_objects_shared(grid) == dsl.find_objects(grid)
+    with pytest.raises(ValueError, match="connectivity must be 4 or 8, got 5"):
+        F._find_objects_shared(grid, connectivity=5)
+    with pytest.raises(ValueError, match="color must be an integer 0-9, got True"):
+        F._find_objects_shared(grid, background=True)

@@ -262,9 +262,10 @@ def reproduces(code: str, inputs: list[np.ndarray], outputs: list[np.ndarray], n
 
 
 # Pure DSL functions whose results one gate (or one search task) reuses across its many candidate programs: the
-# same grid asked for its objects by every variant of a slot. Results are copied where a program could change them.
+# same grid asked for its colours by every variant of a slot. Results are copied where a program could change them.
+# (find_objects has a cache that tasks share, below.)
 _MEMO = {
-    "find_objects": list, "most_common_color": None, "least_common_color": None, "colors": list, "cells_of": list,
+    "most_common_color": None, "least_common_color": None, "colors": list, "cells_of": list,
     "holes": list, "outline": list, "split_by_lines": lambda panels: [p.copy() for p in panels],
 }
 
@@ -281,6 +282,23 @@ class _MemoNames(dict):
     """DSL names for a program's namespace, plus ``runs``: whole programs' results (see ``run_code``)."""
 
     runs: dict
+
+
+@functools.lru_cache(maxsize=1024)
+def _objects_of_bytes(data: bytes, shape: tuple, dtype: str, background: int | None, connectivity: int,
+                      by_color: bool) -> tuple:
+    grid = np.frombuffer(data, dtype=dtype).reshape(shape)
+    return tuple(dsl.find_objects(grid, background=background, connectivity=connectivity, by_color=by_color))
+
+
+def _find_objects_shared(img, background=0, connectivity=4, by_color=True):
+    """``find_objects`` remembered across tasks by the grid's bytes: the families' checks and every candidate program
+    of a gate ask for the same grids' objects (a world instance also feeds several tasks). Arguments of any type
+    but those the templates pass go to the DSL unremembered, so its checks and errors are the DSL's own."""
+    if (type(img) is np.ndarray and (background is None or type(background) is int) and type(connectivity) is int
+            and type(by_color) is bool):
+        return list(_objects_of_bytes(img.tobytes(), img.shape, img.dtype.str, background, connectivity, by_color))
+    return dsl.find_objects(img, background, connectivity, by_color)
 
 
 def memo_names(memo: dict) -> dict:
@@ -301,6 +319,7 @@ def memo_names(memo: dict) -> dict:
         return call
 
     names = _MemoNames((name, wrap(name, getattr(dsl, name), copy)) for name, copy in _MEMO.items())
+    names["find_objects"] = _find_objects_shared
     names.runs = {}
     return names
 
@@ -592,15 +611,8 @@ def _bg(grid: np.ndarray) -> int:
 
 
 def _objects(grid: np.ndarray, connectivity: int = 4, by_color: bool = True) -> tuple:
-    """The grid's objects on its most common colour; the checks ask for the same grid's objects once per candidate
-    slot value, so they are remembered by the grid's bytes (``Object`` is immutable)."""
-    return _objects_of_bytes(grid.tobytes(), grid.shape, grid.dtype.str, connectivity, by_color)
-
-
-@functools.lru_cache(maxsize=512)
-def _objects_of_bytes(data: bytes, shape: tuple, dtype: str, connectivity: int, by_color: bool) -> tuple:
-    grid = np.frombuffer(data, dtype=dtype).reshape(shape)
-    return tuple(dsl.find_objects(grid, background=_bg(grid), connectivity=connectivity, by_color=by_color))
+    """The grid's objects on its most common colour (from the cache the gate's programs share)."""
+    return _objects_of_bytes(grid.tobytes(), grid.shape, grid.dtype.str, _bg(grid), connectivity, by_color)
 
 
 def _unique_extreme(values: list, pick) -> bool:
