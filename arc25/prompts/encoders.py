@@ -332,7 +332,7 @@ def _colour_parts(grid_in: np.ndarray, grid_out: np.ndarray) -> list[tuple[int, 
 
     changed = grid_in != grid_out
     parts = []
-    for color, *_ in _colour_boxes(grid_in, grid_out):
+    for color in dict.fromkeys(grid_out[changed].tolist()):  # first appearance, row-major, as the boxes list them
         labels, count = label(changed & (grid_out == color), connectivity=2, return_num=True)
         if count < 2:
             continue
