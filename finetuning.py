@@ -150,10 +150,11 @@ def prepare(cfg: Config) -> Run:
             import liger_kernel  # noqa: F401
         except ImportError:
             raise ValueError("--use-liger-kernel needs liger-kernel: pip install 'arc25[liger]'") from None
-    bf16 = cuda and torch.cuda.is_bf16_supported()
-    # The adapter (if any) is checked against its recorded base and seed here, before weights load.
+    bf16 = loading.autocast_bf16(cfg.mixed_precision, cuda)
+    # The adapter (if any) is checked against its recorded base and seed here, before weights load. Frozen weights
+    # go to bfloat16 on a GPU only: CPU autocast is measured on float32 weights.
     model = loading.prepare(cfg.model_path, cfg.adapter_path, training=True, use_lora=cfg.use_lora,
-                            torch_dtype=cfg.torch_dtype, bf16=bf16, model_seed=cfg.random_seed,
+                            torch_dtype=cfg.torch_dtype, bf16=bf16 and cuda, model_seed=cfg.random_seed,
                             prompt_style=cfg.prompt_style, grid_encoder=cfg.grid_encoder)
     lr = cfg.learning_rate or (1e-4 if model.use_lora else 1e-3 if model.from_scratch else 2e-5)
     completion_only = cfg.completion_only_loss if cfg.completion_only_loss is not None else not model.from_scratch

@@ -41,6 +41,24 @@ def test_main_trains_every_parameter(tmp_path):
     assert resolved["gradient_accumulation_steps"] == 1 and resolved["use_lora"] is False
 
 
+@pytest.mark.slow
+def test_bf16_autocast_on_cpu_trains_float32_weights(tmp_path):
+    """--mixed-precision bf16 on CPU: the trainer autocasts, the weights it saves stay float32 and all train."""
+    cfg = finetuning.Config(
+        output_dir=str(tmp_path), max_steps=3, batch_size=2, per_device_train_batch_size=2, eval_steps=0,
+        save_steps=100, max_side=6, max_seq_len=1024, log_to_wandb=False, dataloader_num_workers=0,
+        mixed_precision="bf16",
+    )
+    metrics = finetuning.main(cfg)
+    assert metrics["global_step"] == 3 and math.isfinite(metrics["train_loss"])
+    resolved = json.loads((tmp_path / "cfg.json").read_text())
+    assert resolved["bf16"] is True and resolved["torch_dtype"] == "float32"
+    before = models.load_model("tiny", models.load_tokenizer("tiny"), seed=cfg.random_seed).state_dict()
+    after = load_file(tmp_path / "final" / "model.safetensors")
+    assert all(value.dtype == torch.float32 for value in after.values())
+    assert not [name for name, value in after.items() if torch.equal(value, before[name])]
+
+
 def test_collated_batch_masks_prompt_and_padding():
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
@@ -254,6 +272,7 @@ def test_journal_single_gpu_command_runs(tmp_path, python):
         (["--lora-weight-initialization", "magic"], "pissa"),
         (["--prompt-style", "verbose"], "compact, describe-dsl"),
         (["--config", "/no/such/recipe.yaml"], "is not a file"),
+        (["--mixed-precision", "no"], "'auto', 'bf16', 'fp32'"),
     ],
 )
 def test_bad_flags_exit_with_one_line(args, message, capsys):

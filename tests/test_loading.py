@@ -84,6 +84,20 @@ def test_an_explicit_use_lora_is_obeyed_whatever_the_lineage(tmp_path, use_lora,
     assert loading.prepare("tiny", training=True, use_lora=True).dtype == "float32"  # no GPU: no bf16 weights
 
 
+def test_mixed_precision_resolves_per_device(monkeypatch):
+    """auto autocasts on a bf16 GPU only; bf16 is obeyed on CPU; a GPU without bfloat16 refuses it in one line."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert [loading.autocast_bf16(choice, cuda=True) for choice in ("auto", "bf16", "fp32")] == [True, True, False]
+    assert [loading.autocast_bf16(choice, cuda=False) for choice in ("auto", "bf16", "fp32")] == [False, True, False]
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a, **k: "Tesla V100")
+    assert loading.autocast_bf16("auto", cuda=True) is False
+    with pytest.raises(ValueError, match=r"^--mixed-precision bf16: Tesla V100 has no bfloat16; use auto or fp32$"):
+        loading.autocast_bf16("bf16", cuda=True)
+
+
 def test_no_use_lora_with_an_adapter_is_refused_in_one_line(tmp_path):
     tok = models.load_tokenizer("tiny")
     adapter = tmp_path / "adapter"

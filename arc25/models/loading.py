@@ -284,6 +284,21 @@ def bf16_device(device) -> bool:
     return device.type == "cuda" and torch.cuda.is_bf16_supported()
 
 
+def autocast_bf16(mixed_precision: str, cuda: bool) -> bool:
+    """Whether training computes in bfloat16 under autocast, for --mixed-precision (auto, bf16, fp32); a one-line
+    ValueError when bf16 is asked of a GPU without it."""
+    import torch
+
+    if mixed_precision == "fp32":
+        return False
+    supported = cuda and torch.cuda.is_bf16_supported()
+    if mixed_precision == "auto":
+        return supported
+    if cuda and not supported:
+        raise ValueError(f"--mixed-precision bf16: {torch.cuda.get_device_name()} has no bfloat16; use auto or fp32")
+    return True
+
+
 def merge_adapter(base_path: str, adapter_path: str, out_dir: str, *, dtype: str = "bfloat16",
                   model_seed: int | None = None) -> Path:
     """Fold the adapter into the base's weights (computed in float32) and save model + tokenizer in ``dtype``.
