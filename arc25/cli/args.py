@@ -496,8 +496,8 @@ class SpeedArgs(CliConfig):
     at 1 and length grouping off. sdpa then runs per sample with no mask (arc25.train.attention). Default: off."""
     mixed_precision: Literal["auto", "bf16", "fp32"] = "auto"
     """Compute in bfloat16 under autocast, weights and optimizer in float32. auto: bf16 on a GPU that supports it,
-    off on CPU; bf16 also on CPU (needs AVX512-BF16 or AMX to pay: `tiny` on 4,096-token rows steps ~1.3x faster on
-    this project's AMD EPYC); fp32: float32 everywhere."""
+    float32 on CPU; bf16: on CPU too (needs AVX512-BF16 or AMX; measured 1.1-1.3x for mini, nothing for tiny);
+    fp32: float32 everywhere."""
     torch_compile: bool = False
     """Compile the model with torch.compile (CUDA; the first steps pay the compile time)."""
     compile_layers: bool = False
