@@ -257,6 +257,19 @@ def test_journal_single_gpu_command_runs(tmp_path, python):
     assert json.loads((tmp_path / "plain" / "train_metrics.json").read_text())["global_step"] == 2
 
 
+def test_a_recipe_sets_mixed_precision_and_yaml_no_is_refused(tmp_path, capsys):
+    """`mixed_precision: bf16` in a recipe is obeyed; `no` (accelerate's word) reads as false in YAML: one line."""
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("mixed_precision: bf16\n")
+    assert finetuning.Config.from_cli(["--config", str(recipe), "--output-dir", "x"]).mixed_precision == "bf16"
+    recipe.write_text("mixed_precision: no\n")
+    with pytest.raises(SystemExit) as exit_info:
+        finetuning.Config.from_cli(["--config", str(recipe), "--output-dir", "x"])
+    text = capsys.readouterr().err
+    assert exit_info.value.code == 2 and text.startswith("error: ") and "fp32" in text and "quote the value" in text
+    assert text.count("\n") == 1
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

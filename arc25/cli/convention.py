@@ -50,7 +50,11 @@ class CliConfig:
             choices = _choices(kind)
             value = getattr(self, name, None)
             if choices and value is not None and value not in choices:
-                raise ValueError(f"--{name.replace('_', '-')} {value!r} is not one of {', '.join(map(str, choices))}")
+                # A recipe's unquoted no/yes/off/on arrives as a bool (YAML 1.1): say so, or False looks like a bug.
+                hint = " (YAML reads unquoted no, yes, off and on as booleans: quote the value)" if (
+                    isinstance(value, bool) and not any(isinstance(c, bool) for c in choices)) else ""
+                raise ValueError(f"--{name.replace('_', '-')} {value!r} is not one of "
+                                 f"{', '.join(map(str, choices))}{hint}")
 
     def validate(self) -> None:
         """Raise a one-line ValueError for any bad value that can be seen without loading anything heavy."""
