@@ -9,7 +9,7 @@ import pytest
 
 from arc25.tasks import canonical as C
 from arc25 import dsl
-from arc25.tasks.generators import GeneratorConfig, _render_code, sample_task, task_stream
+from arc25.tasks.generators import GeneratorConfig, _render_code, make_mixture, sample_task, task_stream
 from arc25.programs.trusted import execute_trusted
 
 # Grids of the first 300 tasks, computed with the generator as it was before canonical targets (commit 60b0389):
@@ -143,6 +143,45 @@ def test_commuting_draws_in_key_order_conflicting_ones_kept():
         assert canon(ops, zeros(5, 5)) == ops
 
 
+def test_position_order_writes_commuting_draws_top_to_bottom_and_fills_last():
+    pixel, column = ("draw_pixel", ((0, 4), 1)), ("draw_vertical_line", (1, 2))
+    assert canon([pixel, column], zeros(5, 5)) == [pixel, column]  # by name
+    assert canon([pixel, column], zeros(5, 5), order="position") == [column, pixel]  # (0, 1) before (0, 4)
+    # A line's first end row-major, a rectangle's top-left corner and a row's column 0 decide; ties go by name.
+    line, box = ("draw_line", ((2, 4), (4, 2), 3)), ("draw_rectangle", ((3, 0), (4, 1), 6))
+    row = ("draw_horizontal_line", (1, 7))
+    assert canon([box, line, row], zeros(6, 6), order="position") == [row, line, box]
+    # A background fill stays last even though its seed (0, 0) comes first on the grid.
+    fill = ("flood_fill", ((0, 0), 2))
+    assert canon([("draw_pixel", ((4, 4), 5)), fill], zeros(6, 6), order="position") == [
+        ("draw_pixel", ((4, 4), 5)), fill]
+    # An order the outputs force is kept whatever the key says: (0, 2) shows the column's colour.
+    forced = [("draw_horizontal_line", (0, 1)), ("draw_vertical_line", (2, 2))]
+    assert canon(forced, zeros(5, 5), order="position") == forced
+    assert canon(forced[::-1], zeros(5, 5), order="position") == forced[::-1]
+
+
+def test_an_unknown_draw_order_is_refused():
+    with pytest.raises(ValueError, match="draw order 'rows' is not one of name, position"):
+        C.canonicalize([("draw_pixel", ((0, 0), 1))], [zeros(2, 2)], order="rows")
+    with pytest.raises(ValueError, match="draw_order must be one of name, position; got 'rows'"):
+        GeneratorConfig(draw_order="rows")
+
+
+def test_position_order_changes_programs_never_grids():
+    mix = make_mixture("one_empty", min_draws=2, max_draws=3, draw_order="position")
+    position = list(itertools.islice(task_stream(3, mix), 200))
+    mix = make_mixture("one_empty", min_draws=2, max_draws=3)
+    name = list(itertools.islice(task_stream(3, mix), 200))
+    moved = 0
+    for a, b in zip(name, position):
+        assert a.n_draws == b.n_draws
+        assert all(np.array_equal(x, y) for x, y in zip(a.inputs + a.outputs, b.inputs + b.outputs))
+        assert all(np.array_equal(x, y) for x, y in zip(execute_trusted(b.code, b.inputs), b.outputs))
+        moved += a.code != b.code
+    assert moved > 20  # the two orders differ on many multi-draw tasks
+
+
 def test_the_smallest_valid_order_even_where_a_later_draw_hides_a_conflict():
     # The two lines cross at (3, 3) in different colours, but the pixel repaints it: any order of the lines works.
     a = ("draw_line", ((1, 3), (5, 3), 1))
@@ -236,7 +275,8 @@ def test_report_ambiguity_bad_input_exits_2(capsys):
     assert exit_info.value.code == 2 and "--n must be >= 1" in capsys.readouterr().err
 
 
-def test_geometric_order_is_the_smallest_valid_permutation():
+@pytest.mark.parametrize("order", C.ORDERS)
+def test_geometric_order_is_the_smallest_valid_permutation(order):
     rng = random.Random(1)
     cfg = GeneratorConfig(functions=("draw_pixel", "draw_line", "draw_rectangle", "draw_horizontal_line",
                                      "draw_vertical_line"), min_side=3, max_side=6, min_draws=2, max_draws=4,
@@ -247,4 +287,6 @@ def test_geometric_order_is_the_smallest_valid_permutation():
         outputs = [C.apply_ops(ops, g.copy()) for g in task.inputs]
         valid = [list(p) for p in itertools.permutations(ops)
                  if all(np.array_equal(C.apply_ops(list(p), g.copy()), o) for g, o in zip(task.inputs, outputs))]
-        assert [ops[i] for i in C._smallest_geometric_order(ops, outputs)] == min(valid)
+        keys = [C.order_key(op, order) for op in ops]
+        found = [ops[i] for i in C._smallest_geometric_order(ops, outputs, keys)]
+        assert found == min(valid, key=lambda p: [C.order_key(op, order) for op in p])

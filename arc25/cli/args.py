@@ -227,7 +227,7 @@ class LoraArgs(CliConfig):
 # overrides() keys and the flags that set them.
 OVERRIDE_FLAGS = {"n_inputs": "--n-inputs", "min_side": "--min-side", "max_side": "--max-side",
                   "min_draws": "--min-draws", "max_draws": "--max-draws", "functions": "--draw-functions",
-                  "draw_weights": "--draw-weights"}
+                  "draw_weights": "--draw-weights", "draw_order": "--draw-order"}
 
 
 @dataclass(kw_only=True)
@@ -249,13 +249,16 @@ class TaskArgs(CliConfig):
     draw_weights: Optional[str] = None
     """Override: comma-separated relative weights of min-draws..max-draws draws per program, e.g. 1,2,4 for 1-3
     draws (default: every count equally likely)."""
+    draw_order: Optional[Literal["name", "position"]] = None
+    """Override: how a target program orders draws that could come in any order: name (by function, then
+    arguments; the default) or position (top to bottom, as the grid shows them; fills last)."""
 
     def overrides(self) -> dict:
         """The generator overrides as make_mixture / load_task_set keywords (None = the generator's own)."""
         functions = tuple(f.strip() for f in self.draw_functions.split(",")) if self.draw_functions else None
         return dict(n_inputs=self.n_inputs, min_side=self.min_side, max_side=self.max_side,
                     min_draws=self.min_draws, max_draws=self.max_draws, functions=functions,
-                    draw_weights=self._draw_weights())
+                    draw_weights=self._draw_weights(), draw_order=self.draw_order)
 
     def _draw_weights(self) -> tuple[float, ...] | None:
         if self.draw_weights is None:

@@ -21,10 +21,14 @@ a function of what the draws *do* to the grids rather than of how they were samp
    - flood_fill from the first row-major cell of its region that reproduces it on every input and still shows
      its colour in every output (else the first cell of its region), with connectivity 4 (argument omitted)
      wherever 4 and 8 fill the same cells.
-2. **Draws in one order** (``_reorder``): the lexicographically smallest order by ``(function name, args)``
-   among all orders that give the same outputs (commuting draws sorted, draws whose overlap a later draw hides
-   too), found by a pruned depth-first search; past a small budget, the smallest topological order of
-   pairwise conflicts (``_constraint_order``). Replayed: an order that changed an output is never kept.
+2. **Draws in one order** (``_reorder``): the smallest order by the draws' sort key among all orders that give
+   the same outputs (commuting draws sorted, draws whose overlap a later draw hides too), found by a pruned
+   depth-first search; past a small budget, the smallest topological order of pairwise conflicts
+   (``_constraint_order``). Replayed: an order that changed an output is never kept. The key (``ORDERS``) is
+   ``name``, ``(function name, args)``, or ``position``: fills last, then the draw's first cell in row-major
+   order (a line's first end, a rectangle's top-left corner, a horizontal line's row at column 0, a vertical
+   line's column at row 0), then ``(function name, args)``, so commuting draws come in the order the grid
+   shows them, top to bottom.
 3. Steps 1-2 repeat until nothing changes (reordering changes what each draw paints over, so step 1 may
    shorten a draw, which may free another order); a few rounds at most. Before them, one round orders the
    program with fills kept as fills (and a whole-grid paint of a one-colour grid written as the fill it is), so
@@ -52,8 +56,8 @@ from arc25 import dsl
 
 Op = tuple[str, tuple]  # (DSL function name, positional args after img)
 
-__all__ = ["FUNCTION_RANK", "apply_op", "apply_ops", "canonical_draw", "canonicalize", "draw_color", "fill",
-           "normalize_args"]
+__all__ = ["FUNCTION_RANK", "ORDERS", "apply_op", "apply_ops", "canonical_draw", "canonicalize", "draw_color", "fill",
+           "normalize_args", "order_key"]
 
 FUNCTION_RANK = {
     "draw_pixel": 0,
@@ -64,6 +68,8 @@ FUNCTION_RANK = {
     "flood_fill": 5,
 }
 MAX_ROUNDS = 4
+# How commuting draws are ordered (module docstring, step 2).
+ORDERS = ("name", "position")
 _DSL = {name: getattr(dsl, name) for name in FUNCTION_RANK}
 
 
@@ -86,6 +92,25 @@ def _connectivity(op: Op) -> int:
 def _draw_key(op: Op) -> tuple:
     """Preference among draws with the same effect: function rank, then painted cells, then args."""
     return FUNCTION_RANK[op[0]], op[1]
+
+
+def _first_cell(op: Op) -> tuple[int, int]:
+    """The first cell, row-major, a draw with normalized arguments paints (a fill: its seed)."""
+    name, args = op
+    if name == "draw_horizontal_line":
+        return args[0], 0
+    if name == "draw_vertical_line":
+        return 0, args[0]
+    if name == "draw_line":
+        return min(args[0], args[1])
+    return args[0]
+
+
+def order_key(op: Op, order: str = "name") -> tuple:
+    """The sort key of a draw among draws that commute (module docstring, step 2)."""
+    if order == "name":
+        return op
+    return op[0] == "flood_fill", _first_cell(op), op
 
 
 def normalize_args(op: Op) -> Op:
@@ -325,20 +350,21 @@ def _footprints(ops: list[Op], states) -> list[list[np.ndarray]]:
     return prints
 
 
-def _reorder(ops: list[Op], states, inputs) -> list[Op]:
-    """The lexicographically smallest order by (name, args) that gives the same outputs.
+def _reorder(ops: list[Op], states, inputs, order: str = "name") -> list[Op]:
+    """The smallest order by ``order_key`` that gives the same outputs.
 
     A depth-first search in key order, so the first complete order that reproduces the outputs is the smallest.
     A prefix is dropped as soon as a cell that no remaining draw can set right differs from the output. Past ``SEARCH_BUDGET`` draws applied it settles for the constraint order
     (``_constraint_order``), which is valid by construction but can depend on the order it started from.
     """
     n = len(ops)
-    if all(ops[i] <= ops[i + 1] for i in range(n - 1)):
+    keys = [order_key(op, order) for op in ops]
+    if all(keys[i] <= keys[i + 1] for i in range(n - 1)):
         return ops  # already the smallest order of these draws
     outputs = states[-1]
     if not any(op[0] == "flood_fill" for op in ops):
-        return [ops[i] for i in _smallest_geometric_order(ops, outputs)]
-    keyed = sorted(range(n), key=lambda i: (ops[i], i))
+        return [ops[i] for i in _smallest_geometric_order(ops, outputs, keys)]
+    keyed = sorted(range(n), key=lambda i: (keys[i], i))
     # Per draw and input, the cells it can still set right: its cells, or for a fill those whose output is its
     # colour (a fill only ever paints its colour).
     masks = [[o == op[1][1] for o in outputs] if op[0] == "flood_fill" else [_paint_mask(op, o.shape) for o in outputs]
@@ -365,16 +391,16 @@ def _reorder(ops: list[Op], states, inputs) -> list[Op]:
                 return found
         return None
 
-    order = search([], [g.copy() for g in states[0]])
-    if order is None:
-        return _constraint_order(ops, states)
-    return [ops[i] for i in order]
+    found = search([], [g.copy() for g in states[0]])
+    if found is None:
+        return _constraint_order(ops, states, keys)
+    return [ops[i] for i in found]
 
 
 SEARCH_BUDGET = 24
 
 
-def _smallest_geometric_order(ops: list[Op], outputs) -> list[int]:
+def _smallest_geometric_order(ops: list[Op], outputs, keys: list[tuple]) -> list[int]:
     """``_reorder`` for programs without fills, from masks alone (no replay).
 
     With geometric draws an order gives the outputs exactly when every cell's last painter has the cell's output
@@ -401,7 +427,7 @@ def _smallest_geometric_order(ops: list[Op], outputs) -> list[int]:
         return True
 
     order: list[int] = []
-    remaining = sorted(range(len(ops)), key=lambda i: (ops[i], i))
+    remaining = sorted(range(len(ops)), key=lambda i: (keys[i], i))
     while remaining:
         for d in remaining:
             others = [j for j in remaining if j != d]
@@ -417,8 +443,8 @@ def _smallest_geometric_order(ops: list[Op], outputs) -> list[int]:
     return order
 
 
-def _constraint_order(ops: list[Op], states) -> list[Op]:
-    """Lexicographically smallest order by (name, args) keeping every conflicting pair's order: both paint a
+def _constraint_order(ops: list[Op], states, keys: list[tuple]) -> list[Op]:
+    """Smallest order by ``keys`` keeping every conflicting pair's order: both paint a
     shared cell in different colours, or one is a flood fill whose region (grown by one cell) meets the other's
     cells. The caller replays it to make sure."""
     n = len(ops)
@@ -434,7 +460,7 @@ def _constraint_order(ops: list[Op], states) -> list[Op]:
             if any((a & b).any() for a, b in zip(prints[i], prints[j])):
                 succs[i].append(j)
                 preds[j] += 1
-    heap = [(ops[i], i) for i in range(n) if preds[i] == 0]
+    heap = [(keys[i], i) for i in range(n) if preds[i] == 0]
     heapq.heapify(heap)
     order = []
     while heap:
@@ -443,12 +469,12 @@ def _constraint_order(ops: list[Op], states) -> list[Op]:
         for j in succs[i]:
             preds[j] -= 1
             if preds[j] == 0:
-                heapq.heappush(heap, (ops[j], j))
+                heapq.heappush(heap, (keys[j], j))
     return [ops[i] for i in order]
 
 
 def canonicalize(ops: list[Op], inputs: list[np.ndarray], states: list[list[np.ndarray]] | None = None,
-                 functions: tuple[str, ...] = tuple(FUNCTION_RANK)) -> list[Op]:
+                 functions: tuple[str, ...] = tuple(FUNCTION_RANK), order: str = "name") -> list[Op]:
     """The canonical program with the same outputs on ``inputs`` (and as many draws) as ``ops``.
 
     Uses no randomness; ``inputs`` are not modified. ``states`` (``states[i][k]`` = input k after ``ops[:i]``,
@@ -457,21 +483,23 @@ def canonicalize(ops: list[Op], inputs: list[np.ndarray], states: list[list[np.n
     its step* can still kill another draw (a fill that turned into a line no longer depends on the draw that
     shaped its region; a full-row line now paints over a pixel drawn before it), so when that happens the
     canonicaliser falls back: first it keeps flood fills as fills, then it only puts arguments in order.
-    Draws are only rewritten into ``functions`` (the generator's own set).
+    Draws are only rewritten into ``functions`` (the generator's own set); ``order`` is one of ``ORDERS``.
     """
+    if order not in ORDERS:
+        raise ValueError(f"draw order {order!r} is not one of {', '.join(ORDERS)}")
     ops = list(ops)
     states = _states(ops, inputs) if states is None else states
     if len(ops) == 1:  # one live draw stays live: it changes the grids
         return _canonical_draws(ops, states, functions=functions)
     plain = [normalize_args(op) for op in ops]
     for keep_fills in (False, True):
-        result, result_states = _rounds(ops, inputs, states, keep_fills, functions)
+        result, result_states = _rounds(ops, inputs, states, keep_fills, functions, order)
         if result == plain or not _has_dead_draw(result, result_states):
             return result
     return plain
 
 
-def _rounds(ops: list[Op], inputs, states, keep_fills: bool, functions: tuple[str, ...]):
+def _rounds(ops: list[Op], inputs, states, keep_fills: bool, functions: tuple[str, ...], order: str):
     """Steps 1-2 of the module docstring until nothing changes; returns the program and its states.
 
     A first round keeps fills as fills, and writes a paint of a whole one-colour grid as the fill it equals,
@@ -483,13 +511,13 @@ def _rounds(ops: list[Op], inputs, states, keep_fills: bool, functions: tuple[st
     if "flood_fill" in functions and any((op[0] == "flood_fill" and i < len(ops) - 1) or _paints_whole_grid(op, inputs)
                                          for i, op in enumerate(ops)):
         movable = [_movable_draw(op, states[i], states[i + 1], functions, states[-1]) for i, op in enumerate(ops)]
-        ops, states = _ordered(movable, states, inputs, outputs)
+        ops, states = _ordered(movable, states, inputs, outputs, order)
     searched = None  # the program whose order the last search chose: already the smallest valid one
     for _ in range(MAX_ROUNDS):
         ops = _canonical_draws(ops, states, keep_fills, functions)  # same effect per draw: states unchanged
         if ops == searched:
             return ops, states
-        reordered, new_states = _ordered(ops, states, inputs, outputs)
+        reordered, new_states = _ordered(ops, states, inputs, outputs, order)
         if reordered == ops:
             return ops, states
         ops, states = reordered, new_states
@@ -497,9 +525,9 @@ def _rounds(ops: list[Op], inputs, states, keep_fills: bool, functions: tuple[st
     return _canonical_draws(ops, states, keep_fills, functions), states
 
 
-def _ordered(ops: list[Op], states, inputs, outputs):
+def _ordered(ops: list[Op], states, inputs, outputs, order: str):
     """``_reorder`` with its states, replayed to make sure; the same program if the replay disagrees."""
-    reordered = _reorder(ops, states, inputs)
+    reordered = _reorder(ops, states, inputs, order)
     if reordered == ops:
         return ops, states
     new_states = _states(reordered, inputs)

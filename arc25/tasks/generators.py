@@ -20,7 +20,7 @@ import numpy as np
 
 from arc25 import dsl
 from arc25.dsl import draw
-from arc25.tasks.canonical import apply_op, canonicalize
+from arc25.tasks.canonical import ORDERS, apply_op, canonicalize
 from arc25.tasks.families import FAMILIES, MIXTURE_WEIGHTS, FamilyGenerator
 from arc25.programs.errors import ExecutionError
 from arc25.programs.trusted import execute_trusted
@@ -59,6 +59,9 @@ class GeneratorConfig:
     functions: tuple[str, ...] = DRAW_FUNCTIONS
     # Relative weights of min_draws..max_draws sampled draws; None draws the count uniformly (the journal's way).
     draw_weights: tuple[float, ...] | None = None
+    # How the canonical program orders draws that commute (arc25.tasks.canonical.ORDERS): "name" sorts them by
+    # function and arguments, "position" by where each starts on the grid, the order a reader meets them.
+    draw_order: str = "name"
 
     def __post_init__(self):
         if not 1 <= self.n_inputs <= 10:
@@ -83,6 +86,8 @@ class GeneratorConfig:
         if unknown:
             raise ValueError(f"unknown draw function {unknown[0]!r}; valid: {', '.join(DRAW_FUNCTIONS)}")
         object.__setattr__(self, "functions", tuple(self.functions))
+        if self.draw_order not in ORDERS:
+            raise ValueError(f"draw_order must be one of {', '.join(ORDERS)}; got {self.draw_order!r}")
         if self.draw_weights is not None:
             weights = tuple(float(w) for w in self.draw_weights)
             n = self.max_draws - self.min_draws + 1
@@ -383,7 +388,7 @@ def _gate(ops: list[Op], inputs: list[np.ndarray], cfg: GeneratorConfig,
     if all(np.array_equal(a, b) for a, b in zip(inputs, outputs)):
         raise GateRejection("no_change")
     if canonical:  # after the checks it cannot change (same number of draws, same outputs)
-        ops = canonicalize(ops, inputs, prefixes, cfg.functions)
+        ops = canonicalize(ops, inputs, prefixes, cfg.functions, cfg.draw_order)
     code = _render_code(ops)
     try:
         # A second, independent run through the source text: proves the code says what the draws did
