@@ -76,6 +76,49 @@ def test_the_ladder_reports_the_samples_a_run_read(tmp_path):
     assert _samples_seen(tmp_path, 160) == 199  # packed rows: what the throughput callback counted
 
 
+def test_ranks_split_the_threads_and_launch_on_their_own_port():
+    from arc25.commands.launch import finetuning_command, thread_env
+
+    assert thread_env(2, {"OMP_NUM_THREADS": "2"})["OMP_NUM_THREADS"] == "1"
+    assert thread_env(3, {"OMP_NUM_THREADS": "8", "KEEP": "x"}) == {"OMP_NUM_THREADS": "2", "KEEP": "x"}
+    assert thread_env(4, {"OMP_NUM_THREADS": "2"})["OMP_NUM_THREADS"] == "1"  # at least one each
+    one = finetuning_command(1)
+    assert len(one) == 2 and one[1].endswith("finetuning.py")
+    two = finetuning_command(2, port=29123)
+    assert two[-1] == one[1] and ["--num_processes", "2"] == two[two.index("--num_processes"):][:2]
+    assert ["--main_process_port", "29123"] == two[two.index("--main_process_port"):][:2]
+    assert "--standalone" not in finetuning_command(2, "torchrun", port=29123)
+
+
+def test_n_processes_is_checked(capsys):
+    from arc25.cli import parse
+    from arc25.commands.learning_ladder import Args
+
+    with pytest.raises(SystemExit) as exit_info:
+        parse(Args, ["--n-processes", "0"])
+    assert exit_info.value.code == 2 and "--n-processes must be >= 1, got 0" in capsys.readouterr().err
+
+
+def test_the_draw_order_reaches_the_recipe_and_the_held_out_programs(capsys):
+    from arc25.cli import parse
+    from arc25.commands.learning_ladder import Args
+
+    args = parse(Args, ["--rungs", "1-3-draws", "--draw-order", "position"])
+    assert args.train_settings()["draw_order"] == "position"
+    assert "draw_order" not in parse(Args, ["--rungs", "1-3-draws"]).train_settings()
+    extra = parse(Args, ["--draw-order", "position", "--extra", "draw_order=name"])
+    assert extra.train_settings()["draw_order"] == "name"  # --extra has the last word, as for every setting
+    rung = ladder.RUNGS["1-3-draws"]
+    by_name = synthetic_tasks(ladder.rung_mixture(rung), 7, 60)
+    by_position = synthetic_tasks(ladder.rung_mixture(rung, "position"), 7, 60)
+    assert [t.train_outputs[0].tolist() for t in by_name] == [t.train_outputs[0].tolist() for t in by_position]
+    assert any(a.code != b.code for a, b in zip(by_name, by_position))
+    # Families write no draws: a v2 rung with a draw order is refused before any training.
+    with pytest.raises(SystemExit) as exit_info:
+        parse(Args, ["--rungs", "v2-all", "--draw-order", "position"])
+    assert exit_info.value.code == 2 and "draw_order do not apply to family" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_bad_flags_fail_in_one_line(python):
     proc = run_script([python, "scripts/learning_ladder.py", "--rungs", "h-lines"], check=False, timeout=120)
@@ -110,6 +153,21 @@ def test_cli_end_to_end(python, tmp_path):
     assert (tmp_path / "ladder.png").stat().st_size > 1000
     table = (tmp_path / "ladder.md").read_text()
     assert table.startswith("| rung | model |") and "| h-line | tiny | 2 | 32 |" in table
+
+
+@pytest.mark.slow
+def test_two_training_processes_per_rung_in_position_order(python, tmp_path):
+    """--n-processes 2 trains each rung as two gloo ranks (one thread each here) and scores the result."""
+    _ladder(python, tmp_path, "--rungs", "1-3-draws", "--n-processes", "2", "--max-steps", "2", "--batch-size", "4",
+            "--per-device-train-batch-size", "2", "--curve-steps", "0", "--n-eval-tasks", "2", "--n-samples", "0",
+            "--max-seq-len", "1024", "--draw-order", "position")
+    [row] = json.loads((tmp_path / "ladder.json").read_text())["rows"]
+    assert row["steps"] == 2 and row["scores"]["model"]["all"]["n"] == 2
+    run = tmp_path / "1-3-draws"
+    assert json.loads((run / "cfg.json").read_text())["world_size"] == 2
+    assert "draw_order: position" in (run / "recipe.yaml").read_text()
+    launch = (run / "train.log").read_text().splitlines()[0]
+    assert "accelerate.commands.launch" in launch and "--num_processes 2" in launch
 
 
 @pytest.mark.slow

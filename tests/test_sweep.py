@@ -8,7 +8,7 @@ import pytest
 from conftest import run_script
 
 from arc25.cli import parse
-from arc25.commands.launch import classify, run_logged
+from arc25.commands.launch import classify, finetuning_command, run_logged
 from arc25.commands import sweep
 
 
@@ -48,7 +48,7 @@ def test_grid_expansion_and_flags():
     assert "--no-packing" in sweep.flags_for(sweep.point_settings(points[1], 3)[0], sweep.bool_fields())
     zipped = sweep.expand({"n_inputs": ["1", "2"], "max_side": ["10", "20"], "draws": ["5"]}, zipped=True)
     assert zipped == [{"n_inputs": "1", "max_side": "10", "draws": "5"}, {"n_inputs": "2", "max_side": "20", "draws": "5"}]
-    assert sweep.launch_command(2, "torchrun")[1:4] == ["-m", "torch.distributed.run", "--standalone"]
+    assert finetuning_command(2, "torchrun")[1:4] == ["-m", "torch.distributed.run", "--standalone"]
     # Repeats collapse in a product but are positional in a zip.
     product = sweep.parse_grid(_args(["--n-processes", "1,1"]))
     assert product == {"n_processes": ["1"]}

@@ -28,7 +28,7 @@ from arc25.prompts.encoders import DEFAULT_ENCODER_SPEC
 from arc25.prompts.prompting import DEFAULT_PROMPT_STYLE
 
 __all__ = [
-    "AdapterArgs", "DeviceArgs", "EvalSettings", "GenerationArgs", "LoraArgs", "MixtureArgs", "ModelArgs",
+    "AdapterArgs", "DeviceArgs", "DrawOrderArgs", "EvalSettings", "GenerationArgs", "LoraArgs", "MixtureArgs", "ModelArgs",
     "ModelSeedArgs", "OnOffAuto", "OptimArgs", "OutputArgs", "ProgressArgs", "PromptArgs", "SamplingArgs", "SandboxArgs",
     "ScheduleArgs", "SeedArgs", "SeqLenArgs", "SolveRateArgs", "SpeedArgs", "TaskArgs", "TrackingArgs",
     "TrainedPromptArgs", "TrainingArgs",
@@ -231,7 +231,14 @@ OVERRIDE_FLAGS = {"n_inputs": "--n-inputs", "min_side": "--min-side", "max_side"
 
 
 @dataclass(kw_only=True)
-class TaskArgs(CliConfig):
+class DrawOrderArgs(CliConfig):
+    draw_order: Optional[Literal["name", "position"]] = None
+    """Override: how a target program orders draws that could come in any order: name (by function, then
+    arguments; the default) or position (top to bottom, as the grid shows them; fills last)."""
+
+
+@dataclass(kw_only=True)
+class TaskArgs(DrawOrderArgs):
     """Overrides of the synthetic generators' settings (None keeps each generator's own)."""
 
     n_inputs: Optional[int] = None
@@ -249,9 +256,6 @@ class TaskArgs(CliConfig):
     draw_weights: Optional[str] = None
     """Override: comma-separated relative weights of min-draws..max-draws draws per program, e.g. 1,2,4 for 1-3
     draws (default: every count equally likely)."""
-    draw_order: Optional[Literal["name", "position"]] = None
-    """Override: how a target program orders draws that could come in any order: name (by function, then
-    arguments; the default) or position (top to bottom, as the grid shows them; fills last)."""
 
     def overrides(self) -> dict:
         """The generator overrides as make_mixture / load_task_set keywords (None = the generator's own)."""

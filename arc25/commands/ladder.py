@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,11 +78,12 @@ def check_rungs(names: list[str]) -> None:
         raise ValueError(f"a rung is given twice in {', '.join(names)}")
 
 
-def rung_mixture(rung: Rung):
-    """The arc25.tasks Mixture of a rung."""
+def rung_mixture(rung: Rung, draw_order: str | None = None):
+    """The arc25.tasks Mixture of a rung; ``draw_order`` as the recipe sets it (None: the generators' own), so held-out
+    tasks' programs, whose loss the ladder reports, are written as the training targets were."""
     from arc25.tasks import make_mixture
 
-    flags = rung.task_flags()
+    flags = dict(rung.task_flags(), draw_order=draw_order)
     functions = flags.pop("draw_functions", None)
     return make_mixture(flags.pop("mixture"), functions=tuple(functions.split(",")) if functions else None, **flags)
 
@@ -93,19 +93,20 @@ def train_recipe(rung: Rung, settings: dict) -> dict:
     return {**settings, **rung.task_flags()}
 
 
-def run_training(recipe: dict, output_dir: Path, timeout_s: float) -> dict:
-    """Train with finetuning.py in a child process from a recipe written beside the run; its train metrics."""
+def run_training(recipe: dict, output_dir: Path, timeout_s: float, n_processes: int = 1) -> dict:
+    """Train with finetuning.py in a child process (``n_processes`` data-parallel ranks, the CPU threads split
+    between them) from a recipe written beside the run; its train metrics."""
     import yaml
 
-    import finetuning
-    from arc25.commands.launch import classify, run_logged
+    from arc25.commands.launch import classify, finetuning_command, free_port, run_logged, thread_env
 
     output_dir.mkdir(parents=True, exist_ok=True)
     recipe_path = output_dir / "recipe.yaml"
     recipe_path.write_text(yaml.safe_dump(dict(recipe, output_dir=str(output_dir)), sort_keys=False))
     log = output_dir / "train.log"
-    rc, timed_out, seconds = run_logged([sys.executable, finetuning.__file__, "--config", str(recipe_path)],
-                                        log, timeout_s)
+    command = finetuning_command(n_processes, port=free_port() if n_processes > 1 else None)
+    env = thread_env(n_processes) if n_processes > 1 else None
+    rc, timed_out, seconds = run_logged([*command, "--config", str(recipe_path)], log, timeout_s, env=env)
     metrics_path = output_dir / "train_metrics.json"
     status, error = classify(rc, timed_out, log.read_text(errors="replace"), metrics_path.is_file())
     if status != "ok":

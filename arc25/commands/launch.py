@@ -1,4 +1,5 @@
-"""Run a training command as a time-boxed child and say how it ended: shared by the sweep and the GPU report."""
+"""Run a training command as a time-boxed child and say how it ended: shared by the sweep, the GPU report and the
+learning ladder."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
-__all__ = ["OOM_MARKERS", "classify", "free_port", "run_logged"]
+__all__ = ["OOM_MARKERS", "classify", "finetuning_command", "free_port", "run_logged", "thread_env"]
 
 OOM_MARKERS = ("OutOfMemoryError", "CUDA out of memory", "out of memory", "CUBLAS_STATUS_ALLOC_FAILED")
 
@@ -72,3 +74,30 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def finetuning_command(n_processes: int, launcher: str = "accelerate", port: int | None = None) -> list[str]:
+    """How to start finetuning.py with ``n_processes`` ranks on this machine (plain python for one); ``port``: the
+    rendezvous port (default: the launcher's own, which two launches at once would share)."""
+    import finetuning
+
+    script = str(Path(finetuning.__file__).resolve())
+    if n_processes == 1:
+        return [sys.executable, script]
+    if launcher == "accelerate":
+        # On a machine without CUDA the ranks still form a group: arc25.train.distributed makes it a gloo one.
+        port_flags = [] if port is None else ["--main_process_port", str(port)]
+        return [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(n_processes),
+                "--num_machines", "1", "--multi_gpu", "--mixed_precision", "no", *port_flags, script]
+    port_flags = ["--standalone"] if port is None else ["--master_addr", "127.0.0.1", "--master_port", str(port)]
+    return [sys.executable, "-m", "torch.distributed.run", *port_flags, "--nproc_per_node", str(n_processes),
+            script]
+
+
+def thread_env(n_processes: int, env: dict | None = None) -> dict:
+    """``env`` (default: this process's) with the CPU threads split between ``n_processes`` ranks: the
+    OMP_NUM_THREADS it has, else every core, divided (at least one each), so ranks do not fight for cores."""
+    env = dict(os.environ if env is None else env)
+    total = int(env.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
+    env["OMP_NUM_THREADS"] = str(max(1, total // n_processes))
+    return env

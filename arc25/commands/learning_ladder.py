@@ -27,18 +27,19 @@ from typing import Annotated, Optional
 
 import tyro
 
-from arc25.cli.args import (ModelArgs, OptimArgs, OutputArgs, PromptArgs, SamplingArgs, ScheduleArgs, SeedArgs,
-                        SeqLenArgs, TrainedPromptArgs, field_names)
+from arc25.cli.args import (DrawOrderArgs, ModelArgs, OptimArgs, OutputArgs, PromptArgs, SamplingArgs, ScheduleArgs,
+                        SeedArgs, SeqLenArgs, TrainedPromptArgs, field_names)
 from arc25.cli import fail, parse
 
 DEFAULT_RUNGS = ["h-line", "1-draw"]
 # The groups every rung's finetuning.py recipe takes as they are.
-SHARED_WITH_TRAINING = (ModelArgs, SeedArgs, ScheduleArgs, OptimArgs, PromptArgs, SeqLenArgs)
+SHARED_WITH_TRAINING = (ModelArgs, SeedArgs, ScheduleArgs, OptimArgs, PromptArgs, SeqLenArgs, DrawOrderArgs)
 
 
 # Bases are listed last-shown-first, as in finetuning.Config.
 @dataclass(kw_only=True)
-class Args(SamplingArgs, SeqLenArgs, TrainedPromptArgs, OptimArgs, ScheduleArgs, ModelArgs, SeedArgs, OutputArgs):
+class Args(SamplingArgs, SeqLenArgs, TrainedPromptArgs, OptimArgs, ScheduleArgs, DrawOrderArgs, ModelArgs, SeedArgs,
+           OutputArgs):
     """Train and evaluate a model on each rung of the learning ladder."""
 
     output_dir: str = "runs/ladder"
@@ -66,26 +67,34 @@ class Args(SamplingArgs, SeqLenArgs, TrainedPromptArgs, OptimArgs, ScheduleArgs,
     ARC-AGI-1 training tasks with reference solutions); default: none."""
     real_samples: int = 2
     """Sampled programs per real task, beside the greedy one."""
+    n_processes: int = 1
+    """Data-parallel training processes per rung (accelerate launch on this machine), e.g. one per GPU; the CPU
+    threads (OMP_NUM_THREADS, else every core) are split between them. Each rank reads its own --token-budget row
+    per step, so the samples per step grow with the ranks."""
     extra: Annotated[list[str], tyro.conf.UseAppendAction] = field(default_factory=list)
     """More finetuning.py settings as KEY=VALUE (recipe keys), e.g. --extra lora_r=16 (repeatable)."""
 
     def validate(self) -> None:
         super().validate()
-        from arc25.commands.ladder import check_rungs
+        from arc25.commands import ladder
 
-        check_rungs(self.rung_names)
+        ladder.check_rungs(self.rung_names)
         if self.max_minutes is None:
             raise ValueError("--max-minutes must be a number: it time-boxes each rung")
         for name in ("n_curve_tasks", "n_eval_tasks"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if self.n_processes < 1:
+            raise ValueError(f"--n-processes must be >= 1, got {self.n_processes}")
         if self.real_samples < 0:
             raise ValueError(f"--real-samples must be >= 0, got {self.real_samples}")
         if self.real_tasks is not None:
             self.load_real_tasks()
         if self.curve_steps < 0:
             raise ValueError(f"--curve-steps must be >= 0, got {self.curve_steps}")
-        self.extra_settings()
+        draw_order = self.train_settings().get("draw_order")
+        for name in self.rung_names:  # a family rung refuses a draw order here, not after the first rung's training
+            ladder.rung_mixture(ladder.RUNGS[name], draw_order)
         # The evaluation settings check themselves (temperature, sequence length) on construction.
         self.eval_settings(max_new_tokens=256)
 
@@ -278,7 +287,7 @@ def main(args: Args) -> list[dict]:
             else:
                 recipe["model_path"] = str(previous)
         print(f"[ladder] rung {index + 1}/{len(args.rung_names)} {name}: {rung.description}", flush=True)
-        mixture = ladder.rung_mixture(rung)
+        mixture = ladder.rung_mixture(rung, settings.get("draw_order"))
         tasks = synthetic_tasks(mixture, args.random_seed, args.n_eval_tasks)
         model, tokenizer = _load_trained(start, args, device)
         # Room for twice the longest true program: a model that writes it another way still fits.
@@ -291,7 +300,8 @@ def main(args: Args) -> list[dict]:
             before["scores"] = ladder.score_rung(model, tokenizer, tasks, replace(eval_settings, n_samples=0), rung,
                                                  seed=guess_seed)
         del model
-        metrics = ladder.run_training(recipe, run_dir, timeout_s=60 * args.max_minutes + 600)
+        metrics = ladder.run_training(recipe, run_dir, timeout_s=60 * args.max_minutes + 600,
+                                      n_processes=args.n_processes)
         model, tokenizer = _load_trained(str(run_dir / "final"), args, device)
         scores = ladder.score_rung(model, tokenizer, tasks, eval_settings, rung, seed=guess_seed)
         after = class_losses(model, tokenizer, tasks, args.grid_encoder, args.prompt_style, mixture=mixture)

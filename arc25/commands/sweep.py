@@ -41,7 +41,7 @@ import tyro
 
 import finetuning
 from arc25.cli import CliConfig, parse
-from arc25.commands.launch import classify, run_logged
+from arc25.commands.launch import classify, finetuning_command, run_logged
 from arc25.infer.report import append_jsonl, read_json, write_csv
 
 # Run by path, so each point starts as `python finetuning.py` does, whether arc25 is a checkout or installed.
@@ -339,17 +339,6 @@ def flags_for(fields: dict[str, str], booleans: set[str]) -> list[str]:
     return out
 
 
-def launch_command(n_processes: int, launcher: str) -> list[str]:
-    """How to start finetuning.py with n processes (plain python for one)."""
-    if n_processes == 1:
-        return [sys.executable, FINETUNING]
-    if launcher == "accelerate":
-        return [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(n_processes),
-                "--num_machines", "1", "--multi_gpu", FINETUNING]
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(n_processes),
-            FINETUNING]
-
-
 SHORT = {"per_device_train_batch_size": "bs", "max_seq_len": "len", "n_inputs": "in", "max_side": "side",
          "min_side": "minside", "draws": "draws", "min_draws": "mindraws", "max_draws": "maxdraws", "sizes": "",
          "packing": "pack", "liger": "liger", "lora": "lora", "group_by_length_window": "group", "model_path": "",
@@ -385,7 +374,7 @@ class Point:
         the point's own fields, then ``overrides`` (the later flag wins)."""
         booleans = bool_fields()
         recipe = ["--config", str(RECIPES / f"{self.recipe}.yaml")] if self.recipe else []
-        return [*launch_command(self.n_processes, launcher), "--output-dir", str(run_dir),
+        return [*finetuning_command(self.n_processes, launcher), "--output-dir", str(run_dir),
                 "--n-gpus", str(self.n_processes), *RUN_DEFAULTS, *recipe, *flags_for(self.preset.run, booleans),
                 *passthrough, *flags_for(self.fields, booleans), *overrides]
 
