@@ -88,7 +88,7 @@ def finetuning_command(n_processes: int, launcher: str = "accelerate", port: int
         # On a machine without CUDA the ranks still form a group: arc25.train.distributed makes it a gloo one.
         port_flags = [] if port is None else ["--main_process_port", str(port)]
         return [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(n_processes),
-                "--num_machines", "1", "--multi_gpu", "--mixed_precision", "no", *port_flags, script]
+                "--num_machines", "1", "--multi_gpu", *port_flags, script]
     port_flags = ["--standalone"] if port is None else ["--master_addr", "127.0.0.1", "--master_port", str(port)]
     return [sys.executable, "-m", "torch.distributed.run", *port_flags, "--nproc_per_node", str(n_processes),
             script]
