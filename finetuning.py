@@ -158,8 +158,11 @@ def prepare(cfg: Config) -> Run:
                             prompt_style=cfg.prompt_style, grid_encoder=cfg.grid_encoder)
     lr = cfg.learning_rate or (1e-4 if model.use_lora else 1e-3 if model.from_scratch else 2e-5)
     completion_only = cfg.completion_only_loss if cfg.completion_only_loss is not None else not model.from_scratch
+    if completion_only and cfg.prompt_loss_weight != 1:
+        raise ValueError(f"--prompt-loss-weight {cfg.prompt_loss_weight} weighs the prompt's tokens, but this "
+                         f"model trains on the program's alone by default: add --no-completion-only-loss")
     spec = data.StreamSpec(cfg.task_mixture(), cfg.grid_encoder, cfg.max_seq_len, cfg.prompt_style,
-                           completion_only_loss=completion_only)
+                           completion_only_loss=completion_only, prompt_loss_weight=cfg.prompt_loss_weight)
     fit = data.probe(model.tokenizer, spec, cfg.random_seed)  # raises if nothing fits
     if fit["fit_fraction"] < 0.25:
         logger.warning(

@@ -465,6 +465,10 @@ class TrainingArgs(CliConfig):
     whose prediction needs the same reading of positions. Default: False for a model trained from scratch
     (measured faster to read grids: docs/ladder.md), True otherwise. Evaluation always scores the program
     alone."""
+    prompt_loss_weight: float = 1.0
+    """With the prompt in the loss (--no-completion-only-loss): what one prompt token's loss counts for against one
+    program token's (the loss is their weighted mean). 1 weighs them alike; below 1 the program's tokens, the ones
+    the model will write, take a larger share of each step."""
     optim: str = field(default_factory=_optim_by_default)
     """A transformers optimizer name (adamw_torch, adamw_torch_fused, adafactor, ...). Default: adamw_torch_fused
     where a CUDA GPU is visible, adamw_torch elsewhere."""
@@ -474,6 +478,12 @@ class TrainingArgs(CliConfig):
         _at_least(self, 1, "save_steps", "logging_steps", "n_eval_tasks", "n_gpus", "per_device_eval_batch_size",
                    "ddp_timeout")
         _at_least(self, 0, "eval_steps", "dump_samples", "dataloader_num_workers")
+        if not 0 < self.prompt_loss_weight <= 1:
+            raise ValueError(f"--prompt-loss-weight {self.prompt_loss_weight} is out of range: accepted (0, 1]; "
+                             f"for the program's loss alone use --completion-only-loss")
+        if self.prompt_loss_weight != 1 and self.completion_only_loss:
+            raise ValueError(f"--prompt-loss-weight {self.prompt_loss_weight} weighs the prompt's tokens, but "
+                             f"--completion-only-loss leaves them out: drop one of the two")
         from transformers.training_args import OptimizerNames
 
         valid = [o.value for o in OptimizerNames]

@@ -37,6 +37,8 @@ class StreamSpec:
     prompt_style: str = DEFAULT_PROMPT_STYLE
     # trl's name: False trains on the prompt's tokens too (the grids, the changes), not only on the program's.
     completion_only_loss: bool = True
+    # With the prompt in the loss: what one prompt token counts for against one program token (1: the same).
+    prompt_loss_weight: float = 1.0
 
 
 def _tokenised(tokenizer, spec: StreamSpec, seed: int) -> Iterator[dict]:
@@ -130,12 +132,24 @@ def _shard_generator(seeds: list[int], tokenizer, spec: StreamSpec, group_window
     stream = examples(tokenizer, spec, seed)
     if not spec.completion_only_loss:
         # Training only: validation keeps the program's loss alone, comparable across runs and token classes.
-        stream = (dict(ex, labels=list(ex["input_ids"])) for ex in stream)
+        stream = (prompt_in_loss(ex, spec.prompt_loss_weight) for ex in stream)
     if group_window > 0:
         stream = group_by_length(stream, group_window, batch_size, derive_seed(seed, GROUP_KEY))
     if token_budget:
         stream = pack_to_budget(stream, token_budget)
     yield from stream
+
+
+def prompt_in_loss(ex: dict, prompt_weight: float = 1.0) -> dict:
+    """The example with its prompt's tokens labelled too; below weight 1, each token's loss weight goes along.
+
+    ``loss_weights`` (one per token: ``prompt_weight`` where the label was -100, 1 on the program) is what
+    ArcTrainer.compute_loss weighs the per-token losses by; at weight 1 there is none, and the loss is trl's.
+    """
+    out = dict(ex, labels=list(ex["input_ids"]))
+    if prompt_weight != 1.0:
+        out["loss_weights"] = [prompt_weight if label == -100 else 1.0 for label in ex["labels"]]
+    return out
 
 
 def shard_seeds(base_seed: int, world_size: int, num_workers: int, resume_step: int) -> list[int]:
@@ -246,7 +260,10 @@ def packed_row(rows: list[dict], pad_token_id: int, pad_to_multiple_of: int | No
         labels += [-100] * pad
     offsets = list(itertools.accumulate(lengths, initial=0))
     cu_seq_lens = torch.tensor(offsets, dtype=torch.int32)
-    return {
+    extra = {}
+    if "loss_weights" in rows[0]:
+        extra["loss_weights"] = torch.tensor([[w for r in rows for w in r["loss_weights"]] + [0.0] * pad])
+    return extra | {
         "input_ids": torch.tensor([ids]),
         "labels": torch.tensor([labels]),
         "position_ids": torch.tensor([[i for n in lengths for i in range(n)]]),
@@ -269,12 +286,20 @@ class BatchCollator:
         self.base = base
 
     def __call__(self, rows: list[dict]) -> dict:
+        import torch
+
         if "samples" in rows[0]:
             rows = [ex for pack in rows for ex in pack["samples"]]
         if self.base.padding_free:
             batch = packed_row(rows, self.base.pad_token_id, self.base.pad_to_multiple_of)
         else:
             batch = self.base([{"input_ids": r["input_ids"], "labels": r["labels"]} for r in rows])
+            if "loss_weights" in rows[0]:
+                # trl pads on the right: each row's weights from the left, zeros on its padding.
+                weights = torch.zeros(batch["input_ids"].shape)
+                for i, r in enumerate(rows):
+                    weights[i, : len(r["loss_weights"])] = torch.tensor(r["loss_weights"])
+                batch["loss_weights"] = weights
         lengths = [len(r["input_ids"]) for r in rows]
         if "attention_mask" in batch and min(lengths) == max(lengths):
             del batch["attention_mask"]

@@ -247,7 +247,12 @@ class ArcTrainer(SFTTrainer):
         """Library: trl's fused-head nll, then entropy, accuracy and tokens gathered and read back every micro-batch.
         Ours: the same loss on trl's plain path, with the metrics summed on the device for log() to read once; any
         other path goes to trl's own (trl 1.16; transformers 5.24, 5.17)."""
+        # Per-token weights of a prompt weighted below its program (arc25.train.data.prompt_in_loss): training only.
+        weights = inputs.pop("loss_weights", None)
         if return_outputs or not self._plain_loss():
+            if weights is not None:
+                raise ValueError("--prompt-loss-weight needs trl's plain nll loss (no custom loss function, label "
+                                 "smoothing, other loss_type or sequence parallelism)")
             if "attention_mask" not in inputs and "position_ids" not in inputs:
                 # trl counts tokens from one or the other; BatchCollator drops an all-ones mask.
                 inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
@@ -259,7 +264,15 @@ class ArcTrainer(SFTTrainer):
         with lora_input_casts_off(self._cast_layers):
             outputs = model(**inputs, use_cache=False, fused_lm_head=True)
         num_tokens = outputs.label_mask.sum() if num_items_in_batch is None else num_items_in_batch
-        loss = -outputs.log_probs.sum() / torch.as_tensor(num_tokens).clamp(min=1)
+        if weights is None:
+            loss = -outputs.log_probs.sum() / torch.as_tensor(num_tokens).clamp(min=1)
+        else:
+            # A weighted mean over the step's label tokens. The step's count is of tokens, not weights: this
+            # micro-batch's mean weight scales it (exact with one micro-batch a step), all on the device.
+            weights = weights[:, 1:].to(outputs.log_probs.device) * outputs.label_mask
+            mean_weight = weights.sum() / outputs.label_mask.sum().clamp(min=1)
+            denominator = (torch.as_tensor(num_tokens, device=weights.device) * mean_weight).clamp(min=1e-6)
+            loss = -(outputs.log_probs * weights).sum() / denominator
         if self.args.average_tokens_across_devices and num_items_in_batch is not None:
             loss = loss * (self.accelerator.num_processes // self.get_tp_size())
         with torch.no_grad():
