@@ -175,6 +175,12 @@ def prepare(cfg: Config) -> Run:
         logger.info("--token-budget %d: ~%.1f samples per row, %d rows per step and rank: ~%.0f samples per step "
                     "(--batch-size %d)", cfg.token_budget, cfg.token_budget / fit["fit_tokens_mean"], grad_accum,
                     grad_accum * world * cfg.token_budget / fit["fit_tokens_mean"], cfg.batch_size)
+        floor = world * cfg.token_budget / fit["fit_tokens_mean"]  # a step holds at least one row per rank
+        if floor > 1.5 * cfg.batch_size:
+            logger.warning(
+                "--batch-size %d is below one --token-budget row per rank: each step holds ~%.0f samples over %d "
+                "rank(s); for ~%d, set --token-budget to about %d", cfg.batch_size, floor, world, cfg.batch_size,
+                max(cfg.max_seq_len, round(cfg.batch_size / world * fit["fit_tokens_mean"])))
     resume = find_checkpoint(output_dir) if cfg.resume_from_checkpoint else None
     report_to, tracker = setup_tracking(cfg.log_to_wandb, output_dir, cfg.wandb_project)
     run = Run(output_dir=output_dir, world=world, grad_accum=grad_accum, cuda=cuda, bf16=bf16, lr=lr,

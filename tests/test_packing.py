@@ -333,3 +333,17 @@ def test_budget_run_resumes_with_fresh_samples(tmp_path):
     before = {s["code"] for s in dumped if s["run_start_step"] == 0}
     after = {s["code"] for s in dumped if s["run_start_step"] == 2}
     assert before and after and not before & after, "the resumed run replayed samples"
+
+
+def test_a_budget_row_larger_than_the_batch_is_warned_about_with_a_budget_that_fits(tmp_path, caplog):
+    run = dict(TINY_RUN, per_device_train_batch_size=1, batch_size=2)
+    with caplog.at_level("WARNING", logger="arc25.finetuning"):
+        finetuning.prepare(finetuning.Config(output_dir=str(tmp_path / "big"), token_budget=8192, **run))
+    (warning,) = [r.getMessage() for r in caplog.records if "below one --token-budget row" in r.getMessage()]
+    suggested = int(warning.rsplit(" ", 1)[1])
+    assert 1024 <= suggested < 8192, warning
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="arc25.finetuning"):
+        finetuning.prepare(finetuning.Config(output_dir=str(tmp_path / "fits"), token_budget=1024,
+                                             **dict(run, batch_size=4)))
+    assert not [r for r in caplog.records if "below one --token-budget row" in r.getMessage()]
