@@ -172,10 +172,11 @@ def prepare(cfg: Config) -> Run:
     grad_accum = cfg.batch_size // per_step
     if cfg.token_budget:
         grad_accum = data.micro_batches_per_step(cfg.batch_size, world, cfg.token_budget, fit["fit_tokens_mean"])
+        per_row = cfg.token_budget / fit["fit_tokens_mean"]
         logger.info("--token-budget %d: ~%.1f samples per row, %d rows per step and rank: ~%.0f samples per step "
-                    "(--batch-size %d)", cfg.token_budget, cfg.token_budget / fit["fit_tokens_mean"], grad_accum,
-                    grad_accum * world * cfg.token_budget / fit["fit_tokens_mean"], cfg.batch_size)
-        floor = world * cfg.token_budget / fit["fit_tokens_mean"]  # a step holds at least one row per rank
+                    "(--batch-size %d)", cfg.token_budget, per_row, grad_accum, grad_accum * world * per_row,
+                    cfg.batch_size)
+        floor = world * per_row  # a step holds at least one row per rank
         if floor > 1.5 * cfg.batch_size:
             logger.warning(
                 "--batch-size %d is below one --token-budget row per rank: each step holds ~%.0f samples over %d "
