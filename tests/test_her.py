@@ -15,7 +15,7 @@ from arc25.models import loading
 from arc25.prompts.encoders import DEFAULT_ENCODER_SPEC
 from arc25.infer.generation import encode_prompts, generate_completions, sample_completions
 from arc25.her.loop import LoopSettings, ModelSampler, run_task
-from arc25.her.relabel import outputs_key, prune_dead_lines, relabel, removable_spans
+from arc25.her.relabel import compose_programs, outputs_key, prune_dead_lines, relabel, removable_spans
 from arc25.her.tuning import InMemoryTuner, TuningSettings
 from arc25.infer.scoring import score_tasks
 from arc25.tasks.tasksets import FAMILY_LIMITS, HELDOUT_KEY, TEST_TIME_KEY, EvalTask, load_task_set
@@ -139,6 +139,35 @@ def test_relabelled_tasks_come_worst_to_best():
     assert fresh[-1].task.code == codes[2] and fresh[0].task.code == codes[1]
 
 
+def test_compose_joins_the_best_pairs_of_distinct_programs_and_skips_other_shapes():
+    task = column_task()
+    near = program("draw_vertical_line(img, 1, color=3)", "draw_pixel(img, (0, 0), color=3)")
+    off = program("draw_vertical_line(img, 0, color=3)")
+    far = program("draw_rectangle(img, (0, 0), (2, 4), color=8)")
+    codes = [far, off, near,
+             program("draw_vertical_line(img, 0, color=3)", "draw_vertical_line(img, 0, color=3)"),  # off's outputs
+             "def task(img):\n    draw_vertical_line(img, 2, color=3)\n    return img.copy()",  # not `return img`
+             "K = 2\ndef task(img):\n    draw_vertical_line(img, K, color=3)\n    return img",  # more than task
+             "def task(grid):\n    draw_vertical_line(grid, 2, color=3)\n    return grid",  # another argument
+             "def task(img):\n    return 1 / 0"]  # did not run
+    scores = scores_of(task, codes)
+    assert [s.runs for s in scores] == [True] * 7 + [False]
+
+    def body(code):
+        return code.split("\n")[1:-1]
+
+    composed = compose_programs(scores, 4, len(task.train_inputs))
+    # Best pairs first (near+off, off+near, near+far, far+near), each the first's draws then the second's.
+    pairs = [(near, off), (off, near), (near, far), (far, near)]
+    assert composed == [program(*[line.strip() for line in body(a) + body(b)]) for a, b in pairs]
+    assert compose_programs(scores, 100, len(task.train_inputs))[4:] == [
+        program(*[line.strip() for line in body(a) + body(b)]) for a, b in ((off, far), (far, off))]
+    assert compose_programs(scores, 0, len(task.train_inputs)) == []
+    # Bodies indented differently would not parse when joined: left out, not raised.
+    two_space = "def task(img):\n  draw_vertical_line(img, 4, color=5)\n  return img"
+    assert compose_programs(scores_of(task, [two_space, near]), 2, len(task.train_inputs)) == []
+
+
 # --- the loop ---------------------------------------------------------------------------------------
 
 
@@ -201,6 +230,32 @@ def test_loop_trains_on_the_relabelled_tasks_read_worst_when_asked():
     with pytest.raises(ValueError, match="relabelled_by must be one of accuracy, loss; got 'size'"):
         run_task(task, ScriptedSampler([codes, codes]), tuner,
                  LoopSettings(max_epochs=2, timeout_s=2.0, max_relabelled=2, relabelled_by="size"))
+
+
+def test_loop_trains_on_composed_programs_but_takes_no_composed_solution():
+    # The task needs two draws; the stand-in sampler only ever writes one of them at a time.
+    inputs = [grid(), grid(3, 6, 2)]
+    outputs = [g.copy() for g in inputs]
+    for g in outputs:
+        g[:, 1] = 3
+        g[0, :] = 4
+    task = EvalTask(task_id="two", train_inputs=inputs, train_outputs=outputs, test_inputs=[grid(5, 4, 7)],
+                    test_outputs=[grid(5, 4, 7)], source="test")
+    column, row = program("draw_vertical_line(img, 1, color=3)"), program("draw_horizontal_line(img, 0, color=4)")
+    both = program("draw_vertical_line(img, 1, color=3)", "draw_horizontal_line(img, 0, color=4)")
+    tuner = RecordingTuner()
+    outcome = run_task(task, ScriptedSampler([[column, row]] * 3), tuner,
+                       LoopSettings(max_epochs=3, timeout_s=2.0, n_composed=2))
+    assert not outcome.solved and outcome.stop_reason == "max_epochs"
+    first = outcome.epochs[0]
+    assert first.n_composed == 2 and first.n_composed_solving == 1 and first.best_composed_accuracy == 1.0
+    # The composition that solves the train pairs is trained on, last (the best); its reverse is a new task too.
+    trained = [h.task.code for h in tuner.batches[0]]
+    assert trained[-1] == both and len(trained) == 4
+    assert outcome.epochs[-1].n_composed == 0  # nothing is trained after the last sampling: nothing composed
+    plain = RecordingTuner()
+    run_task(task, ScriptedSampler([[column, row]] * 2), plain, LoopSettings(max_epochs=2, timeout_s=2.0))
+    assert sorted(h.task.code for h in plain.batches[0]) == sorted([column, row])
 
 
 def test_loop_stops_at_max_epochs_and_at_the_time_budget():
@@ -650,6 +705,7 @@ def test_real_arc_tasks_by_id_in_the_order_given():
     (["--compare-sampling", "--benchmark-sampling"], "--compare-sampling and --benchmark-sampling"),
     (["--task-set", "synthetic", "--min-draws", "5", "--max-draws", "2"], "draws"),
     (["--task-set", "arc-agi-1-training:nope"], "no task 'nope' in arc-agi-1-training"),
+    (["--n-composed", "-1"], "--n-composed must be >= 0, got -1"),
 ])
 def test_bad_flags_are_one_line(flags, message, tmp_path, capsys):
     from arc25.commands import test_time_her

@@ -97,13 +97,18 @@ class Config(OptimArgs, SandboxArgs, GenerationArgs, SeqLenArgs, TrainedPromptAr
     """Which --max-relabelled tasks: accuracy (those whose programs came closest to the real task's train pairs) or
     loss (those the model reads worst before the step: the highest loss per program token)."""
 
+    n_composed: int = 0
+    """Also relabel this many programs per epoch made by joining two sampled programs' draws (the best pairs by
+    accuracy on the real task), so HER trains on tasks with more draws than the model writes; training data
+    only, never a solution. 0: off."""
+
     def validate(self) -> None:
         super().validate()
         for name in ("max_epochs", "sampling_batch_size", "n", "max_relabelled"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-        for name in ("n_low_temperature", "n_high_temperature", "warmup_steps"):
+        for name in ("n_low_temperature", "n_high_temperature", "warmup_steps", "n_composed"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
         if self.n_low_temperature + self.n_high_temperature < 1:
@@ -335,7 +340,8 @@ def main(argv: list[str] | None = None) -> int:
             settings = LoopSettings(max_epochs=cfg.max_epochs, time_budget_s=cfg.time_budget_s,
                                     timeout_s=cfg.timeout_s, n_workers=cfg.n_workers,
                                     random_seed=derive_seed(cfg.random_seed, index),
-                                    max_relabelled=cfg.max_relabelled, relabelled_by=cfg.relabelled_by)
+                                    max_relabelled=cfg.max_relabelled, relabelled_by=cfg.relabelled_by,
+                                    n_composed=cfg.n_composed)
             try:
                 if cfg.compare_sampling:
                     comparison = compare_task(task, run.sampler, run.tuner, settings, greedy=run.sampler.greedy,

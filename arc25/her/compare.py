@@ -8,7 +8,9 @@ from the initial model with fresh seeds.
 Cost is counted in sampled programs executed on the task. Each arm may execute at most ``max_epochs`` epochs of the
 sampler's batch; an arm stops early only when it solves the task. When HER runs out of its time budget first, the
 sampling arm gets exactly HER's number of epochs, so an unsolved task costs both arms the same executions. HER's
-relabelling (dead-line pruning) runs programs too; that is in its seconds, not its executions.
+relabelling (dead-line pruning, and joining sampled programs with ``--n-composed``) runs programs too; that is in its
+seconds, and the composed programs are counted apart (``her_composed`` in the per-task table), not in its executions:
+they are built from what was sampled, and only a sampled program counts as a solution.
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ class TaskComparison:
                 f"{method}_solved_after": solved_after(outcome), f"{method}_executions": executions(outcome),
                 f"{method}_epochs": len(outcome.epochs), f"{method}_seconds": round(outcome.seconds, 2),
                 f"{method}_stop_reason": outcome.stop_reason,
+                f"{method}_composed": sum(e.n_composed for e in outcome.epochs),
+                f"{method}_composed_solving": sum(e.n_composed_solving for e in outcome.epochs),
                 f"{method}_best_accuracy": [round(e.best_accuracy, 4) for e in outcome.epochs],
                 f"{method}_best_code": [e.best_code for e in outcome.epochs],
             }
@@ -123,7 +127,7 @@ def summarize(comparisons: list[TaskComparison]) -> dict:
 
 
 _COUNTS = ("n_sampled", "n_unique_replies", "n_parsed", "n_unique_programs", "n_ran", "n_unique_outputs",
-           "n_new_tasks")
+           "n_new_tasks", "n_composed", "n_composed_solving")
 
 
 def epoch_rates(comparisons: list[TaskComparison]) -> list[dict]:

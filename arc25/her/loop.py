@@ -15,7 +15,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from arc25.her.relabel import outputs_key, relabel
+from arc25.her.relabel import compose_programs, outputs_key, relabel
 from arc25.prompts.prompting import parse_code
 from arc25.infer.scoring import ProgramScore, score_tasks
 from arc25.tasks import derive_seed
@@ -49,6 +49,9 @@ class LoopSettings:
     # mean loss was already ~0.09 nats a token, so most of a full pass only sharpened what the model wrote).
     max_relabelled: int | None = None
     relabelled_by: str = "accuracy"
+    # Also relabel this many programs per epoch made by joining two sampled programs (relabel.compose_programs): tasks
+    # with more draws than the model writes. They are training data only; a solution must still be sampled.
+    n_composed: int = 0
 
 
 @dataclass
@@ -72,6 +75,10 @@ class EpochRecord:
     n_new_tasks: int = 0
     n_seen_tasks: int = 0
     n_unchanged: int = 0
+    n_composed: int = 0
+    # Composed programs that already solve the train pairs: what searching compositions alone would have found.
+    n_composed_solving: int = 0
+    best_composed_accuracy: float | None = None
     n_trained: int = 0
     train_loss: float | None = None
     solved: bool = False
@@ -141,6 +148,14 @@ def _select(fresh: list, k: int, by: str, tuner: Tuner) -> list:
     return [fresh[i] for i in sorted(keep)]
 
 
+def _composed_scores(task: EvalTask, scores: list[ProgramScore], settings: LoopSettings) -> list[ProgramScore]:
+    codes = compose_programs(scores, settings.n_composed, len(task.train_inputs))
+    if not codes:
+        return []
+    (result,) = score_tasks([task], [codes], timeout_s=settings.timeout_s, n_workers=settings.n_workers)
+    return result.programs
+
+
 def _first_solving(scores: list[ProgramScore]) -> ProgramScore | None:
     return next((s for s in scores if s.train_solved), None)
 
@@ -202,7 +217,12 @@ def run_task(
                 or clock() - started >= settings.time_budget_s)
         fresh = []
         if solving is None and tuner is not None:
-            fresh, stats = relabel(task.train_inputs, scores, seen, timeout_s=settings.timeout_s,
+            composed = _composed_scores(task, scores, settings) if not last else []
+            record.n_composed = len(composed)
+            record.n_composed_solving = sum(s.train_solved for s in composed)
+            if composed:
+                record.best_composed_accuracy = max(s.mean_train_accuracy for s in composed)
+            fresh, stats = relabel(task.train_inputs, scores + composed, seen, timeout_s=settings.timeout_s,
                                    n_workers=settings.n_workers)
             record.n_unchanged, record.n_new_tasks, record.n_seen_tasks = stats.n_unchanged, stats.n_new, stats.n_seen
             if settings.max_relabelled is not None and not last:

@@ -17,7 +17,8 @@ import numpy as np
 from arc25.infer.scoring import ProgramScore
 from arc25.tasks import Task
 
-__all__ = ["HindsightTask", "RelabelStats", "outputs_key", "prune_dead_lines", "relabel", "removable_spans"]
+__all__ = ["HindsightTask", "RelabelStats", "compose_programs", "outputs_key", "prune_dead_lines", "relabel",
+           "removable_spans"]
 
 # Each round removes at least one statement per program still shrinking; real programs need one or two.
 MAX_PRUNE_ROUNDS = 8
@@ -71,6 +72,61 @@ def removable_spans(code: str) -> list[tuple[int, int]]:
         if not shared and len(func.body) > 1:
             candidates.append(span)
     return candidates
+
+
+def _body_before_return(code: str) -> list[str] | None:
+    """The source lines of ``task(img)``'s body before its closing ``return img``; None for any other shape.
+
+    Only that shape composes: the first program's drawing then flows into the second's through ``img``.
+    """
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return None
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.FunctionDef):
+        return None
+    func = tree.body[0]
+    args = func.args
+    if (func.name != "task" or func.decorator_list or [a.arg for a in args.args] != ["img"] or args.vararg
+            or args.kwarg or args.kwonlyargs or args.posonlyargs or len(func.body) < 2):
+        return None
+    last = func.body[-1]
+    if not (isinstance(last, ast.Return) and isinstance(last.value, ast.Name) and last.value.id == "img"):
+        return None
+    lines = code.split("\n")
+    return lines[func.body[0].lineno - 1:last.lineno - 1]
+
+
+def compose_programs(scores: list[ProgramScore], n: int, n_train: int) -> list[str]:
+    """Up to ``n`` new programs, each one sampled program's draws followed by another's.
+
+    A model writes about as many draws as it was trained on, so relabelled tasks alone never ask for more
+    (docs/results/2026-12-07-prompt-loss-weight.md, section 3). Joining two programs that ran gives relabelled
+    tasks with up to twice the draws, built from pieces the model already writes for this task's inputs. The
+    parts are the programs with distinct outputs, best first by accuracy on the real task; the pairs are taken
+    in order of their parts' summed accuracy (ties: the better first part), so the result does not depend on any RNG.
+    """
+    if n <= 0:
+        return []
+    parts: list[tuple[float, list[str]]] = []
+    keys = set()
+    for score in scores:
+        outputs = _valid_outputs(score, n_train)
+        body = _body_before_return(score.code) if outputs is not None else None
+        if body is None or (key := outputs_key(outputs)) in keys:
+            continue
+        keys.add(key)
+        parts.append((score.mean_train_accuracy, body))
+    order = sorted(range(len(parts)), key=lambda i: -parts[i][0])  # stable: equal accuracies keep sampling order
+    rank = {i: k for k, i in enumerate(order)}
+    pairs = sorted(((a, b) for a in order for b in order if a != b),
+                   key=lambda ab: (-(parts[ab[0]][0] + parts[ab[1]][0]), rank[ab[0]], rank[ab[1]]))
+    composed = []
+    for a, b in pairs[:n]:
+        code = "\n".join(["def task(img):", *parts[a][1], *parts[b][1], "    return img"])
+        if _body_before_return(code) is not None:  # bodies indented differently do not join
+            composed.append(code)
+    return composed
 
 
 def _without(code: str, spans: list[tuple[int, int]]) -> str:
