@@ -15,7 +15,7 @@ from arc25.models import loading
 from arc25.prompts.encoders import DEFAULT_ENCODER_SPEC
 from arc25.infer.generation import encode_prompts, generate_completions, sample_completions
 from arc25.her.loop import LoopSettings, ModelSampler, run_task
-from arc25.her.relabel import compose_programs, outputs_key, prune_dead_lines, relabel, removable_spans
+from arc25.her.relabel import compose_programs, extend_programs, outputs_key, prune_dead_lines, relabel, removable_spans
 from arc25.her.tuning import InMemoryTuner, TuningSettings
 from arc25.infer.scoring import score_tasks
 from arc25.tasks.tasksets import FAMILY_LIMITS, HELDOUT_KEY, TEST_TIME_KEY, EvalTask, load_task_set
@@ -168,6 +168,29 @@ def test_compose_joins_the_best_pairs_of_distinct_programs_and_skips_other_shape
     assert compose_programs(scores_of(task, [two_space, near]), 2, len(task.train_inputs)) == []
 
 
+def test_extend_appends_other_programs_statements_to_the_best_ones():
+    task = column_task()
+    near = program("draw_vertical_line(img, 1, color=3)", "draw_pixel(img, (0, 0), color=3)")
+    off = program("draw_vertical_line(img, 0, color=3)")
+    far = program("draw_rectangle(img, (0, 0), (2, 4), color=8)", "draw_vertical_line(img, 1, color=3)")
+    scores = scores_of(task, [far, off, near, "def task(img):\n    return 1 / 0"])
+    line = {"col1": "draw_vertical_line(img, 1, color=3)", "pixel": "draw_pixel(img, (0, 0), color=3)",
+            "col0": "draw_vertical_line(img, 0, color=3)", "rect": "draw_rectangle(img, (0, 0), (2, 4), color=8)"}
+    # Bases best first (near, off, far); the pool is every statement once, best program's first; a base never
+    # gets a statement it already holds.
+    assert extend_programs(scores, 100, len(task.train_inputs)) == [
+        program(line["col1"], line["pixel"], line["col0"]), program(line["col1"], line["pixel"], line["rect"]),
+        program(line["col0"], line["col1"]), program(line["col0"], line["pixel"]), program(line["col0"], line["rect"]),
+        program(line["rect"], line["col1"], line["pixel"]), program(line["rect"], line["col1"], line["col0"])]
+    assert extend_programs(scores, 2, len(task.train_inputs)) == [
+        program(line["col1"], line["pixel"], line["col0"]), program(line["col1"], line["pixel"], line["rect"])]
+    assert extend_programs(scores, 0, len(task.train_inputs)) == []
+    # A multi-line statement moves whole.
+    loop = program("for c in (0, 2):", "    draw_vertical_line(img, c, color=3)")
+    extended = extend_programs(scores_of(task, [off, loop]), 5, len(task.train_inputs))
+    assert program(line["col0"], "for c in (0, 2):", "    draw_vertical_line(img, c, color=3)") in extended
+
+
 # --- the loop ---------------------------------------------------------------------------------------
 
 
@@ -256,6 +279,12 @@ def test_loop_trains_on_composed_programs_but_takes_no_composed_solution():
     plain = RecordingTuner()
     run_task(task, ScriptedSampler([[column, row]] * 2), plain, LoopSettings(max_epochs=2, timeout_s=2.0))
     assert sorted(h.task.code for h in plain.batches[0]) == sorted([column, row])
+    # One statement appended to the best program: one new program, relabelled with the rest, never the solution.
+    extended = RecordingTuner()
+    outcome = run_task(task, ScriptedSampler([[column, row]] * 2), extended,
+                       LoopSettings(max_epochs=2, timeout_s=2.0, n_extended=1))
+    assert outcome.epochs[0].n_composed == 1 and not outcome.solved
+    assert len(extended.batches[0]) == 3 and {column, row} < {h.task.code for h in extended.batches[0]}
 
 
 def test_loop_stops_at_max_epochs_and_at_the_time_budget():
@@ -706,6 +735,7 @@ def test_real_arc_tasks_by_id_in_the_order_given():
     (["--task-set", "synthetic", "--min-draws", "5", "--max-draws", "2"], "draws"),
     (["--task-set", "arc-agi-1-training:nope"], "no task 'nope' in arc-agi-1-training"),
     (["--n-composed", "-1"], "--n-composed must be >= 0, got -1"),
+    (["--n-extended", "-2"], "--n-extended must be >= 0, got -2"),
 ])
 def test_bad_flags_are_one_line(flags, message, tmp_path, capsys):
     from arc25.commands import test_time_her

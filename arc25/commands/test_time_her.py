@@ -101,6 +101,10 @@ class Config(OptimArgs, SandboxArgs, GenerationArgs, SeqLenArgs, TrainedPromptAr
     """Also relabel this many programs per epoch made by joining two sampled programs' draws (the best pairs by
     accuracy on the real task), so HER trains on tasks with more draws than the model writes; training data
     only, never a solution. 0: off."""
+    n_extended: int = 0
+    """Also relabel this many programs per epoch made by appending one statement of another sampled program to the
+    best sampled programs (the draw the best program misses, when some other sample wrote it); training data only,
+    counted with --n-composed's programs. 0: off."""
 
     def validate(self) -> None:
         super().validate()
@@ -108,7 +112,7 @@ class Config(OptimArgs, SandboxArgs, GenerationArgs, SeqLenArgs, TrainedPromptAr
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-        for name in ("n_low_temperature", "n_high_temperature", "warmup_steps", "n_composed"):
+        for name in ("n_low_temperature", "n_high_temperature", "warmup_steps", "n_composed", "n_extended"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
         if self.n_low_temperature + self.n_high_temperature < 1:
@@ -341,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
                                     timeout_s=cfg.timeout_s, n_workers=cfg.n_workers,
                                     random_seed=derive_seed(cfg.random_seed, index),
                                     max_relabelled=cfg.max_relabelled, relabelled_by=cfg.relabelled_by,
-                                    n_composed=cfg.n_composed)
+                                    n_composed=cfg.n_composed, n_extended=cfg.n_extended)
             try:
                 if cfg.compare_sampling:
                     comparison = compare_task(task, run.sampler, run.tuner, settings, greedy=run.sampler.greedy,

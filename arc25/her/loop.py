@@ -15,7 +15,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from arc25.her.relabel import compose_programs, outputs_key, relabel
+from arc25.her.relabel import compose_programs, extend_programs, outputs_key, relabel
 from arc25.prompts.prompting import parse_code
 from arc25.infer.scoring import ProgramScore, score_tasks
 from arc25.tasks import derive_seed
@@ -52,6 +52,10 @@ class LoopSettings:
     # Also relabel this many programs per epoch made by joining two sampled programs (relabel.compose_programs): tasks
     # with more draws than the model writes. They are training data only; a solution must still be sampled.
     n_composed: int = 0
+    # And this many made by appending one statement of another sampled program to the best ones
+    # (relabel.extend_programs): the draw the best program misses, when some other sample wrote it. Training data
+    # only, counted with the composed programs.
+    n_extended: int = 0
 
 
 @dataclass
@@ -149,7 +153,10 @@ def _select(fresh: list, k: int, by: str, tuner: Tuner) -> list:
 
 
 def _composed_scores(task: EvalTask, scores: list[ProgramScore], settings: LoopSettings) -> list[ProgramScore]:
-    codes = compose_programs(scores, settings.n_composed, len(task.train_inputs))
+    n_train = len(task.train_inputs)
+    codes = compose_programs(scores, settings.n_composed, n_train)
+    made = set(codes)
+    codes += [c for c in extend_programs(scores, settings.n_extended, n_train) if c not in made]
     if not codes:
         return []
     (result,) = score_tasks([task], [codes], timeout_s=settings.timeout_s, n_workers=settings.n_workers)

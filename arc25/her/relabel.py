@@ -17,7 +17,7 @@ import numpy as np
 from arc25.infer.scoring import ProgramScore
 from arc25.tasks import Task
 
-__all__ = ["HindsightTask", "RelabelStats", "compose_programs", "outputs_key", "prune_dead_lines", "relabel",
+__all__ = ["HindsightTask", "RelabelStats", "compose_programs", "extend_programs", "outputs_key", "prune_dead_lines", "relabel",
            "removable_spans"]
 
 # Each round removes at least one statement per program still shrinking; real programs need one or two.
@@ -74,8 +74,9 @@ def removable_spans(code: str) -> list[tuple[int, int]]:
     return candidates
 
 
-def _body_before_return(code: str) -> list[str] | None:
-    """The source lines of ``task(img)``'s body before its closing ``return img``; None for any other shape.
+def _body_statements(code: str) -> list[list[str]] | None:
+    """The source lines of each statement of ``task(img)``'s body before its closing ``return img``; None for any
+    other shape.
 
     Only that shape composes: the first program's drawing then flows into the second's through ``img``.
     """
@@ -94,7 +95,30 @@ def _body_before_return(code: str) -> list[str] | None:
     if not (isinstance(last, ast.Return) and isinstance(last.value, ast.Name) and last.value.id == "img"):
         return None
     lines = code.split("\n")
-    return lines[func.body[0].lineno - 1:last.lineno - 1]
+    starts = [s.lineno - 1 for s in func.body]
+    return [lines[a:b] for a, b in zip(starts, starts[1:])]
+
+
+def _join(*bodies: list[str]) -> str | None:
+    """``task(img)`` running the given body lines in turn; None when they do not parse together (indented
+    differently)."""
+    code = "\n".join(["def task(img):", *(line for body in bodies for line in body), "    return img"])
+    return code if _body_statements(code) is not None else None
+
+
+def _parts(scores: list[ProgramScore], n_train: int) -> list[tuple[float, list[list[str]]]]:
+    """(accuracy, statements) of the composable programs with distinct outputs, best first (stable: equal
+    accuracies keep sampling order)."""
+    parts: list[tuple[float, list[list[str]]]] = []
+    keys = set()
+    for score in scores:
+        outputs = _valid_outputs(score, n_train)
+        body = _body_statements(score.code) if outputs is not None else None
+        if body is None or (key := outputs_key(outputs)) in keys:
+            continue
+        keys.add(key)
+        parts.append((score.mean_train_accuracy, body))
+    return sorted(parts, key=lambda part: -part[0])
 
 
 def compose_programs(scores: list[ProgramScore], n: int, n_train: int) -> list[str]:
@@ -108,25 +132,41 @@ def compose_programs(scores: list[ProgramScore], n: int, n_train: int) -> list[s
     """
     if n <= 0:
         return []
-    parts: list[tuple[float, list[str]]] = []
-    keys = set()
-    for score in scores:
-        outputs = _valid_outputs(score, n_train)
-        body = _body_before_return(score.code) if outputs is not None else None
-        if body is None or (key := outputs_key(outputs)) in keys:
-            continue
-        keys.add(key)
-        parts.append((score.mean_train_accuracy, body))
-    order = sorted(range(len(parts)), key=lambda i: -parts[i][0])  # stable: equal accuracies keep sampling order
-    rank = {i: k for k, i in enumerate(order)}
-    pairs = sorted(((a, b) for a in order for b in order if a != b),
-                   key=lambda ab: (-(parts[ab[0]][0] + parts[ab[1]][0]), rank[ab[0]], rank[ab[1]]))
+    parts = _parts(scores, n_train)
+    pairs = sorted(((a, b) for a in range(len(parts)) for b in range(len(parts)) if a != b),
+                   key=lambda ab: (-(parts[ab[0]][0] + parts[ab[1]][0]), ab[0], ab[1]))
     composed = []
     for a, b in pairs[:n]:
-        code = "\n".join(["def task(img):", *parts[a][1], *parts[b][1], "    return img"])
-        if _body_before_return(code) is not None:  # bodies indented differently do not join
+        code = _join(*parts[a][1], *parts[b][1])
+        if code is not None:
             composed.append(code)
     return composed
+
+
+def extend_programs(scores: list[ProgramScore], n: int, n_train: int) -> list[str]:
+    """Up to ``n`` new programs, each a sampled program with one statement of another appended.
+
+    Joining whole programs (``compose_programs``) also joins their mistakes; one statement at a time is the
+    smaller step: the best program plus a draw that some other sample wrote (often the one draw the best program
+    misses, when the model rarely writes it). Bases best first; for each, the other programs' statements in their
+    order (best program first, then its body's order), skipping statements the base already holds. No RNG.
+    """
+    if n <= 0:
+        return []
+    parts = _parts(scores, n_train)
+    pool = list(dict.fromkeys(tuple(s) for _, body in parts for s in body))
+    extended: list[str] = []
+    for _, base in parts:
+        held = {tuple(s) for s in base}
+        for statement in pool:
+            if len(extended) >= n:
+                return extended
+            if statement in held:
+                continue
+            code = _join(*base, list(statement))
+            if code is not None:
+                extended.append(code)
+    return extended
 
 
 def _without(code: str, spans: list[tuple[int, int]]) -> str:
