@@ -48,6 +48,39 @@ def test_a_family_that_breaks_its_gate_is_named_with_the_check():
     assert F.canonicalize(dead, slots, inputs, outputs)[0] == {"factor": 2, "unused": 0}
 
 
+def _paint_family(paint: bool, body=None) -> F.Family:
+    return F.Family(name="paint_rows", doc="", worlds=("small", "sprites"),
+                    slots=(F.color("color", paint=paint),),
+                    body=body or (lambda s: ["out = img.copy()", f"fill(out, out == 1, {s['color']})"]),
+                    choose=lambda rng, inst: {"color": 7})
+
+
+def test_a_paint_colour_runs_one_earlier_colour_and_the_audit_tries_them_all():
+    inputs = [np.array([[1, 2], [3, 4]]), np.array([[1, 5, 6]])]
+    live = [np.array([[7, 2], [3, 4]]), np.array([[7, 5, 6]])]
+
+    def runs(family, outputs, exhaustive=False):
+        names = F.memo_names({})
+        slots, _ = F.canonicalize(family, {"color": 7}, inputs, outputs, names, exhaustive=exhaustive)
+        return slots, len(names.runs)
+
+    # Painted cells show: no other colour reproduces; the paint rule runs one candidate, not every earlier colour.
+    assert runs(_paint_family(True), live)[0] == runs(_paint_family(False), live)[0] == {"color": 7}
+    assert runs(_paint_family(True), live)[1] == 1 < runs(_paint_family(False), live)[1]
+    assert runs(_paint_family(True), live, exhaustive=True) == runs(_paint_family(False), live)
+    # Painted cells never show (the program paints where there is no 9): every colour reproduces, the first is kept.
+    dead = _paint_family(True, lambda s: ["out = img.copy()", f"fill(out, out == 9, {s['color']})"])
+    assert runs(dead, inputs)[0] == {"color": 0}
+    # A slot marked paint that the program also reads: the fast path misses the earlier colour that reproduces,
+    # and the exhaustive canonicalisation (the audit's) finds it.
+    reads = _paint_family(True, lambda s: ["out = img.copy()", f"fill(out, out == {s['color']}, 7)"])
+    zeros = [np.array([[0, 2], [3, 4]]), np.array([[0, 5, 6]])]  # colour 0 paints, colour 1 (absent) does not
+    assert F.canonicalize(reads, {"color": 9}, zeros, zeros, exhaustive=True)[0] == {"color": 1}
+    assert F.canonicalize(reads, {"color": 9}, zeros, zeros)[0] == {"color": 9}
+    with pytest.raises(ValueError, match="only a colour slot can be a paint colour"):
+        F.Slot("axis", "choice", ("lr", "ud"), paint=True)
+
+
 def test_families_accept_two_worlds_and_use_them():
     assert len(F.FAMILIES) >= 16
     for family in F.FAMILIES.values():

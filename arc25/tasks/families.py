@@ -63,6 +63,10 @@ class Slot:
     values: tuple
     # Whether the slot takes part, given the other slots (None: always); an inactive slot holds None.
     when: Callable[[dict], bool] | None = None
+    # A colour the program only paints with: nothing reads the cells it paints, and nothing else uses the value.
+    # Then another colour reproduces the outputs only when no painted cell shows, and then every colour does: the
+    # gate's canonicalisation runs the first earlier colour alone (the audit runs them all: ``exhaustive``).
+    paint: bool = False
 
     def active(self, slots: dict) -> bool:
         return self.when is None or self.when(slots)
@@ -70,10 +74,12 @@ class Slot:
     def __post_init__(self):
         if self.kind not in ("color", "choice"):
             raise ValueError(f"slot kind must be 'color' or 'choice', got {self.kind!r}")
+        if self.paint and self.kind != "color":
+            raise ValueError(f"slot {self.name!r}: only a colour slot can be a paint colour")
 
 
-def color(name: str, optional: bool = False, when=None) -> Slot:
-    return Slot(name, "color", ((None,) if optional else ()) + COLORS, when)
+def color(name: str, optional: bool = False, when=None, paint: bool = False) -> Slot:
+    return Slot(name, "color", ((None,) if optional else ()) + COLORS, when, paint)
 
 
 def choice(name: str, *values, when=None) -> Slot:
@@ -195,22 +201,13 @@ def shortcut(inputs: list[np.ndarray], outputs: list[np.ndarray]) -> str | None:
     constant v1 draws but flood fills does, so <= 2 of them in particular).
     """
     for k, transform in enumerate(_GEOMETRY):
-        if _same([transform(g) for g in inputs], outputs):
+        if all(t.shape == o.shape and np.array_equal(t, o) for t, o in ((transform(g), o) for g, o in zip(inputs, outputs))):
             return "identity" if k == 0 else "geometry"
     if not all(i.shape == o.shape for i, o in zip(inputs, outputs)):
         return None
-    mapping = np.full(10, -1)
-    consistent = True
-    for i, o in zip(inputs, outputs):
-        for a, b in zip(i.ravel(), o.ravel()):
-            if mapping[a] == -1:
-                mapping[a] = b
-            elif mapping[a] != b:
-                consistent = False
-                break
-        if not consistent:
-            break
-    if consistent:
+    # A colour map: every input colour goes to one output colour over all pairs (pairs coded as 10 * in + out).
+    pairs = np.unique(np.concatenate([(i.ravel() * 10 + o.ravel()) for i, o in zip(inputs, outputs)]))
+    if len(np.unique(pairs // 10)) == len(pairs):
         return "color_map"
     if len({g.shape for g in inputs}) == 1:
         painted = np.full(inputs[0].shape, -1)
@@ -376,12 +373,13 @@ def _reproduces_slots(family: Family, slots: dict, inputs: list[np.ndarray], out
 
 
 def canonicalize(family: Family, slots: dict, inputs: list[np.ndarray], outputs: list[np.ndarray],
-                 names: dict | None = None) -> tuple[dict, int]:
+                 names: dict | None = None, exhaustive: bool = False) -> tuple[dict, int]:
     """Each slot in turn (with its dependents) set to its first variant, in canonical order, that reproduces every
     output.
 
     Returns the slots and how many changed (the sample's ambiguity before canonicalisation). Repeats until no
-    slot changes, at most twice over: a changed slot can free an earlier one.
+    slot changes, at most twice over: a changed slot can free an earlier one. A paint colour (``Slot.paint``) stops
+    at its first earlier colour that does not reproduce the outputs (no later one can), unless ``exhaustive``.
     """
     colors = task_colors(itertools.chain(inputs, outputs))
     names = memo_names({}) if names is None else names
@@ -395,10 +393,13 @@ def canonicalize(family: Family, slots: dict, inputs: list[np.ndarray], outputs:
             for trial in variants(family, slots, slot, colors):
                 if trial == slots:
                     break
-                if _reproduces_slots(family, trial, inputs, outputs, names) and not family.check(inputs, trial):
-                    slots = trial
-                    changed += 1
-                    moved = True
+                if _reproduces_slots(family, trial, inputs, outputs, names):
+                    if not family.check(inputs, trial):
+                        slots = trial
+                        changed += 1
+                        moved = True
+                        break
+                elif slot.paint and not exhaustive and trial[slot.name] is not None:
                     break
         if not moved:
             break
@@ -408,7 +409,8 @@ def canonicalize(family: Family, slots: dict, inputs: list[np.ndarray], outputs:
 def ambiguous(family: Family, slots: dict, inputs: list[np.ndarray], outputs: list[np.ndarray],
               names: dict | None = None) -> bool:
     """Whether a neighbour of these canonical slots (one slot moved, with its dependents) reproduces every output
-    and canonicalises to other slots: two readings of the examples that canonicalisation cannot merge."""
+    and canonicalises to other slots: two readings of the examples that canonicalisation cannot merge. Every
+    colour is tried (``exhaustive``), so a wrong ``Slot.paint`` shows here."""
     colors = task_colors(itertools.chain(inputs, outputs))
     names = memo_names({}) if names is None else names
     for slot in family.all_slots:
@@ -419,7 +421,7 @@ def ambiguous(family: Family, slots: dict, inputs: list[np.ndarray], outputs: li
                 continue
             if family.check(inputs, trial):
                 continue
-            if canonicalize(family, trial, inputs, outputs, names)[0] != slots:
+            if canonicalize(family, trial, inputs, outputs, names, exhaustive=True)[0] != slots:
                 return True
     return False
 
@@ -573,7 +575,7 @@ def family_problems(family: Family, n: int = 5, seed: int = 0, n_inputs: int = 3
             problems.append(f"{family.name}: no_shortcut {where}: {simpler}")
         if render(family, task.meta["slots"]) != task.code:
             problems.append(f"{family.name}: code_is_the_rendered_slots {where}")
-        if canonicalize(family, task.meta["slots"], task.inputs, task.outputs)[0] != task.meta["slots"]:
+        if canonicalize(family, task.meta["slots"], task.inputs, task.outputs, exhaustive=True)[0] != task.meta["slots"]:
             problems.append(f"{family.name}: canonical {where}")
         if ambiguous(family, task.meta["slots"], task.inputs, task.outputs):
             problems.append(f"{family.name}: identifiable {where}")
@@ -686,7 +688,7 @@ family(
     name="recolor_extreme",
     doc="recolour the object that is extreme by a key (largest, smallest, tallest...) with colour C",
     worlds=("objects", "holes", "drawn"),
-    slots=(choice("key", *_EXTREME), choice("connectivity", 4, 8), color("color")),
+    slots=(choice("key", *_EXTREME), choice("connectivity", 4, 8), color("color", paint=True)),
     body=lambda s: [
         BG, COPY,
         f"target = {_EXTREME[s['key']][0]}(find_objects(img, background=bg{_conn(s)}), "
@@ -824,7 +826,7 @@ family(
     name="fill_holes",
     doc="paint the enclosed background cells of every object (or of one colour's objects) with colour C",
     worlds=("holes", "objects", "drawn"),
-    slots=(color("color"), choice("connectivity", 4, 8), color("only", optional=True)),
+    slots=(color("color", paint=True), choice("connectivity", 4, 8), color("only", optional=True)),
     body=lambda s: [
         BG, COPY,
         f"for obj in find_objects(img, background=bg{_conn(s)}):",
@@ -845,7 +847,7 @@ family(
     name="fill_box",
     doc="paint the background cells inside every object's bounding box with colour C",
     worlds=("objects", "holes"),
-    slots=(color("color"), choice("connectivity", 4, 8)),
+    slots=(color("color", paint=True), choice("connectivity", 4, 8)),
     body=lambda s: [
         BG, COPY,
         f"for obj in find_objects(img, background=bg{_conn(s)}):",
@@ -975,7 +977,7 @@ family(
     name="panel_overlay",
     doc="cut the grid into two panels and paint C where a boolean combination of their non-background cells holds",
     worlds=("panels", "noise"),
-    slots=(choice("split", *list(_SPLITS)[:3]), choice("op", *_OVERLAY), color("background"), color("color")),
+    slots=(choice("split", *list(_SPLITS)[:3]), choice("op", *_OVERLAY), color("background"), color("color", paint=True)),
     body=lambda s: [
         _SPLITS[s["split"]], "a, b = panels",
         f"out = create_img(a.shape, {s['background']})",
@@ -1033,7 +1035,7 @@ family(
     name="count_bar",
     doc="count the objects (or colours) and output a 1xN (or Nx1) bar of colour C",
     worlds=("objects", "markers", "noise"),
-    slots=(choice("count", *_COUNTS), choice("orient", "row", "column"), color("color")),
+    slots=(choice("count", *_COUNTS), choice("orient", "row", "column"), color("color", paint=True)),
     body=lambda s: [
         BG,
         f"n = {_COUNTS[s['count']]}",
@@ -1183,7 +1185,7 @@ family(
     name="recolor_by_property",
     doc="recolour every object with a property (rectangle, line, size n, holes, touching the edge) with colour C",
     worlds=("objects", "holes", "drawn"),
-    slots=(choice("property", *_PROPERTIES), color("color")),
+    slots=(choice("property", *_PROPERTIES), color("color", paint=True)),
     body=lambda s: [
         BG, COPY,
         "for o in find_objects(img, background=bg):",
@@ -1202,7 +1204,7 @@ family(
     name="outline_objects",
     doc="paint the outside neighbours (4- or 8-) of every object (or of one colour's objects) with colour C",
     worlds=("objects", "markers", "holes"),
-    slots=(color("color"), choice("diagonal", False, True), color("only", optional=True)),
+    slots=(color("color", paint=True), choice("diagonal", False, True), color("only", optional=True)),
     body=lambda s: [
         BG, COPY,
         "for o in find_objects(img, background=bg):",
@@ -1222,7 +1224,7 @@ family(
     name="box_objects",
     doc="draw a rectangle border of colour C one cell around the box of every object (or the largest/smallest)",
     worlds=("objects", "sprites", "markers"),
-    slots=(choice("which", "all", "largest", "smallest"), color("color")),
+    slots=(choice("which", "all", "largest", "smallest"), color("color", paint=True)),
     body=lambda s: [
         BG, COPY,
         *(["for o in find_objects(img, background=bg, by_color=False):"] if s["which"] == "all" else [
@@ -1280,7 +1282,7 @@ family(
     doc="join every two cells of a marker colour (or of each colour) that share a row or column with a line of their "
         "colour or C; optionally only over the background",
     worlds=("markers", "noise"),
-    slots=(color("marker", optional=True), color("color", optional=True), choice("keep", False, True)),
+    slots=(color("marker", optional=True), color("color", optional=True, paint=True), choice("keep", False, True)),
     body=_connect_body,
     choose=lambda rng, inst: {
         "marker": _marker(rng, inst) if rng.random() < 0.8 else None,
@@ -1327,9 +1329,9 @@ family(
     doc="around every cell of a marker colour paint a ring, plus or cross of colour C (and another for a second "
         "marker); optionally only over the background",
     worlds=("markers", "noise"),
-    slots=(color("marker"), choice("shape", *_HALOS), color("color"), choice("keep", False, True),
+    slots=(color("marker"), choice("shape", *_HALOS), color("color", paint=True), choice("keep", False, True),
            color("marker2", optional=True), choice("shape2", *_HALOS, when=lambda s: s["marker2"] is not None),
-           color("color2", when=lambda s: s["marker2"] is not None)),
+           color("color2", when=lambda s: s["marker2"] is not None, paint=True)),
     body=_halo_body,
     choose=_halo_choose,
     check=_halo_check,
