@@ -356,32 +356,3 @@ def test_change_parts_list_at_most_max_parts():
     text = get_encoder(PARTS).output_text(grid_in, grid_out)
     assert len(text.split("\nparts:\n", 1)[1].splitlines()) == MAX_PARTS
     assert np.array_equal(get_encoder(PARTS).output_grid(grid_in, text), grid_out)
-
-
-COUNTS = "ChangesEncoder(ColorCountsEncoder(GridShapeEncoder(RowNumberEncoder(MinimalGridEncoder()))))"
-
-
-def test_color_counts_list_each_colour_most_common_first():
-    encoder = get_encoder(COUNTS)
-    grid_in = np.zeros((4, 5), dtype=np.int64)
-    grid_in[1, 1] = 3
-    grid_in[2, 2:4] = 7
-    assert encoder.to_text(grid_in).endswith("\n3 00000\ncolors: 0=17 7=2 3=1")
-    # Ties go to the lower colour; the output's line sits under its grid, before the changes.
-    grid_out = grid_in.copy()
-    grid_out[1, 1] = 7
-    text = encoder.output_text(grid_in, grid_out)
-    assert "\ncolors: 0=17 7=3\nchanges:\n(1, 1) color=7" in text
-    assert get_encoder("ColorCountsEncoder(MinimalGridEncoder())").to_text(np.array([[5, 2], [2, 5]])) == (
-        "52\n25\ncolors: 2=2 5=2")
-    assert np.array_equal(encoder.output_grid(grid_in, text), grid_out)
-
-
-@pytest.mark.parametrize("text, problem", [
-    ("0 00\n1 03\ncolors: 0=3 3=2", "disagrees"),
-    ("0 00\n1 03\ncolors: 3=1 0=3", "disagrees"),
-    ("0 00\n1 03", "colors"),
-])
-def test_color_counts_refuse_a_wrong_line(text, problem):
-    with pytest.raises(ValueError, match=problem):
-        get_encoder("ColorCountsEncoder(RowNumberEncoder(MinimalGridEncoder()))").to_grid(text)

@@ -23,7 +23,6 @@ __all__ = [
     "ChangesEncoder",
     "ChangesOnlyEncoder",
     "ChangeBoxesEncoder",
-    "ColorCountsEncoder",
     "GridShapeEncoder",
     "MinimalGridEncoder",
     "RowNumberEncoder",
@@ -205,39 +204,6 @@ class GridShapeEncoder(_WrapperEncoder):
         expected = (int(match.group(1)), int(match.group(2)))
         if grid.shape != expected:
             raise ValueError(f"header says shape {expected} but the grid is {grid.shape}")
-        return grid
-
-
-_COLORS_HEADER = "colors: "
-
-
-class ColorCountsEncoder(_WrapperEncoder):
-    """After the inner text, a ``"colors: 0=40 3=5 7=1"`` line: each colour present and its number of cells, the
-    most common first (ties by colour).
-
-    Many programs name a colour by what it is in the grid: the background (most common), a marker (rarest), the one
-    colour of an object. The digits hold that, but a model must count a whole grid to find it; the line hands it the
-    colours present and their order by count, so writing a colour is choosing from a short list.
-    """
-
-    name = "ColorCountsEncoder"
-
-    def to_text(self, grid) -> str:
-        """Encode with the inner encoder, then the colours line."""
-        counts = np.bincount(_check_grid(grid).ravel(), minlength=10)
-        present = sorted(np.nonzero(counts)[0].tolist(), key=lambda color: (-counts[color], color))
-        line = " ".join(f"{color}={counts[color]}" for color in present)
-        return f"{self.inner.to_text(grid)}\n{_COLORS_HEADER}{line}"
-
-    def to_grid(self, text: str) -> np.ndarray:
-        """Decode the inner text and check the colours line agrees with it."""
-        body, sep, line = text.strip().rpartition("\n" + _COLORS_HEADER)
-        if not sep:
-            raise ValueError(f"expected a last line starting {_COLORS_HEADER.strip()!r}")
-        grid = self.inner.to_grid(body)
-        expected = self.to_text(grid).rpartition("\n" + _COLORS_HEADER)[2]
-        if line.strip() != expected:
-            raise ValueError(f"the colors line {line.strip()[:40]!r} disagrees with the grid ({expected!r})")
         return grid
 
 
@@ -439,7 +405,6 @@ ENCODERS: dict[str, type[GridEncoder]] = {
     "ChangesOnlyEncoder": ChangesOnlyEncoder,
     "ChangeBoxesEncoder": ChangeBoxesEncoder,
     "ChangePartsEncoder": ChangePartsEncoder,
-    "ColorCountsEncoder": ColorCountsEncoder,
 }
 
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|([()])|(\S))")
