@@ -112,6 +112,7 @@ def test_v2_rung_end_to_end(python, tmp_path):
     model = row["scores"]["model"]
     assert model["all"]["n"] == 3 and "pass@1" in model["all"]
     assert list(model["by_family"]) == [ladder.V2_ONE_FAMILY]
+    assert row["scores"]["form"]["all"]["n"] == 3 and list(row["scores"]["form"]["by_family"]) == [ladder.V2_ONE_FAMILY]
     assert "greedy" in row["scores"]["guess"]["all"]
     real = row["real"]
     assert real["model"]["n"] == 2 and "pass@1" in real["model"] and "n_greedy" in real["guess"]
@@ -125,3 +126,32 @@ def test_a_skipped_task_counts_as_unsolved():
     tasks = synthetic_tasks(ladder.rung_mixture(ladder.RUNGS["v2-all"]), seed=1, n=4)
     rates = ladder.solve_rates(tasks, [[True, True], [], [False, True], [False, False]], greedy=True)
     assert rates["all"] == {"n": 4, "greedy": 0.25, "pass@1": 0.5}
+
+
+def test_program_form_blanks_constants_only():
+    code = 'def task(img):\n    out = img.copy()\n    fill(out, cells_of(img, 3), 5)\n    return flip(out, "ud")\n'
+    same = code.replace("3", "7").replace("5", "1").replace('"ud"', '"lr"')
+    assert ladder.program_form(code) == ladder.program_form(same)
+    assert ladder.program_form(code) != ladder.program_form(code.replace("flip", "rotate"))
+    assert ladder.program_form(code) != ladder.program_form(code.replace("cells_of(img, 3)", "cells_of(out, 3)"))
+    assert ladder.program_form("def task(img):\n    return (") is None
+    assert ladder.program_form(None) is None
+
+
+def test_form_rates_by_family():
+    tasks = synthetic_tasks(ladder.rung_mixture(ladder.RUNGS["v2-all"]), seed=1, n=12)
+    # The task's own code with other constants is in form; another task's code of another family, or none, is not.
+    other = {t.source: t.code for t in tasks}
+    programs = []
+    for i, task in enumerate(tasks):
+        if i % 3 == 0:
+            programs.append(task.code.replace("(img)", "(img) ", 1))
+        elif i % 3 == 1:
+            programs.append(next(code for name, code in other.items() if name != task.source))
+        else:
+            programs.append(None)
+    rates = ladder.form_rates(tasks, programs)
+    assert rates["all"] == {"n": 12, "form": 4 / 12}
+    for name, figures in rates["by_family"].items():
+        members = [i for i, t in enumerate(tasks) if t.source == name]
+        assert figures == {"n": len(members), "form": sum(i % 3 == 0 for i in members) / len(members)}

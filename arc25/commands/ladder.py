@@ -10,6 +10,7 @@ rungs (the ``arc-v2`` generator families) guessing is the family templates with 
 
 from __future__ import annotations
 
+import ast
 import json
 import random
 import re
@@ -122,6 +123,40 @@ def program_functions(code: str) -> list[str]:
     return _CALL.findall(code)
 
 
+class _BlankConstants(ast.NodeTransformer):
+    def visit_Constant(self, node: ast.Constant) -> ast.Constant:
+        return ast.Constant(value=None)
+
+
+def program_form(code: str | None) -> str | None:
+    """A program's syntax tree with every constant blanked (None when it does not parse).
+
+    Two programs of one family template share a form whatever their slot values (colours, sizes, directions); a
+    different template, predicate or chain step is a different form. So a held-out task's greedy program in the task's
+    form wrote the right program and at most misread values, and one in another form never chose the right program.
+    """
+    if code is None:
+        return None
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return None
+    return ast.dump(_BlankConstants().visit(tree), annotate_fields=False)
+
+
+def form_rates(tasks, programs: list[str | None]) -> dict:
+    """For family tasks: the share whose program (one per task; None when none) is in the task's code's form,
+    overall and by family. A program that solves a task in another form (an equivalent program) counts as not."""
+    by_family: dict[str, list[bool]] = {}
+    for task, code in zip(tasks, programs):
+        if task.source in FAMILIES and task.code:
+            form = program_form(code)
+            by_family.setdefault(task.source, []).append(form is not None and form == program_form(task.code))
+    every = [same for values in by_family.values() for same in values]
+    return {"all": {"n": len(every), "form": _rate(every)},
+            "by_family": {k: {"n": len(v), "form": _rate(v)} for k, v in sorted(by_family.items())}}
+
+
 def family_guess(rng: random.Random, family, inputs) -> str:
     """A program of ``family``'s template with every active slot at a random value (colours: those of the inputs
     plus one absent colour, as the gate tries them); the family's chain step is a slot like any other."""
@@ -217,8 +252,10 @@ def score_rung(model, tokenizer, tasks, settings, rung: Rung, seed: int) -> dict
     guesses = guess_programs(tasks, rung, settings.n_programs, seed)
     guessed = score_tasks(tasks, guesses, timeout_s=settings.timeout_s, n_workers=settings.n_workers)
     guess_solved = [[p.train_solved for p in r.programs] for r in guessed]
+    greedy_codes = [r.programs[0].code if r.programs and settings.greedy else None for r in results]
     return {
         "model": solve_rates(tasks, model_solved, settings.greedy),
+        "form": form_rates(tasks, greedy_codes) if settings.greedy else None,
         "guess": solve_rates(tasks, guess_solved, settings.greedy),
         "parse_rate": _rate([p.parses for r in results for p in r.programs]),
         "eval_s": eval_s,

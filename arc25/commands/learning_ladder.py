@@ -373,6 +373,11 @@ def summary(rows: list[dict], out: Path) -> str:
         if families:
             lines.append("  greedy by family: " + ", ".join(f"{k} {percent(v.get('greedy'), 0)} ({v['n']})"
                                                           for k, v in families.items()))
+        form = row["scores"].get("form")
+        if form and form["all"]["n"]:
+            lines.append(f"  greedy programs in their task's form (the task's code up to its constants): "
+                         f"{percent(form['all']['form'], 0)} of {form['all']['n']}; by family: "
+                         + ", ".join(f"{k} {percent(v['form'], 0)}" for k, v in form["by_family"].items()))
         real = row.get("real")
         if real:
             pass_key = next((k for k in real["model"] if k.startswith("pass@")), None)
