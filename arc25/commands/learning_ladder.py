@@ -375,9 +375,10 @@ def summary(rows: list[dict], out: Path) -> str:
                                                           for k, v in families.items()))
         form = row["scores"].get("form")
         if form and form["all"]["n"]:
+            hits = [f"{k} {percent(v['form'], 0)}" for k, v in form["by_family"].items() if v["form"]]
             lines.append(f"  greedy programs in their task's form (the task's code up to its constants): "
-                         f"{percent(form['all']['form'], 0)} of {form['all']['n']}; by family: "
-                         + ", ".join(f"{k} {percent(v['form'], 0)}" for k, v in form["by_family"].items()))
+                         f"{percent(form['all']['form'], 0)} of {form['all']['n']}"
+                         + (f" ({', '.join(hits)}; other families none)" if hits else ""))
         real = row.get("real")
         if real:
             pass_key = next((k for k in real["model"] if k.startswith("pass@")), None)
