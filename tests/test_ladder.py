@@ -134,8 +134,11 @@ def _ladder(python, out, *flags, timeout=600):
 
 @pytest.mark.slow
 def test_cli_end_to_end(python, tmp_path):
-    _ladder(python, tmp_path, "--rungs", "h-line", "--rungs", "pixel", "--curriculum", "--max-steps", "2",
-            "--curve-steps", "1", "--n-curve-tasks", "2", "--n-eval-tasks", "3", "--n-samples", "2")
+    proc = _ladder(python, tmp_path, "--rungs", "h-line", "--rungs", "pixel", "--curriculum", "--max-steps", "2",
+                   "--curve-steps", "1", "--n-curve-tasks", "2", "--n-eval-tasks", "3", "--n-samples", "2")
+    # Draw rungs: the token classes are the measure, with no v2 caveat and no form line.
+    out = proc.stdout + proc.stderr
+    assert "loss per program token, before -> after" in out and "task's form" not in out
     report = json.loads((tmp_path / "ladder.json").read_text())
     rows = report["rows"]
     assert [r["rung"] for r in rows] == ["h-line", "pixel"]

@@ -102,7 +102,7 @@ def test_real_tasks_flag():
 
 @pytest.mark.slow
 def test_v2_rung_end_to_end(python, tmp_path):
-    run_script([python, "scripts/learning_ladder.py", "--output-dir", str(tmp_path), "--rungs", "v2-one-family",
+    proc = run_script([python, "scripts/learning_ladder.py", "--output-dir", str(tmp_path), "--rungs", "v2-one-family",
                 "--max-steps", "2", "--max-seq-len", "1536", "--curve-steps", "0", "--n-eval-tasks", "3",
                 "--n-samples", "1", "--real-tasks", "arc-agi-1-training:007bbfb7,3c9b0459", "--real-samples", "1"],
                timeout=900)
@@ -117,6 +117,8 @@ def test_v2_rung_end_to_end(python, tmp_path):
     real = row["real"]
     assert real["model"]["n"] == 2 and "pass@1" in real["model"] and "n_greedy" in real["guess"]
     assert 0 <= real["n_fit"] <= 2
+    out = proc.stdout + proc.stderr
+    assert "(classes of v1 drawing calls only)" in out and "greedy programs in their task's form" in out
     table = (tmp_path / "ladder.md").read_text()
     assert "| v2-one-family | tiny | 2 | 32 |" in table and "| real tasks |" in table
 

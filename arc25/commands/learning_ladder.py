@@ -360,7 +360,11 @@ def summary(rows: list[dict], out: Path) -> str:
         parts = [f"{c} {before[f'loss_{c}']:.2f} -> {after[f'loss_{c}']:.2f}"
                  + (f" (guessing {after[f'guess_{c}']:.2f})" if f"guess_{c}" in after else "")
                  for c in CLASSES if f"loss_{c}" in after and f"loss_{c}" in before]
-        lines.append("  loss per program token, before -> after training: " + "; ".join(parts))
+        # On family rungs nearly every token is grammar to the classes (they see the v1 drawing calls only): say so,
+        # and let the form line below tell whether the model chose the right program.
+        form = row["scores"].get("form")
+        where = " (classes of v1 drawing calls only)" if form and form["all"]["n"] else ""
+        lines.append(f"  loss per program token{where}, before -> after training: " + "; ".join(parts))
         start = row["before"].get("scores", {}).get("model", {}).get("all", {}).get("greedy")
         lines.append(f"  greedy solve rate on {model['n']} held-out tasks: "
                      + (f"{percent(start, 0)} before -> " if start is not None else "")
@@ -373,7 +377,6 @@ def summary(rows: list[dict], out: Path) -> str:
         if families:
             lines.append("  greedy by family: " + ", ".join(f"{k} {percent(v.get('greedy'), 0)} ({v['n']})"
                                                           for k, v in families.items()))
-        form = row["scores"].get("form")
         if form and form["all"]["n"]:
             hits = [f"{k} {percent(v['form'], 0)}" for k, v in form["by_family"].items() if v["form"]]
             lines.append(f"  greedy programs in their task's form (the task's code up to its constants): "
