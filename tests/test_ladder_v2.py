@@ -103,9 +103,9 @@ def test_real_tasks_flag():
 @pytest.mark.slow
 def test_v2_rung_end_to_end(python, tmp_path):
     proc = run_script([python, "scripts/learning_ladder.py", "--output-dir", str(tmp_path), "--rungs", "v2-one-family",
-                "--max-steps", "2", "--max-seq-len", "1536", "--curve-steps", "0", "--n-eval-tasks", "3",
-                "--n-samples", "1", "--real-tasks", "arc-agi-1-training:007bbfb7,3c9b0459", "--real-samples", "1"],
-               timeout=900)
+                       "--max-steps", "2", "--max-seq-len", "1536", "--curve-steps", "0", "--n-eval-tasks", "3",
+                       "--n-samples", "1", "--real-tasks", "arc-agi-1-training:007bbfb7,3c9b0459",
+                       "--real-samples", "1"], timeout=900)
     report = json.loads((tmp_path / "ladder.json").read_text())
     [row] = report["rows"]
     assert row["rung"] == "v2-one-family" and row["steps"] == 2
@@ -142,7 +142,7 @@ def test_program_form_blanks_constants_only():
 
 def test_form_rates_by_family():
     tasks = synthetic_tasks(ladder.rung_mixture(ladder.RUNGS["v2-all"]), seed=1, n=12)
-    # The task's own code with other constants is in form; another task's code of another family, or none, is not.
+    # The task's own code (spaced differently) is in form; another family's code, or no program, is not.
     other = {t.source: t.code for t in tasks}
     programs = []
     for i, task in enumerate(tasks):

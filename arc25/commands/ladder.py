@@ -252,7 +252,7 @@ def score_rung(model, tokenizer, tasks, settings, rung: Rung, seed: int) -> dict
     guesses = guess_programs(tasks, rung, settings.n_programs, seed)
     guessed = score_tasks(tasks, guesses, timeout_s=settings.timeout_s, n_workers=settings.n_workers)
     guess_solved = [[p.train_solved for p in r.programs] for r in guessed]
-    greedy_codes = [r.programs[0].code if r.programs and settings.greedy else None for r in results]
+    greedy_codes = [r.programs[0].code if r.programs else None for r in results]
     return {
         "model": solve_rates(tasks, model_solved, settings.greedy),
         "form": form_rates(tasks, greedy_codes) if settings.greedy else None,

@@ -189,7 +189,7 @@ _GEOMETRY = (
 )
 
 
-def _same(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
+def _same(a: Iterable[np.ndarray], b: Iterable[np.ndarray]) -> bool:
     return all(x.shape == y.shape and np.array_equal(x, y) for x, y in zip(a, b))
 
 
@@ -201,7 +201,8 @@ def shortcut(inputs: list[np.ndarray], outputs: list[np.ndarray]) -> str | None:
     constant v1 draws but flood fills does, so <= 2 of them in particular).
     """
     for k, transform in enumerate(_GEOMETRY):
-        if all(t.shape == o.shape and np.array_equal(t, o) for t, o in ((transform(g), o) for g, o in zip(inputs, outputs))):
+        # A generator: a transform is run on the next input only while the earlier ones matched.
+        if _same((transform(g) for g in inputs), outputs):
             return "identity" if k == 0 else "geometry"
     if not all(i.shape == o.shape for i, o in zip(inputs, outputs)):
         return None
